@@ -1,0 +1,428 @@
+//! Typed configuration from `PAYMESH_*` environment variables.
+//!
+//! Every setting has a compiled-in default, so `paymesh all` runs with no
+//! environment at all; operators override what they need. Values are read
+//! once at start-up through [`Env`], which collects *every* problem before
+//! failing, so a misconfigured deployment reports all its mistakes at once.
+//!
+//! Each service keeps its own settings in its own `config.rs` and reads them
+//! with the same [`Env`]; this module holds the settings they share
+//! ([`CommonConfig`]).
+
+use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+/// The PostgreSQL server, as a URL (`postgres://user@host:port/db`).
+pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
+/// Maximum connections of each service's database pool.
+pub const ENV_DB_MAX_CONNECTIONS: &str = "PAYMESH_DB_MAX_CONNECTIONS";
+/// How long a request waits for a free database connection, in milliseconds.
+pub const ENV_DB_ACQUIRE_TIMEOUT_MS: &str = "PAYMESH_DB_ACQUIRE_TIMEOUT_MS";
+/// `pretty` (development) or `json` (production) log lines.
+pub const ENV_LOG_FORMAT: &str = "PAYMESH_LOG_FORMAT";
+/// A `tracing` filter directive, e.g. `info,paymesh_identity=debug`.
+pub const ENV_LOG: &str = "PAYMESH_LOG";
+/// Where to export spans over OTLP/gRPC; unset disables export.
+pub const ENV_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// How long a resolved API key is trusted before identity is asked again.
+pub const ENV_AUTH_CACHE_TTL_MS: &str = "PAYMESH_AUTH_CACHE_TTL_MS";
+/// How many resolved API keys each process keeps.
+pub const ENV_AUTH_CACHE_MAX_ENTRIES: &str = "PAYMESH_AUTH_CACHE_MAX_ENTRIES";
+/// The deadline of one request, end to end, in milliseconds.
+pub const ENV_REQUEST_TIMEOUT_MS: &str = "PAYMESH_REQUEST_TIMEOUT_MS";
+/// The number of results a list returns when the caller gives no `limit`.
+pub const ENV_LIST_DEFAULT_LIMIT: &str = "PAYMESH_LIST_DEFAULT_LIMIT";
+/// The largest `limit` a list accepts; larger ones are rejected.
+pub const ENV_LIST_MAX_LIMIT: &str = "PAYMESH_LIST_MAX_LIMIT";
+/// The URL at which other services reach the identity service.
+pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
+
+/// The default database: the local server `make run` and `make test` use.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/paymesh";
+/// The default address of the identity service.
+pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
+
+// === impl Env ===
+
+/// A snapshot of the environment that parses settings and remembers every
+/// invalid one.
+#[derive(Debug, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Env {
+    /// Reads the process environment (variables that are not valid Unicode
+    /// are reported as problems when a setting asks for them).
+    pub fn from_process() -> Self {
+        let mut env = Self::default();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => {
+                    env.vars.insert(name, value);
+                }
+                (Ok(name), Err(_)) => env.problems.push(format!("{name}: not valid UTF-8")),
+                (Err(_), _) => {}
+            }
+        }
+        env
+    }
+
+    /// Builds an environment from explicit pairs (tests and embedders).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The raw value of a variable, if set and not empty.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Parses a variable with `FromStr`, falling back to `default` when unset.
+    pub fn parse<T>(&mut self, name: &'static str, default: T) -> T
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.parse_with(name, default, |raw| raw.parse::<T>().map_err(|e| e.to_string()))
+    }
+
+    /// Parses a variable with `parse`, falling back to `default` when unset.
+    /// A problem quotes the offending value.
+    pub fn parse_with<T>(
+        &mut self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> T {
+        self.parse_inner(name, default, parse, true)
+    }
+
+    /// Like [`Env::parse_with`] for values that may hold a secret (a
+    /// database password): a problem names the variable, never its value.
+    pub fn parse_secret_with<T>(
+        &mut self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Secret<T> {
+        Secret::new(self.parse_inner(name, default, parse, false))
+    }
+
+    fn parse_inner<T>(
+        &mut self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        quote_value: bool,
+    ) -> T {
+        let Some(raw) = self.raw(name) else { return default };
+        match parse(raw.trim()) {
+            Ok(value) => value,
+            Err(why) if quote_value => {
+                self.problems.push(format!("{name}={raw:?}: {why}"));
+                default
+            }
+            Err(why) => {
+                self.problems.push(format!("{name}: {why}"));
+                default
+            }
+        }
+    }
+
+    /// A duration given in whole milliseconds, at least `min_ms`.
+    pub fn millis(&mut self, name: &'static str, default_ms: u64, min_ms: u64) -> Duration {
+        let ms = self.parse_with(name, default_ms, |raw| {
+            let ms: u64 = raw.parse().map_err(|_| "expected whole milliseconds".to_owned())?;
+            if ms < min_ms {
+                return Err(format!("must be at least {min_ms}"));
+            }
+            Ok(ms)
+        });
+        Duration::from_millis(ms)
+    }
+
+    /// A whole number within `range`.
+    pub fn number(
+        &mut self,
+        name: &'static str,
+        default: u32,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> u32 {
+        self.parse_with(name, default, |raw| {
+            let n: u32 = raw.parse().map_err(|_| "expected a whole number".to_owned())?;
+            if !range.contains(&n) {
+                return Err(format!("must be between {} and {}", range.start(), range.end()));
+            }
+            Ok(n)
+        })
+    }
+
+    /// A socket address to listen on, e.g. `127.0.0.1:50051`.
+    pub fn listen_addr(&mut self, name: &'static str, default: SocketAddr) -> SocketAddr {
+        self.parse_with(name, default, |raw| {
+            raw.parse().map_err(|_| "expected HOST:PORT with an IP address".to_owned())
+        })
+    }
+
+    /// An `http://` or `https://` URL of a peer service.
+    pub fn url(&mut self, name: &'static str, default: &str) -> String {
+        self.parse_with(name, default.to_owned(), |raw| {
+            let uri: http::Uri = raw.parse().map_err(|_| "not a valid URL".to_owned())?;
+            match (uri.scheme_str(), uri.authority()) {
+                (Some("http" | "https"), Some(_)) => Ok(raw.to_owned()),
+                _ => Err("expected http://HOST:PORT or https://HOST:PORT".to_owned()),
+            }
+        })
+    }
+
+    /// Records a problem found while cross-checking settings.
+    pub fn problem(&mut self, problem: impl Into<String>) {
+        self.problems.push(problem.into());
+    }
+
+    /// Fails with every problem found so far.
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: self.problems })
+        }
+    }
+}
+
+/// Every invalid setting found at start-up.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", problems.join("\n  "))]
+pub struct ConfigError {
+    /// One line per invalid variable, naming it.
+    pub problems: Vec<String>,
+}
+
+// === impl Secret ===
+
+/// A value that never appears in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+// === CommonConfig ===
+
+/// The log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured lines for development.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err("expected `pretty` or `json`".to_owned()),
+        }
+    }
+}
+
+/// Logging and trace export.
+#[derive(Clone, Debug)]
+pub struct TelemetryConfig {
+    /// Pretty or JSON lines.
+    pub log_format: LogFormat,
+    /// The `tracing` filter.
+    pub log_filter: String,
+    /// The OTLP/gRPC collector, when spans are exported.
+    pub otlp_endpoint: Option<String>,
+}
+
+/// The database every service connects to (each in its own schema).
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// The server URL; may hold a password.
+    pub url: Secret<String>,
+    /// Pool size per service.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection.
+    pub acquire_timeout: Duration,
+}
+
+/// How services trust API keys resolved by identity.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthConfig {
+    /// How long a resolved key is trusted; a revoked key stops working after
+    /// at most this long.
+    pub cache_ttl: Duration,
+    /// How many keys each process remembers.
+    pub cache_max_entries: usize,
+}
+
+/// Paging bounds every list applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Results returned when no `limit` is given.
+    pub default_limit: u32,
+    /// The largest `limit` accepted.
+    pub max_limit: u32,
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        Self { default_limit: 100, max_limit: 1000 }
+    }
+}
+
+/// Settings shared by every service and the gateway.
+#[derive(Clone, Debug)]
+pub struct CommonConfig {
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+    /// PostgreSQL.
+    pub database: DatabaseConfig,
+    /// API key resolution.
+    pub auth: AuthConfig,
+    /// Paging bounds.
+    pub list: ListLimits,
+    /// The end-to-end deadline of one request.
+    pub request_timeout: Duration,
+    /// Where the identity service answers.
+    pub identity_url: String,
+}
+
+impl CommonConfig {
+    /// Reads the shared settings; problems are left in `env`.
+    pub fn read(env: &mut Env) -> Self {
+        let defaults = ListLimits::default();
+        let list = ListLimits {
+            default_limit: env.number(ENV_LIST_DEFAULT_LIMIT, defaults.default_limit, 1..=10_000),
+            max_limit: env.number(ENV_LIST_MAX_LIMIT, defaults.max_limit, 1..=10_000),
+        };
+        if list.default_limit > list.max_limit {
+            env.problem(format!(
+                "{ENV_LIST_DEFAULT_LIMIT} ({}) must not exceed {ENV_LIST_MAX_LIMIT} ({})",
+                list.default_limit, list.max_limit
+            ));
+        }
+        let database_url =
+            env.parse_secret_with(ENV_DATABASE_URL, DEFAULT_DATABASE_URL.to_owned(), |raw| {
+                if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+                    Ok(raw.to_owned())
+                } else {
+                    Err("expected a postgres:// URL".to_owned())
+                }
+            });
+        Self {
+            telemetry: TelemetryConfig {
+                log_format: env.parse(ENV_LOG_FORMAT, LogFormat::Pretty),
+                log_filter: env.raw(ENV_LOG).unwrap_or("info").to_owned(),
+                otlp_endpoint: env.raw(ENV_OTLP_ENDPOINT).map(str::to_owned),
+            },
+            database: DatabaseConfig {
+                url: database_url,
+                max_connections: env.number(ENV_DB_MAX_CONNECTIONS, 10, 1..=1000),
+                acquire_timeout: env.millis(ENV_DB_ACQUIRE_TIMEOUT_MS, 5_000, 100),
+            },
+            auth: AuthConfig {
+                cache_ttl: env.millis(ENV_AUTH_CACHE_TTL_MS, 5_000, 0),
+                cache_max_entries: env.number(ENV_AUTH_CACHE_MAX_ENTRIES, 10_000, 1..=1_000_000)
+                    as usize,
+            },
+            list,
+            request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
+            identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let mut env = Env::from_pairs(Vec::<(String, String)>::new());
+        let config = CommonConfig::read(&mut env);
+        assert!(env.finish().is_ok());
+        assert_eq!(config.database.url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
+        assert_eq!(config.list, ListLimits::default());
+        assert_eq!(config.auth.cache_ttl, Duration::from_secs(5));
+        assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
+    }
+
+    #[test]
+    fn every_invalid_variable_is_reported_at_once() {
+        let mut env = Env::from_pairs([
+            (ENV_LOG_FORMAT, "yaml"),
+            (ENV_DB_MAX_CONNECTIONS, "0"),
+            (ENV_DATABASE_URL, "mysql://x"),
+            (ENV_IDENTITY_URL, "localhost"),
+            (ENV_LIST_DEFAULT_LIMIT, "500"),
+            (ENV_LIST_MAX_LIMIT, "50"),
+        ]);
+        let _ = CommonConfig::read(&mut env);
+        let err = env.finish().unwrap_err();
+        let text = err.to_string();
+        for name in [
+            ENV_LOG_FORMAT,
+            ENV_DB_MAX_CONNECTIONS,
+            ENV_DATABASE_URL,
+            ENV_IDENTITY_URL,
+            ENV_LIST_DEFAULT_LIMIT,
+        ] {
+            assert!(text.contains(name), "{name} missing from: {text}");
+        }
+        assert_eq!(err.problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn json_logs_are_selected_by_the_documented_variable() {
+        let mut env = Env::from_pairs([(ENV_LOG_FORMAT, "json")]);
+        let config = CommonConfig::read(&mut env);
+        assert_eq!(config.telemetry.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn an_invalid_database_url_is_reported_without_its_password() {
+        let mut env = Env::from_pairs([(ENV_DATABASE_URL, "mysql://root:hunter2@db/x")]);
+        let _ = CommonConfig::read(&mut env);
+        let text = env.finish().unwrap_err().to_string();
+        assert!(text.contains(ENV_DATABASE_URL));
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("postgres://u:hunter2@db/paymesh".to_owned());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

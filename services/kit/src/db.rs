@@ -1,0 +1,123 @@
+//! PostgreSQL: one pool per service, one schema per service.
+//!
+//! Services never share tables. Each connects with `search_path` set to its
+//! own schema, so its SQL names tables without qualification, and keeps its
+//! migration history in that schema (`<schema>._sqlx_migrations`). The kit's
+//! own tables (the [`outbox`](crate::outbox)) are created in every service
+//! schema by a second migrator with its own history table.
+
+use std::str::FromStr as _;
+
+use anyhow::Context as _;
+use sqlx::{
+    ConnectOptions as _, Connection as _, Executor as _, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+};
+
+use crate::config::DatabaseConfig;
+
+/// The kit's migrations, applied to every service schema.
+static KIT_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+fn check_identifier(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    anyhow::ensure!(ok, "{name:?} is not a plain lower-case SQL identifier");
+    Ok(())
+}
+
+/// Creates the database named in `url` when the server does not have it yet
+/// (a fresh machine, a fresh test). Without the right to create databases,
+/// an existing database is still used; a missing one is reported.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let options = PgConnectOptions::from_str(url).context("invalid database URL")?;
+    let name = options.get_database().unwrap_or("postgres").to_owned();
+    check_identifier(&name).context("unsupported database name")?;
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .context("failed to connect to the database server")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .context("failed to look up the database")?;
+    if !exists {
+        // The name is checked above to be a plain identifier.
+        match admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process created it first.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e).context(format!("failed to create database {name}")),
+        }
+    }
+    admin.close().await.ok();
+    Ok(())
+}
+
+/// A pool whose connections work inside `schema`.
+pub async fn connect(config: &DatabaseConfig, schema: &'static str) -> anyhow::Result<PgPool> {
+    check_identifier(schema)?;
+    let options = PgConnectOptions::from_str(config.url.expose())
+        .context("invalid database URL")?
+        .application_name(&format!("paymesh-{schema}"))
+        .options([("search_path", schema)]);
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("failed to connect to the database for {schema}"))
+}
+
+/// Creates `schema` if needed and applies the kit's and the service's
+/// pending migrations, each tracked in its own table inside the schema.
+/// Concurrent start-ups are safe: sqlx holds an advisory lock while migrating.
+pub async fn migrate(pool: &PgPool, schema: &'static str, service: &Migrator) -> anyhow::Result<()> {
+    check_identifier(schema)?;
+    let mut conn = pool.acquire().await.context("failed to acquire a connection")?;
+    create_schema(&mut conn, schema).await?;
+    for (source, table) in [(&KIT_MIGRATIONS, "_paymesh_kit_migrations"), (service, "_sqlx_migrations")] {
+        let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
+        migrator.dangerous_set_table_name(format!("{schema}.{table}"));
+        migrator
+            .run(&mut *conn)
+            .await
+            .with_context(|| format!("failed to migrate schema {schema} ({table})"))?;
+    }
+    Ok(())
+}
+
+async fn create_schema(conn: &mut PgConnection, schema: &str) -> anyhow::Result<()> {
+    // `schema` is checked to be a plain identifier by the caller.
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+        .await
+        .map(drop)
+        .or_else(|e| match &e {
+            // Two services racing to create the same schema.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Ok(()),
+            _ => Err(e),
+        })
+        .with_context(|| format!("failed to create schema {schema}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_identifiers_become_sql() {
+        for ok in ["identity", "paymesh_test_0a1b", "a1"] {
+            assert!(check_identifier(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Identity", "a-b", "x;drop", "1abc", "a b", &"x".repeat(64)] {
+            assert!(check_identifier(bad).is_err(), "{bad}");
+        }
+    }
+}

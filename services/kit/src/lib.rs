@@ -1,0 +1,68 @@
+//! # paymesh-kit — the runtime every paymesh service stands on
+//!
+//! One way to do the things every service does, so that services contain
+//! only their own domain:
+//!
+//! - [`config`]: typed settings from `PAYMESH_*` variables with compiled-in
+//!   defaults, validated at start-up;
+//! - [`telemetry`]: the `tracing` subscriber (pretty or JSON), OTLP export,
+//!   and W3C trace-context propagation as tower layers;
+//! - [`grpc`]: the server builder (trace → deadline → auth stack, health,
+//!   reflection v1 and v1alpha, graceful shutdown) and traced client
+//!   channels;
+//! - [`db`]: a pool per service, one schema per service, embedded
+//!   migrations applied at start;
+//! - [`auth`]: API keys → principals, cached, enforced by a tower layer;
+//!   every query is scoped by partner and mode;
+//! - [`error`]: domain errors → `tonic::Status` with `ErrorInfo` and
+//!   `BadRequest` details;
+//! - [`query`]: the list query language compiled to parameterised SQL over a
+//!   per-resource whitelist;
+//! - [`outbox`]: domain events recorded in the transaction of their change;
+//! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
+//!   and protobuf;
+//! - `testing` (feature `test-util`): fresh databases and an OTLP receiver
+//!   for tests.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod json;
+pub mod outbox;
+pub mod query;
+pub mod telemetry;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use error::{Error, Violation};
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
