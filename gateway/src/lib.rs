@@ -1,1 +1,127 @@
-//! placeholder
+//! # paymesh-gateway — the REST surface of the mesh
+//!
+//! An axum server that speaks the Payload wire format to partners (their
+//! own code, or the official SDKs pointed at it) and gRPC to the services.
+//! Every object carries `id`, `object`, `created_at`, `modified_at` and
+//! `attrs`; lists are `{"object": "list", "values": […]}`; errors are
+//! `{"object": "error", "error_type", "description", "details"}`.
+//!
+//! Layout: [`query`] parses the query language into the `ListQuery` the
+//! services compile; [`body`] reads JSON or form bodies; `auth` resolves the
+//! API key and forwards it; [`error`] maps gRPC statuses to REST errors;
+//! `resources` holds one module per resource; `health` answers
+//! orchestrators; `trace` opens the request span that every gRPC hop joins.
+//!
+//! The tower stack, outermost first: request id (set, then echoed), the
+//! request span, then per route the API key check.
+
+mod auth;
+pub mod body;
+mod config;
+pub mod error;
+mod health;
+pub mod query;
+mod resources;
+mod trace;
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    Router,
+    extract::Request,
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
+use paymesh_kit::{
+    auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator},
+    config::CommonConfig,
+    grpc::{self, Channel},
+};
+use paymesh_proto::identity::v1::account_service_client::AccountServiceClient;
+use tokio::net::TcpListener;
+use tonic_health::pb::health_client::HealthClient;
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+pub use config::{Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES};
+use error::ApiError;
+use resources::accounts::{self, Flavor};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    common: Arc<CommonConfig>,
+    config: Config,
+    authenticator: Arc<dyn Authenticator>,
+    accounts: AccountServiceClient<Channel>,
+    health: HealthClient<Channel>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Clients for every service the gateway calls (connecting lazily).
+    pub fn new(common: &CommonConfig, config: Config) -> anyhow::Result<Self> {
+        let identity = grpc::connect(&common.identity_url, common.request_timeout)?;
+        let authenticator: Arc<dyn Authenticator> =
+            Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
+        Ok(Self {
+            common: Arc::new(common.clone()),
+            config,
+            authenticator,
+            accounts: AccountServiceClient::new(identity.clone()),
+            health: HealthClient::new(identity),
+        })
+    }
+}
+
+/// The whole REST surface.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(accounts::routes(Flavor::Accounts))
+        .merge(accounts::routes(Flavor::Customers))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(api)
+        .fallback(|request: Request| async move {
+            ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
+                .into_response()
+        })
+        .method_not_allowed_fallback(|request: Request| async move {
+            ApiError::method_not_allowed(format!("{} is not allowed on {}", request.method(), request.uri().path()))
+                .into_response()
+        })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(trace::make_span).on_response(trace::on_response))
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
+        .with_state(state)
+}
+
+/// Serves the REST API on `listener` until `shutdown` completes, then
+/// finishes the requests in flight.
+pub async fn serve(
+    common: &CommonConfig,
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::new(common, config)?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "gateway listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}

@@ -1,1 +1,198 @@
-//! placeholder
+//! # paymesh-tests — the harness of the end-to-end tests
+//!
+//! [`Mesh::start`] runs what `paymesh all` runs — every service and the
+//! gateway, in this process, talking gRPC over loopback — on ephemeral
+//! ports against a fresh PostgreSQL database, with two partners (Acme and
+//! Globex) and their keys. Tests then drive it over REST ([`Mesh::http`])
+//! and gRPC ([`Mesh::identity_channel`]).
+
+use std::net::SocketAddr;
+
+use paymesh_identity::CreatedPartner;
+use paymesh_kit::{
+    config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, Env},
+    testing::{TestDatabase, init_test_logging},
+};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// A running mesh.
+#[derive(Debug)]
+pub struct Mesh {
+    /// The gateway's base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Where identity serves gRPC.
+    pub identity: SocketAddr,
+    /// A partner with data.
+    pub acme: CreatedPartner,
+    /// Another partner, who must never see Acme's data.
+    pub globex: CreatedPartner,
+    pool: PgPool,
+    stop: CancellationToken,
+    _db: TestDatabase,
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The settings a test mesh runs with (small pools, the test database).
+pub fn config(database_url: &str, extra: &[(&str, &str)]) -> (CommonConfig, paymesh_gateway::Config) {
+    let mut pairs = vec![(ENV_DATABASE_URL, database_url), (ENV_DB_MAX_CONNECTIONS, "4")];
+    pairs.extend_from_slice(extra);
+    let mut env = Env::from_pairs(pairs);
+    let common = CommonConfig::read(&mut env);
+    let gateway = paymesh_gateway::Config::read(&mut env);
+    if let Err(e) = env.finish() {
+        panic!("test configuration: {e}");
+    }
+    (common, gateway)
+}
+
+impl Mesh {
+    /// Starts the mesh with default settings.
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the mesh with extra `PAYMESH_*` settings.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        init_test_logging();
+        let db = TestDatabase::create().await.expect("test database");
+        let (mut common, gateway_config) = config(db.url(), extra);
+        let pool = paymesh_identity::open_database(&common).await.expect("identity database");
+        let acme = paymesh_identity::admin::create_partner(&pool, "Acme").await.expect("partner");
+        let globex = paymesh_identity::admin::create_partner(&pool, "Globex").await.expect("partner");
+
+        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let identity = identity_listener.local_addr().expect("address");
+        let url = format!("http://{}", gateway_listener.local_addr().expect("address"));
+        common.identity_url = format!("http://{identity}");
+
+        let stop = CancellationToken::new();
+        let (identity_common, identity_stop) = (common.clone(), stop.clone());
+        tokio::spawn(async move {
+            if let Err(e) = paymesh_identity::serve(&identity_common, identity_listener, identity_stop.cancelled_owned()).await {
+                eprintln!("identity stopped: {e:#}");
+            }
+        });
+        let gateway_stop = stop.clone();
+        tokio::spawn(async move {
+            if let Err(e) = paymesh_gateway::serve(&common, gateway_config, gateway_listener, gateway_stop.cancelled_owned()).await {
+                eprintln!("gateway stopped: {e:#}");
+            }
+        });
+        let mesh = Self { url, identity, acme, globex, pool, stop, _db: db };
+        mesh.wait_until_ready().await;
+        mesh
+    }
+
+    async fn wait_until_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the mesh did not become ready");
+    }
+
+    /// An HTTP client for the gateway.
+    pub fn http(&self) -> Http {
+        Http { url: self.url.clone(), client: reqwest::Client::new() }
+    }
+
+    /// A gRPC channel to identity.
+    pub fn identity_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.identity))
+            .expect("identity URL")
+            .connect_lazy()
+    }
+
+    /// Runs a scalar query against the test database (for checking what was
+    /// or was not written).
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.expect("count query")
+    }
+}
+
+/// The key of `partner` with `prefix` (`test_secret_key_`, `secret_key_`, …).
+pub fn key<'a>(partner: &'a CreatedPartner, prefix: &str) -> &'a str {
+    partner.keys.iter().find(|k| k.class.prefix() == prefix).map_or("", |k| k.key.as_str())
+}
+
+/// A partner's test secret key.
+pub fn test_key(partner: &CreatedPartner) -> &str {
+    key(partner, "test_secret_key_")
+}
+
+/// A small REST client for the gateway.
+#[derive(Debug, Clone)]
+pub struct Http {
+    url: String,
+    client: reqwest::Client,
+}
+
+/// A response: status and JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The parsed body (`Value::Null` when empty).
+    pub body: Value,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Http {
+    /// A request to `path`, authenticated with `key` as Basic user name.
+    pub fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.url));
+        match key {
+            Some(key) => builder.basic_auth(key, Some("")),
+            None => builder,
+        }
+    }
+
+    /// Sends and reads the reply.
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> Reply {
+        let response = builder.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        Reply { status, body, headers }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(self.request(reqwest::Method::GET, path, Some(key))).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path, Some(key)).json(&body)).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(self.request(reqwest::Method::PUT, path, Some(key)).json(&body)).await
+    }
+
+    /// `DELETE path`, with an optional JSON body.
+    pub async fn delete(&self, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let builder = self.request(reqwest::Method::DELETE, path, Some(key));
+        self.send(match body {
+            Some(body) => builder.json(&body),
+            None => builder,
+        })
+        .await
+    }
+}

@@ -38,6 +38,9 @@ pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
 
 /// The default database: the local server `make run` and `make test` use.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/paymesh";
+/// The default log filter: info, without PostgreSQL's notices (such as
+/// "schema already exists, skipping" at every start).
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx::postgres::notice=warn";
 /// The default address of the identity service.
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 
@@ -343,7 +346,7 @@ impl CommonConfig {
         Self {
             telemetry: TelemetryConfig {
                 log_format: env.parse(ENV_LOG_FORMAT, LogFormat::Pretty),
-                log_filter: env.raw(ENV_LOG).unwrap_or("info").to_owned(),
+                log_filter: env.raw(ENV_LOG).unwrap_or(DEFAULT_LOG_FILTER).to_owned(),
                 otlp_endpoint: env.raw(ENV_OTLP_ENDPOINT).map(str::to_owned),
             },
             database: DatabaseConfig {

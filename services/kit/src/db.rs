@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use sqlx::{
     ConnectOptions as _, Connection as _, Executor as _, PgPool,
     migrate::Migrator,
-    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+    postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::config::DatabaseConfig;
@@ -81,30 +81,24 @@ pub async fn connect(config: &DatabaseConfig, schema: &'static str) -> anyhow::R
 /// Concurrent start-ups are safe: sqlx holds an advisory lock while migrating.
 pub async fn migrate(pool: &PgPool, schema: &'static str, service: &Migrator) -> anyhow::Result<()> {
     check_identifier(schema)?;
-    let mut conn = pool.acquire().await.context("failed to acquire a connection")?;
-    create_schema(&mut conn, schema).await?;
+    // `schema` is checked above to be a plain identifier.
+    match pool.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).await {
+        Ok(_) => {}
+        // Two services racing to create the same schema.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
+        Err(e) => return Err(e).with_context(|| format!("failed to create schema {schema}")),
+    }
     for (source, table) in [(&KIT_MIGRATIONS, "_paymesh_kit_migrations"), (service, "_sqlx_migrations")] {
         let mut migrator = Migrator::with_migrations(source.iter().cloned().collect());
         migrator.dangerous_set_table_name(format!("{schema}.{table}"));
+        // Run on the pool (not a borrowed connection): the future stays
+        // `Send`, so services can be spawned as tasks.
         migrator
-            .run(&mut *conn)
+            .run(pool)
             .await
             .with_context(|| format!("failed to migrate schema {schema} ({table})"))?;
     }
     Ok(())
-}
-
-async fn create_schema(conn: &mut PgConnection, schema: &str) -> anyhow::Result<()> {
-    // `schema` is checked to be a plain identifier by the caller.
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
-        .await
-        .map(drop)
-        .or_else(|e| match &e {
-            // Two services racing to create the same schema.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Ok(()),
-            _ => Err(e),
-        })
-        .with_context(|| format!("failed to create schema {schema}"))
 }
 
 #[cfg(test)]

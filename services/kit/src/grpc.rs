@@ -114,6 +114,9 @@ impl GrpcServer {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(paymesh_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                // google.rpc.ErrorInfo and BadRequest, so tools can decode
+                // the details of every error status.
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         };
         let mut routes = routes;
         routes

@@ -57,9 +57,11 @@ pub fn init(service_name: &str, config: &TelemetryConfig) -> anyhow::Result<Tele
 
     let filter = EnvFilter::try_new(&config.log_filter)
         .with_context(|| format!("invalid log filter {:?}", config.log_filter))?;
+    // Logs go to stderr: stdout belongs to command output.
     let fmt = match config.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
             .with_current_span(true)

@@ -1,0 +1,72 @@
+//! Who is calling the REST API.
+//!
+//! The middleware reads the API key (HTTP Basic user name, as `curl -u
+//! KEY:` and the SDKs send it, or `Bearer KEY`), resolves it through
+//! identity with the kit's short cache, and hands handlers a [`Caller`].
+//! The key is forwarded on every gRPC call, where each service checks it
+//! again: the gateway is not trusted to have done so.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse as _, Response},
+};
+use paymesh_kit::auth::{ApiKey, AuthError, key_from_headers};
+use tonic::metadata::MetadataValue;
+
+use crate::{AppState, error::ApiError};
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    key: ApiKey,
+    request_id: Option<String>,
+    timeout: Duration,
+}
+
+impl Caller {
+    /// A gRPC request carrying the caller's key, the request id and the
+    /// request's deadline.
+    pub(crate) fn grpc<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(self.timeout);
+        let metadata = request.metadata_mut();
+        if let Ok(value) = MetadataValue::try_from(self.key.bearer()) {
+            metadata.insert("authorization", value);
+        }
+        if let Some(value) = self.request_id.as_deref().and_then(|id| MetadataValue::try_from(id).ok()) {
+            metadata.insert("x-request-id", value);
+        }
+        request
+    }
+}
+
+/// Rejects requests without a valid key; attaches the [`Caller`].
+pub(crate) async fn require_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let outcome = match key_from_headers(request.headers()) {
+        Ok(key) => state.authenticator.authenticate(&key).await.map(|principal| (key, principal)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((key, principal)) => {
+            tracing::Span::current().record("partner_id", tracing::field::display(principal.partner_id));
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            request.extensions_mut().insert(Caller {
+                key,
+                request_id,
+                timeout: state.common.request_timeout,
+            });
+            next.run(request).await
+        }
+        Err(AuthError::Unavailable(_)) => {
+            ApiError::unavailable("Authentication is unavailable; retry shortly").into_response()
+        }
+        Err(refusal) => ApiError::unauthorized(refusal.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,206 @@
+//! Request bodies: JSON, or form fields as Payload's curl examples send
+//! them (`-d email=… -d attrs[plan]=gold -d [0]name=…`), both read into one
+//! JSON value under the configured size limit.
+//!
+//! A body that is a list — `{"object": "list", "values": […]}` in JSON, or
+//! `[0]…`, `[1]…` form fields — asks for a bulk operation.
+
+use axum::{
+    extract::{FromRequest, Request},
+    http::header,
+};
+use serde_json::{Map, Value};
+
+use crate::{AppState, error::ApiError};
+
+/// The body of a request, if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestBody(pub Option<Value>);
+
+/// What a body asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// One object.
+    Object(Map<String, Value>),
+    /// A list of objects (bulk).
+    List(Vec<Value>),
+}
+
+impl RequestBody {
+    /// The body as one object or a list; anything else is a clear error.
+    pub fn shape(self) -> Result<Shape, ApiError> {
+        match self.0 {
+            None => Err(ApiError::bad_request("A request body is required")),
+            Some(Value::Object(mut map)) => {
+                if map.get("object").and_then(Value::as_str) == Some("list") {
+                    match map.remove("values") {
+                        Some(Value::Array(values)) if map.len() == 1 => Ok(Shape::List(values)),
+                        _ => Err(ApiError::bad_request(
+                            "A list body is {\"object\": \"list\", \"values\": [ … ]} and nothing else",
+                        )),
+                    }
+                } else {
+                    Ok(Shape::Object(map))
+                }
+            }
+            Some(Value::Array(_)) => Err(ApiError::bad_request(
+                "Send a list as {\"object\": \"list\", \"values\": [ … ]}",
+            )),
+            Some(_) => Err(ApiError::bad_request("The request body must be a JSON object")),
+        }
+    }
+}
+
+impl FromRequest<AppState> for RequestBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_body_bytes;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::too_large(limit));
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::too_large(limit))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        match content_type.as_deref() {
+            None | Some("application/json") => serde_json::from_slice(&bytes)
+                .map(|v| Self(Some(v)))
+                .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}"))),
+            Some(t) if t.ends_with("+json") => serde_json::from_slice(&bytes)
+                .map(|v| Self(Some(v)))
+                .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}"))),
+            Some("application/x-www-form-urlencoded") => form_to_json(&bytes).map(|v| Self(Some(v))),
+            Some(other) => Err(ApiError::unsupported_media_type(other)),
+        }
+    }
+}
+
+/// Reads form fields into JSON: `a[b][c]=v` nests objects, numbered keys
+/// become lists, and top-level `[0]…` fields make a bulk list.
+pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    let mut root = Map::new();
+    for (key, value) in form_urlencoded::parse(bytes) {
+        let path = key_path(&key)
+            .ok_or_else(|| ApiError::bad_request(format!("Malformed form field name {key:?}")))?;
+        insert(&mut root, &path, Value::String(value.into_owned()))
+            .map_err(|()| ApiError::bad_request(format!("Form field {key:?} conflicts with another")))?;
+    }
+    let value = lists(Value::Object(root));
+    Ok(match value {
+        Value::Array(values) => serde_json::json!({"object": "list", "values": values}),
+        other => other,
+    })
+}
+
+/// `attrs[plan]` → ["attrs", "plan"]; `[0]email` and `[0][email]` →
+/// ["0", "email"].
+fn key_path(key: &str) -> Option<Vec<String>> {
+    let mut path = Vec::new();
+    let mut rest = key;
+    if !rest.starts_with('[') {
+        let end = rest.find('[').unwrap_or(rest.len());
+        path.push(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    while let Some(tail) = rest.strip_prefix('[') {
+        let (segment, after) = tail.split_once(']')?;
+        path.push(segment.to_owned());
+        rest = after;
+        if !rest.is_empty() && !rest.starts_with('[') {
+            // Payload's `[0]email`: a bare name after an index.
+            let end = rest.find('[').unwrap_or(rest.len());
+            path.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    (rest.is_empty() && !path.is_empty() && path.iter().all(|s| !s.is_empty())).then_some(path)
+}
+
+fn insert(map: &mut Map<String, Value>, path: &[String], value: Value) -> Result<(), ()> {
+    match path {
+        [] => Err(()),
+        [last] => {
+            if map.contains_key(last) {
+                return Err(());
+            }
+            map.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = map.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+            match entry {
+                Value::Object(inner) => insert(inner, rest, value),
+                _ => Err(()),
+            }
+        }
+    }
+}
+
+/// Objects keyed `0..n` become lists, recursively.
+fn lists(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let n = map.len();
+            let indexed = n > 0 && (0..n).all(|i| map.contains_key(&i.to_string()));
+            if indexed {
+                let mut map = map;
+                Value::Array((0..n).map(|i| lists(map.remove(&i.to_string()).unwrap_or(Value::Null))).collect())
+            } else {
+                Value::Object(map.into_iter().map(|(k, v)| (k, lists(v))).collect())
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn form_fields_nest_like_payloads_curl_examples() {
+        let body = form_to_json(b"email=matt.perez%40example.com&full_name=Matt+Perez&attrs[custom]=data").unwrap();
+        assert_eq!(body, json!({"email": "matt.perez@example.com", "full_name": "Matt Perez", "attrs": {"custom": "data"}}));
+    }
+
+    #[test]
+    fn indexed_form_fields_make_a_bulk_list() {
+        let body = form_to_json(b"[0]email=a%40x.com&[0]type=customer&[1][email]=b%40x.com").unwrap();
+        assert_eq!(
+            body,
+            json!({"object": "list", "values": [{"email": "a@x.com", "type": "customer"}, {"email": "b@x.com"}]})
+        );
+    }
+
+    #[test]
+    fn malformed_form_fields_are_refused() {
+        for bad in [&b"a[b=1"[..], b"a[]=1", b"[0]=1&[0]x=2", b"a=1&a[b]=2"] {
+            assert!(form_to_json(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn list_bodies_are_recognised() {
+        let list = RequestBody(Some(json!({"object": "list", "values": [{"a": 1}]}))).shape().unwrap();
+        assert_eq!(list, Shape::List(vec![json!({"a": 1})]));
+        assert!(RequestBody(Some(json!([1, 2]))).shape().is_err());
+        assert!(RequestBody(Some(json!("x"))).shape().is_err());
+        assert!(RequestBody(None).shape().is_err());
+        assert!(RequestBody(Some(json!({"object": "list", "values": [], "extra": 1}))).shape().is_err());
+    }
+}

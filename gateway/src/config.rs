@@ -1,0 +1,30 @@
+//! Settings of the gateway alone (the shared ones are in
+//! `paymesh_kit::config`).
+
+use std::net::SocketAddr;
+
+use paymesh_kit::config::Env;
+
+/// Where the gateway listens for HTTP.
+pub const ENV_GATEWAY_ADDR: &str = "PAYMESH_GATEWAY_ADDR";
+/// The largest request body accepted, in bytes; larger ones get 413.
+pub const ENV_MAX_BODY_BYTES: &str = "PAYMESH_MAX_BODY_BYTES";
+
+/// The gateway's own settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// The HTTP listen address (default `127.0.0.1:8080`).
+    pub addr: SocketAddr,
+    /// The body size limit (default 1 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Reads the settings; problems are left in `env`.
+    pub fn read(env: &mut Env) -> Self {
+        Self {
+            addr: env.listen_addr(ENV_GATEWAY_ADDR, SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_body_bytes: env.number(ENV_MAX_BODY_BYTES, 1 << 20, 1024..=64 << 20) as usize,
+        }
+    }
+}

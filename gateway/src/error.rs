@@ -1,0 +1,356 @@
+//! The REST error object, and how gRPC statuses become one.
+//!
+//! Every failure answers `{"object": "error", "error_type": …,
+//! "description": …, "details": {…}}` with the status codes of the Payload
+//! reference. `error_type` names match the exception classes of the
+//! official SDKs (`InvalidAttributes`, `NotFound`, `Unauthorized`, …), so a
+//! partner's `except payload.NotFound` works unchanged. Per-field problems
+//! arrive from services as `BadRequest` field violations named after the
+//! request message (`requests[1].account.email`) and leave as REST details
+//! (`{"object": "list", "values": [{}, {"email": "…"}]}`).
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use paymesh_kit::error::reason_from_name;
+use paymesh_proto::common::v1::ErrorReason;
+use serde_json::{Map, Value, json};
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+/// A REST error response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    status: StatusCode,
+    error_type: &'static str,
+    description: String,
+    details: Option<Value>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error_type: &'static str, description: impl Into<String>) -> Self {
+        Self { status, error_type, description: description.into(), details: None, retry_after: None }
+    }
+
+    /// 400 `InvalidAttributes` with per-attribute details.
+    pub fn invalid(details: Map<String, Value>) -> Self {
+        let details = Value::Object(details);
+        let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
+        Self { details: Some(details), ..Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description) }
+    }
+
+    /// 400 `InvalidAttributes` about one attribute.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let mut details = Map::new();
+        details.insert(field.to_owned(), Value::String(message.into()));
+        Self::invalid(details)
+    }
+
+    /// 400 `InvalidAttributes` about the items of a list body, Payload's
+    /// shape: `{"object": "list", "values": [{…}, {…}]}` with one entry per
+    /// item (empty for items without problems).
+    pub fn invalid_items(items: Vec<Map<String, Value>>) -> Self {
+        let values: Vec<Value> = items.into_iter().map(Value::Object).collect();
+        let details = json!({"object": "list", "values": values});
+        let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
+        Self { details: Some(details), ..Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description) }
+    }
+
+    /// 400 `BadRequest`: the request as a whole cannot be understood.
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BadRequest", description)
+    }
+
+    /// 401 `Unauthorized`.
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", description)
+    }
+
+    /// 404 `NotFound`.
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", description)
+    }
+
+    /// 405 `MethodNotAllowed`.
+    pub fn method_not_allowed(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", description)
+    }
+
+    /// 413 `RequestTooLarge`.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLarge",
+            format!("The request body exceeds {limit} bytes"),
+        )
+    }
+
+    /// 415 `UnsupportedMediaType`.
+    pub fn unsupported_media_type(found: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "Content-Type {found:?} is not supported; send application/json or \
+                 application/x-www-form-urlencoded"
+            ),
+        )
+    }
+
+    /// 503 `ServiceUnavailable`.
+    pub fn unavailable(description: impl Into<String>) -> Self {
+        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", description) }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Converts a gRPC status from a service. `message_field` is the name of
+    /// the resource field in the request messages (`account`), stripped from
+    /// violation paths.
+    pub fn from_status(status: &tonic::Status, message_field: &str) -> Self {
+        let details = status.get_error_details();
+        let reason = details.error_info().and_then(|info| reason_from_name(&info.reason));
+        let (http, error_type) = match (reason, status.code()) {
+            (Some(ErrorReason::InvalidAttributes), _) => (StatusCode::BAD_REQUEST, "InvalidAttributes"),
+            (Some(ErrorReason::BadRequest), _) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            (Some(ErrorReason::Unauthorized), _) | (None, Code::Unauthenticated) => {
+                (StatusCode::UNAUTHORIZED, "Unauthorized")
+            }
+            (Some(ErrorReason::Forbidden), _) | (None, Code::PermissionDenied) => {
+                (StatusCode::FORBIDDEN, "Forbidden")
+            }
+            (Some(ErrorReason::NotFound), _) | (None, Code::NotFound) => (StatusCode::NOT_FOUND, "NotFound"),
+            (Some(ErrorReason::Conflict), _) | (None, Code::Aborted | Code::AlreadyExists) => {
+                (StatusCode::CONFLICT, "Conflict")
+            }
+            (Some(ErrorReason::TooManyRequests), _) | (None, Code::ResourceExhausted) => {
+                (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
+            }
+            (Some(ErrorReason::ServiceUnavailable), _) | (None, Code::Unavailable | Code::DeadlineExceeded) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+            }
+            (None, Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange) => {
+                (StatusCode::BAD_REQUEST, "BadRequest")
+            }
+            (Some(ErrorReason::Internal | ErrorReason::Unspecified), _) | (None, _) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
+            }
+        };
+        let description = match http {
+            // Transport failures carry internal detail (addresses, causes).
+            StatusCode::INTERNAL_SERVER_ERROR => "Internal server error".to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE if reason.is_none() => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "service unreachable");
+                "A service is unavailable; retry shortly".to_owned()
+            }
+            _ => status.message().to_owned(),
+        };
+        if http == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(code = ?status.code(), message = status.message(), "service failed");
+        }
+        let mut error = Self::new(http, error_type, description);
+        if let Some(bad) = details.bad_request() {
+            let rest = rest_details(
+                bad.field_violations.iter().map(|v| (v.field.as_str(), v.description.as_str())),
+                message_field,
+            );
+            // Name the attributes as the REST caller sent them, not as the
+            // gRPC request message spells them.
+            error.description = format!("Invalid attributes: {}", field_names(&rest).join(", "));
+            error.details = Some(rest);
+        }
+        if http == StatusCode::SERVICE_UNAVAILABLE {
+            error.retry_after = details
+                .retry_info()
+                .and_then(|r| r.retry_delay)
+                .map(|d| d.as_secs().max(1))
+                .or(Some(1));
+        }
+        error
+    }
+}
+
+/// Turns violation paths of request messages into REST details.
+fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, message_field: &str) -> Value {
+    let mut top = Map::new();
+    let mut items: Vec<Map<String, Value>> = Vec::new();
+    for (field, description) in violations {
+        let (index, path) = rest_path(field, message_field);
+        let target = match index {
+            Some(i) => {
+                if items.len() <= i {
+                    items.resize_with(i + 1, Map::new);
+                }
+                &mut items[i]
+            }
+            None => &mut top,
+        };
+        insert_nested(target, &path, description);
+    }
+    if items.is_empty() {
+        Value::Object(top)
+    } else {
+        json!({"object": "list", "values": items.into_iter().map(Value::Object).collect::<Vec<_>>()})
+    }
+}
+
+/// Every attribute named in REST details: `email`, `attrs.plan`,
+/// `values[1].email`.
+fn field_names(details: &Value) -> Vec<String> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) if map.get("object").and_then(Value::as_str) == Some("list") => {
+                if let Some(Value::Array(items)) = map.get("values") {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(&format!("{prefix}values[{i}]."), item, out);
+                    }
+                }
+            }
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    match inner {
+                        Value::Object(_) => walk(&format!("{prefix}{key}."), inner, out),
+                        _ => out.push(format!("{prefix}{key}")),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", details, &mut out);
+    out
+}
+
+/// `requests[1].account.email` → (Some(1), ["email"]); `ids[2]` →
+/// (Some(2), ["id"]); `account.attrs` → (None, ["attrs"]).
+fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
+    let mut rest = field;
+    let mut index = None;
+    for list in ["requests", "ids"] {
+        if let Some(tail) = rest.strip_prefix(list).and_then(|t| t.strip_prefix('[')) {
+            if let Some((number, after)) = tail.split_once(']') {
+                if let Ok(i) = number.parse::<usize>() {
+                    index = Some(i);
+                    rest = after.strip_prefix('.').unwrap_or(after);
+                    if list == "ids" && rest.is_empty() {
+                        rest = "id";
+                    }
+                }
+            }
+        }
+    }
+    if let Some(tail) = rest.strip_prefix(message_field) {
+        if tail.is_empty() {
+            return (index, vec!["object".to_owned()]);
+        }
+        if let Some(tail) = tail.strip_prefix('.') {
+            rest = tail;
+        }
+    }
+    (index, rest.split('.').map(str::to_owned).collect())
+}
+
+fn insert_nested(target: &mut Map<String, Value>, path: &[String], description: &str) {
+    match path {
+        [] => {}
+        [last] => {
+            target.insert(last.clone(), Value::String(description.to_owned()));
+        }
+        [first, rest @ ..] => {
+            let entry = target.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                insert_nested(inner, rest, description);
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "object": "error",
+            "error_type": self.error_type,
+            "description": self.description,
+        });
+        if let (Some(details), Value::Object(map)) = (self.details, &mut body) {
+            map.insert("details".to_owned(), details);
+        }
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use paymesh_kit::{Error, Violation};
+
+    use super::*;
+
+    #[test]
+    fn violations_become_rest_details() {
+        let status: tonic::Status = Error::InvalidAttributes(vec![
+            Violation::new("account.email", "Must be a valid email address"),
+            Violation::new("account.name", "Required"),
+        ])
+        .into();
+        let error = ApiError::from_status(&status, "account");
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.error_type, "InvalidAttributes");
+        assert_eq!(
+            error.details,
+            Some(json!({"email": "Must be a valid email address", "name": "Required"}))
+        );
+        assert_eq!(error.description, "Invalid attributes: email, name");
+    }
+
+    #[test]
+    fn batch_violations_become_payload_list_details() {
+        let status: tonic::Status = Error::InvalidAttributes(vec![
+            Violation::new("requests[1].account.email", "Must be a valid email address"),
+            Violation::new("requests[3].account.name", "Required"),
+        ])
+        .into();
+        let error = ApiError::from_status(&status, "account");
+        assert_eq!(
+            error.details,
+            Some(json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}, {}, {"name": "Required"}]}))
+        );
+        assert_eq!(error.description, "Invalid attributes: values[1].email, values[3].name");
+        let status: tonic::Status = Error::invalid("ids[1]", "No such account").into();
+        assert_eq!(
+            ApiError::from_status(&status, "account").details,
+            Some(json!({"object": "list", "values": [{}, {"id": "No such account"}]}))
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_the_seed_codes() {
+        let cases: [(tonic::Status, StatusCode, &str); 6] = [
+            (Error::NotFound { resource: "Account" }.into(), StatusCode::NOT_FOUND, "NotFound"),
+            (Error::Unauthorized("x".into()).into(), StatusCode::UNAUTHORIZED, "Unauthorized"),
+            (Error::Forbidden("x".into()).into(), StatusCode::FORBIDDEN, "Forbidden"),
+            (Error::Conflict("x".into()).into(), StatusCode::CONFLICT, "Conflict"),
+            (tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"), StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            (tonic::Status::internal("stack trace here"), StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+        ];
+        for (status, http, error_type) in cases {
+            let error = ApiError::from_status(&status, "account");
+            assert_eq!((error.status, error.error_type), (http, error_type), "{status:?}");
+            assert!(!error.description.contains("127.0.0.1") && !error.description.contains("stack"));
+        }
+    }
+}
