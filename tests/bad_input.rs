@@ -1,6 +1,9 @@
 //! Bad input through the gateway: every kind gets a clear error object,
 //! and nothing is written.
 
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use paymesh_tests::{Mesh, test_key};
 use reqwest::{Method, header::CONTENT_TYPE};
 use serde_json::json;
@@ -25,7 +28,11 @@ async fn malformed_bodies_are_refused_without_writing() {
     assert_eq!(malformed.status, 400);
     assert_eq!(malformed.body["object"], "error");
     assert_eq!(malformed.body["error_type"], "BadRequest");
-    assert!(malformed.body["description"].as_str().unwrap().starts_with("Malformed JSON"), "{:?}", malformed.body);
+    assert!(
+        malformed.body["description"].as_str().unwrap().starts_with("Malformed JSON"),
+        "{:?}",
+        malformed.body
+    );
 
     let not_object = http.send(raw("[1, 2]", "application/json")).await;
     assert_eq!((not_object.status, not_object.body["error_type"].as_str()), (400, Some("BadRequest")));
@@ -38,8 +45,17 @@ async fn malformed_bodies_are_refused_without_writing() {
     assert_eq!(xml.status, 415);
     assert_eq!(xml.body["error_type"], "UnsupportedMediaType");
 
-    let huge = format!("{{\"name\": \"Matt\", \"email\": \"m@example.com\", \"description\": \"{}\"}}", "x".repeat(4096));
-    let too_large = http.send(http.request(Method::POST, "/customers", Some(key)).header(CONTENT_TYPE, "application/json").body(huge)).await;
+    let huge = format!(
+        "{{\"name\": \"Matt\", \"email\": \"m@example.com\", \"description\": \"{}\"}}",
+        "x".repeat(4096)
+    );
+    let too_large = http
+        .send(
+            http.request(Method::POST, "/customers", Some(key))
+                .header(CONTENT_TYPE, "application/json")
+                .body(huge),
+        )
+        .await;
     assert_eq!(too_large.status, 413);
     assert_eq!(too_large.body["error_type"], "RequestTooLarge");
     assert_eq!(too_large.body["description"], "The request body exceeds 2048 bytes");
@@ -53,7 +69,8 @@ async fn invalid_attributes_are_named_one_by_one_without_writing() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
 
-    let wrong_types = http.post("/customers", key, json!({"name": 42, "email": ["x"], "attrs": "gold"})).await;
+    let wrong_types =
+        http.post("/customers", key, json!({"name": 42, "email": ["x"], "attrs": "gold"})).await;
     assert_eq!(wrong_types.status, 400);
     assert_eq!(wrong_types.body["error_type"], "InvalidAttributes");
     assert_eq!(
@@ -62,12 +79,22 @@ async fn invalid_attributes_are_named_one_by_one_without_writing() {
     );
 
     let invalid = http
-        .post("/customers", key, json!({"name": "  ", "email": "matt.perez.example.com", "phone_number": "12", "secret_key": "x"}))
+        .post(
+            "/customers",
+            key,
+            json!({"name": "  ", "email": "matt.perez.example.com", "phone_number": "12", "secret_key": "x"}),
+        )
         .await;
     assert_eq!(invalid.status, 400);
     assert_eq!(invalid.body["details"], json!({"secret_key": "Unknown attribute"}));
 
-    let domain = http.post("/customers", key, json!({"name": "  ", "email": "matt.perez.example.com", "phone_number": "12"})).await;
+    let domain = http
+        .post(
+            "/customers",
+            key,
+            json!({"name": "  ", "email": "matt.perez.example.com", "phone_number": "12"}),
+        )
+        .await;
     assert_eq!(domain.status, 400);
     assert_eq!(
         domain.body,
@@ -83,8 +110,17 @@ async fn invalid_attributes_are_named_one_by_one_without_writing() {
         })
     );
 
-    let read_only = http.post("/customers", key, json!({"id": "x", "name": "M", "email": "m@example.com", "created_at": "2019-01-01"})).await;
-    assert_eq!(read_only.body["details"], json!({"id": "Read-only attribute", "created_at": "Read-only attribute"}));
+    let read_only = http
+        .post(
+            "/customers",
+            key,
+            json!({"id": "x", "name": "M", "email": "m@example.com", "created_at": "2019-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        read_only.body["details"],
+        json!({"id": "Read-only attribute", "created_at": "Read-only attribute"})
+    );
 
     let missing = http.post("/customers", key, json!({"name": "Matt"})).await;
     assert_eq!(missing.body["details"], json!({"email": "Required"}));
@@ -97,18 +133,24 @@ async fn bad_updates_change_nothing() {
     let mesh = Mesh::start().await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
-    let customer = http.post("/customers", key, json!({"name": "Matt", "email": "matt@example.com"})).await.body;
+    let customer =
+        http.post("/customers", key, json!({"name": "Matt", "email": "matt@example.com"})).await.body;
     let id = customer["id"].as_str().unwrap();
     let events = stored(&mesh).await;
 
     let invalid = http.put(&format!("/customers/{id}"), key, json!({"email": "nope", "name": ""})).await;
     assert_eq!(invalid.status, 400);
-    assert_eq!(invalid.body["details"], json!({"email": "Must be a valid email address", "name": "Required"}));
+    assert_eq!(
+        invalid.body["details"],
+        json!({"email": "Must be a valid email address", "name": "Required"})
+    );
 
     let cleared = http.put(&format!("/customers/{id}"), key, json!({"email": null})).await;
     assert_eq!(cleared.body["details"], json!({"email": "Required"}));
 
-    let other_id = http.put(&format!("/customers/{id}"), key, json!({"id": "01a1ffb8-0000-7000-8000-000000000000"})).await;
+    let other_id = http
+        .put(&format!("/customers/{id}"), key, json!({"id": "01a1ffb8-0000-7000-8000-000000000000"}))
+        .await;
     assert_eq!(other_id.body["details"], json!({"id": "Does not match the id in the path"}));
 
     let type_change = http.put(&format!("/accounts/{id}"), key, json!({"type": "processing"})).await;

@@ -1,6 +1,9 @@
 //! Customers through the gateway, end to end: the whole mesh in-process,
 //! a fresh database, real HTTP and gRPC.
 
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use paymesh_proto::identity::v1::{self as pb, account_service_client::AccountServiceClient};
 use paymesh_tests::{Mesh, key, test_key};
 use reqwest::{Method, header::CONTENT_TYPE};
@@ -17,7 +20,11 @@ async fn a_customer_is_created_read_listed_updated_and_deleted() {
     let key = test_key(&mesh.acme);
 
     let created = http
-        .post("/customers", key, json!({"email": "matt.perez@example.com", "full_name": "Matt Perez", "attrs": {"plan": "gold"}}))
+        .post(
+            "/customers",
+            key,
+            json!({"email": "matt.perez@example.com", "full_name": "Matt Perez", "attrs": {"plan": "gold"}}),
+        )
         .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     let customer = created.body;
@@ -56,7 +63,10 @@ async fn a_customer_is_created_read_listed_updated_and_deleted() {
     assert_eq!(deleted.body["id"], id.as_str());
     let gone = http.get(&format!("/customers/{id}"), key).await;
     assert_eq!(gone.status, 404);
-    assert_eq!(gone.body, json!({"object": "error", "error_type": "NotFound", "description": "Customer not found"}));
+    assert_eq!(
+        gone.body,
+        json!({"object": "error", "error_type": "NotFound", "description": "Customer not found"})
+    );
     assert!(http.get("/customers", key).await.body["values"].as_array().unwrap().is_empty());
 }
 
@@ -99,46 +109,79 @@ async fn bulk_creates_updates_and_deletes_are_all_or_nothing() {
     let key = test_key(&mesh.acme);
 
     let bad = http
-        .post("/customers", key, json!({"object": "list", "values": [
-            {"email": "matt@example.com", "name": "Matt"},
-            {"email": "not-an-email", "name": "Andrea"},
-        ]}))
+        .post(
+            "/customers",
+            key,
+            json!({"object": "list", "values": [
+                {"email": "matt@example.com", "name": "Matt"},
+                {"email": "not-an-email", "name": "Andrea"},
+            ]}),
+        )
         .await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["error_type"], "InvalidAttributes");
-    assert_eq!(bad.body["details"], json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}]}));
+    assert_eq!(
+        bad.body["details"],
+        json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}]})
+    );
     assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, 0);
 
     let created = http
-        .post("/customers", key, json!({"object": "list", "values": [
-            {"email": "matt@example.com", "name": "Matt"},
-            {"email": "andrea@example.com", "name": "Andrea"},
-        ]}))
+        .post(
+            "/customers",
+            key,
+            json!({"object": "list", "values": [
+                {"email": "matt@example.com", "name": "Matt"},
+                {"email": "andrea@example.com", "name": "Andrea"},
+            ]}),
+        )
         .await;
     assert_eq!(created.status, 200);
     assert_eq!(names(&created.body), ["Matt", "Andrea"]);
-    let ids: Vec<String> = created.body["values"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = created.body["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
 
     let unknown = "01a1ffb8-0000-7000-8000-000000000000";
     let bad_update = http
-        .put("/customers", key, json!({"object": "list", "values": [
-            {"id": ids[0], "name": "Matthew"}, {"id": unknown, "name": "Nobody"},
-        ]}))
+        .put(
+            "/customers",
+            key,
+            json!({"object": "list", "values": [
+                {"id": ids[0], "name": "Matthew"}, {"id": unknown, "name": "Nobody"},
+            ]}),
+        )
         .await;
     assert_eq!(bad_update.status, 400);
-    assert_eq!(bad_update.body["details"], json!({"object": "list", "values": [{}, {"id": "No such customer"}]}));
+    assert_eq!(
+        bad_update.body["details"],
+        json!({"object": "list", "values": [{}, {"id": "No such customer"}]})
+    );
     assert_eq!(http.get(&format!("/customers/{}", ids[0]), key).await.body["name"], "Matt");
 
     let updated = http
-        .put("/customers", key, json!({"object": "list", "values": [
-            {"id": ids[0], "name": "Matthew"}, {"id": ids[1], "email": "andrea@newwork.com"},
-        ]}))
+        .put(
+            "/customers",
+            key,
+            json!({"object": "list", "values": [
+                {"id": ids[0], "name": "Matthew"}, {"id": ids[1], "email": "andrea@newwork.com"},
+            ]}),
+        )
         .await;
     assert_eq!(updated.status, 200, "{:?}", updated.body);
     assert_eq!(names(&updated.body), ["Matthew", "Andrea"]);
     assert_eq!(updated.body["values"][1]["email"], "andrea@newwork.com");
 
-    let deleted = http.delete("/customers", key, Some(json!({"object": "list", "values": [{"id": ids[0]}, {"id": ids[1]}]}))).await;
+    let deleted = http
+        .delete(
+            "/customers",
+            key,
+            Some(json!({"object": "list", "values": [{"id": ids[0]}, {"id": ids[1]}]})),
+        )
+        .await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     assert_eq!(deleted.body["values"].as_array().unwrap().len(), 2);
     assert!(http.get("/customers", key).await.body["values"].as_array().unwrap().is_empty());
@@ -149,20 +192,46 @@ async fn lists_filter_order_and_page_with_the_query_language() {
     let mesh = Mesh::start().await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
-    let people = [("Carol", "carol@example.com", "gold"), ("alice", "alice@other.org", "free"), ("Bob", "bob@example.com", "gold"), ("Dave", "dave@example.com", "free")];
+    let people = [
+        ("Carol", "carol@example.com", "gold"),
+        ("alice", "alice@other.org", "free"),
+        ("Bob", "bob@example.com", "gold"),
+        ("Dave", "dave@example.com", "free"),
+    ];
     for (name, email, plan) in people {
-        let reply = http.post("/customers", key, json!({"name": name, "email": email, "attrs": {"plan": plan}})).await;
+        let reply = http
+            .post("/customers", key, json!({"name": name, "email": email, "attrs": {"plan": plan}}))
+            .await;
         assert_eq!(reply.status, 200);
     }
 
-    assert_eq!(names(&http.get("/customers", key).await.body), ["Dave", "Bob", "alice", "Carol"], "newest first");
-    assert_eq!(names(&http.get("/customers?order_by=name", key).await.body), ["Bob", "Carol", "Dave", "alice"]);
-    assert_eq!(names(&http.get("/customers?order_by=lower(name)&limit=2&offset=1", key).await.body), ["Bob", "Carol"]);
+    assert_eq!(
+        names(&http.get("/customers", key).await.body),
+        ["Dave", "Bob", "alice", "Carol"],
+        "newest first"
+    );
+    assert_eq!(
+        names(&http.get("/customers?order_by=name", key).await.body),
+        ["Bob", "Carol", "Dave", "alice"]
+    );
+    assert_eq!(
+        names(&http.get("/customers?order_by=lower(name)&limit=2&offset=1", key).await.body),
+        ["Bob", "Carol"]
+    );
     assert_eq!(names(&http.get("/customers?order_by=desc(name)&limit=1", key).await.body), ["alice"]);
-    assert_eq!(names(&http.get("/customers?attrs[plan]=gold&order_by=name", key).await.body), ["Bob", "Carol"]);
-    assert_eq!(names(&http.get("/customers?email=%3F*example.com&name=!Bob&order_by=name", key).await.body), ["Carol", "Dave"]);
+    assert_eq!(
+        names(&http.get("/customers?attrs[plan]=gold&order_by=name", key).await.body),
+        ["Bob", "Carol"]
+    );
+    assert_eq!(
+        names(&http.get("/customers?email=%3F*example.com&name=!Bob&order_by=name", key).await.body),
+        ["Carol", "Dave"]
+    );
     assert_eq!(names(&http.get("/customers?name=Bob|Dave&order_by=name", key).await.body), ["Bob", "Dave"]);
-    assert_eq!(names(&http.get("/customers?name=%3EB&name=%3CD&order_by=name", key).await.body), ["Bob", "Carol"]);
+    assert_eq!(
+        names(&http.get("/customers?name=%3EB&name=%3CD&order_by=name", key).await.body),
+        ["Bob", "Carol"]
+    );
 
     let selected = http.get("/customers?name=alice&fields=name,upper(email)", key).await;
     assert_eq!(selected.body["values"], json!([{"name": "alice", "upper(email)": "ALICE@OTHER.ORG"}]));
@@ -172,7 +241,10 @@ async fn lists_filter_order_and_page_with_the_query_language() {
 
     let grouped = http.get("/customers?fields=count(id),attrs[plan]&group_by=attrs[plan]", key).await;
     assert_eq!(grouped.status, 200, "{:?}", grouped.body);
-    assert_eq!(grouped.body["values"], json!([{"attrs[plan]": "free", "count(id)": 2}, {"attrs[plan]": "gold", "count(id)": 2}]));
+    assert_eq!(
+        grouped.body["values"],
+        json!([{"attrs[plan]": "free", "count(id)": 2}, {"attrs[plan]": "gold", "count(id)": 2}])
+    );
 
     // A malformed name is refused by the gateway; the service never sees the query.
     let malformed = http.get("/customers?secret=1&order_by=name%3Bdrop", key).await;
@@ -180,7 +252,10 @@ async fn lists_filter_order_and_page_with_the_query_language() {
     assert_eq!(malformed.body["details"], json!({"name;drop": "Malformed attribute"}));
     // Well-formed but unknown names and limits are refused by the service's whitelist.
     let unknown = http.get("/customers?secret=1&limit=100000", key).await;
-    assert_eq!(unknown.body["details"], json!({"secret": "Unknown attribute", "limit": "Must be at most 1000"}));
+    assert_eq!(
+        unknown.body["details"],
+        json!({"secret": "Unknown attribute", "limit": "Must be at most 1000"})
+    );
 }
 
 #[tokio::test]
@@ -188,18 +263,39 @@ async fn updates_and_deletes_by_query_act_on_every_match() {
     let mesh = Mesh::start().await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
-    for (name, email) in [("Matt", "matt.perez@example.com"), ("Matt", "matt.perez@example.com"), ("Andrea", "andrea@example.com")] {
+    for (name, email) in [
+        ("Matt", "matt.perez@example.com"),
+        ("Matt", "matt.perez@example.com"),
+        ("Andrea", "andrea@example.com"),
+    ] {
         http.post("/customers", key, json!({"name": name, "email": email})).await;
     }
 
-    let updated = http.put("/customers?email=matt.perez@example.com&mode=query", key, json!({"email": "matt.perez@newwork.com"})).await;
+    let updated = http
+        .put(
+            "/customers?email=matt.perez@example.com&mode=query",
+            key,
+            json!({"email": "matt.perez@newwork.com"}),
+        )
+        .await;
     assert_eq!(updated.status, 200, "{:?}", updated.body);
     assert_eq!(updated.body["values"].as_array().unwrap().len(), 2);
-    assert_eq!(http.get("/customers?email=matt.perez@newwork.com", key).await.body["values"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        http.get("/customers?email=matt.perez@newwork.com", key).await.body["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let unfiltered = http.put("/customers?mode=query", key, json!({"description": "everyone"})).await;
     assert_eq!(unfiltered.status, 400);
-    assert!(unfiltered.body["details"]["mode"].as_str().unwrap().starts_with("An update or delete by query needs at least one filter"));
+    assert!(
+        unfiltered.body["details"]["mode"]
+            .as_str()
+            .unwrap()
+            .starts_with("An update or delete by query needs at least one filter")
+    );
     let unfiltered = http.delete("/customers?mode=query", key, None).await;
     assert_eq!(unfiltered.status, 400);
     assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts WHERE description IS NOT NULL").await, 0);
@@ -222,10 +318,11 @@ async fn keys_decide_who_sees_what() {
     let acme_live = key(&mesh.acme, "secret_key_");
     let globex = test_key(&mesh.globex);
 
-    let id = http.post("/customers", acme, json!({"name": "Matt", "email": "matt@example.com"})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id =
+        http.post("/customers", acme, json!({"name": "Matt", "email": "matt@example.com"})).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
     for wrong in ["", "test_secret_key_nope", &format!("test_secret_key_{}", "A".repeat(32))] {
         let reply = http.send(http.request(Method::GET, "/customers", Some(wrong))).await;
@@ -279,8 +376,13 @@ async fn grpc_and_rest_see_the_same_customers() {
     assert_eq!(rest.status, 200);
     assert_eq!(rest.body["name"], "Via gRPC");
 
-    let via_rest = http.post("/customers", key, json!({"name": "Via REST", "email": "rest@example.com"})).await;
-    let mut request = tonic::Request::new(pb::GetAccountRequest { id: via_rest.body["id"].as_str().unwrap().to_owned() });
+    let via_rest =
+        http.post("/customers", key, json!({"name": "Via REST", "email": "rest@example.com"})).await;
+    let mut request =
+        tonic::Request::new(pb::GetAccountRequest { id: via_rest.body["id"].as_str().unwrap().to_owned() });
     request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
-    assert_eq!(grpc.get_account(request).await.unwrap().into_inner().account.unwrap().email, "rest@example.com");
+    assert_eq!(
+        grpc.get_account(request).await.unwrap().into_inner().account.unwrap().email,
+        "rest@example.com"
+    );
 }

@@ -2,6 +2,9 @@
 //! identity's spans share one trace id, as received by a real OTLP
 //! receiver.
 
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::{common::v1::any_value::Value as AnyValue, trace::v1::Span};
@@ -13,9 +16,11 @@ use paymesh_kit::{
 use paymesh_tests::{Mesh, test_key};
 
 fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
-    span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-        AnyValue::StringValue(s) => Some(s.as_str()),
-        _ => None,
+    span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        }
     })
 }
 
@@ -47,7 +52,9 @@ async fn one_rest_call_is_one_trace_across_gateway_and_identity() {
     let mut spans = Vec::new();
     for _ in 0..100 {
         spans = receiver.spans();
-        if spans.iter().any(|s| s.name == "GET /customers") && spans.iter().any(|s| s.name.ends_with("AccountService/ListAccounts")) {
+        if spans.iter().any(|s| s.name == "GET /customers")
+            && spans.iter().any(|s| s.name.ends_with("AccountService/ListAccounts"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -60,7 +67,12 @@ async fn one_rest_call_is_one_trace_across_gateway_and_identity() {
     };
     assert!(served_by("identity", "paymesh.identity.v1.AuthService/Authenticate"), "{:#?}", names(&trace));
     assert!(served_by("identity", "paymesh.identity.v1.AccountService/ListAccounts"), "{:#?}", names(&trace));
-    assert!(trace.iter().any(|s| s.name == "paymesh.identity.v1.AccountService/ListAccounts" && attribute(s, "rpc.system") == Some("grpc") && s.kind == 3), "a client span");
+    assert!(
+        trace.iter().any(|s| s.name == "paymesh.identity.v1.AccountService/ListAccounts"
+            && attribute(s, "rpc.system") == Some("grpc")
+            && s.kind == 3),
+        "a client span"
+    );
     // Every span of the trace hangs off another span of the same trace.
     for span in &trace {
         if span.span_id != root.span_id {

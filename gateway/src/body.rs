@@ -43,9 +43,9 @@ impl RequestBody {
                     Ok(Shape::Object(map))
                 }
             }
-            Some(Value::Array(_)) => Err(ApiError::bad_request(
-                "Send a list as {\"object\": \"list\", \"values\": [ … ]}",
-            )),
+            Some(Value::Array(_)) => {
+                Err(ApiError::bad_request("Send a list as {\"object\": \"list\", \"values\": [ … ]}"))
+            }
             Some(_) => Err(ApiError::bad_request("The request body must be a JSON object")),
         }
     }
@@ -69,9 +69,8 @@ impl FromRequest<AppState> for RequestBody {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::too_large(limit));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::too_large(limit))?;
+        let bytes =
+            axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| ApiError::too_large(limit))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
@@ -157,7 +156,9 @@ fn lists(value: Value) -> Value {
             let indexed = n > 0 && (0..n).all(|i| map.contains_key(&i.to_string()));
             if indexed {
                 let mut map = map;
-                Value::Array((0..n).map(|i| lists(map.remove(&i.to_string()).unwrap_or(Value::Null))).collect())
+                Value::Array(
+                    (0..n).map(|i| lists(map.remove(&i.to_string()).unwrap_or(Value::Null))).collect(),
+                )
             } else {
                 Value::Object(map.into_iter().map(|(k, v)| (k, lists(v))).collect())
             }
@@ -174,8 +175,12 @@ mod tests {
 
     #[test]
     fn form_fields_nest_like_payloads_curl_examples() {
-        let body = form_to_json(b"email=matt.perez%40example.com&full_name=Matt+Perez&attrs[custom]=data").unwrap();
-        assert_eq!(body, json!({"email": "matt.perez@example.com", "full_name": "Matt Perez", "attrs": {"custom": "data"}}));
+        let body =
+            form_to_json(b"email=matt.perez%40example.com&full_name=Matt+Perez&attrs[custom]=data").unwrap();
+        assert_eq!(
+            body,
+            json!({"email": "matt.perez@example.com", "full_name": "Matt Perez", "attrs": {"custom": "data"}})
+        );
     }
 
     #[test]

@@ -19,9 +19,12 @@ use serde_json::{Map, Value, json};
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-/// A REST error response.
+/// A REST error response (boxed: errors are rare, results are everywhere).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
     status: StatusCode,
     error_type: &'static str,
     description: String,
@@ -31,14 +34,30 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, error_type: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error_type, description: description.into(), details: None, retry_after: None }
+        Self(Box::new(Inner {
+            status,
+            error_type,
+            description: description.into(),
+            details: None,
+            retry_after: None,
+        }))
+    }
+
+    fn with_details(mut self, details: Value) -> Self {
+        self.0.details = Some(details);
+        self
+    }
+
+    fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after = Some(seconds);
+        self
     }
 
     /// 400 `InvalidAttributes` with per-attribute details.
     pub fn invalid(details: Map<String, Value>) -> Self {
         let details = Value::Object(details);
         let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
-        Self { details: Some(details), ..Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description) }
+        Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description).with_details(details)
     }
 
     /// 400 `InvalidAttributes` about one attribute.
@@ -55,7 +74,7 @@ impl ApiError {
         let values: Vec<Value> = items.into_iter().map(Value::Object).collect();
         let details = json!({"object": "list", "values": values});
         let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
-        Self { details: Some(details), ..Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description) }
+        Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description).with_details(details)
     }
 
     /// 400 `BadRequest`: the request as a whole cannot be understood.
@@ -101,12 +120,12 @@ impl ApiError {
 
     /// 503 `ServiceUnavailable`.
     pub fn unavailable(description: impl Into<String>) -> Self {
-        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", description) }
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", description).with_retry_after(1)
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// Converts a gRPC status from a service. `message_field` is the name of
@@ -131,7 +150,8 @@ impl ApiError {
             (Some(ErrorReason::TooManyRequests), _) | (None, Code::ResourceExhausted) => {
                 (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
             }
-            (Some(ErrorReason::ServiceUnavailable), _) | (None, Code::Unavailable | Code::DeadlineExceeded) => {
+            (Some(ErrorReason::ServiceUnavailable), _)
+            | (None, Code::Unavailable | Code::DeadlineExceeded) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
             (None, Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange) => {
@@ -161,15 +181,12 @@ impl ApiError {
             );
             // Name the attributes as the REST caller sent them, not as the
             // gRPC request message spells them.
-            error.description = format!("Invalid attributes: {}", field_names(&rest).join(", "));
-            error.details = Some(rest);
+            error.0.description = format!("Invalid attributes: {}", field_names(&rest).join(", "));
+            error = error.with_details(rest);
         }
         if http == StatusCode::SERVICE_UNAVAILABLE {
-            error.retry_after = details
-                .retry_info()
-                .and_then(|r| r.retry_delay)
-                .map(|d| d.as_secs().max(1))
-                .or(Some(1));
+            let seconds = details.retry_info().and_then(|r| r.retry_delay).map_or(1, |d| d.as_secs().max(1));
+            error = error.with_retry_after(seconds);
         }
         error
     }
@@ -233,15 +250,14 @@ fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
     let mut rest = field;
     let mut index = None;
     for list in ["requests", "ids"] {
-        if let Some(tail) = rest.strip_prefix(list).and_then(|t| t.strip_prefix('[')) {
-            if let Some((number, after)) = tail.split_once(']') {
-                if let Ok(i) = number.parse::<usize>() {
-                    index = Some(i);
-                    rest = after.strip_prefix('.').unwrap_or(after);
-                    if list == "ids" && rest.is_empty() {
-                        rest = "id";
-                    }
-                }
+        if let Some(tail) = rest.strip_prefix(list).and_then(|t| t.strip_prefix('['))
+            && let Some((number, after)) = tail.split_once(']')
+            && let Ok(i) = number.parse::<usize>()
+        {
+            index = Some(i);
+            rest = after.strip_prefix('.').unwrap_or(after);
+            if list == "ids" && rest.is_empty() {
+                rest = "id";
             }
         }
     }
@@ -276,19 +292,20 @@ fn insert_nested(target: &mut Map<String, Value>, path: &[String], description: 
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let Inner { status, error_type, description, details, retry_after } = *self.0;
         let mut body = json!({
             "object": "error",
-            "error_type": self.error_type,
-            "description": self.description,
+            "error_type": error_type,
+            "description": description,
         });
-        if let (Some(details), Value::Object(map)) = (self.details, &mut body) {
+        if let (Some(details), Value::Object(map)) = (details, &mut body) {
             map.insert("details".to_owned(), details);
         }
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -308,13 +325,13 @@ mod tests {
         ])
         .into();
         let error = ApiError::from_status(&status, "account");
-        assert_eq!(error.status, StatusCode::BAD_REQUEST);
-        assert_eq!(error.error_type, "InvalidAttributes");
+        assert_eq!(error.0.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.0.error_type, "InvalidAttributes");
         assert_eq!(
-            error.details,
+            error.0.details,
             Some(json!({"email": "Must be a valid email address", "name": "Required"}))
         );
-        assert_eq!(error.description, "Invalid attributes: email, name");
+        assert_eq!(error.0.description, "Invalid attributes: email, name");
     }
 
     #[test]
@@ -326,13 +343,15 @@ mod tests {
         .into();
         let error = ApiError::from_status(&status, "account");
         assert_eq!(
-            error.details,
-            Some(json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}, {}, {"name": "Required"}]}))
+            error.0.details,
+            Some(
+                json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}, {}, {"name": "Required"}]})
+            )
         );
-        assert_eq!(error.description, "Invalid attributes: values[1].email, values[3].name");
+        assert_eq!(error.0.description, "Invalid attributes: values[1].email, values[3].name");
         let status: tonic::Status = Error::invalid("ids[1]", "No such account").into();
         assert_eq!(
-            ApiError::from_status(&status, "account").details,
+            ApiError::from_status(&status, "account").0.details,
             Some(json!({"object": "list", "values": [{}, {"id": "No such account"}]}))
         );
     }
@@ -344,13 +363,21 @@ mod tests {
             (Error::Unauthorized("x".into()).into(), StatusCode::UNAUTHORIZED, "Unauthorized"),
             (Error::Forbidden("x".into()).into(), StatusCode::FORBIDDEN, "Forbidden"),
             (Error::Conflict("x".into()).into(), StatusCode::CONFLICT, "Conflict"),
-            (tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"), StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
-            (tonic::Status::internal("stack trace here"), StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            (
+                tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+            ),
+            (
+                tonic::Status::internal("stack trace here"),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+            ),
         ];
         for (status, http, error_type) in cases {
             let error = ApiError::from_status(&status, "account");
-            assert_eq!((error.status, error.error_type), (http, error_type), "{status:?}");
-            assert!(!error.description.contains("127.0.0.1") && !error.description.contains("stack"));
+            assert_eq!((error.0.status, error.0.error_type), (http, error_type), "{status:?}");
+            assert!(!error.0.description.contains("127.0.0.1") && !error.0.description.contains("stack"));
         }
     }
 }

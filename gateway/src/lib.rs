@@ -26,13 +26,7 @@ mod trace;
 
 use std::{future::Future, sync::Arc};
 
-use axum::{
-    Router,
-    extract::Request,
-    middleware,
-    response::IntoResponse,
-    routing::get,
-};
+use axum::{Router, extract::Request, middleware, response::IntoResponse, routing::get};
 use paymesh_kit::{
     auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator},
     config::CommonConfig,
@@ -98,13 +92,21 @@ pub fn router(state: AppState) -> Router {
                 .into_response()
         })
         .method_not_allowed_fallback(|request: Request| async move {
-            ApiError::method_not_allowed(format!("{} is not allowed on {}", request.method(), request.uri().path()))
-                .into_response()
+            ApiError::method_not_allowed(format!(
+                "{} is not allowed on {}",
+                request.method(),
+                request.uri().path()
+            ))
+            .into_response()
         })
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(trace::make_span).on_response(trace::on_response))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(trace::make_span)
+                        .on_response(trace::on_response),
+                )
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .with_state(state)

@@ -22,7 +22,9 @@
 //! service parses them by the attribute's type. A value that itself starts
 //! with an operator character or contains `|` cannot be matched exactly.
 
-use paymesh_kit::query::{AGGREGATE_FUNCTIONS, SCALAR_FUNCTIONS, aggregate_function_name, scalar_function_name};
+use paymesh_kit::query::{
+    AGGREGATE_FUNCTIONS, SCALAR_FUNCTIONS, aggregate_function_name, scalar_function_name,
+};
 use paymesh_proto::common::v1::{
     Aggregate, AggregateFunction, Condition, FieldRef, Filter, ListQuery, Operator, OrderBy, ScalarFunction,
 };
@@ -60,7 +62,11 @@ enum Item {
 impl Projection {
     /// Shapes `object` as asked, adding `computed` values. Without `fields`,
     /// the whole object.
-    pub fn apply(&self, object: Map<String, Value>, computed: Option<Map<String, Value>>) -> Map<String, Value> {
+    pub fn apply(
+        &self,
+        object: Map<String, Value>,
+        computed: Option<Map<String, Value>>,
+    ) -> Map<String, Value> {
         let mut computed = computed.unwrap_or_default();
         if self.items.is_empty() {
             return object;
@@ -142,7 +148,9 @@ pub fn parse(raw: Option<&str>) -> Result<ListParams, ApiError> {
                 for item in split_list(value) {
                     match expression(item) {
                         Ok(Expression::Field(field)) => params.query.group_by.push(field),
-                        Ok(Expression::Aggregate(..)) => problem(item, "Cannot group by an aggregate".to_owned()),
+                        Ok(Expression::Aggregate(..)) => {
+                            problem(item, "Cannot group by an aggregate".to_owned())
+                        }
                         Err(why) => problem(item, why),
                     }
                 }
@@ -230,7 +238,8 @@ fn expression(text: &str) -> Result<Expression, String> {
                 let path = path(inner)?;
                 return Ok(Expression::Field(FieldRef { path, function: *function as i32 }));
             }
-            if let Some(function) = AGGREGATE_FUNCTIONS.iter().find(|f| aggregate_function_name(**f) == name) {
+            if let Some(function) = AGGREGATE_FUNCTIONS.iter().find(|f| aggregate_function_name(**f) == name)
+            {
                 return match expression(inner)? {
                     Expression::Field(field) => Ok(Expression::Aggregate(*function, field)),
                     Expression::Aggregate(..) => Err("Aggregates cannot be nested".to_owned()),
@@ -374,7 +383,8 @@ mod tests {
 
     #[test]
     fn nested_attributes_and_functions_parse() {
-        let params = parse(Some("processing[status]=active&attrs[meta][tier]=a&year(created_at)=2019")).unwrap();
+        let params =
+            parse(Some("processing[status]=active&attrs[meta][tier]=a&year(created_at)=2019")).unwrap();
         let fields: Vec<_> = params.query.filters.iter().map(|f| f.field.clone().unwrap()).collect();
         assert_eq!(fields[0].path, ["processing", "status"]);
         assert_eq!(fields[1].path, ["attrs", "meta", "tier"]);
@@ -390,8 +400,16 @@ mod tests {
         ))
         .unwrap();
         assert_eq!((params.query.limit, params.query.offset), (5, 15));
-        let orders: Vec<_> = params.query.order_by.iter().map(|o| (o.field.clone().unwrap().path[0].clone(), o.descending)).collect();
-        assert_eq!(orders, [("created_at".to_owned(), false), ("amount".to_owned(), true), ("name".to_owned(), true)]);
+        let orders: Vec<_> = params
+            .query
+            .order_by
+            .iter()
+            .map(|o| (o.field.clone().unwrap().path[0].clone(), o.descending))
+            .collect();
+        assert_eq!(
+            orders,
+            [("created_at".to_owned(), false), ("amount".to_owned(), true), ("name".to_owned(), true)]
+        );
         assert_eq!(params.query.fields.len(), 3);
         assert_eq!(params.query.aggregates.len(), 1);
         assert_eq!(params.query.aggregates[0].function, AggregateFunction::Sum as i32);
@@ -401,7 +419,9 @@ mod tests {
     #[test]
     fn hostile_parameters_get_a_clear_error() {
         assert_eq!(
-            details("order_by=name%3Bdrop%20table&fields=evil(name)&limit=-1&mode=all&sum(amount)=5&fields[x]=1"),
+            details(
+                "order_by=name%3Bdrop%20table&fields=evil(name)&limit=-1&mode=all&sum(amount)=5&fields[x]=1"
+            ),
             json!({
                 "name;drop table": "Malformed attribute",
                 "evil(name)": "Unknown function evil()",

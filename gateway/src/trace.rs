@@ -33,7 +33,11 @@ pub(crate) fn make_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 /// Records the response status on the request span.
-pub(crate) fn on_response<B>(response: &axum::http::Response<B>, latency: std::time::Duration, span: &tracing::Span) {
+pub(crate) fn on_response<B>(
+    response: &axum::http::Response<B>,
+    latency: std::time::Duration,
+    span: &tracing::Span,
+) {
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {

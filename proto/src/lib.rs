@@ -11,8 +11,7 @@
 
 /// The encoded `FileDescriptorSet` of every paymesh contract and its imports,
 /// for `tonic-reflection`.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/paymesh_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/paymesh_descriptor.bin"));
 
 /// Types shared by every service: money, addresses, list queries, error
 /// reasons.

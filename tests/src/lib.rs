@@ -6,6 +6,9 @@
 //! Globex) and their keys. Tests then drive it over REST ([`Mesh::http`])
 //! and gRPC ([`Mesh::identity_channel`]).
 
+// A harness for tests: a set-up that cannot proceed panics with a message.
+#![allow(clippy::expect_used)]
+
 use std::net::SocketAddr;
 
 use paymesh_identity::CreatedPartner;
@@ -76,13 +79,23 @@ impl Mesh {
         let stop = CancellationToken::new();
         let (identity_common, identity_stop) = (common.clone(), stop.clone());
         tokio::spawn(async move {
-            if let Err(e) = paymesh_identity::serve(&identity_common, identity_listener, identity_stop.cancelled_owned()).await {
+            if let Err(e) =
+                paymesh_identity::serve(&identity_common, identity_listener, identity_stop.cancelled_owned())
+                    .await
+            {
                 eprintln!("identity stopped: {e:#}");
             }
         });
         let gateway_stop = stop.clone();
         tokio::spawn(async move {
-            if let Err(e) = paymesh_gateway::serve(&common, gateway_config, gateway_listener, gateway_stop.cancelled_owned()).await {
+            if let Err(e) = paymesh_gateway::serve(
+                &common,
+                gateway_config,
+                gateway_listener,
+                gateway_stop.cancelled_owned(),
+            )
+            .await
+            {
                 eprintln!("gateway stopped: {e:#}");
             }
         });
@@ -94,10 +107,10 @@ impl Mesh {
     async fn wait_until_ready(&self) {
         let client = reqwest::Client::new();
         for _ in 0..100 {
-            if let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await {
-                if response.status() == 200 {
-                    return;
-                }
+            if let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await
+                && response.status() == 200
+            {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
@@ -167,7 +180,8 @@ impl Http {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
         Reply { status, body, headers }
     }
 

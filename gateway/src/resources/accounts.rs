@@ -81,26 +81,39 @@ pub(crate) fn routes(flavor: Flavor) -> Router<AppState> {
     Router::new()
         .route(
             base,
-            get(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery| list(state, caller, raw, flavor))
-                .post(move |state: State<AppState>, caller: Extension<Caller>, body: RequestBody| create(state, caller, body, flavor))
-                .put(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
+            get(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery| {
+                list(state, caller, raw, flavor)
+            })
+            .post(move |state: State<AppState>, caller: Extension<Caller>, body: RequestBody| {
+                create(state, caller, body, flavor)
+            })
+            .put(
+                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
                     update_many(state, caller, raw, body, flavor)
-                })
-                .delete(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
+                },
+            )
+            .delete(
+                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
                     delete_many(state, caller, raw, body, flavor)
-                }),
+                },
+            ),
         )
         .route(
             &format!("{base}/{{id}}"),
             get(move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>, raw: RawQuery| {
                 get_one(state, caller, id, raw, flavor)
             })
-            .put(move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>, body: RequestBody| {
-                update_one(state, caller, id, body, flavor)
-            })
-            .delete(move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>| {
-                delete_one(state, caller, id, flavor)
-            }),
+            .put(
+                move |state: State<AppState>,
+                      caller: Extension<Caller>,
+                      id: Path<String>,
+                      body: RequestBody| { update_one(state, caller, id, body, flavor) },
+            )
+            .delete(
+                move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>| {
+                    delete_one(state, caller, id, flavor)
+                },
+            ),
         )
 }
 
@@ -112,7 +125,12 @@ fn status(error: tonic::Status) -> ApiError {
 
 // === Handlers ===
 
-async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, RawQuery(raw): RawQuery, flavor: Flavor) -> Reply {
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+    flavor: Flavor,
+) -> Reply {
     let params = query::parse(raw.as_deref())?;
     let mut query = params.query.clone();
     query.filters.extend(type_filter(flavor));
@@ -128,9 +146,12 @@ async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller
         return Ok(list_response(response.groups.into_iter().map(|g| Value::Object(attrs::from_struct(g)))));
     }
     let mut computed = response.computed.into_iter().map(attrs::from_struct);
-    Ok(list_response(response.accounts.into_iter().map(|account| {
-        Value::Object(params.projection.apply(to_json(account, flavor), computed.next()))
-    })))
+    Ok(list_response(
+        response
+            .accounts
+            .into_iter()
+            .map(|account| Value::Object(params.projection.apply(to_json(account, flavor), computed.next()))),
+    ))
 }
 
 async fn get_one(
@@ -151,7 +172,12 @@ async fn get_one(
     Ok(Json(Value::Object(params.projection.apply(to_json(account, flavor), None))))
 }
 
-async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: RequestBody, flavor: Flavor) -> Reply {
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: RequestBody,
+    flavor: Flavor,
+) -> Reply {
     let mut client = state.accounts.clone();
     match body.shape()? {
         Shape::Object(object) => {
@@ -162,7 +188,10 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
         }
         Shape::List(values) => {
             let parsed = each_object(values, |object| from_json(object, flavor, Purpose::Create))?;
-            let requests = parsed.into_iter().map(|(account, _)| pb::CreateAccountRequest { account: Some(account) }).collect();
+            let requests = parsed
+                .into_iter()
+                .map(|(account, _)| pb::CreateAccountRequest { account: Some(account) })
+                .collect();
             let created = client
                 .batch_create_accounts(caller.grpc(pb::BatchCreateAccountsRequest { requests }))
                 .await
@@ -183,13 +212,16 @@ async fn update_one(
     let Shape::Object(object) = body.shape()? else {
         return Err(ApiError::bad_request(format!("PUT /{}s/{{id}} takes one object", flavor.object())));
     };
-    let (mut account, mask) = from_json(object, flavor, Purpose::Update { path_id: &id }).map_err(ApiError::invalid)?;
+    let (mut account, mask) =
+        from_json(object, flavor, Purpose::Update { path_id: &id }).map_err(ApiError::invalid)?;
     if flavor.fixed_type().is_some() {
         fetch(&state, &caller, id.clone(), flavor).await?;
     }
     account.id = id;
-    let request = pb::UpdateAccountRequest { account: Some(account), update_mask: Some(FieldMask { paths: mask }) };
-    let updated = state.accounts.clone().update_account(caller.grpc(request)).await.map_err(status)?.into_inner();
+    let request =
+        pb::UpdateAccountRequest { account: Some(account), update_mask: Some(FieldMask { paths: mask }) };
+    let updated =
+        state.accounts.clone().update_account(caller.grpc(request)).await.map_err(status)?.into_inner();
     Ok(Json(Value::Object(to_json(updated.account.unwrap_or_default(), flavor))))
 }
 
@@ -204,7 +236,8 @@ async fn update_many(
     let mut client = state.accounts.clone();
     let accounts = match (body.shape()?, params.mode_query) {
         (Shape::Object(object), true) => {
-            let (account, mask) = from_json(object, flavor, Purpose::UpdateByQuery).map_err(ApiError::invalid)?;
+            let (account, mask) =
+                from_json(object, flavor, Purpose::UpdateByQuery).map_err(ApiError::invalid)?;
             let request = pb::UpdateAccountsByQueryRequest {
                 filters: mutation_filters(&params, flavor)?,
                 account: Some(account),
@@ -218,7 +251,10 @@ async fn update_many(
             ensure_all(&state, &caller, &ids, flavor).await?;
             let requests = parsed
                 .into_iter()
-                .map(|(account, mask)| pb::UpdateAccountRequest { account: Some(account), update_mask: Some(FieldMask { paths: mask }) })
+                .map(|(account, mask)| pb::UpdateAccountRequest {
+                    account: Some(account),
+                    update_mask: Some(FieldMask { paths: mask }),
+                })
                 .collect();
             client
                 .batch_update_accounts(caller.grpc(pb::BatchUpdateAccountsRequest { requests }))
@@ -227,13 +263,20 @@ async fn update_many(
                 .into_inner()
                 .accounts
         }
-        (Shape::List(_), true) => return Err(ApiError::bad_request("mode=query takes one object of changes, not a list")),
+        (Shape::List(_), true) => {
+            return Err(ApiError::bad_request("mode=query takes one object of changes, not a list"));
+        }
         (Shape::Object(_), false) => return Err(many_hint("PUT", flavor)),
     };
     Ok(list_response(accounts.into_iter().map(|a| Value::Object(to_json(a, flavor)))))
 }
 
-async fn delete_one(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, flavor: Flavor) -> Reply {
+async fn delete_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    flavor: Flavor,
+) -> Reply {
     if flavor.fixed_type().is_some() {
         fetch(&state, &caller, id.clone(), flavor).await?;
     }
@@ -338,7 +381,12 @@ fn mutation_filters(params: &ListParams, flavor: Flavor) -> Result<Vec<Filter>, 
 }
 
 /// The account `id`, which must be of the flavor's type.
-async fn fetch(state: &AppState, caller: &Caller, id: String, flavor: Flavor) -> Result<pb::Account, ApiError> {
+async fn fetch(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    flavor: Flavor,
+) -> Result<pb::Account, ApiError> {
     let account = state
         .accounts
         .clone()
@@ -355,14 +403,22 @@ async fn fetch(state: &AppState, caller: &Caller, id: String, flavor: Flavor) ->
 }
 
 /// On `/customers`, every id of a batch must name a customer.
-async fn ensure_all(state: &AppState, caller: &Caller, ids: &[String], flavor: Flavor) -> Result<(), ApiError> {
+async fn ensure_all(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[String],
+    flavor: Flavor,
+) -> Result<(), ApiError> {
     let Some(filter) = type_filter(flavor) else { return Ok(()) };
     let valid: Vec<&String> = ids.iter().filter(|id| uuid::Uuid::parse_str(id).is_ok()).collect();
     let query = ListQuery {
         filters: vec![
             Filter {
                 field: Some(FieldRef { path: vec!["id".to_owned()], function: 0 }),
-                any_of: valid.iter().map(|id| Condition { operator: Operator::Equal as i32, value: (*id).clone() }).collect(),
+                any_of: valid
+                    .iter()
+                    .map(|id| Condition { operator: Operator::Equal as i32, value: (*id).clone() })
+                    .collect(),
             },
             filter,
         ],
@@ -404,7 +460,11 @@ fn type_name(t: pb::AccountType) -> &'static str {
 
 /// An account and its update mask from a REST object. Problems are returned
 /// per attribute.
-fn from_json(object: Map<String, Value>, flavor: Flavor, purpose: Purpose<'_>) -> Result<(pb::Account, Vec<String>), Map<String, Value>> {
+fn from_json(
+    object: Map<String, Value>,
+    flavor: Flavor,
+    purpose: Purpose<'_>,
+) -> Result<(pb::Account, Vec<String>), Map<String, Value>> {
     let mut account = pb::Account::default();
     let mut mask = Vec::new();
     let mut problems = Map::new();

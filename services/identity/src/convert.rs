@@ -14,11 +14,7 @@ use crate::domain::account::{
     Account, AccountPatch, AccountType, Attrs, Description, Email, Name, NewAccount, Phone,
 };
 
-fn field<T>(
-    violations: &mut Vec<Violation>,
-    name: &str,
-    parsed: Result<T, String>,
-) -> Option<T> {
+fn field<T>(violations: &mut Vec<Violation>, name: &str, parsed: Result<T, String>) -> Option<T> {
     parsed.map_err(|why| violations.push(Violation::new(format!("account.{name}"), why))).ok()
 }
 
@@ -26,7 +22,10 @@ fn attrs(value: Option<prost_types::Struct>) -> Result<Attrs, String> {
     Attrs::parse(value.map(json::from_struct).unwrap_or_default())
 }
 
-fn optional<T>(value: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+fn optional<T>(
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
     match value {
         Some(v) if !v.trim().is_empty() => parse(&v).map(Some),
         _ => Ok(None),
@@ -154,18 +153,8 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
 
 /// An account as the wire carries it.
 pub(crate) fn to_proto(account: Account) -> pb::Account {
-    let Account {
-        id,
-        livemode,
-        kind,
-        name,
-        email,
-        phone,
-        description,
-        attrs,
-        created_at,
-        modified_at,
-    } = account;
+    let Account { id, livemode, kind, name, email, phone, description, attrs, created_at, modified_at } =
+        account;
     pb::Account {
         id: id.to_string(),
         r#type: match kind {

@@ -9,7 +9,9 @@ use paymesh_kit::{
     clock::Clock,
     config::ListLimits,
 };
-use paymesh_proto::identity::v1::{self as pb, account_service_server::AccountService, auth_service_server::AuthService};
+use paymesh_proto::identity::v1::{
+    self as pb, account_service_server::AccountService, auth_service_server::AuthService,
+};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -113,7 +115,10 @@ fn check_batch_size(len: usize, field: &str) -> Result<(), Error> {
 }
 
 /// Parses batch ids: every one must be well formed and listed once.
-fn batch_ids<'a>(ids: impl Iterator<Item = (usize, &'a str)>, field: impl Fn(usize) -> String) -> Result<Vec<Uuid>, Error> {
+fn batch_ids<'a>(
+    ids: impl Iterator<Item = (usize, &'a str)>,
+    field: impl Fn(usize) -> String,
+) -> Result<Vec<Uuid>, Error> {
     let mut violations = Vec::new();
     let mut seen = HashSet::new();
     let mut parsed = Vec::new();
@@ -127,7 +132,12 @@ fn batch_ids<'a>(ids: impl Iterator<Item = (usize, &'a str)>, field: impl Fn(usi
     if violations.is_empty() { Ok(parsed) } else { Err(Error::InvalidAttributes(violations)) }
 }
 
-fn updated(account: &Account, patch: &AccountPatch, now: chrono::DateTime<chrono::Utc>, field: &str) -> Result<Change, Error> {
+fn updated(
+    account: &Account,
+    patch: &AccountPatch,
+    now: chrono::DateTime<chrono::Utc>,
+    field: &str,
+) -> Result<Change, Error> {
     account
         .apply(patch, now)
         .map(Change::Update)
@@ -330,6 +340,10 @@ impl AccountService for AccountApi {
 }
 
 /// The authenticator identity's own server uses, cached.
-pub(crate) fn authenticator(store: Store, clock: Clock, config: paymesh_kit::config::AuthConfig) -> Arc<dyn Authenticator> {
+pub(crate) fn authenticator(
+    store: Store,
+    clock: Clock,
+    config: paymesh_kit::config::AuthConfig,
+) -> Arc<dyn Authenticator> {
     Arc::new(auth::CachedAuthenticator::new(KeyAuthenticator::new(store, clock), config))
 }

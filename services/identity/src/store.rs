@@ -21,9 +21,7 @@ use sqlx::{FromRow as _, PgConnection, PgPool, Postgres, QueryBuilder, types::Js
 use uuid::Uuid;
 
 use crate::domain::{
-    account::{
-        ACCOUNT_TYPES, Account, AccountType, Attrs, Description, Email, Name, Phone,
-    },
+    account::{ACCOUNT_TYPES, Account, AccountType, Attrs, Description, Email, Name, Phone},
     key::{IssuedKey, KeyClass, hash},
 };
 
@@ -81,8 +79,8 @@ impl TryFrom<AccountRow> for Account {
             created_at,
             modified_at,
         } = row;
-        let kind = AccountType::parse(&kind)
-            .with_context(|| format!("account {id} has unknown type {kind:?}"))?;
+        let kind =
+            AccountType::parse(&kind).with_context(|| format!("account {id} has unknown type {kind:?}"))?;
         Ok(Self {
             id,
             livemode,
@@ -152,7 +150,11 @@ impl Store {
 
     /// Creates a partner and one key of each class.
     #[tracing::instrument(skip(self))]
-    pub(crate) async fn create_partner(&self, name: &str, now: DateTime<Utc>) -> anyhow::Result<CreatedPartner> {
+    pub(crate) async fn create_partner(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<CreatedPartner> {
         let name = Name::parse(name).map_err(|why| anyhow::anyhow!("partner name: {why}"))?;
         let id = Uuid::now_v7();
         let keys = KeyClass::ALL
@@ -192,7 +194,11 @@ impl Store {
 
     /// The principal of a live (unrevoked, unexpired) key, looked up by its
     /// hash; `None` for any other key.
-    pub(crate) async fn principal_for_key(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Principal>, sqlx::Error> {
+    pub(crate) async fn principal_for_key(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>, sqlx::Error> {
         let Some(class) = KeyClass::of(key) else { return Ok(None) };
         let row: Option<(Uuid, Uuid, bool, String)> = sqlx::query_as(
             "SELECT id, partner_id, livemode, kind FROM api_keys \
@@ -209,8 +215,12 @@ impl Store {
                 _ => return None,
             };
             // The prefix must agree with what was issued.
-            (class == KeyClass { livemode, kind })
-                .then_some(Principal { partner_id, livemode, key_kind: kind, key_id })
+            (class == KeyClass { livemode, kind }).then_some(Principal {
+                partner_id,
+                livemode,
+                key_kind: kind,
+                key_id,
+            })
         }))
     }
 
@@ -262,7 +272,12 @@ impl Store {
 
     /// Lists accounts (or groups of them) as `query` asks.
     #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
-    pub(crate) async fn list_accounts(&self, scope: Scope, query: &ListQuery, limits: ListLimits) -> Result<Listing, Error> {
+    pub(crate) async fn list_accounts(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing, Error> {
         let Select { mut builder, shape } = query::select(&ACCOUNTS, scope, query, limits)?;
         let rows = builder.build().fetch_all(&self.pool).await?;
         let mut listing = Listing::default();

@@ -1,6 +1,9 @@
 //! The identity service over gRPC, against a fresh PostgreSQL database per
 //! test: accounts through every RPC, authentication, tenancy, bad input.
 
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 
 use paymesh_identity::CreatedPartner;
@@ -15,8 +18,7 @@ use paymesh_proto::{
         ScalarFunction,
     },
     identity::v1::{
-        self as pb, account_service_client::AccountServiceClient,
-        auth_service_client::AuthServiceClient,
+        self as pb, account_service_client::AccountServiceClient, auth_service_client::AuthServiceClient,
     },
 };
 use prost_types::FieldMask;
@@ -59,25 +61,25 @@ impl Identity {
     }
 
     fn accounts(&self) -> AccountServiceClient<tonic::transport::Channel> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect_lazy();
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy();
         AccountServiceClient::new(channel)
     }
 
     fn auth(&self) -> AuthServiceClient<tonic::transport::Channel> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect_lazy();
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy();
         AuthServiceClient::new(channel)
     }
 
     async fn outbox_events(&self, resource_id: &str) -> Vec<String> {
-        sqlx::query_scalar("SELECT event_type FROM identity.outbox WHERE resource_id = $1::uuid ORDER BY created_at, id")
-            .bind(resource_id)
-            .fetch_all(&self.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar(
+            "SELECT event_type FROM identity.outbox WHERE resource_id = $1::uuid ORDER BY created_at, id",
+        )
+        .bind(resource_id)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
     }
 
     async fn stored_accounts(&self) -> i64 {
@@ -150,9 +152,8 @@ async fn an_account_goes_through_its_whole_life() {
 
     let mut new = customer("Matt Perez", "matt.perez@example.com");
     new.phone_number = Some("(123) 456-7890".to_owned());
-    new.attrs = Some(paymesh_kit::json::to_struct(
-        serde_json::json!({"plan": "gold"}).as_object().unwrap().clone(),
-    ));
+    new.attrs =
+        Some(paymesh_kit::json::to_struct(serde_json::json!({"plan": "gold"}).as_object().unwrap().clone()));
     let created = client
         .create_account(with_key(key, pb::CreateAccountRequest { account: Some(new) }))
         .await
@@ -239,7 +240,8 @@ async fn invalid_accounts_name_every_problem_and_change_nothing() {
     );
     assert_eq!(identity.stored_accounts().await, 0);
 
-    let status = client.create_account(with_key(key, pb::CreateAccountRequest { account: None })).await.unwrap_err();
+    let status =
+        client.create_account(with_key(key, pb::CreateAccountRequest { account: None })).await.unwrap_err();
     assert_eq!(violations(&status), [("account".to_owned(), "Required".to_owned())]);
 }
 
@@ -308,23 +310,31 @@ async fn other_partners_and_the_other_mode_see_nothing() {
         let get = client.get_account(with_key(other, pb::GetAccountRequest { id: created.id.clone() })).await;
         assert_eq!(get.unwrap_err().code(), Code::NotFound);
         let update = pb::UpdateAccountRequest {
-            account: Some(pb::Account { id: created.id.clone(), name: "Hijacked".to_owned(), ..Default::default() }),
+            account: Some(pb::Account {
+                id: created.id.clone(),
+                name: "Hijacked".to_owned(),
+                ..Default::default()
+            }),
             update_mask: Some(FieldMask { paths: vec!["name".to_owned()] }),
         };
         assert_eq!(client.update_account(with_key(other, update)).await.unwrap_err().code(), Code::NotFound);
-        let delete = client.delete_account(with_key(other, pb::DeleteAccountRequest { id: created.id.clone() })).await;
+        let delete =
+            client.delete_account(with_key(other, pb::DeleteAccountRequest { id: created.id.clone() })).await;
         assert_eq!(delete.unwrap_err().code(), Code::NotFound);
-        let listed = client.list_accounts(with_key(other, pb::ListAccountsRequest { query: None })).await.unwrap();
+        let listed =
+            client.list_accounts(with_key(other, pb::ListAccountsRequest { query: None })).await.unwrap();
         assert!(listed.into_inner().accounts.is_empty());
         let by_query = pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["id"], &[&created.id])] };
         let deleted = client.delete_accounts_by_query(with_key(other, by_query)).await.unwrap();
         assert!(deleted.into_inner().accounts.is_empty());
     }
 
-    let still = client.get_account(with_key(acme_test, pb::GetAccountRequest { id: created.id.clone() })).await;
+    let still =
+        client.get_account(with_key(acme_test, pb::GetAccountRequest { id: created.id.clone() })).await;
     assert_eq!(still.unwrap().into_inner().account.unwrap().name, "Matt Perez");
 
-    let malformed = client.get_account(with_key(acme_test, pb::GetAccountRequest { id: "3bW9JN4".to_owned() })).await;
+    let malformed =
+        client.get_account(with_key(acme_test, pb::GetAccountRequest { id: "3bW9JN4".to_owned() })).await;
     assert_eq!(malformed.unwrap_err().code(), Code::NotFound);
 }
 
@@ -345,7 +355,10 @@ async fn batches_are_all_or_nothing() {
     assert_eq!(identity.stored_accounts().await, 0);
 
     let batch = pb::BatchCreateAccountsRequest {
-        requests: vec![create("Matt Perez", "matt@example.com"), create("Andrea Kearney", "andrea@example.com")],
+        requests: vec![
+            create("Matt Perez", "matt@example.com"),
+            create("Andrea Kearney", "andrea@example.com"),
+        ],
     };
     let created = client.batch_create_accounts(with_key(key, batch)).await.unwrap().into_inner().accounts;
     assert_eq!(created.len(), 2);
@@ -361,7 +374,8 @@ async fn batches_are_all_or_nothing() {
     };
     let status = client.batch_update_accounts(with_key(key, batch)).await.unwrap_err();
     assert_eq!(violations(&status), [("requests[1].account.id".to_owned(), "No such account".to_owned())]);
-    let unchanged = client.get_account(with_key(key, pb::GetAccountRequest { id: created[0].id.clone() })).await;
+    let unchanged =
+        client.get_account(with_key(key, pb::GetAccountRequest { id: created[0].id.clone() })).await;
     assert_eq!(unchanged.unwrap().into_inner().account.unwrap().name, "Matt Perez");
 
     let twice = pb::BatchUpdateAccountsRequest {
@@ -379,10 +393,21 @@ async fn batches_are_all_or_nothing() {
     let delete = pb::BatchDeleteAccountsRequest { ids: vec![created[0].id.clone(), unknown] };
     let status = client.batch_delete_accounts(with_key(key, delete)).await.unwrap_err();
     assert_eq!(violations(&status), [("ids[1]".to_owned(), "No such account".to_owned())]);
-    assert_eq!(client.list_accounts(with_key(key, pb::ListAccountsRequest { query: None })).await.unwrap().into_inner().accounts.len(), 2);
+    assert_eq!(
+        client
+            .list_accounts(with_key(key, pb::ListAccountsRequest { query: None }))
+            .await
+            .unwrap()
+            .into_inner()
+            .accounts
+            .len(),
+        2
+    );
 
     let too_many = pb::BatchCreateAccountsRequest {
-        requests: (0..=paymesh_identity::MAX_BATCH).map(|i| create("N", &format!("n{i}@example.com"))).collect(),
+        requests: (0..=paymesh_identity::MAX_BATCH)
+            .map(|i| create("N", &format!("n{i}@example.com")))
+            .collect(),
     };
     let status = client.batch_create_accounts(with_key(key, too_many)).await.unwrap_err();
     assert_eq!(violations(&status), [("requests".to_owned(), "At most 100 items per request".to_owned())]);
@@ -393,7 +418,9 @@ async fn updates_and_deletes_by_query_touch_only_matches() {
     let identity = Identity::start().await;
     let mut client = identity.accounts();
     let key = test_key(&identity.acme);
-    for (name, email) in [("Matt", "matt@example.com"), ("Andrea", "andrea@example.com"), ("Matt", "matt2@example.com")] {
+    for (name, email) in
+        [("Matt", "matt@example.com"), ("Andrea", "andrea@example.com"), ("Matt", "matt2@example.com")]
+    {
         client.create_account(with_key(key, create(name, email))).await.unwrap();
     }
 
@@ -410,7 +437,8 @@ async fn updates_and_deletes_by_query_touch_only_matches() {
     let status = client.delete_accounts_by_query(with_key(key, unfiltered)).await.unwrap_err();
     assert_eq!(violations(&status)[0].0, "filters");
 
-    let hostile = pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["name'; DELETE FROM accounts; --"], &["x"])] };
+    let hostile =
+        pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["name'; DELETE FROM accounts; --"], &["x"])] };
     let status = client.delete_accounts_by_query(with_key(key, hostile)).await.unwrap_err();
     assert_eq!(violations(&status)[0].1, "Unknown attribute");
     assert_eq!(identity.stored_accounts().await, 3);
@@ -431,9 +459,15 @@ async fn lists_filter_order_page_compute_and_aggregate() {
     for (i, name) in names.iter().enumerate() {
         let mut account = customer(name, &format!("{}@Example.com", name.to_lowercase()));
         account.attrs = Some(paymesh_kit::json::to_struct(
-            serde_json::json!({"plan": if i % 2 == 0 { "gold" } else { "free" }}).as_object().unwrap().clone(),
+            serde_json::json!({"plan": if i % 2 == 0 { "gold" } else { "free" }})
+                .as_object()
+                .unwrap()
+                .clone(),
         ));
-        client.create_account(with_key(key, pb::CreateAccountRequest { account: Some(account) })).await.unwrap();
+        client
+            .create_account(with_key(key, pb::CreateAccountRequest { account: Some(account) }))
+            .await
+            .unwrap();
     }
     let list = |query: ListQuery| {
         let mut client = client.clone();
@@ -445,7 +479,10 @@ async fn lists_filter_order_page_compute_and_aggregate() {
     assert_eq!(names_of(newest_first), ["Erin", "Dave", "Bob", "alice", "Carol"]);
 
     let by_name = ListQuery {
-        order_by: vec![OrderBy { field: Some(FieldRef { function: ScalarFunction::Lower as i32, ..field(&["name"]) }), descending: false }],
+        order_by: vec![OrderBy {
+            field: Some(FieldRef { function: ScalarFunction::Lower as i32, ..field(&["name"]) }),
+            descending: false,
+        }],
         limit: 2,
         offset: 1,
         ..ListQuery::default()
@@ -473,7 +510,10 @@ async fn lists_filter_order_page_compute_and_aggregate() {
 
     let grouped = ListQuery {
         group_by: vec![field(&["attrs", "plan"])],
-        aggregates: vec![Aggregate { function: AggregateFunction::Count as i32, field: Some(field(&["id"])) }],
+        aggregates: vec![Aggregate {
+            function: AggregateFunction::Count as i32,
+            field: Some(field(&["id"])),
+        }],
         ..ListQuery::default()
     };
     let groups: Vec<_> = list(grouped)
@@ -495,7 +535,10 @@ async fn lists_filter_order_page_compute_and_aggregate() {
     let by_year = ListQuery {
         filters: vec![Filter {
             field: Some(FieldRef { function: ScalarFunction::Year as i32, ..field(&["created_at"]) }),
-            any_of: vec![Condition { operator: Operator::GreaterThanOrEqual as i32, value: "2020".to_owned() }],
+            any_of: vec![Condition {
+                operator: Operator::GreaterThanOrEqual as i32,
+                value: "2020".to_owned(),
+            }],
         }],
         ..ListQuery::default()
     };
@@ -515,10 +558,13 @@ async fn lists_filter_order_page_compute_and_aggregate() {
 #[tokio::test]
 async fn health_and_reflection_need_no_key() {
     let identity = Identity::start().await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", identity.addr)).unwrap().connect_lazy();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", identity.addr)).unwrap().connect_lazy();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let response = health
-        .check(tonic_health::pb::HealthCheckRequest { service: "paymesh.identity.v1.AccountService".to_owned() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "paymesh.identity.v1.AccountService".to_owned(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -532,7 +578,8 @@ async fn health_and_reflection_need_no_key() {
         host: String::new(),
         message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
     };
-    let mut stream = v1_client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let mut stream =
+        v1_client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
     let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
         stream.next().await.unwrap().unwrap().message_response
     else {

@@ -112,20 +112,17 @@ impl TryFrom<pb::Principal> for Principal {
             Ok(pb::KeyKind::Client) => KeyKind::Client,
             Ok(pb::KeyKind::Unspecified) | Err(_) => anyhow::bail!("principal without key kind"),
         };
-        Ok(Self {
-            partner_id: partner_id.parse()?,
-            livemode,
-            key_kind,
-            key_id: key_id.parse()?,
-        })
+        Ok(Self { partner_id: partner_id.parse()?, livemode, key_kind, key_id: key_id.parse()? })
     }
 }
 
 /// The principal the auth layer attached to a request.
 pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
-    request.extensions().get::<Principal>().copied().ok_or_else(|| {
-        Status::from(Error::Unauthorized("No API key was presented".to_owned()))
-    })
+    request
+        .extensions()
+        .get::<Principal>()
+        .copied()
+        .ok_or_else(|| Status::from(Error::Unauthorized("No API key was presented".to_owned())))
 }
 
 // === Credentials ===
@@ -240,12 +237,11 @@ impl Authenticator for RemoteAuthenticator {
             let mut request = tonic::Request::new(pb::AuthenticateRequest {});
             let value = key.bearer().parse().map_err(|_| AuthError::Malformed)?;
             request.metadata_mut().insert("authorization", value);
-            let response = self.client.clone().authenticate(request).await.map_err(|status| {
-                match status.code() {
+            let response =
+                self.client.clone().authenticate(request).await.map_err(|status| match status.code() {
                     tonic::Code::Unauthenticated => AuthError::Invalid,
                     _ => AuthError::Unavailable(status.message().to_owned()),
-                }
-            })?;
+                })?;
             let principal = response
                 .into_inner()
                 .principal
@@ -289,10 +285,7 @@ impl<A: Authenticator> CachedAuthenticator<A> {
 
     fn lookup(&self, digest: &[u8; 32]) -> Option<Principal> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(digest)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(principal, _)| *principal)
+        entries.get(digest).filter(|(_, at)| at.elapsed() < self.ttl).map(|(principal, _)| *principal)
     }
 
     fn store(&self, digest: [u8; 32], principal: Principal) {
@@ -464,13 +457,9 @@ mod tests {
     }
 
     impl Authenticator for Counting {
-        fn authenticate<'a>(
-            &'a self,
-            key: &'a ApiKey,
-        ) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        fn authenticate<'a>(&'a self, key: &'a ApiKey) -> BoxFuture<'a, Result<Principal, AuthError>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
-            let outcome =
-                if key.expose() == "good" { Ok(self.principal) } else { Err(AuthError::Invalid) };
+            let outcome = if key.expose() == "good" { Ok(self.principal) } else { Err(AuthError::Invalid) };
             Box::pin(async move { outcome })
         }
     }

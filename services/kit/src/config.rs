@@ -78,10 +78,7 @@ impl Env {
         K: Into<String>,
         V: Into<String>,
     {
-        Self {
-            vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
-            problems: Vec::new(),
-        }
+        Self { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), problems: Vec::new() }
     }
 
     /// The raw value of a variable, if set and not empty.
@@ -154,12 +151,7 @@ impl Env {
     }
 
     /// A whole number within `range`.
-    pub fn number(
-        &mut self,
-        name: &'static str,
-        default: u32,
-        range: std::ops::RangeInclusive<u32>,
-    ) -> u32 {
+    pub fn number(&mut self, name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> u32 {
         self.parse_with(name, default, |raw| {
             let n: u32 = raw.parse().map_err(|_| "expected a whole number".to_owned())?;
             if !range.contains(&n) {
@@ -194,11 +186,7 @@ impl Env {
 
     /// Fails with every problem found so far.
     pub fn finish(self) -> Result<(), ConfigError> {
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError { problems: self.problems })
-        }
+        if self.problems.is_empty() { Ok(()) } else { Err(ConfigError { problems: self.problems }) }
     }
 }
 
@@ -335,14 +323,13 @@ impl CommonConfig {
                 list.default_limit, list.max_limit
             ));
         }
-        let database_url =
-            env.parse_secret_with(ENV_DATABASE_URL, DEFAULT_DATABASE_URL.to_owned(), |raw| {
-                if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-                    Ok(raw.to_owned())
-                } else {
-                    Err("expected a postgres:// URL".to_owned())
-                }
-            });
+        let database_url = env.parse_secret_with(ENV_DATABASE_URL, DEFAULT_DATABASE_URL.to_owned(), |raw| {
+            if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+                Ok(raw.to_owned())
+            } else {
+                Err("expected a postgres:// URL".to_owned())
+            }
+        });
         Self {
             telemetry: TelemetryConfig {
                 log_format: env.parse(ENV_LOG_FORMAT, LogFormat::Pretty),
@@ -356,8 +343,7 @@ impl CommonConfig {
             },
             auth: AuthConfig {
                 cache_ttl: env.millis(ENV_AUTH_CACHE_TTL_MS, 5_000, 0),
-                cache_max_entries: env.number(ENV_AUTH_CACHE_MAX_ENTRIES, 10_000, 1..=1_000_000)
-                    as usize,
+                cache_max_entries: env.number(ENV_AUTH_CACHE_MAX_ENTRIES, 10_000, 1..=1_000_000) as usize,
             },
             list,
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),

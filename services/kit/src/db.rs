@@ -42,12 +42,11 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         .connect()
         .await
         .context("failed to connect to the database server")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .context("failed to look up the database")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .context("failed to look up the database")?;
     if !exists {
         // The name is checked above to be a plain identifier.
         match admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await {
@@ -93,10 +92,7 @@ pub async fn migrate(pool: &PgPool, schema: &'static str, service: &Migrator) ->
         migrator.dangerous_set_table_name(format!("{schema}.{table}"));
         // Run on the pool (not a borrowed connection): the future stays
         // `Send`, so services can be spawned as tasks.
-        migrator
-            .run(pool)
-            .await
-            .with_context(|| format!("failed to migrate schema {schema} ({table})"))?;
+        migrator.run(pool).await.with_context(|| format!("failed to migrate schema {schema} ({table})"))?;
     }
     Ok(())
 }

@@ -78,11 +78,7 @@ pub enum Error {
 }
 
 fn list(violations: &[Violation]) -> String {
-    violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
 }
 
 impl Error {
@@ -134,15 +130,9 @@ impl From<Error> for Status {
                 }
                 (code, message, details)
             }
-            Error::BadRequest(message) => {
-                status(Code::InvalidArgument, ErrorReason::BadRequest, message)
-            }
-            Error::Unauthorized(message) => {
-                status(Code::Unauthenticated, ErrorReason::Unauthorized, message)
-            }
-            Error::Forbidden(message) => {
-                status(Code::PermissionDenied, ErrorReason::Forbidden, message)
-            }
+            Error::BadRequest(message) => status(Code::InvalidArgument, ErrorReason::BadRequest, message),
+            Error::Unauthorized(message) => status(Code::Unauthenticated, ErrorReason::Unauthorized, message),
+            Error::Forbidden(message) => status(Code::PermissionDenied, ErrorReason::Forbidden, message),
             Error::NotFound { resource } => {
                 status(Code::NotFound, ErrorReason::NotFound, format!("{resource} not found"))
             }
@@ -209,16 +199,14 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let status: Status =
-            Error::Internal(anyhow::anyhow!("connection to 10.0.0.7 refused")).into();
+        let status: Status = Error::Internal(anyhow::anyhow!("connection to 10.0.0.7 refused")).into();
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
     }
 
     #[test]
     fn reasons_round_trip_through_their_names() {
-        for reason in [ErrorReason::NotFound, ErrorReason::InvalidAttributes, ErrorReason::Internal]
-        {
+        for reason in [ErrorReason::NotFound, ErrorReason::InvalidAttributes, ErrorReason::Internal] {
             assert_eq!(reason_from_name(reason_name(reason)), Some(reason));
         }
         assert_eq!(reason_name(ErrorReason::TooManyRequests), "TOO_MANY_REQUESTS");

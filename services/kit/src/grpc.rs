@@ -66,11 +66,7 @@ impl std::fmt::Debug for GrpcServer {
 impl GrpcServer {
     /// A server for the service `name` (e.g. "identity") that authenticates
     /// callers with `authenticator`.
-    pub fn new(
-        name: &'static str,
-        authenticator: Arc<dyn Authenticator>,
-        request_timeout: Duration,
-    ) -> Self {
+    pub fn new(name: &'static str, authenticator: Arc<dyn Authenticator>, request_timeout: Duration) -> Self {
         Self {
             name,
             routes: RoutesBuilder::default(),
@@ -128,9 +124,8 @@ impl GrpcServer {
         let address = listener.local_addr().context("listener has no address")?;
         tracing::info!(service = name, %address, services = ?service_names, "gRPC server listening");
 
-        let stack = ServiceBuilder::new()
-            .layer(ServerTraceLayer::new(name))
-            .layer(AuthLayer::new(authenticator));
+        let stack =
+            ServiceBuilder::new().layer(ServerTraceLayer::new(name)).layer(AuthLayer::new(authenticator));
         let health_on_shutdown = health.clone();
         tonic::transport::Server::builder()
             .timeout(request_timeout)

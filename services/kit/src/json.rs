@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn attributes_round_trip() {
-        let attrs = json!({"plan": "gold", "seats": 3, "ratio": 0.25, "tags": ["a", null], "nested": {"ok": true}});
+        let attrs =
+            json!({"plan": "gold", "seats": 3, "ratio": 0.25, "tags": ["a", null], "nested": {"ok": true}});
         let serde_json::Value::Object(map) = attrs.clone() else { unreachable!() };
         assert_eq!(serde_json::Value::Object(from_struct(to_struct(map))), attrs);
     }

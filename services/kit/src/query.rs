@@ -144,7 +144,10 @@ mod tests {
         assert_eq!(display_field(&field(&["attrs", "plan"], ScalarFunction::Unspecified)), "attrs[plan]");
         assert_eq!(display_field(&field(&["created_at"], ScalarFunction::Year)), "year(created_at)");
         assert_eq!(
-            display_aggregate(AggregateFunction::CountDistinct, &field(&["email"], ScalarFunction::Unspecified)),
+            display_aggregate(
+                AggregateFunction::CountDistinct,
+                &field(&["email"], ScalarFunction::Unspecified)
+            ),
             "count_distinct(email)"
         );
     }

@@ -29,20 +29,20 @@ pub struct Telemetry {
 impl Telemetry {
     /// Exports every finished span now (blocking until the exporter answers).
     pub fn flush(&self) {
-        if let Some(provider) = &self.provider {
-            if let Err(e) = provider.force_flush() {
-                tracing::warn!(error = %e, "span export flush failed");
-            }
+        if let Some(provider) = &self.provider
+            && let Err(e) = provider.force_flush()
+        {
+            tracing::warn!(error = %e, "span export flush failed");
         }
     }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(e) = provider.shutdown() {
-                eprintln!("span exporter shutdown failed: {e}");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("span exporter shutdown failed: {e}");
         }
     }
 }
@@ -59,7 +59,9 @@ pub fn init(service_name: &str, config: &TelemetryConfig) -> anyhow::Result<Tele
         .with_context(|| format!("invalid log filter {:?}", config.log_filter))?;
     // Logs go to stderr: stdout belongs to command output.
     let fmt = match config.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true).boxed(),
+        LogFormat::Pretty => {
+            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true).boxed()
+        }
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .json()

@@ -1,6 +1,9 @@
 //! The query compiler against a real PostgreSQL: every emitted statement
 //! must run, and mean what the query language says.
 
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use paymesh_kit::{
     auth::Scope,
     config::ListLimits,
@@ -8,8 +11,7 @@ use paymesh_kit::{
     testing::TestDatabase,
 };
 use paymesh_proto::common::v1::{
-    Aggregate, AggregateFunction, Condition, FieldRef, Filter, ListQuery, Operator, OrderBy,
-    ScalarFunction,
+    Aggregate, AggregateFunction, Condition, FieldRef, Filter, ListQuery, Operator, OrderBy, ScalarFunction,
 };
 use serde_json::{Value, json};
 use sqlx::{Connection as _, Executor as _, PgConnection, Row as _};
@@ -58,13 +60,65 @@ async fn fixture() -> Fixture {
     .unwrap();
     let scope = Scope { partner_id: Uuid::now_v7(), livemode: false };
     let rows = [
-        ("p1", "50.00", 1, "processed", Some("INV - 401"), true, "2019-02-01", "2019-01-31T23:30:00Z", json!({"plan": "gold", "meta": {"tier": "a"}})),
-        ("p2", "150.25", 2, "processed", Some("INV - 402"), true, "2019-02-15", "2019-02-01T08:00:00Z", json!({"plan": "free"})),
-        ("p3", "199.99", 1, "declined", None, false, "2019-03-10", "2019-03-03T12:00:00Z", json!({"plan": "gold", "meta": {"tier": "b"}})),
-        ("p4", "250.00", 3, "authorized", Some("100% off_promo"), false, "2020-02-29", "2020-02-29T16:45:30Z", json!({})),
-        ("p5", "-20.005", 1, "processed", Some("refund adj"), true, "2019-12-31", "2019-12-31T23:59:59Z", json!({"plan": "gold"})),
+        (
+            "p1",
+            "50.00",
+            1,
+            "processed",
+            Some("INV - 401"),
+            true,
+            "2019-02-01",
+            "2019-01-31T23:30:00Z",
+            json!({"plan": "gold", "meta": {"tier": "a"}}),
+        ),
+        (
+            "p2",
+            "150.25",
+            2,
+            "processed",
+            Some("INV - 402"),
+            true,
+            "2019-02-15",
+            "2019-02-01T08:00:00Z",
+            json!({"plan": "free"}),
+        ),
+        (
+            "p3",
+            "199.99",
+            1,
+            "declined",
+            None,
+            false,
+            "2019-03-10",
+            "2019-03-03T12:00:00Z",
+            json!({"plan": "gold", "meta": {"tier": "b"}}),
+        ),
+        (
+            "p4",
+            "250.00",
+            3,
+            "authorized",
+            Some("100% off_promo"),
+            false,
+            "2020-02-29",
+            "2020-02-29T16:45:30Z",
+            json!({}),
+        ),
+        (
+            "p5",
+            "-20.005",
+            1,
+            "processed",
+            Some("refund adj"),
+            true,
+            "2019-12-31",
+            "2019-12-31T23:59:59Z",
+            json!({"plan": "gold"}),
+        ),
     ];
-    for (i, (r, amount, attempts, status, description, captured, due, created, attrs)) in rows.into_iter().enumerate() {
+    for (i, (r, amount, attempts, status, description, captured, due, created, attrs)) in
+        rows.into_iter().enumerate()
+    {
         sqlx::query(
             "INSERT INTO payments (id, partner_id, livemode, ref, amount, attempts, status, description, captured, due_date, created_at, attrs)
              VALUES ($1, $2, false, $3, $4::numeric, $5, $6, $7, $8, $9::date, $10::timestamptz, $11)",
@@ -86,7 +140,9 @@ async fn fixture() -> Fixture {
     }
     // Rows no query of `scope` may ever see: another partner, the other
     // mode, and a deleted row.
-    for (partner, livemode, deleted) in [(Uuid::now_v7(), false, false), (scope.partner_id, true, false), (scope.partner_id, false, true)] {
+    for (partner, livemode, deleted) in
+        [(Uuid::now_v7(), false, false), (scope.partner_id, true, false), (scope.partner_id, false, true)]
+    {
         sqlx::query(
             "INSERT INTO payments (id, partner_id, livemode, ref, amount, attempts, status, captured, due_date, created_at, deleted_at)
              VALUES ($1, $2, $3, 'hidden', 175, 1, 'processed', true, '2019-02-02', '2019-02-02T00:00:00Z',
@@ -114,7 +170,10 @@ fn func(function: ScalarFunction, path: &[&str]) -> FieldRef {
 fn filter(on: FieldRef, conditions: &[(Operator, &str)]) -> Filter {
     Filter {
         field: Some(on),
-        any_of: conditions.iter().map(|(op, v)| Condition { operator: *op as i32, value: (*v).to_owned() }).collect(),
+        any_of: conditions
+            .iter()
+            .map(|(op, v)| Condition { operator: *op as i32, value: (*v).to_owned() })
+            .collect(),
     }
 }
 
@@ -148,7 +207,11 @@ impl Fixture {
 }
 
 fn ordered(filters: Vec<Filter>) -> ListQuery {
-    ListQuery { filters, order_by: vec![OrderBy { field: Some(field(&["ref"])), descending: false }], ..ListQuery::default() }
+    ListQuery {
+        filters,
+        order_by: vec![OrderBy { field: Some(field(&["ref"])), descending: false }],
+        ..ListQuery::default()
+    }
 }
 
 #[tokio::test]
@@ -160,12 +223,18 @@ async fn comparisons_and_alternatives_select_the_right_rows() {
         filter(field(&["amount"]), &[(Operator::LessThan, "200")]),
     ];
     assert_eq!(f.refs(ordered(between)).await, ["p2", "p3"]);
-    let or = vec![filter(field(&["amount"]), &[(Operator::LessThan, "0"), (Operator::GreaterThanOrEqual, "250")])];
+    let or =
+        vec![filter(field(&["amount"]), &[(Operator::LessThan, "0"), (Operator::GreaterThanOrEqual, "250")])];
     assert_eq!(f.refs(ordered(or)).await, ["p4", "p5"]);
-    let status = vec![filter(field(&["status"]), &[(Operator::Equal, "declined"), (Operator::Equal, "authorized")])];
+    let status =
+        vec![filter(field(&["status"]), &[(Operator::Equal, "declined"), (Operator::Equal, "authorized")])];
     assert_eq!(f.refs(ordered(status)).await, ["p3", "p4"]);
     let not_null_safe = vec![filter(field(&["description"]), &[(Operator::NotEqual, "INV - 401")])];
-    assert_eq!(f.refs(ordered(not_null_safe)).await, ["p2", "p3", "p4", "p5"], "NULL is not equal to a value");
+    assert_eq!(
+        f.refs(ordered(not_null_safe)).await,
+        ["p2", "p3", "p4", "p5"],
+        "NULL is not equal to a value"
+    );
     let exact = vec![filter(field(&["amount"]), &[(Operator::Equal, "-20.005")])];
     assert_eq!(f.refs(ordered(exact)).await, ["p5"], "decimals compare exactly");
     let captured = vec![filter(field(&["captured"]), &[(Operator::Equal, "false")])];
@@ -212,7 +281,8 @@ async fn date_functions_work_in_utc() {
     assert_eq!(f.refs(ordered(in_2019)).await, ["p1", "p2", "p3", "p5"]);
     let january = vec![filter(func(ScalarFunction::Month, &["created_at"]), &[(Operator::Equal, "1")])];
     assert_eq!(f.refs(ordered(january)).await, ["p1"], "23:30 UTC stays in January");
-    let on_date = vec![filter(func(ScalarFunction::Date, &["created_at"]), &[(Operator::NotEqual, "2019-02-01")])];
+    let on_date =
+        vec![filter(func(ScalarFunction::Date, &["created_at"]), &[(Operator::NotEqual, "2019-02-01")])];
     assert_eq!(f.refs(ordered(on_date)).await, ["p1", "p3", "p4", "p5"]);
 
     let query = ListQuery {
@@ -268,13 +338,20 @@ async fn text_and_number_functions_compute() {
     assert_eq!(
         f.computed(query).await,
         [
-            ("p3".to_owned(), json!({"upper(status)": "DECLINED", "length(description)": null, "round(amount)": 200, "abs(amount)": 199.99, "ceil(amount)": 200, "floor(amount)": 199})),
-            ("p5".to_owned(), json!({"upper(status)": "PROCESSED", "length(description)": 10, "round(amount)": -20, "abs(amount)": 20.005, "ceil(amount)": -20, "floor(amount)": -21})),
+            (
+                "p3".to_owned(),
+                json!({"upper(status)": "DECLINED", "length(description)": null, "round(amount)": 200, "abs(amount)": 199.99, "ceil(amount)": 200, "floor(amount)": 199})
+            ),
+            (
+                "p5".to_owned(),
+                json!({"upper(status)": "PROCESSED", "length(description)": 10, "round(amount)": -20, "abs(amount)": 20.005, "ceil(amount)": -20, "floor(amount)": -21})
+            ),
         ]
     );
     let short = vec![filter(func(ScalarFunction::Length, &["description"]), &[(Operator::LessThan, "10")])];
     assert_eq!(f.refs(ordered(short)).await, ["p1", "p2"]);
-    let lower = vec![filter(func(ScalarFunction::Lower, &["description"]), &[(Operator::Equal, "inv - 402")])];
+    let lower =
+        vec![filter(func(ScalarFunction::Lower, &["description"]), &[(Operator::Equal, "inv - 402")])];
     assert_eq!(f.refs(ordered(lower)).await, ["p2"]);
 }
 
@@ -311,12 +388,17 @@ async fn aggregates_fold_groups_exactly() {
     };
     assert_eq!(
         f.groups(totals).await,
-        [json!({"sum(amount)": 630.235, "min(amount)": -20.005, "count_distinct(status)": 3, "variance(attempts)": 0.8, "stddev(attempts)": 0.894427})]
+        [
+            json!({"sum(amount)": 630.235, "min(amount)": -20.005, "count_distinct(status)": 3, "variance(attempts)": 0.8, "stddev(attempts)": 0.894427})
+        ]
     );
     let by_year = ListQuery {
         group_by: vec![func(ScalarFunction::Year, &["created_at"]), field(&["attrs", "plan"])],
         aggregates: vec![agg(AggregateFunction::Count, &["id"])],
-        order_by: vec![OrderBy { field: Some(func(ScalarFunction::Year, &["created_at"])), descending: true }],
+        order_by: vec![OrderBy {
+            field: Some(func(ScalarFunction::Year, &["created_at"])),
+            descending: true,
+        }],
         ..ListQuery::default()
     };
     assert_eq!(
@@ -345,7 +427,13 @@ async fn paging_is_stable_and_updates_by_query_are_scoped() {
     assert_eq!(seen, ["p4", "p3", "p1", "p2", "p5"], "ties on status broken by id");
 
     let mut update = sqlx::QueryBuilder::new("UPDATE payments SET description = 'batched'");
-    query::push_filters(&mut update, &PAYMENTS, f.scope, &[filter(field(&["status"]), &[(Operator::Equal, "processed")])]).unwrap();
+    query::push_filters(
+        &mut update,
+        &PAYMENTS,
+        f.scope,
+        &[filter(field(&["status"]), &[(Operator::Equal, "processed")])],
+    )
+    .unwrap();
     let changed = update.build().execute(&mut f.conn).await.unwrap().rows_affected();
     assert_eq!(changed, 3, "only this partner's live-mode rows, not the hidden ones");
 }

@@ -20,7 +20,9 @@ pub(crate) fn print_partner(partner: &CreatedPartner, json: bool) -> anyhow::Res
         let keys: serde_json::Map<String, serde_json::Value> = partner
             .keys
             .iter()
-            .map(|k| (k.class.prefix().trim_end_matches('_').to_owned(), serde_json::Value::String(k.key.clone())))
+            .map(|k| {
+                (k.class.prefix().trim_end_matches('_').to_owned(), serde_json::Value::String(k.key.clone()))
+            })
             .collect();
         println!("{}", serde_json::json!({"partner_id": partner.id, "name": partner.name, "keys": keys}));
     } else {
@@ -39,10 +41,10 @@ pub(crate) async fn dev_partner_key(pool: &PgPool, state_file: &Path) -> anyhow:
     if let Ok(text) = fs::read_to_string(state_file) {
         let saved: DevPartner = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a development partner file", state_file.display()))?;
-        if let Some(key) = saved.keys.iter().find(|k| k.starts_with("test_secret_key_")) {
-            if paymesh_identity::admin::principal_for_key(pool, key).await?.is_some() {
-                return Ok(key.clone());
-            }
+        if let Some(key) = saved.keys.iter().find(|k| k.starts_with("test_secret_key_"))
+            && paymesh_identity::admin::principal_for_key(pool, key).await?.is_some()
+        {
+            return Ok(key.clone());
         }
         tracing::info!(file = %state_file.display(), "saved development keys no longer work; creating a new partner");
     }

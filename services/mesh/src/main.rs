@@ -125,8 +125,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Gateway => {
             let listener = bind(settings.gateway.addr, "gateway").await?;
-            paymesh_gateway::serve(&settings.common, settings.gateway, listener, stop_on_signal().cancelled_owned())
-                .await
+            paymesh_gateway::serve(
+                &settings.common,
+                settings.gateway,
+                listener,
+                stop_on_signal().cancelled_owned(),
+            )
+            .await
         }
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
@@ -193,7 +198,10 @@ async fn all(mut settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Runs `server`; when it fails, cancels `stop` so the rest shut down.
-async fn supervised(stop: CancellationToken, server: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+async fn supervised(
+    stop: CancellationToken,
+    server: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
     let result = server.await;
     if result.is_err() {
         stop.cancel();

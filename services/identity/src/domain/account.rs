@@ -378,8 +378,18 @@ mod tests {
         for ok in ["matt.perez@example.com", "a+tag@sub.example.co", "x@例え.jp"] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "matt", "matt@", "@example.com", "matt@example", "matt perez@example.com",
-                    "matt@@example.com", "matt@.example.com", "matt@example..com", "matt@exa_mple.com"] {
+        for bad in [
+            "",
+            "matt",
+            "matt@",
+            "@example.com",
+            "matt@example",
+            "matt perez@example.com",
+            "matt@@example.com",
+            "matt@.example.com",
+            "matt@example..com",
+            "matt@exa_mple.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Email::parse("").unwrap_err(), "Required");
@@ -405,8 +415,12 @@ mod tests {
     #[test]
     fn attrs_merge_like_a_json_merge_patch() {
         let attrs = Attrs::parse(map(json!({"plan": "gold", "seats": 3, "meta": {"a": 1, "b": 2}}))).unwrap();
-        let merged = attrs.merge(map(json!({"seats": null, "meta": {"b": null, "c": 3}, "new": true}))).unwrap();
-        assert_eq!(Value::Object(merged.into_inner()), json!({"plan": "gold", "meta": {"a": 1, "c": 3}, "new": true}));
+        let merged =
+            attrs.merge(map(json!({"seats": null, "meta": {"b": null, "c": 3}, "new": true}))).unwrap();
+        assert_eq!(
+            Value::Object(merged.into_inner()),
+            json!({"plan": "gold", "meta": {"a": 1, "c": 3}, "new": true})
+        );
     }
 
     #[test]

@@ -45,8 +45,9 @@ impl KeyClass {
     /// The class a key claims by its prefix.
     pub fn of(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|class| {
-            key.strip_prefix(class.prefix())
-                .is_some_and(|rest| rest.len() == SECRET_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+            key.strip_prefix(class.prefix()).is_some_and(|rest| {
+                rest.len() == SECRET_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
         })
     }
 
@@ -133,8 +134,13 @@ mod tests {
 
     #[test]
     fn strangers_are_not_keys() {
-        for key in ["", "secret_key_", "test_secret_key_short", "sk_live_0123456789ABCDEFGHIJKLMNOPQRSTUV",
-                    "secret_key_0123456789ABCDEFGHIJKLMNOPQRST!!"] {
+        for key in [
+            "",
+            "secret_key_",
+            "test_secret_key_short",
+            "sk_live_0123456789ABCDEFGHIJKLMNOPQRSTUV",
+            "secret_key_0123456789ABCDEFGHIJKLMNOPQRST!!",
+        ] {
             assert_eq!(KeyClass::of(key), None, "{key}");
         }
     }

@@ -12,8 +12,9 @@ use paymesh_proto::common::v1::{
 use sqlx::{Postgres, QueryBuilder, postgres::PgRow};
 
 use super::{
-    ColumnType, Resource, display_aggregate, display_field, resource::Column, scalar_function_name,
-    aggregate_function_name,
+    ColumnType, Resource, aggregate_function_name, display_aggregate, display_field,
+    resource::Column,
+    scalar_function_name,
     value::{Bind, like_pattern, read},
 };
 use crate::{
@@ -109,10 +110,8 @@ pub fn push_filters(
 ) -> Result<(), Error> {
     let mut violations = Vec::new();
     if filters.is_empty() {
-        violations.push(Violation::new(
-            "filters",
-            "At least one filter is required to update or delete by query",
-        ));
+        violations
+            .push(Violation::new("filters", "At least one filter is required to update or delete by query"));
     }
     let planned = plan_filters(resource, filters, &mut violations);
     if !violations.is_empty() {
@@ -129,7 +128,10 @@ pub fn push_filters(
 enum Target {
     Column(&'static Column),
     /// A key path inside the custom-attributes column; the path is bound.
-    Attr { column: &'static str, path: Vec<String> },
+    Attr {
+        column: &'static str,
+        path: Vec<String>,
+    },
 }
 
 /// A resolved attribute, possibly through a function.
@@ -181,10 +183,7 @@ impl Plan {
         let limit = match *limit {
             0 => limits.default_limit,
             n if n > limits.max_limit => {
-                violations.push(Violation::new(
-                    "limit",
-                    format!("Must be at most {}", limits.max_limit),
-                ));
+                violations.push(Violation::new("limit", format!("Must be at most {}", limits.max_limit)));
                 limits.max_limit
             }
             n => n,
@@ -206,10 +205,8 @@ impl Plan {
         for field in fields {
             if is_star(field) {
                 if grouped {
-                    violations.push(Violation::new(
-                        "fields",
-                        "* cannot be combined with group_by or aggregates",
-                    ));
+                    violations
+                        .push(Violation::new("fields", "* cannot be combined with group_by or aggregates"));
                 }
                 continue;
             }
@@ -243,15 +240,7 @@ impl Plan {
         if !violations.is_empty() {
             return Err(Error::InvalidAttributes(violations));
         }
-        Ok(Self {
-            filters,
-            group_by,
-            aggregates,
-            computed,
-            order_by: ordering,
-            limit,
-            offset: *offset,
-        })
+        Ok(Self { filters, group_by, aggregates, computed, order_by: ordering, limit, offset: *offset })
     }
 
     fn emit(self, resource: &Resource, scope: Scope) -> Select {
@@ -337,9 +326,7 @@ fn id_sql(resource: &Resource) -> &'static str {
 }
 
 fn is_star(field: &FieldRef) -> bool {
-    field.path.len() == 1
-        && field.path[0] == "*"
-        && field.function == ScalarFunction::Unspecified as i32
+    field.path.len() == 1 && field.path[0] == "*" && field.function == ScalarFunction::Unspecified as i32
 }
 
 fn collect<T>(result: Result<T, Violation>, violations: &mut Vec<Violation>) -> Option<T> {
@@ -409,10 +396,7 @@ fn resolve(resource: &Resource, field: &FieldRef) -> Result<Expr, Violation> {
     let (target, base) = match resource.attrs_column {
         Some(column) if first == "attrs" => {
             if field.path.len() == 1 {
-                return Err(Violation::new(
-                    display,
-                    "Name a custom attribute, e.g. attrs[plan]",
-                ));
+                return Err(Violation::new(display, "Name a custom attribute, e.g. attrs[plan]"));
             }
             (Target::Attr { column, path: field.path[1..].to_vec() }, ColumnType::Text)
         }
@@ -492,8 +476,11 @@ fn aggregate_signature(function: AggregateFunction, arg: ColumnType) -> Option<C
 
 // === Emitting ===
 
-fn push_list<I, T>(b: &mut QueryBuilder<Postgres>, items: I, mut each: impl FnMut(&mut QueryBuilder<Postgres>, T))
-where
+fn push_list<I, T>(
+    b: &mut QueryBuilder<Postgres>,
+    items: I,
+    mut each: impl FnMut(&mut QueryBuilder<Postgres>, T),
+) where
     I: IntoIterator<Item = T>,
 {
     for (i, item) in items.into_iter().enumerate() {
@@ -595,8 +582,8 @@ fn push_expr(b: &mut QueryBuilder<Postgres>, expr: &Expr) {
         F::Date => ("(", ")::date"),
     };
     // Calendar fields of a timestamp are taken in UTC; the epoch is absolute.
-    let in_utc = expr.base == ColumnType::Timestamp
-        && !matches!(expr.function, F::Unspecified | F::UnixTimestamp);
+    let in_utc =
+        expr.base == ColumnType::Timestamp && !matches!(expr.function, F::Unspecified | F::UnixTimestamp);
     // Calendar parts and lengths come back as various integer types.
     let cast = expr.ty == ColumnType::Integer && expr.function != F::Unspecified;
     if cast {
@@ -714,11 +701,14 @@ mod tests {
             ..ListQuery::default()
         };
         let sql = sql(&query);
-        assert!(sql.contains(
-            "AND (amount > $3) AND (amount < $4) AND (status = $5 OR status = $6) \
+        assert!(
+            sql.contains(
+                "AND (amount > $3) AND (amount < $4) AND (status = $5 OR status = $6) \
              AND (description ILIKE $7 ESCAPE '\\') AND (description IS DISTINCT FROM $8) \
              AND (processing_status = $9)"
-        ), "{sql}");
+            ),
+            "{sql}"
+        );
     }
 
     #[test]
@@ -752,10 +742,7 @@ mod tests {
             filters: vec![
                 filter(&["secret_key"], &[(Operator::Equal, "x")]),
                 filter(&["amount;drop table x"], &[(Operator::Equal, "1")]),
-                filter_on(
-                    FieldRef { function: 999, ..field(&["amount"]) },
-                    &[(Operator::Equal, "1")],
-                ),
+                filter_on(FieldRef { function: 999, ..field(&["amount"]) }, &[(Operator::Equal, "1")]),
                 Filter {
                     field: Some(field(&["description"])),
                     any_of: vec![Condition { operator: 42, value: "x".to_owned() }],
@@ -820,7 +807,9 @@ mod tests {
             ],
             ..ListQuery::default()
         };
-        assert!(sql(&query).ends_with("ORDER BY amount DESC, lower(description) ASC, id ASC LIMIT $3 OFFSET $4"));
+        assert!(
+            sql(&query).ends_with("ORDER BY amount DESC, lower(description) ASC, id ASC LIMIT $3 OFFSET $4")
+        );
         let hostile = ListQuery {
             order_by: vec![OrderBy { field: Some(field(&["amount desc; --"])), descending: false }],
             ..ListQuery::default()
@@ -831,24 +820,38 @@ mod tests {
     #[test]
     fn functions_compute_fields_and_filter() {
         let query = ListQuery {
-            filters: vec![filter_on(func(ScalarFunction::Year, &["created_at"]), &[(Operator::Equal, "2019")])],
+            filters: vec![filter_on(
+                func(ScalarFunction::Year, &["created_at"]),
+                &[(Operator::Equal, "2019")],
+            )],
             fields: vec![field(&["*"]), func(ScalarFunction::Lower, &["description"])],
             ..ListQuery::default()
         };
         let compiled = select(&RESOURCE, scope(), &query, ListLimits::default()).unwrap();
         let sql = compiled.builder.sql().as_str().to_owned();
-        assert!(sql.starts_with("SELECT id, amount, status, (lower(description))::text AS __c0 FROM"), "{sql}");
-        assert!(sql.contains("AND ((EXTRACT(YEAR FROM (created_at AT TIME ZONE 'UTC')))::bigint = $3)"), "{sql}");
+        assert!(
+            sql.starts_with("SELECT id, amount, status, (lower(description))::text AS __c0 FROM"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("AND ((EXTRACT(YEAR FROM (created_at AT TIME ZONE 'UTC')))::bigint = $3)"),
+            "{sql}"
+        );
         assert_eq!(
             compiled.shape,
-            Shape::Objects { computed: vec![Output { key: "lower(description)".to_owned(), ty: ColumnType::Text }] }
+            Shape::Objects {
+                computed: vec![Output { key: "lower(description)".to_owned(), ty: ColumnType::Text }]
+            }
         );
     }
 
     #[test]
     fn functions_must_fit_the_attribute() {
         let query = ListQuery {
-            fields: vec![func(ScalarFunction::Year, &["amount"]), func(ScalarFunction::Hour, &["description"])],
+            fields: vec![
+                func(ScalarFunction::Year, &["amount"]),
+                func(ScalarFunction::Hour, &["description"]),
+            ],
             ..ListQuery::default()
         };
         assert_eq!(
@@ -889,14 +892,23 @@ mod tests {
         let query = ListQuery {
             fields: vec![field(&["*"]), field(&["description"])],
             group_by: vec![field(&["status"])],
-            aggregates: vec![Aggregate { function: AggregateFunction::Sum as i32, field: Some(field(&["status"])) }],
+            aggregates: vec![Aggregate {
+                function: AggregateFunction::Sum as i32,
+                field: Some(field(&["status"])),
+            }],
             ..ListQuery::default()
         };
         let found = violations(&query);
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(found[0].0, "sum(status)");
         assert_eq!(found[1].0, "fields");
-        assert_eq!(found[2], ("description".to_owned(), "Must be listed in group_by to be selected with aggregates".to_owned()));
+        assert_eq!(
+            found[2],
+            (
+                "description".to_owned(),
+                "Must be listed in group_by to be selected with aggregates".to_owned()
+            )
+        );
     }
 
     #[test]
@@ -905,7 +917,8 @@ mod tests {
         let err = push_filters(&mut b, &RESOURCE, scope(), &[]).unwrap_err();
         assert!(matches!(err, Error::InvalidAttributes(v) if v[0].field == "filters"));
         let mut b = QueryBuilder::new("DELETE FROM transactions");
-        push_filters(&mut b, &RESOURCE, scope(), &[filter(&["status"], &[(Operator::Equal, "declined")])]).unwrap();
+        push_filters(&mut b, &RESOURCE, scope(), &[filter(&["status"], &[(Operator::Equal, "declined")])])
+            .unwrap();
         assert_eq!(
             b.sql().as_str(),
             "DELETE FROM transactions WHERE partner_id = $1 AND livemode = $2 AND deleted_at IS NULL AND (status = $3)"

@@ -41,12 +41,10 @@ impl Bind {
                     Err(format!("Must be one of: {}", allowed.join(", ")))
                 }
             }
-            ColumnType::Id => {
-                Uuid::parse_str(raw).map(Self::Id).map_err(|_| "Must be a valid id".to_owned())
+            ColumnType::Id => Uuid::parse_str(raw).map(Self::Id).map_err(|_| "Must be a valid id".to_owned()),
+            ColumnType::Decimal => {
+                Decimal::from_str(raw).map(Self::Decimal).map_err(|_| "Must be a valid number".to_owned())
             }
-            ColumnType::Decimal => Decimal::from_str(raw)
-                .map(Self::Decimal)
-                .map_err(|_| "Must be a valid number".to_owned()),
             ColumnType::Integer => {
                 raw.parse().map(Self::Integer).map_err(|_| "Must be a whole number".to_owned())
             }
@@ -56,8 +54,7 @@ impl Bind {
                 _ => Err("Must be true or false".to_owned()),
             },
             ColumnType::Timestamp => parse_timestamp(raw).map(Self::Timestamp).ok_or_else(|| {
-                "Must be a date (YYYY-MM-DD) or a time (RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)"
-                    .to_owned()
+                "Must be a date (YYYY-MM-DD) or a time (RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)".to_owned()
             }),
             ColumnType::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(Self::Date)
@@ -116,9 +113,7 @@ pub(super) fn like_pattern(raw: &str) -> String {
 pub(super) fn read(row: &PgRow, index: &str, ty: ColumnType) -> Result<serde_json::Value, sqlx::Error> {
     use serde_json::Value;
     let value = match ty {
-        ColumnType::Text | ColumnType::Enum(_) => {
-            row.try_get::<Option<String>, _>(index)?.map(Value::String)
-        }
+        ColumnType::Text | ColumnType::Enum(_) => row.try_get::<Option<String>, _>(index)?.map(Value::String),
         ColumnType::Id => row.try_get::<Option<Uuid>, _>(index)?.map(|v| Value::String(v.to_string())),
         ColumnType::Decimal => row.try_get::<Option<Decimal>, _>(index)?.map(decimal_json),
         ColumnType::Integer => row.try_get::<Option<i64>, _>(index)?.map(|v| Value::Number(v.into())),
@@ -144,14 +139,20 @@ mod tests {
         assert_eq!(Bind::parse(ColumnType::Bool, "true"), Ok(Bind::Bool(true)));
         assert!(matches!(Bind::parse(ColumnType::Timestamp, "2019-02-01"), Ok(Bind::Timestamp(_))));
         assert!(matches!(Bind::parse(ColumnType::Timestamp, "2019-02-01 10:00:00"), Ok(Bind::Timestamp(_))));
-        assert!(matches!(Bind::parse(ColumnType::Timestamp, "2019-02-01T10:00:00+02:00"), Ok(Bind::Timestamp(_))));
+        assert!(matches!(
+            Bind::parse(ColumnType::Timestamp, "2019-02-01T10:00:00+02:00"),
+            Ok(Bind::Timestamp(_))
+        ));
         assert!(matches!(Bind::parse(ColumnType::Date, "2019-02-01"), Ok(Bind::Date(_))));
     }
 
     #[test]
     fn values_of_the_wrong_type_say_what_was_expected() {
         assert_eq!(Bind::parse(ColumnType::Decimal, "1e5x"), Err("Must be a valid number".to_owned()));
-        assert_eq!(Bind::parse(ColumnType::Decimal, "'; DROP TABLE x; --"), Err("Must be a valid number".to_owned()));
+        assert_eq!(
+            Bind::parse(ColumnType::Decimal, "'; DROP TABLE x; --"),
+            Err("Must be a valid number".to_owned())
+        );
         assert_eq!(Bind::parse(ColumnType::Id, "123"), Err("Must be a valid id".to_owned()));
         assert_eq!(Bind::parse(ColumnType::Bool, "yes"), Err("Must be true or false".to_owned()));
         assert!(Bind::parse(ColumnType::Timestamp, "yesterday").is_err());
@@ -167,5 +168,4 @@ mod tests {
         assert_eq!(like_pattern("*INV -*"), "%INV -%");
         assert_eq!(like_pattern("100%_off\\"), "100\\%\\_off\\\\");
     }
-
 }

