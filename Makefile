@@ -57,6 +57,7 @@ run: tools
 	echo "  paymesh is starting"
 	echo "  gateway   http://$$addr"
 	echo "  test key  $$key"
+	echo "  metrics   http://$${PAYMESH_METRICS_ADDR:-127.0.0.1:9464}/metrics"
 	echo
 	echo "  try:  curl -u $$key: http://$$addr/customers"
 	echo "  stop: Ctrl-C"

@@ -85,3 +85,28 @@ async fn one_rest_call_is_one_trace_across_gateway_and_identity() {
 fn names(spans: &[&Span]) -> Vec<String> {
     spans.iter().map(|s| format!("{} {:?}", s.name, attribute(s, "paymesh.service"))).collect()
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_rpc_outcome() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let missing = "01a1ffb8-0000-7000-8000-000000000000";
+    assert_eq!(http.get(&format!("/customers/{missing}"), key).await.status, 404);
+    assert_eq!(http.get("/customers", key).await.status, 200);
+    assert_eq!(http.get("/customers", "test_secret_key_unknown").await.status, 401);
+
+    let text = paymesh_kit::metrics::metrics().render();
+    for line in [
+        r#"paymesh_http_requests_total{method="GET",route="/customers/{id}",status="404"} 1"#,
+        r#"paymesh_http_requests_total{method="GET",route="/customers",status="200"} 1"#,
+        r#"paymesh_http_requests_total{method="GET",route="/customers",status="401"} 1"#,
+        r#"paymesh_grpc_server_requests_total{service="paymesh.identity.v1.AccountService",method="GetAccount",code="NOT_FOUND"} 1"#,
+        r#"paymesh_grpc_server_requests_total{service="paymesh.identity.v1.AccountService",method="ListAccounts",code="OK"} 1"#,
+        r#"paymesh_grpc_server_requests_total{service="paymesh.identity.v1.AuthService",method="Authenticate",code="UNAUTHENTICATED"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    // Ids never become labels.
+    assert!(!text.contains(missing));
+}

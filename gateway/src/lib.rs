@@ -13,13 +13,14 @@
 //! orchestrators; `trace` opens the request span that every gRPC hop joins.
 //!
 //! The tower stack, outermost first: request id (set, then echoed), the
-//! request span, then per route the API key check.
+//! request span, metrics per route, then per route the API key check.
 
 mod auth;
 pub mod body;
 mod config;
 pub mod error;
 mod health;
+mod metrics;
 pub mod query;
 mod resources;
 mod trace;
@@ -107,7 +108,8 @@ pub fn router(state: AppState) -> Router {
                         .make_span_with(trace::make_span)
                         .on_response(trace::on_response),
                 )
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn(metrics::track)),
         )
         .with_state(state)
 }

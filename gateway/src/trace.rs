@@ -9,10 +9,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Builds the span of a request (for `tower_http::trace::TraceLayer`).
 pub(crate) fn make_span<B>(request: &Request<B>) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+    // The route template keeps span names low in cardinality.
+    let route =
+        request.extensions().get::<MatchedPath>().map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
     let span = tracing::info_span!(
         "http.request",
         otel.name = %format!("{} {route}", request.method()),

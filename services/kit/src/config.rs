@@ -33,6 +33,8 @@ pub const ENV_REQUEST_TIMEOUT_MS: &str = "PAYMESH_REQUEST_TIMEOUT_MS";
 pub const ENV_LIST_DEFAULT_LIMIT: &str = "PAYMESH_LIST_DEFAULT_LIMIT";
 /// The largest `limit` a list accepts; larger ones are rejected.
 pub const ENV_LIST_MAX_LIMIT: &str = "PAYMESH_LIST_MAX_LIMIT";
+/// Where `/metrics` is served (`off` to serve none).
+pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The URL at which other services reach the identity service.
 pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
 
@@ -307,6 +309,8 @@ pub struct CommonConfig {
     pub request_timeout: Duration,
     /// Where the identity service answers.
     pub identity_url: String,
+    /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl CommonConfig {
@@ -348,6 +352,18 @@ impl CommonConfig {
             list,
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
             identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
+            metrics_addr: env.parse_with(
+                ENV_METRICS_ADDR,
+                Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+                |raw| {
+                    if raw == "off" {
+                        return Ok(None);
+                    }
+                    raw.parse()
+                        .map(Some)
+                        .map_err(|_| "expected HOST:PORT with an IP address, or `off`".to_owned())
+                },
+            ),
         }
     }
 }
@@ -366,6 +382,16 @@ mod tests {
         assert_eq!(config.list, ListLimits::default());
         assert_eq!(config.auth.cache_ttl, Duration::from_secs(5));
         assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
+        assert_eq!(config.metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+    }
+
+    #[test]
+    fn metrics_can_be_switched_off() {
+        let mut env = Env::from_pairs([(ENV_METRICS_ADDR, "off")]);
+        assert_eq!(CommonConfig::read(&mut env).metrics_addr, None);
+        let mut env = Env::from_pairs([(ENV_METRICS_ADDR, "everywhere")]);
+        let _ = CommonConfig::read(&mut env);
+        assert!(env.finish().unwrap_err().to_string().contains(ENV_METRICS_ADDR));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! [`GrpcServer`] builds the one server stack of the mesh, read top to
 //! bottom: a span per call continuing the caller's trace
-//! ([`ServerTraceLayer`]), the deadline (the smaller of the configured
-//! request timeout and the caller's `grpc-timeout`), authentication
-//! ([`AuthLayer`]), then the service. Every server also answers
+//! ([`ServerTraceLayer`]), rate, latency and status per RPC
+//! ([`MetricsLayer`]), the deadline (the smaller of the configured request
+//! timeout and the caller's `grpc-timeout`), authentication ([`AuthLayer`]),
+//! then the service. Every server also answers
 //! `grpc.health.v1.Health` and server reflection in both v1 and v1alpha
 //! (grpcurl 1.8 speaks only v1alpha), and drains in-flight calls on
 //! shutdown.
@@ -27,6 +28,7 @@ use tower::ServiceBuilder;
 
 use crate::{
     auth::{AuthLayer, Authenticator},
+    metrics::MetricsLayer,
     telemetry::propagation::{ClientTrace, ClientTraceLayer, ServerTraceLayer},
 };
 
@@ -124,8 +126,10 @@ impl GrpcServer {
         let address = listener.local_addr().context("listener has no address")?;
         tracing::info!(service = name, %address, services = ?service_names, "gRPC server listening");
 
-        let stack =
-            ServiceBuilder::new().layer(ServerTraceLayer::new(name)).layer(AuthLayer::new(authenticator));
+        let stack = ServiceBuilder::new()
+            .layer(ServerTraceLayer::new(name))
+            .layer(MetricsLayer)
+            .layer(AuthLayer::new(authenticator));
         let health_on_shutdown = health.clone();
         tonic::transport::Server::builder()
             .timeout(request_timeout)

@@ -18,6 +18,8 @@
 //!   `BadRequest` details;
 //! - [`query`]: the list query language compiled to parameterised SQL over a
 //!   per-resource whitelist;
+//! - [`metrics`]: Prometheus counters and latency histograms per RPC and
+//!   per HTTP route, exposed on their own listener;
 //! - [`outbox`]: domain events recorded in the transaction of their change;
 //! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
 //!   and protobuf;
@@ -31,6 +33,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod json;
+pub mod metrics;
 pub mod outbox;
 pub mod query;
 pub mod telemetry;

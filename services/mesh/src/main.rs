@@ -118,20 +118,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     };
     let _telemetry = telemetry::init(service_name, &settings.common.telemetry)?;
     match command {
-        Command::All => all(settings).await,
+        Command::All => {
+            let stop = stop_on_signal();
+            serve_metrics(&settings.common, &stop).await?;
+            all(settings, stop).await
+        }
         Command::Identity => {
+            let stop = stop_on_signal();
+            serve_metrics(&settings.common, &stop).await?;
             let listener = bind(settings.identity.addr, "identity").await?;
-            paymesh_identity::serve(&settings.common, listener, stop_on_signal().cancelled_owned()).await
+            paymesh_identity::serve(&settings.common, listener, stop.cancelled_owned()).await
         }
         Command::Gateway => {
+            let stop = stop_on_signal();
+            serve_metrics(&settings.common, &stop).await?;
             let listener = bind(settings.gateway.addr, "gateway").await?;
-            paymesh_gateway::serve(
-                &settings.common,
-                settings.gateway,
-                listener,
-                stop_on_signal().cancelled_owned(),
-            )
-            .await
+            paymesh_gateway::serve(&settings.common, settings.gateway, listener, stop.cancelled_owned()).await
         }
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
@@ -152,6 +154,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
+/// Serves `/metrics` in the background when `PAYMESH_METRICS_ADDR` is not `off`.
+async fn serve_metrics(common: &CommonConfig, stop: &CancellationToken) -> anyhow::Result<()> {
+    if let Some(addr) = common.metrics_addr {
+        let listener = bind(addr, "metrics").await?;
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if let Err(e) = paymesh_kit::metrics::serve(listener, stop.cancelled_owned()).await {
+                tracing::error!(error = format!("{e:#}"), "metrics server failed");
+            }
+        });
+    }
+    Ok(())
+}
+
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for {what}"))
 }
@@ -169,12 +185,11 @@ fn stop_on_signal() -> CancellationToken {
 
 /// Every service and the gateway, in this process. If one stops with an
 /// error, the others are stopped too.
-async fn all(mut settings: Settings) -> anyhow::Result<()> {
+async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let identity = bind(settings.identity.addr, "identity").await?;
     let gateway = bind(settings.gateway.addr, "gateway").await?;
     // The gateway reaches identity where it really listens.
     settings.common.identity_url = format!("http://{}", identity.local_addr()?);
-    let stop = stop_on_signal();
     tracing::info!(
         gateway = %format!("http://{}", gateway.local_addr()?),
         identity = %settings.common.identity_url,

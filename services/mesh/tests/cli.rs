@@ -66,7 +66,7 @@ async fn the_development_partner_keeps_its_key() {
 #[tokio::test]
 async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
     let db = TestDatabase::create().await.unwrap();
-    let (gateway, identity) = (free_port(), free_port());
+    let (gateway, identity, metrics) = (free_port(), free_port(), free_port());
     let created = paymesh()
         .args(["partner", "create", "--name", "CLI", "--json"])
         .env("DATABASE_URL", db.url())
@@ -82,6 +82,7 @@ async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
         .env("PAYMESH_GATEWAY_ADDR", format!("127.0.0.1:{gateway}"))
         .env("PAYMESH_IDENTITY_ADDR", format!("127.0.0.1:{identity}"))
         .env("PAYMESH_LOG_FORMAT", "json")
+        .env("PAYMESH_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,6 +102,17 @@ async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
     }
     let reply = client.get(format!("{base}/customers")).basic_auth(&key, Some("")).send().await.unwrap();
     assert_eq!(reply.status(), 200);
+
+    // Metrics are served on their own port, not the gateway's.
+    let scraped = client.get(format!("http://127.0.0.1:{metrics}/metrics")).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(
+        text.contains(r#"paymesh_http_requests_total{method="GET",route="/customers",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"method="ListAccounts",code="OK"} 1"#), "{text}");
+    assert_eq!(client.get(format!("{base}/metrics")).send().await.unwrap().status(), 404);
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

@@ -57,14 +57,14 @@ pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
 }
 
 /// Splits `/pkg.Service/Method` into its two halves.
-fn rpc_parts(path: &str) -> (&str, &str) {
+pub(crate) fn rpc_parts(path: &str) -> (&str, &str) {
     let path = path.trim_start_matches('/');
     path.split_once('/').unwrap_or((path, ""))
 }
 
 /// The gRPC status a response carries in its headers (trailers-only
 /// responses, which is how tonic answers errors); 0 when absent.
-fn grpc_status<B>(response: &http::Response<B>) -> i64 {
+pub(crate) fn grpc_status<B>(response: &http::Response<B>) -> i32 {
     response
         .headers()
         .get("grpc-status")

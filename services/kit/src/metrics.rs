@@ -1,0 +1,272 @@
+//! Prometheus metrics: rate, latency and errors of every RPC and every
+//! HTTP route.
+//!
+//! One registry per process ([`metrics`]), so `paymesh all` exposes every
+//! service at once. [`MetricsLayer`] sits in the gRPC server stack of every
+//! service; the gateway records its routes with [`Metrics::record_http`].
+//! [`serve`] exposes `/metrics` on its own listener (`PAYMESH_METRICS_ADDR`),
+//! never on the public gateway port.
+//!
+//! Labels are bounded: RPC and route names come from the code, never from
+//! request paths or values.
+
+use std::{
+    fmt,
+    future::Future,
+    sync::OnceLock,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::{Family, MetricConstructor},
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+use tokio::net::TcpListener;
+
+use crate::auth::BoxFuture;
+
+/// Labels of an RPC's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcOutcome {
+    service: String,
+    method: String,
+    code: &'static str,
+}
+
+/// Labels of an RPC.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Rpc {
+    service: String,
+    method: String,
+}
+
+/// Labels of an HTTP response.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpOutcome {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// Labels of an HTTP route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    method: String,
+    route: String,
+}
+
+/// Latency buckets from 0.5 ms to about 16 s.
+#[derive(Clone, Copy, Debug)]
+struct Buckets;
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+    }
+}
+
+/// The process's metrics.
+pub struct Metrics {
+    registry: Registry,
+    rpc_requests: Family<RpcOutcome, Counter>,
+    rpc_duration: Family<Rpc, Histogram, Buckets>,
+    http_requests: Family<HttpOutcome, Counter>,
+    http_duration: Family<Route, Histogram, Buckets>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// The metrics of this process.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::with_prefix("paymesh");
+        let rpc_requests = Family::default();
+        let rpc_duration = Family::new_with_constructor(Buckets);
+        let http_requests = Family::default();
+        let http_duration = Family::new_with_constructor(Buckets);
+        registry.register(
+            "grpc_server_requests",
+            "gRPC calls served, by service, method and status code",
+            rpc_requests.clone(),
+        );
+        registry.register(
+            "grpc_server_request_duration_seconds",
+            "Time to answer a gRPC call",
+            rpc_duration.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests served by the gateway, by method, route and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            http_duration.clone(),
+        );
+        Metrics { registry, rpc_requests, rpc_duration, http_requests, http_duration }
+    })
+}
+
+impl Metrics {
+    /// Records one gRPC call of `/service/method` that ended with `code`.
+    pub fn record_rpc(&self, path: &str, code: i32, elapsed: Duration) {
+        let (service, method) = crate::telemetry::propagation::rpc_parts(path);
+        let rpc = Rpc { service: service.to_owned(), method: method.to_owned() };
+        self.rpc_duration.get_or_create(&rpc).observe(elapsed.as_secs_f64());
+        let Rpc { service, method } = rpc;
+        let code = code_name(code);
+        self.rpc_requests.get_or_create(&RpcOutcome { service, method, code }).inc();
+    }
+
+    /// Records one HTTP request to `route` (the route template, e.g.
+    /// `/customers/{id}`) that answered `status`.
+    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let labels = Route { method: method.to_owned(), route: route.to_owned() };
+        self.http_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        let Route { method, route } = labels;
+        self.http_requests.get_or_create(&HttpOutcome { method, route, status }).inc();
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+fn code_name(code: i32) -> &'static str {
+    match tonic::Code::from_i32(code) {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::Unknown => "UNKNOWN",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::OutOfRange => "OUT_OF_RANGE",
+        tonic::Code::Unimplemented => "UNIMPLEMENTED",
+        tonic::Code::Internal => "INTERNAL",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::DataLoss => "DATA_LOSS",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+// === MetricsLayer ===
+
+/// Counts and times every gRPC call a server answers (health checks and
+/// reflection excepted).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricsLayer;
+
+impl<S> tower::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService { inner }
+    }
+}
+
+/// The service [`MetricsLayer`] produces.
+#[derive(Clone, Debug)]
+pub struct MetricsService<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let future = self.inner.call(request);
+        if path.starts_with("/grpc.") {
+            return Box::pin(future);
+        }
+        let started = Instant::now();
+        Box::pin(async move {
+            let result = future.await;
+            let code = match &result {
+                Ok(response) => crate::telemetry::propagation::grpc_status(response),
+                Err(_) => tonic::Code::Unknown as i32,
+            };
+            metrics().record_rpc(&path, code, started.elapsed());
+            result
+        })
+    }
+}
+
+// === Exposition ===
+
+/// Serves `GET /metrics` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                metrics().render(),
+            )
+        }),
+    );
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpcs_and_routes_are_counted_by_outcome() {
+        let m = metrics();
+        m.record_rpc("/paymesh.identity.v1.AccountService/GetAccount", 0, Duration::from_millis(2));
+        m.record_rpc("/paymesh.identity.v1.AccountService/GetAccount", 5, Duration::from_millis(3));
+        m.record_http("GET", "/customers/{id}", 404, Duration::from_millis(4));
+        let text = m.render();
+        assert!(text.contains(
+            r#"paymesh_grpc_server_requests_total{service="paymesh.identity.v1.AccountService",method="GetAccount",code="NOT_FOUND"} 1"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"paymesh_grpc_server_request_duration_seconds_count{service="paymesh.identity.v1.AccountService",method="GetAccount"} 2"#
+        ), "{text}");
+        assert!(
+            text.contains(
+                r#"paymesh_http_requests_total{method="GET",route="/customers/{id}",status="404"} 1"#
+            ),
+            "{text}"
+        );
+    }
+}
