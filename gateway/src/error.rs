@@ -118,6 +118,11 @@ impl ApiError {
         )
     }
 
+    /// 500 `InternalServerError` (the cause is logged where it happened).
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal server error")
+    }
+
     /// 503 `ServiceUnavailable`.
     pub fn unavailable(description: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", description).with_retry_after(1)

@@ -184,7 +184,7 @@ async fn create(
             let (account, _) = from_json(object, flavor, Purpose::Create).map_err(ApiError::invalid)?;
             let request = caller.grpc(pb::CreateAccountRequest { account: Some(account) });
             let created = client.create_account(request).await.map_err(status)?.into_inner();
-            Ok(Json(Value::Object(to_json(created.account.unwrap_or_default(), flavor))))
+            object_reply(created.account, flavor)
         }
         Shape::List(values) => {
             let parsed = each_object(values, |object| from_json(object, flavor, Purpose::Create))?;
@@ -197,7 +197,7 @@ async fn create(
                 .await
                 .map_err(status)?
                 .into_inner();
-            Ok(list_response(created.accounts.into_iter().map(|a| Value::Object(to_json(a, flavor)))))
+            Ok(list_reply(created.accounts, flavor))
         }
     }
 }
@@ -222,7 +222,7 @@ async fn update_one(
         pb::UpdateAccountRequest { account: Some(account), update_mask: Some(FieldMask { paths: mask }) };
     let updated =
         state.accounts.clone().update_account(caller.grpc(request)).await.map_err(status)?.into_inner();
-    Ok(Json(Value::Object(to_json(updated.account.unwrap_or_default(), flavor))))
+    object_reply(updated.account, flavor)
 }
 
 async fn update_many(
@@ -268,7 +268,7 @@ async fn update_many(
         }
         (Shape::Object(_), false) => return Err(many_hint("PUT", flavor)),
     };
-    Ok(list_response(accounts.into_iter().map(|a| Value::Object(to_json(a, flavor)))))
+    Ok(list_reply(accounts, flavor))
 }
 
 async fn delete_one(
@@ -287,7 +287,7 @@ async fn delete_one(
         .await
         .map_err(status)?
         .into_inner();
-    Ok(Json(Value::Object(to_json(deleted.account.unwrap_or_default(), flavor))))
+    object_reply(deleted.account, flavor)
 }
 
 async fn delete_many(
@@ -322,10 +322,25 @@ async fn delete_many(
         (true, true) => return Err(ApiError::bad_request("mode=query takes no body")),
         (false, false) => return Err(many_hint("DELETE", flavor)),
     };
-    Ok(list_response(accounts.into_iter().map(|a| Value::Object(to_json(a, flavor)))))
+    Ok(list_reply(accounts, flavor))
 }
 
 // === Helpers ===
+
+/// One account as the reply. A service that answers without the account
+/// has broken its contract: that is an internal error, never an empty object.
+fn object_reply(account: Option<pb::Account>, flavor: Flavor) -> Reply {
+    let account = account.ok_or_else(|| {
+        tracing::error!("identity answered without the account");
+        ApiError::internal()
+    })?;
+    Ok(Json(Value::Object(to_json(account, flavor))))
+}
+
+/// Accounts as a list reply.
+fn list_reply(accounts: Vec<pb::Account>, flavor: Flavor) -> Json<Value> {
+    list_response(accounts.into_iter().map(|a| Value::Object(to_json(a, flavor))))
+}
 
 fn many_hint(method: &str, flavor: Flavor) -> ApiError {
     ApiError::bad_request(format!(

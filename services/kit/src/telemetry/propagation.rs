@@ -73,6 +73,19 @@ pub(crate) fn grpc_status<B>(response: &http::Response<B>) -> i32 {
         .unwrap_or(0)
 }
 
+/// Records the gRPC status of a finished call on the current span (marked
+/// as an error when it is not OK).
+fn record_status<R, E>(result: &Result<http::Response<R>, E>) {
+    if let Ok(response) = result {
+        let code = grpc_status(response);
+        let span = tracing::Span::current();
+        span.record("rpc.grpc.status_code", code);
+        if code != 0 {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+}
+
 // === ServerTraceLayer ===
 
 /// Opens a server span for every gRPC call (health checks excepted),
@@ -153,14 +166,7 @@ where
         Box::pin(
             async move {
                 let result = future.await;
-                if let Ok(response) = &result {
-                    let code = grpc_status(response);
-                    let span = tracing::Span::current();
-                    span.record("rpc.grpc.status_code", code);
-                    if code != 0 {
-                        span.record("otel.status_code", "ERROR");
-                    }
-                }
+                record_status(&result);
                 result
             }
             .instrument(span),
@@ -220,14 +226,7 @@ where
         Box::pin(
             async move {
                 let result = future.await;
-                if let Ok(response) = &result {
-                    let code = grpc_status(response);
-                    let span = tracing::Span::current();
-                    span.record("rpc.grpc.status_code", code);
-                    if code != 0 {
-                        span.record("otel.status_code", "ERROR");
-                    }
-                }
+                record_status(&result);
                 result
             }
             .instrument(span),
