@@ -8,11 +8,12 @@
 #          private cluster.
 # private: always the private cluster: initialised under .data/pg with the
 #          system's PostgreSQL binaries (installed with apt-get when missing)
-#          and started on 127.0.0.1:$PAYMESH_PG_PORT (default 54329).
+#          and started on 127.0.0.1, on the first free port from 54329 (or
+#          $PAYMESH_PG_PORT); the port is kept beside the data directory, so
+#          another checkout's cluster never collides with this one.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-port=${PAYMESH_PG_PORT:-54329}
 data=${PAYMESH_PG_DATA:-$root/.data/pg}
 
 log() { echo "postgres.sh: $*" >&2; }
@@ -62,12 +63,22 @@ private() {
     chmod 700 "$data"
     as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >&2
   fi
+  port_file="$data.port"
+  port=$(cat "$port_file" 2>/dev/null || true)
   if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    if answers "$port"; then log "port $port is taken by another server"; exit 1; fi
+    if [ -z "$port" ] || answers "$port"; then
+      port=${PAYMESH_PG_PORT:-54329}
+      while answers "$port"; do
+        port=$((port + 1))
+        [ "$port" -lt 54400 ] || { log "no free port from 54329 to 54399"; exit 1; }
+      done
+      echo "$port" > "$port_file"
+    fi
     log "starting the private cluster on 127.0.0.1:$port"
     as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
       -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300" start >&2
   fi
+  [ -n "$port" ] || { log "the cluster runs, but its port is unknown ($port_file is missing)"; exit 1; }
   echo "postgres://postgres@127.0.0.1:$port"
 }
 
