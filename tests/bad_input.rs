@@ -188,3 +188,40 @@ async fn unknown_paths_and_methods_answer_with_error_objects() {
     // Every response carries a request id to quote in support requests.
     assert!(query.headers.get("x-request-id").is_some());
 }
+
+#[tokio::test]
+async fn hostile_nesting_is_refused_and_the_gateway_keeps_serving() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+
+    let deep_json = format!(
+        "{{\"name\": \"M\", \"email\": \"m@example.com\", \"attrs\": {}1{}}}",
+        "{\"x\": ".repeat(50),
+        "}".repeat(50)
+    );
+    let reply = http
+        .send(
+            http.request(Method::POST, "/customers", Some(key))
+                .header(CONTENT_TYPE, "application/json")
+                .body(deep_json),
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert_eq!(reply.body["details"], json!({"attrs": "Must nest at most 8 levels"}));
+
+    // Half a megabyte of brackets: refused before any recursion.
+    let deep_form = format!("name=M&email=m%40example.com&attrs{}=1", "[x]".repeat(150_000));
+    let reply = http
+        .send(
+            http.request(Method::POST, "/customers", Some(key))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(deep_form),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["error_type"], "BadRequest");
+
+    assert_eq!(http.get("/customers", key).await.status, 200);
+    assert_eq!(stored(&mesh).await, (0, 0));
+}

@@ -87,13 +87,29 @@ impl FromRequest<AppState> for RequestBody {
     }
 }
 
+/// The deepest form field name accepted (`a[b][c]…`): nesting is bounded so
+/// building, walking and dropping the value can never exhaust the stack.
+pub const MAX_FORM_DEPTH: usize = 8;
+/// The most fields one form body may carry.
+pub const MAX_FORM_FIELDS: usize = 2000;
+
 /// Reads form fields into JSON: `a[b][c]=v` nests objects, numbered keys
 /// become lists, and top-level `[0]…` fields make a bulk list.
 pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
     let mut root = Map::new();
-    for (key, value) in form_urlencoded::parse(bytes) {
+    for (n, (key, value)) in form_urlencoded::parse(bytes).enumerate() {
+        if n == MAX_FORM_FIELDS {
+            return Err(ApiError::bad_request(format!(
+                "A form body may carry at most {MAX_FORM_FIELDS} fields"
+            )));
+        }
         let path = key_path(&key)
             .ok_or_else(|| ApiError::bad_request(format!("Malformed form field name {key:?}")))?;
+        if path.len() > MAX_FORM_DEPTH {
+            return Err(ApiError::bad_request(format!(
+                "Form field {key:?} nests deeper than {MAX_FORM_DEPTH} levels"
+            )));
+        }
         insert(&mut root, &path, Value::String(value.into_owned()))
             .map_err(|()| ApiError::bad_request(format!("Form field {key:?} conflicts with another")))?;
     }
@@ -190,6 +206,16 @@ mod tests {
             body,
             json!({"object": "list", "values": [{"email": "a@x.com", "type": "customer"}, {"email": "b@x.com"}]})
         );
+    }
+
+    #[test]
+    fn deep_or_numerous_form_fields_are_refused_not_recursed() {
+        let deep = format!("a{}=1", "[x]".repeat(100_000));
+        assert!(form_to_json(deep.as_bytes()).is_err());
+        let ok = format!("a{}=1", "[x]".repeat(MAX_FORM_DEPTH - 1));
+        assert!(form_to_json(ok.as_bytes()).is_ok());
+        let many: Vec<String> = (0..=MAX_FORM_FIELDS).map(|i| format!("f{i}=1")).collect();
+        assert!(form_to_json(many.join("&").as_bytes()).is_err());
     }
 
     #[test]

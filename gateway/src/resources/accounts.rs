@@ -119,6 +119,9 @@ pub(crate) fn routes(flavor: Flavor) -> Router<AppState> {
 
 type Reply = Result<Json<Value>, ApiError>;
 
+/// The deepest `attrs` accepted (the identity service's rule).
+const MAX_ATTRS_DEPTH: usize = 8;
+
 fn status(error: tonic::Status) -> ApiError {
     ApiError::from_status(&error, "account")
 }
@@ -548,8 +551,15 @@ fn from_json(
             }
             "attrs" => match value {
                 Value::Object(map) => {
-                    account.attrs = Some(attrs::to_struct(map));
-                    mask.push("attrs".to_owned());
+                    // Checked here too: deeper values would trip the protobuf
+                    // decoder's recursion limit before the service could answer.
+                    let depth = 1 + map.values().map(attrs::depth).max().unwrap_or(0);
+                    if depth > MAX_ATTRS_DEPTH {
+                        problem("attrs", &format!("Must nest at most {MAX_ATTRS_DEPTH} levels"));
+                    } else {
+                        account.attrs = Some(attrs::to_struct(map));
+                        mask.push("attrs".to_owned());
+                    }
                 }
                 Value::Null if !creating => mask.push("attrs".to_owned()),
                 _ => problem("attrs", "Must be an object"),

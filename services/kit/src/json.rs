@@ -16,6 +16,22 @@ pub fn decimal_json(value: Decimal) -> serde_json::Value {
         .map_or_else(|_| serde_json::Value::String(value.to_string()), serde_json::Value::Number)
 }
 
+/// How deeply `value` nests: 0 for a scalar, 1 for an object or list of
+/// scalars. Iterative, so any depth serde accepts is measured safely.
+pub fn depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match value {
+            serde_json::Value::Object(map) => stack.extend(map.values().map(|v| (v, level + 1))),
+            serde_json::Value::Array(items) => stack.extend(items.iter().map(|v| (v, level + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A JSON object as a `Struct`.
 pub fn to_struct(object: Map<String, serde_json::Value>) -> Struct {
     Struct { fields: object.into_iter().map(|(k, v)| (k, to_value(v))).collect() }
@@ -79,6 +95,13 @@ mod tests {
     fn decimals_become_exact_json_numbers() {
         let v = decimal_json("12345678901234567890.1200".parse().unwrap());
         assert_eq!(v.to_string(), "12345678901234567890.12");
+    }
+
+    #[test]
+    fn depth_counts_levels_of_nesting() {
+        assert_eq!(depth(&serde_json::json!("x")), 0);
+        assert_eq!(depth(&serde_json::json!({"a": 1})), 1);
+        assert_eq!(depth(&serde_json::json!({"a": [1, {"b": {}}]})), 3);
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 /// Largest custom-attribute object, serialized.
 pub const MAX_ATTRS_BYTES: usize = 16 * 1024;
+/// Deepest nesting of custom attributes (`{"a": {"b": …}}` is 2).
+pub const MAX_ATTRS_DEPTH: usize = 8;
 
 /// The kind of an account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,8 +180,8 @@ impl Description {
     }
 }
 
-/// Custom attributes: a JSON object of at most 16 KiB whose keys are
-/// non-empty.
+/// Custom attributes: a JSON object of at most 16 KiB, nested at most 8
+/// levels, whose keys are non-empty.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attrs(Map<String, Value>);
 
@@ -218,6 +220,9 @@ impl Attrs {
 fn check_attrs(object: &Map<String, Value>) -> Result<(), String> {
     if object.keys().any(String::is_empty) {
         return Err("Keys must not be empty".to_owned());
+    }
+    if object.values().map(paymesh_kit::json::depth).max().unwrap_or(0) + 1 > MAX_ATTRS_DEPTH {
+        return Err(format!("Must nest at most {MAX_ATTRS_DEPTH} levels"));
     }
     let size = serde_json::to_vec(object).map_or(usize::MAX, |v| v.len());
     if size > MAX_ATTRS_BYTES {
@@ -426,6 +431,15 @@ mod tests {
     #[test]
     fn attrs_are_bounded_and_keyed() {
         assert!(Attrs::parse(map(json!({"": 1}))).is_err());
+        let mut deep = json!(1);
+        for _ in 0..MAX_ATTRS_DEPTH {
+            deep = json!({ "x": deep });
+        }
+        assert!(Attrs::parse(map(deep.clone())).is_ok());
+        assert_eq!(
+            Attrs::parse(map(json!({ "y": deep }))).unwrap_err(),
+            format!("Must nest at most {MAX_ATTRS_DEPTH} levels")
+        );
         let big = "x".repeat(MAX_ATTRS_BYTES);
         assert!(Attrs::parse(map(json!({ "blob": big }))).is_err());
         let attrs = Attrs::parse(map(json!({"a": "x".repeat(MAX_ATTRS_BYTES - 100)}))).unwrap();
