@@ -15,7 +15,7 @@ pub(crate) const UNMATCHED: &str = "unmatched";
 /// Records the request in the process's metrics.
 pub(crate) async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
     let response = next.run(request).await;
     paymesh_kit::metrics::metrics().record_http(

@@ -125,10 +125,11 @@ impl GrpcServer {
 
         let address = listener.local_addr().context("listener has no address")?;
         tracing::info!(service = name, %address, services = ?service_names, "gRPC server listening");
+        let metrics = MetricsLayer::new(&service_names);
 
         let stack = ServiceBuilder::new()
             .layer(ServerTraceLayer::new(name))
-            .layer(MetricsLayer)
+            .layer(metrics)
             .layer(AuthLayer::new(authenticator));
         let health_on_shutdown = health.clone();
         tonic::transport::Server::builder()

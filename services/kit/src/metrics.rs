@@ -8,12 +8,13 @@
 //! never on the public gateway port.
 //!
 //! Labels are bounded: RPC and route names come from the code, never from
-//! request paths or values.
+//! what a caller writes. A call to a service the server does not serve, or
+//! to a method it does not have, is counted as `unknown`.
 
 use std::{
     fmt,
     future::Future,
-    sync::OnceLock,
+    sync::{Arc, OnceLock},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -120,9 +121,8 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
-    /// Records one gRPC call of `/service/method` that ended with `code`.
-    pub fn record_rpc(&self, path: &str, code: i32, elapsed: Duration) {
-        let (service, method) = crate::telemetry::propagation::rpc_parts(path);
+    /// Records one gRPC call of `service`/`method` that ended with `code`.
+    pub fn record_rpc(&self, service: &str, method: &str, code: i32, elapsed: Duration) {
         let rpc = Rpc { service: service.to_owned(), method: method.to_owned() };
         self.rpc_duration.get_or_create(&rpc).observe(elapsed.as_secs_f64());
         let Rpc { service, method } = rpc;
@@ -131,8 +131,19 @@ impl Metrics {
     }
 
     /// Records one HTTP request to `route` (the route template, e.g.
-    /// `/customers/{id}`) that answered `status`.
-    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// `/customers/{id}`) that answered `status`. Methods outside the
+    /// standard set are counted as `other`.
+    pub fn record_http(&self, method: &http::Method, route: &str, status: u16, elapsed: Duration) {
+        let method = match *method {
+            http::Method::GET
+            | http::Method::POST
+            | http::Method::PUT
+            | http::Method::DELETE
+            | http::Method::PATCH
+            | http::Method::HEAD
+            | http::Method::OPTIONS => method.as_str(),
+            _ => "other",
+        };
         let labels = Route { method: method.to_owned(), route: route.to_owned() };
         self.http_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
         let Route { method, route } = labels;
@@ -173,16 +184,29 @@ fn code_name(code: i32) -> &'static str {
 
 // === MetricsLayer ===
 
+/// The label of calls to services or methods a server does not have.
+const UNKNOWN: &str = "unknown";
+
 /// Counts and times every gRPC call a server answers (health checks and
 /// reflection excepted).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MetricsLayer;
+#[derive(Clone, Debug)]
+pub struct MetricsLayer {
+    services: Arc<[&'static str]>,
+}
+
+impl MetricsLayer {
+    /// Counts calls to `services` by name; calls to anything else as
+    /// `unknown`, so callers cannot grow the label set.
+    pub fn new(services: &[&'static str]) -> Self {
+        Self { services: services.into() }
+    }
+}
 
 impl<S> tower::Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetricsService { inner }
+        MetricsService { inner, services: self.services.clone() }
     }
 }
 
@@ -190,6 +214,7 @@ impl<S> tower::Layer<S> for MetricsLayer {
 #[derive(Clone, Debug)]
 pub struct MetricsService<S> {
     inner: S,
+    services: Arc<[&'static str]>,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
@@ -206,11 +231,16 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().to_owned();
-        let future = self.inner.call(request);
+        let path = request.uri().path();
         if path.starts_with("/grpc.") {
-            return Box::pin(future);
+            return Box::pin(self.inner.call(request));
         }
+        let (service, method) = crate::telemetry::propagation::rpc_parts(path);
+        let (service, method) = match self.services.iter().find(|known| **known == service) {
+            Some(known) => (*known, method.to_owned()),
+            None => (UNKNOWN, UNKNOWN.to_owned()),
+        };
+        let future = self.inner.call(request);
         let started = Instant::now();
         Box::pin(async move {
             let result = future.await;
@@ -218,7 +248,9 @@ where
                 Ok(response) => crate::telemetry::propagation::grpc_status(response),
                 Err(_) => tonic::Code::Unknown as i32,
             };
-            metrics().record_rpc(&path, code, started.elapsed());
+            // A method the service does not have is answered UNIMPLEMENTED.
+            let method = if code == tonic::Code::Unimplemented as i32 { UNKNOWN } else { &method };
+            metrics().record_rpc(service, method, code, started.elapsed());
             result
         })
     }
@@ -252,9 +284,15 @@ mod tests {
     #[test]
     fn rpcs_and_routes_are_counted_by_outcome() {
         let m = metrics();
-        m.record_rpc("/paymesh.identity.v1.AccountService/GetAccount", 0, Duration::from_millis(2));
-        m.record_rpc("/paymesh.identity.v1.AccountService/GetAccount", 5, Duration::from_millis(3));
-        m.record_http("GET", "/customers/{id}", 404, Duration::from_millis(4));
+        m.record_rpc("paymesh.identity.v1.AccountService", "GetAccount", 0, Duration::from_millis(2));
+        m.record_rpc("paymesh.identity.v1.AccountService", "GetAccount", 5, Duration::from_millis(3));
+        m.record_http(&http::Method::GET, "/customers/{id}", 404, Duration::from_millis(4));
+        m.record_http(
+            &http::Method::from_bytes(b"BREW").unwrap(),
+            "unmatched",
+            404,
+            Duration::from_millis(1),
+        );
         let text = m.render();
         assert!(text.contains(
             r#"paymesh_grpc_server_requests_total{service="paymesh.identity.v1.AccountService",method="GetAccount",code="NOT_FOUND"} 1"#
@@ -268,5 +306,30 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn callers_cannot_grow_the_label_set() {
+        use tower::{Layer as _, Service as _, ServiceExt as _};
+        // Like tonic: a method the service lacks is answered UNIMPLEMENTED.
+        let inner = tower::service_fn(|request: http::Request<()>| async move {
+            let code = if request.uri().path() == "/pkg.Svc/Known" { "0" } else { "12" };
+            let response = http::Response::builder().header("grpc-status", code).body(()).unwrap();
+            Ok::<_, std::convert::Infallible>(response)
+        });
+        let mut service = MetricsLayer::new(&["pkg.Svc"]).layer(inner);
+        for path in ["/pkg.Svc/Known", "/pkg.Svc/Random1", "/evil.Svc/X", "/evil2/Y"] {
+            let request = http::Request::builder().uri(path).body(()).unwrap();
+            service.ready().await.unwrap().call(request).await.unwrap();
+        }
+        let text = metrics().render();
+        for line in [
+            r#"paymesh_grpc_server_requests_total{service="pkg.Svc",method="Known",code="OK"} 1"#,
+            r#"paymesh_grpc_server_requests_total{service="pkg.Svc",method="unknown",code="UNIMPLEMENTED"} 1"#,
+            r#"paymesh_grpc_server_requests_total{service="unknown",method="unknown",code="UNIMPLEMENTED"} 2"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in {text}");
+        }
+        assert!(!text.contains("evil") && !text.contains("Random1"), "{text}");
     }
 }
