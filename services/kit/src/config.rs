@@ -33,6 +33,8 @@ pub const ENV_REQUEST_TIMEOUT_MS: &str = "PAYMESH_REQUEST_TIMEOUT_MS";
 pub const ENV_LIST_DEFAULT_LIMIT: &str = "PAYMESH_LIST_DEFAULT_LIMIT";
 /// The largest `limit` a list accepts; larger ones are rejected.
 pub const ENV_LIST_MAX_LIMIT: &str = "PAYMESH_LIST_MAX_LIMIT";
+/// How long a stopping process lets requests in flight finish.
+pub const ENV_SHUTDOWN_TIMEOUT_MS: &str = "PAYMESH_SHUTDOWN_TIMEOUT_MS";
 /// Where `/metrics` is served (`off` to serve none).
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The URL at which other services reach the identity service.
@@ -311,6 +313,9 @@ pub struct CommonConfig {
     pub identity_url: String,
     /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
     pub metrics_addr: Option<SocketAddr>,
+    /// How long a stopping process lets requests in flight finish (default
+    /// 20 s, inside Kubernetes' 30 s grace period).
+    pub shutdown_timeout: Duration,
 }
 
 impl CommonConfig {
@@ -352,6 +357,7 @@ impl CommonConfig {
             list,
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
             identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
+            shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
                 Some(SocketAddr::from(([127, 0, 0, 1], 9464))),

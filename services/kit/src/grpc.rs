@@ -140,7 +140,9 @@ impl GrpcServer {
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
                 async move {
                     shutdown.await;
-                    health_on_shutdown.set_service_status("", ServingStatus::NotServing).await;
+                    for service in std::iter::once("").chain(service_names.iter().copied()) {
+                        health_on_shutdown.set_service_status(service, ServingStatus::NotServing).await;
+                    }
                     tracing::info!(service = name, "gRPC server draining");
                 },
             )

@@ -127,13 +127,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let stop = stop_on_signal();
             serve_metrics(&settings.common, &stop).await?;
             let listener = bind(settings.identity.addr, "identity").await?;
-            paymesh_identity::serve(&settings.common, listener, stop.cancelled_owned()).await
+            let server = paymesh_identity::serve(&settings.common, listener, stop.clone().cancelled_owned());
+            drain(&stop, settings.common.shutdown_timeout, server).await
         }
         Command::Gateway => {
             let stop = stop_on_signal();
             serve_metrics(&settings.common, &stop).await?;
             let listener = bind(settings.gateway.addr, "gateway").await?;
-            paymesh_gateway::serve(&settings.common, settings.gateway, listener, stop.cancelled_owned()).await
+            let server = paymesh_gateway::serve(
+                &settings.common,
+                settings.gateway,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
+            drain(&stop, settings.common.shutdown_timeout, server).await
         }
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
@@ -196,19 +203,35 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
         "paymesh all: starting"
     );
     let common = settings.common;
-    let identity_task = supervised(stop.clone(), {
+    let deadline = common.shutdown_timeout;
+
+    // Identity stops only after the gateway has drained: the requests the
+    // gateway finishes still call it.
+    let identity_stop = CancellationToken::new();
+    let identity_task = tokio::spawn(supervised(stop.clone(), {
         let common = common.clone();
-        let stop = stop.clone();
-        async move { paymesh_identity::serve(&common, identity, stop.cancelled_owned()).await }
-    });
-    let gateway_task = supervised(stop.clone(), {
-        let stop = stop.clone();
-        let config = settings.gateway;
-        async move { paymesh_gateway::serve(&common, config, gateway, stop.cancelled_owned()).await }
-    });
-    let (identity, gateway) = tokio::join!(identity_task, gateway_task);
-    identity.context("identity")?;
-    gateway.context("gateway")?;
+        let identity_stop = identity_stop.clone();
+        async move { paymesh_identity::serve(&common, identity, identity_stop.cancelled_owned()).await }
+    }));
+    // A failed identity stops everything.
+    let identity_failed = stop.clone();
+    let gateway_result = drain(
+        &stop,
+        deadline,
+        supervised(stop.clone(), {
+            let stop = stop.clone();
+            let config = settings.gateway;
+            async move { paymesh_gateway::serve(&common, config, gateway, stop.cancelled_owned()).await }
+        }),
+    )
+    .await;
+    identity_stop.cancel();
+    let identity_result = drain(&identity_failed, deadline, async {
+        identity_task.await.context("the identity task panicked")?
+    })
+    .await;
+    gateway_result.context("gateway")?;
+    identity_result.context("identity")?;
     Ok(())
 }
 
@@ -222,4 +245,52 @@ async fn supervised(
         stop.cancel();
     }
     result
+}
+
+/// Runs `server` to completion, but once `stop` is cancelled gives it at
+/// most `deadline` to drain the requests in flight.
+async fn drain(
+    stop: &CancellationToken,
+    deadline: std::time::Duration,
+    server: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        () = stop.cancelled() => {}
+    }
+    match tokio::time::timeout(deadline, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                ?deadline,
+                "requests still in flight after the shutdown deadline; stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_that_will_not_drain_is_cut_off_at_the_deadline() {
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let never = std::future::pending::<anyhow::Result<()>>();
+        assert!(drain(&stop, Duration::from_millis(20), never).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_server_failing_before_any_stop_reports_its_error() {
+        let stop = CancellationToken::new();
+        let failing = async { Err::<(), _>(anyhow::anyhow!("cannot connect")) };
+        let result = drain(&stop, Duration::from_secs(60), supervised(stop.clone(), failing)).await;
+        assert_eq!(result.unwrap_err().to_string(), "cannot connect");
+        assert!(stop.is_cancelled(), "a failure stops the others");
+    }
 }
