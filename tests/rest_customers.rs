@@ -386,3 +386,59 @@ async fn grpc_and_rest_see_the_same_customers() {
         "rest@example.com"
     );
 }
+
+#[tokio::test]
+async fn an_object_read_can_be_sent_back_but_read_only_values_cannot_change() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let customer = http
+        .post("/accounts", key, json!({"type": "customer", "name": "Matt", "email": "matt@example.com"}))
+        .await
+        .body;
+    let id = customer["id"].as_str().unwrap().to_owned();
+
+    let mut round_trip = customer.clone();
+    round_trip["name"] = json!("Matthew");
+    let reply = http.put(&format!("/accounts/{id}"), key, round_trip.clone()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["name"], "Matthew");
+
+    let mut forged = reply.body.clone();
+    forged["created_at"] = json!("2001-01-01T00:00:00Z");
+    forged["livemode"] = json!(true);
+    let refused = http.put(&format!("/accounts/{id}"), key, forged).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.body["details"],
+        json!({"created_at": "Read-only attribute", "livemode": "Read-only attribute"})
+    );
+
+    let batch = http
+        .put("/accounts", key, json!({"object": "list", "values": [{"id": id, "created_at": "2001-01-01T00:00:00Z", "name": "X"}]}))
+        .await;
+    assert_eq!(batch.status, 400);
+    assert_eq!(
+        batch.body["details"],
+        json!({"object": "list", "values": [{"created_at": "Read-only attribute"}]})
+    );
+    assert_eq!(http.get(&format!("/accounts/{id}"), key).await.body["name"], "Matthew");
+}
+
+#[tokio::test]
+async fn batches_are_bounded_and_query_updates_need_a_change() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let values: Vec<Value> = (0..=paymesh_kit::MAX_BATCH)
+        .map(|i| json!({"name": "N", "email": format!("n{i}@example.com")}))
+        .collect();
+    let too_many = http.post("/customers", key, json!({"object": "list", "values": values})).await;
+    assert_eq!(too_many.status, 400);
+    assert_eq!(too_many.body["details"], json!({"values": "At most 100 items per request"}));
+
+    let nothing = http.put("/customers?name=Matt&mode=query", key, json!({})).await;
+    assert_eq!(nothing.status, 400);
+    assert_eq!(nothing.body["description"], "Send at least one attribute to change");
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, 0);
+}

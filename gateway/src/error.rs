@@ -155,8 +155,9 @@ impl ApiError {
             (Some(ErrorReason::TooManyRequests), _) | (None, Code::ResourceExhausted) => {
                 (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests")
             }
+            // tonic reports an expired deadline as CANCELLED, on both ends.
             (Some(ErrorReason::ServiceUnavailable), _)
-            | (None, Code::Unavailable | Code::DeadlineExceeded) => {
+            | (None, Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
             (None, Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange) => {
@@ -266,6 +267,10 @@ fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
             }
         }
     }
+    // A problem with the list as a whole (its size) is about `values`.
+    if index.is_none() && matches!(rest, "requests" | "ids") {
+        return (None, vec!["values".to_owned()]);
+    }
     if let Some(tail) = rest.strip_prefix(message_field) {
         if tail.is_empty() {
             return (index, vec!["object".to_owned()]);
@@ -363,13 +368,19 @@ mod tests {
 
     #[test]
     fn statuses_map_to_the_seed_codes() {
-        let cases: [(tonic::Status, StatusCode, &str); 6] = [
+        let cases: [(tonic::Status, StatusCode, &str); 7] = [
             (Error::NotFound { resource: "Account" }.into(), StatusCode::NOT_FOUND, "NotFound"),
             (Error::Unauthorized("x".into()).into(), StatusCode::UNAUTHORIZED, "Unauthorized"),
             (Error::Forbidden("x".into()).into(), StatusCode::FORBIDDEN, "Forbidden"),
             (Error::Conflict("x".into()).into(), StatusCode::CONFLICT, "Conflict"),
             (
                 tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+            ),
+            // What tonic reports when a call's deadline expires.
+            (
+                tonic::Status::cancelled("Timeout expired"),
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
             ),

@@ -23,7 +23,9 @@ use axum::{
     extract::{Path, RawQuery, State},
     routing::get,
 };
-use paymesh_kit::json as attrs;
+use std::collections::HashMap;
+
+use paymesh_kit::{MAX_BATCH, json as attrs};
 use paymesh_proto::{
     common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
     identity::v1 as pb,
@@ -184,7 +186,8 @@ async fn create(
     let mut client = state.accounts.clone();
     match body.shape()? {
         Shape::Object(object) => {
-            let (account, _) = from_json(object, flavor, Purpose::Create).map_err(ApiError::invalid)?;
+            let Parsed { account, .. } =
+                from_json(object, flavor, Purpose::Create).map_err(ApiError::invalid)?;
             let request = caller.grpc(pb::CreateAccountRequest { account: Some(account) });
             let created = client.create_account(request).await.map_err(status)?.into_inner();
             object_reply(created.account, flavor)
@@ -193,7 +196,7 @@ async fn create(
             let parsed = each_object(values, |object| from_json(object, flavor, Purpose::Create))?;
             let requests = parsed
                 .into_iter()
-                .map(|(account, _)| pb::CreateAccountRequest { account: Some(account) })
+                .map(|Parsed { account, .. }| pb::CreateAccountRequest { account: Some(account) })
                 .collect();
             let created = client
                 .batch_create_accounts(caller.grpc(pb::BatchCreateAccountsRequest { requests }))
@@ -215,10 +218,14 @@ async fn update_one(
     let Shape::Object(object) = body.shape()? else {
         return Err(ApiError::bad_request(format!("PUT /{}s/{{id}} takes one object", flavor.object())));
     };
-    let (mut account, mask) =
+    let Parsed { mut account, mask, read_only } =
         from_json(object, flavor, Purpose::Update { path_id: &id }).map_err(ApiError::invalid)?;
-    if flavor.fixed_type().is_some() {
-        fetch(&state, &caller, id.clone(), flavor).await?;
+    if flavor.fixed_type().is_some() || !read_only.is_empty() {
+        let current = fetch(&state, &caller, id.clone(), flavor).await?;
+        let problems = read_only_problems(&read_only, &to_json(current, flavor));
+        if !problems.is_empty() {
+            return Err(ApiError::invalid(problems));
+        }
     }
     account.id = id;
     let request =
@@ -239,8 +246,11 @@ async fn update_many(
     let mut client = state.accounts.clone();
     let accounts = match (body.shape()?, params.mode_query) {
         (Shape::Object(object), true) => {
-            let (account, mask) =
+            let Parsed { account, mask, .. } =
                 from_json(object, flavor, Purpose::UpdateByQuery).map_err(ApiError::invalid)?;
+            if mask.is_empty() {
+                return Err(ApiError::bad_request("Send at least one attribute to change"));
+            }
             let request = pb::UpdateAccountsByQueryRequest {
                 filters: mutation_filters(&params, flavor)?,
                 account: Some(account),
@@ -250,11 +260,14 @@ async fn update_many(
         }
         (Shape::List(values), false) => {
             let parsed = each_object(values, |object| from_json(object, flavor, Purpose::BatchUpdate))?;
-            let ids: Vec<String> = parsed.iter().map(|(a, _)| a.id.clone()).collect();
-            ensure_all(&state, &caller, &ids, flavor).await?;
+            if flavor.fixed_type().is_some() || parsed.iter().any(|p| !p.read_only.is_empty()) {
+                let ids: Vec<String> = parsed.iter().map(|p| p.account.id.clone()).collect();
+                let current = stored(&state, &caller, &ids, flavor).await?;
+                check_items(flavor, parsed.iter().map(|p| (&p.account.id, &p.read_only)), &current)?;
+            }
             let requests = parsed
                 .into_iter()
-                .map(|(account, mask)| pb::UpdateAccountRequest {
+                .map(|Parsed { account, mask, .. }| pb::UpdateAccountRequest {
                     account: Some(account),
                     update_mask: Some(FieldMask { paths: mask }),
                 })
@@ -314,7 +327,11 @@ async fn delete_many(
                 Some(_) => Err(one("id", "Must be a string")),
                 None => Err(one("id", "Required")),
             })?;
-            ensure_all(&state, &caller, &ids, flavor).await?;
+            if flavor.fixed_type().is_some() {
+                let current = stored(&state, &caller, &ids, flavor).await?;
+                let none = Map::new();
+                check_items(flavor, ids.iter().map(|id| (id, &none)), &current)?;
+            }
             client
                 .batch_delete_accounts(caller.grpc(pb::BatchDeleteAccountsRequest { ids }))
                 .await
@@ -368,6 +385,9 @@ fn each_object<T>(
     if values.is_empty() {
         return Err(ApiError::invalid_field("values", "At least one item is required"));
     }
+    if values.len() > MAX_BATCH {
+        return Err(ApiError::invalid_field("values", format!("At most {MAX_BATCH} items per request")));
+    }
     let mut parsed = Vec::with_capacity(values.len());
     let mut problems = Vec::with_capacity(values.len());
     for value in values {
@@ -420,42 +440,63 @@ async fn fetch(
     }
 }
 
-/// On `/customers`, every id of a batch must name a customer.
-async fn ensure_all(
+/// The stored accounts among `ids`, as this flavor sees them (on
+/// `/customers`, only customers), keyed by id.
+async fn stored(
     state: &AppState,
     caller: &Caller,
     ids: &[String],
     flavor: Flavor,
-) -> Result<(), ApiError> {
-    let Some(filter) = type_filter(flavor) else { return Ok(()) };
+) -> Result<HashMap<String, Map<String, Value>>, ApiError> {
     let valid: Vec<&String> = ids.iter().filter(|id| uuid::Uuid::parse_str(id).is_ok()).collect();
-    let query = ListQuery {
-        filters: vec![
-            Filter {
-                field: Some(FieldRef { path: vec!["id".to_owned()], function: 0 }),
-                any_of: valid
-                    .iter()
-                    .map(|id| Condition { operator: Operator::Equal as i32, value: (*id).clone() })
-                    .collect(),
-            },
-            filter,
-        ],
-        fields: vec![FieldRef { path: vec!["id".to_owned()], function: 0 }],
-        limit: u32::try_from(ids.len()).unwrap_or(u32::MAX).max(1),
-        ..ListQuery::default()
-    };
-    let found: Vec<String> = if valid.is_empty() {
-        Vec::new()
-    } else {
-        let request = caller.grpc(pb::ListAccountsRequest { query: Some(query) });
-        let response = state.accounts.clone().list_accounts(request).await.map_err(status)?.into_inner();
-        response.accounts.into_iter().map(|a| a.id).collect()
-    };
-    let problems: Vec<Map<String, Value>> = ids
-        .iter()
-        .map(|id| if found.contains(id) { Map::new() } else { one("id", "No such customer") })
+    if valid.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut filters = vec![Filter {
+        field: Some(FieldRef { path: vec!["id".to_owned()], function: 0 }),
+        any_of: valid
+            .iter()
+            .map(|id| Condition { operator: Operator::Equal as i32, value: (*id).clone() })
+            .collect(),
+    }];
+    filters.extend(type_filter(flavor));
+    // Batches are at most MAX_BATCH items, well within one page.
+    let query = ListQuery { filters, limit: u32::try_from(valid.len()).unwrap_or(1), ..ListQuery::default() };
+    let request = caller.grpc(pb::ListAccountsRequest { query: Some(query) });
+    let response = state.accounts.clone().list_accounts(request).await.map_err(status)?.into_inner();
+    Ok(response.accounts.into_iter().map(|a| (a.id.clone(), to_json(a, flavor))).collect())
+}
+
+/// Checks each item of a batch against what is stored: on `/customers` the
+/// id must name a customer; everywhere, read-only values sent must equal the
+/// stored ones. Unknown ids on `/accounts` are left to the service.
+fn check_items<'a>(
+    flavor: Flavor,
+    items: impl Iterator<Item = (&'a String, &'a Map<String, Value>)>,
+    current: &HashMap<String, Map<String, Value>>,
+) -> Result<(), ApiError> {
+    let problems: Vec<Map<String, Value>> = items
+        .map(|(id, read_only)| match current.get(id) {
+            Some(stored) => read_only_problems(read_only, stored),
+            None if flavor.fixed_type().is_some() => one("id", "No such customer"),
+            None => Map::new(),
+        })
         .collect();
     if problems.iter().all(Map::is_empty) { Ok(()) } else { Err(ApiError::invalid_items(problems)) }
+}
+
+/// Read-only attributes sent with an update are accepted when they equal
+/// the stored values (an object from a GET can be sent back), and refused
+/// when they differ.
+fn read_only_problems(read_only: &Map<String, Value>, stored: &Map<String, Value>) -> Map<String, Value> {
+    read_only
+        .iter()
+        .filter(|(key, value)| stored.get(key.as_str()) != Some(value))
+        .map(|(key, _)| {
+            let why = if key == "type" { "Cannot be changed" } else { "Read-only attribute" };
+            (key.clone(), Value::String(why.to_owned()))
+        })
+        .collect()
 }
 
 // === JSON ⇄ proto ===
@@ -476,15 +517,29 @@ fn type_name(t: pb::AccountType) -> &'static str {
     }
 }
 
+/// What a REST object asks for.
+#[derive(Debug, Default)]
+struct Parsed {
+    /// The account's new values.
+    account: pb::Account,
+    /// The attributes to change (updates).
+    mask: Vec<String>,
+    /// Read-only attributes sent with an update, to compare with the stored
+    /// values.
+    read_only: Map<String, Value>,
+}
+
 /// An account and its update mask from a REST object. Problems are returned
 /// per attribute.
 fn from_json(
     object: Map<String, Value>,
     flavor: Flavor,
     purpose: Purpose<'_>,
-) -> Result<(pb::Account, Vec<String>), Map<String, Value>> {
+) -> Result<Parsed, Map<String, Value>> {
     let mut account = pb::Account::default();
     let mut mask = Vec::new();
+    let mut read_only = Map::new();
+    let updating_one = matches!(purpose, Purpose::Update { .. } | Purpose::BatchUpdate);
     let mut problems = Map::new();
     let mut problem = |field: &str, message: &str| {
         problems.insert(field.to_owned(), Value::String(message.to_owned()));
@@ -515,7 +570,10 @@ fn from_json(
                 (Some(_), Some(_), _) => {}
                 (Some("customer"), None, true) => account.r#type = pb::AccountType::Customer as i32,
                 (Some(_), None, true) => problem("type", "Must be one of: customer"),
-                (Some(_), None, false) => mask.push("type".to_owned()),
+                (Some(_), None, false) if updating_one => {
+                    read_only.insert(key.clone(), value.clone());
+                }
+                (Some(_), None, false) => problem("type", "Cannot be changed"),
             },
             "name" | "full_name" => match value {
                 Value::String(name) => {
@@ -564,6 +622,9 @@ fn from_json(
                 Value::Null if !creating => mask.push("attrs".to_owned()),
                 _ => problem("attrs", "Must be an object"),
             },
+            "created_at" | "modified_at" | "livemode" if updating_one => {
+                read_only.insert(key, value);
+            }
             "created_at" | "modified_at" | "livemode" => problem(&key, "Read-only attribute"),
             _ => problem(&key, "Unknown attribute"),
         }
@@ -574,7 +635,7 @@ fn from_json(
     if matches!(purpose, Purpose::BatchUpdate) && account.id.is_empty() {
         problems.entry("id").or_insert_with(|| Value::String("Required".to_owned()));
     }
-    if problems.is_empty() { Ok((account, mask)) } else { Err(problems) }
+    if problems.is_empty() { Ok(Parsed { account, mask, read_only }) } else { Err(problems) }
 }
 
 /// An account as REST shows it.
@@ -620,7 +681,7 @@ mod tests {
 
     #[test]
     fn the_seed_create_body_parses_on_customers() {
-        let (account, _) = from_json(
+        let Parsed { account, .. } = from_json(
             object(json!({"email": "matt.perez@example.com", "full_name": "Matt Perez"})),
             Flavor::Customers,
             Purpose::Create,
@@ -660,7 +721,8 @@ mod tests {
     #[test]
     fn updates_mask_exactly_what_was_sent() {
         let body = object(json!({"email": "b@x.com", "description": null, "attrs": null}));
-        let (account, mask) = from_json(body, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
+        let Parsed { account, mask, .. } =
+            from_json(body, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
         assert_eq!(account.email, "b@x.com");
         assert_eq!(mask, ["email", "description", "attrs"]);
         let mismatch = object(json!({"id": "2"}));
@@ -669,6 +731,29 @@ mod tests {
         assert_eq!(
             Value::Object(from_json(missing, Flavor::Accounts, Purpose::BatchUpdate).unwrap_err()),
             json!({"id": "Required"})
+        );
+    }
+
+    #[test]
+    fn read_only_values_sent_with_an_update_are_kept_for_comparison() {
+        let body = object(json!({"name": "B", "created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
+        let parsed = from_json(body, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
+        assert_eq!(parsed.mask, ["name"]);
+        assert_eq!(
+            Value::Object(parsed.read_only.clone()),
+            json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"})
+        );
+        let stored = object(json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
+        assert!(read_only_problems(&parsed.read_only, &stored).is_empty());
+        let other = object(json!({"created_at": "2025-01-01T00:00:00Z", "type": "processing"}));
+        assert_eq!(
+            Value::Object(read_only_problems(&parsed.read_only, &other)),
+            json!({"created_at": "Read-only attribute", "type": "Cannot be changed"})
+        );
+        let by_query = object(json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
+        assert_eq!(
+            Value::Object(from_json(by_query, Flavor::Accounts, Purpose::UpdateByQuery).unwrap_err()),
+            json!({"created_at": "Read-only attribute", "type": "Cannot be changed"})
         );
     }
 }

@@ -4,7 +4,7 @@
 use std::{collections::HashSet, sync::Arc};
 
 use paymesh_kit::{
-    Error, Violation,
+    Error, MAX_BATCH, Violation,
     auth::{self, ApiKey, AuthError, Authenticator, BoxFuture, Principal, Scope},
     clock::Clock,
     config::ListLimits,
@@ -20,9 +20,6 @@ use crate::{
     domain::account::{Account, AccountPatch},
     store::{Change, Store},
 };
-
-/// The most items one batch request may carry.
-pub const MAX_BATCH: usize = 100;
 
 // === AuthService ===
 

@@ -32,7 +32,6 @@ use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ENV_IDENTITY_ADDR};
-pub use grpc::MAX_BATCH;
 pub use store::CreatedPartner;
 
 /// The schema identity owns.

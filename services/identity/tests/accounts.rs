@@ -405,9 +405,7 @@ async fn batches_are_all_or_nothing() {
     );
 
     let too_many = pb::BatchCreateAccountsRequest {
-        requests: (0..=paymesh_identity::MAX_BATCH)
-            .map(|i| create("N", &format!("n{i}@example.com")))
-            .collect(),
+        requests: (0..=paymesh_kit::MAX_BATCH).map(|i| create("N", &format!("n{i}@example.com"))).collect(),
     };
     let status = client.batch_create_accounts(with_key(key, too_many)).await.unwrap_err();
     assert_eq!(violations(&status), [("requests".to_owned(), "At most 100 items per request".to_owned())]);

@@ -42,6 +42,10 @@ pub mod testing;
 
 pub use error::{Error, Violation};
 
+/// The most items one batch request may carry, on the REST surface and in
+/// every service's batch RPCs.
+pub const MAX_BATCH: usize = 100;
+
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
