@@ -384,13 +384,16 @@ pub(crate) enum Change {
 }
 
 async fn apply(conn: &mut PgConnection, scope: Scope, change: Change) -> Result<Account, Error> {
-    match change {
+    let (event, account, at, result) = match change {
         Change::Update(account) => {
-            sqlx::query(
-                "UPDATE accounts SET name = $2, email = $3, phone_number = $4, description = $5, \
-                 attrs = $6, modified_at = $7 WHERE id = $1",
+            let result = sqlx::query(
+                "UPDATE accounts SET name = $4, email = $5, phone_number = $6, description = $7, \
+                 attrs = $8, modified_at = $9 \
+                 WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
             )
             .bind(account.id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
             .bind(account.name.as_str())
             .bind(account.email.as_str())
             .bind(account.phone.as_ref().map(Phone::as_str))
@@ -399,19 +402,33 @@ async fn apply(conn: &mut PgConnection, scope: Scope, change: Change) -> Result<
             .bind(account.modified_at)
             .execute(&mut *conn)
             .await?;
-            record(conn, scope, "updated", &account, account.modified_at).await?;
-            Ok(account)
+            let at = account.modified_at;
+            ("updated", account, at, result)
         }
         Change::Delete(account, at) => {
-            sqlx::query("UPDATE accounts SET deleted_at = $2 WHERE id = $1")
-                .bind(account.id)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-            record(conn, scope, "deleted", &account, at).await?;
-            Ok(account)
+            let result = sqlx::query(
+                "UPDATE accounts SET deleted_at = $4 \
+                 WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+            )
+            .bind(account.id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            ("deleted", account, at, result)
         }
+    };
+    // The row was locked by a scoped SELECT … FOR UPDATE in this transaction.
+    if result.rows_affected() != 1 {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "account {} was locked but {} rows changed",
+            account.id,
+            result.rows_affected()
+        )));
     }
+    record(conn, scope, event, &account, at).await?;
+    Ok(account)
 }
 
 async fn record(
