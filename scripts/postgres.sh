@@ -4,27 +4,21 @@
 #   scripts/postgres.sh ensure [auto|private]   prints a server URL (postgres://postgres@HOST:PORT)
 #   scripts/postgres.sh stop                    stops the private cluster
 #
-# auto:    use the server on 127.0.0.1:5432 when one answers; otherwise the
-#          private cluster.
+# auto:    use the server on 127.0.0.1:5432 when one answers and lets user
+#          `postgres` in without a password; otherwise the private cluster.
 # private: always the private cluster: initialised under .data/pg with the
-#          system's PostgreSQL binaries (installed with apt-get when missing)
-#          and started on 127.0.0.1, on the first free port from 54329 (or
-#          $PAYMESH_PG_PORT); the port is kept beside the data directory, so
-#          another checkout's cluster never collides with this one.
+#          system's PostgreSQL binaries (installed with apt-get when missing,
+#          without Debian's own cluster) and started on 127.0.0.1, on the
+#          first free port from 54329 (or $PAYMESH_PG_PORT); the port is kept
+#          beside the data directory, so another checkout's cluster never
+#          collides with this one.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-data=${PAYMESH_PG_DATA:-$root/.data/pg}
 
 log() { echo "postgres.sh: $*" >&2; }
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    log "need root to run: $*"; exit 1
-  fi
-}
 
 # Runs a server binary as the cluster's owner: postgres refuses to run as root.
 as_owner() {
@@ -37,29 +31,55 @@ bindir() {
 
 install_binaries() {
   if [ -z "$(bindir)" ]; then
-    log "installing PostgreSQL server binaries with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get install -y --no-install-recommends postgresql >&2 ||
-      { as_root apt-get update >&2 && as_root apt-get install -y --no-install-recommends postgresql >&2; }
+    # Only the binaries: Debian's package would otherwise create and start a
+    # cluster of its own on 5432, with password logins over TCP.
+    if [ "$(id -u)" = 0 ]; then
+      mkdir -p /etc/postgresql-common/createcluster.d
+      echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/paymesh.conf
+    elif command -v sudo >/dev/null; then
+      sudo mkdir -p /etc/postgresql-common/createcluster.d
+      echo "create_main_cluster = false" | sudo tee /etc/postgresql-common/createcluster.d/paymesh.conf >/dev/null
+    fi
+    "$root/scripts/apt-install.sh" postgresql
   fi
   bin=$(bindir)
   [ -n "$bin" ] || { log "no PostgreSQL binaries found after installing"; exit 1; }
 }
 
-private() {
-  install_binaries
-  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(dirname "$data")" 2>/dev/null; then
+# The private cluster's data directory: .data/pg, unless (as root) the
+# postgres user cannot reach the checkout, e.g. one under /root.
+datadir() {
+  local data=${PAYMESH_PG_DATA:-$root/.data/pg}
+  if [ -z "${PAYMESH_PG_DATA:-}" ] && [ "$(id -u)" = 0 ] && getent passwd postgres >/dev/null; then
     mkdir -p "$(dirname "$data")"
-    # The server runs as `postgres`, which must reach its data directory.
     if ! runuser -u postgres -- test -x "$(dirname "$data")" 2>/dev/null; then
       data="${TMPDIR:-/tmp}/paymesh-pg-$(printf %s "$root" | cksum | cut -d' ' -f1)"
-      log "the postgres user cannot reach $root/.data; using $data"
     fi
+  fi
+  echo "$data"
+}
+
+# Whether the server on 5432 lets `postgres` in without a password. Without
+# psql to ask, a server that answers is taken as usable.
+trusts_postgres() {
+  local psql
+  psql=$(command -v psql || true)
+  [ -n "$psql" ] || psql="$(bindir)/psql"
+  [ -x "$psql" ] || return 0
+  PGCONNECT_TIMEOUT=3 "$psql" -w -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1
+}
+
+private() {
+  install_binaries
+  local data port_file port
+  data=$(datadir)
+  if [ "$data" != "$root/.data/pg" ] && [ -z "${PAYMESH_PG_DATA:-}" ]; then
+    log "the postgres user cannot reach $root/.data; using $data"
   fi
   if [ ! -s "$data/PG_VERSION" ]; then
     log "initialising a private cluster in $data"
     mkdir -p "$data"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data"; fi
     chmod 700 "$data"
     as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >&2
   fi
@@ -86,13 +106,21 @@ case "${1:-}" in
   ensure)
     mode=${2:-auto}
     case "$mode" in
-      auto) if answers 5432; then echo "postgres://postgres@127.0.0.1:5432"; else private; fi ;;
+      auto)
+        if answers 5432 && trusts_postgres; then
+          echo "postgres://postgres@127.0.0.1:5432"
+        else
+          if answers 5432; then log "the server on 5432 wants a password; using a private cluster"; fi
+          private
+        fi
+        ;;
       private) private ;;
       *) log "unknown mode $mode (auto or private)"; exit 2 ;;
     esac
     ;;
   stop)
     bin=$(bindir)
+    data=$(datadir)
     if [ -n "$bin" ] && [ -s "$data/PG_VERSION" ]; then as_owner "$bin/pg_ctl" -D "$data" stop -m fast >&2 || true; fi
     ;;
   *) echo "usage: $0 ensure [auto|private] | stop" >&2; exit 2 ;;
