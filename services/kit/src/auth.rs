@@ -6,8 +6,9 @@
 //! resolves it to a [`Principal`] through an [`Authenticator`] — identity
 //! looks in its own tables, everyone else asks identity over gRPC
 //! ([`RemoteAuthenticator`]) — behind a short, bounded cache
-//! ([`CachedAuthenticator`]) so a revoked key stops working everywhere within
-//! the cache TTL.
+//! ([`CachedAuthenticator`]). A caller's cache can sit in front of identity's
+//! own (the gateway's does), so a revoked key stops working everywhere
+//! within twice the cache TTL.
 //!
 //! [`AuthLayer`] is the tower layer every gRPC server runs: it rejects calls
 //! without a valid key (health checks and reflection excepted) and hands the

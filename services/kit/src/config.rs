@@ -274,8 +274,9 @@ pub struct DatabaseConfig {
 /// How services trust API keys resolved by identity.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthConfig {
-    /// How long a resolved key is trusted; a revoked key stops working after
-    /// at most this long.
+    /// How long each process trusts a resolved key. Caches can stack (the
+    /// gateway's in front of identity's), so a revoked key stops working
+    /// after at most twice this.
     pub cache_ttl: Duration,
     /// How many keys each process remembers.
     pub cache_max_entries: usize,
