@@ -442,3 +442,20 @@ async fn batches_are_bounded_and_query_updates_need_a_change() {
     assert_eq!(nothing.body["description"], "Send at least one attribute to change");
     assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, 0);
 }
+
+#[tokio::test]
+async fn batch_ids_are_matched_in_any_uuid_spelling() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let id =
+        http.post("/customers", key, json!({"name": "Matt", "email": "matt@example.com"})).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_uppercase();
+    let updated = http
+        .put("/customers", key, json!({"object": "list", "values": [{"id": id, "name": "Matthew"}]}))
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(names(&updated.body), ["Matthew"]);
+}

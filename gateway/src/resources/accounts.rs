@@ -32,6 +32,7 @@ use paymesh_proto::{
 };
 use prost_types::FieldMask;
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use super::{list_response, timestamp};
 use crate::{
@@ -441,14 +442,15 @@ async fn fetch(
 }
 
 /// The stored accounts among `ids`, as this flavor sees them (on
-/// `/customers`, only customers), keyed by id.
+/// `/customers`, only customers), keyed by id (parsed, so any spelling of
+/// a UUID finds its account).
 async fn stored(
     state: &AppState,
     caller: &Caller,
     ids: &[String],
     flavor: Flavor,
-) -> Result<HashMap<String, Map<String, Value>>, ApiError> {
-    let valid: Vec<&String> = ids.iter().filter(|id| uuid::Uuid::parse_str(id).is_ok()).collect();
+) -> Result<HashMap<Uuid, Map<String, Value>>, ApiError> {
+    let valid: Vec<&String> = ids.iter().filter(|id| Uuid::parse_str(id).is_ok()).collect();
     if valid.is_empty() {
         return Ok(HashMap::new());
     }
@@ -464,7 +466,11 @@ async fn stored(
     let query = ListQuery { filters, limit: u32::try_from(valid.len()).unwrap_or(1), ..ListQuery::default() };
     let request = caller.grpc(pb::ListAccountsRequest { query: Some(query) });
     let response = state.accounts.clone().list_accounts(request).await.map_err(status)?.into_inner();
-    Ok(response.accounts.into_iter().map(|a| (a.id.clone(), to_json(a, flavor))).collect())
+    Ok(response
+        .accounts
+        .into_iter()
+        .filter_map(|a| Some((Uuid::parse_str(&a.id).ok()?, to_json(a, flavor))))
+        .collect())
 }
 
 /// Checks each item of a batch against what is stored: on `/customers` the
@@ -473,10 +479,10 @@ async fn stored(
 fn check_items<'a>(
     flavor: Flavor,
     items: impl Iterator<Item = (&'a String, &'a Map<String, Value>)>,
-    current: &HashMap<String, Map<String, Value>>,
+    current: &HashMap<Uuid, Map<String, Value>>,
 ) -> Result<(), ApiError> {
     let problems: Vec<Map<String, Value>> = items
-        .map(|(id, read_only)| match current.get(id) {
+        .map(|(id, read_only)| match Uuid::parse_str(id).ok().and_then(|id| current.get(&id)) {
             Some(stored) => read_only_problems(read_only, stored),
             None if flavor.fixed_type().is_some() => one("id", "No such customer"),
             None => Map::new(),
