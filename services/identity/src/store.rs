@@ -25,9 +25,17 @@ use crate::domain::{
     key::{IssuedKey, KeyClass, hash},
 };
 
+/// The columns an account row is read from, in one place for the query
+/// compiler ([`ACCOUNT_COLUMNS`]) and for the statements below (`concat!`
+/// needs a literal, hence the macro).
+macro_rules! account_columns {
+    () => {
+        "id, livemode, type, name, email, phone_number, description, attrs, created_at, modified_at"
+    };
+}
+
 /// The columns an account row is read from.
-const ACCOUNT_COLUMNS: &str =
-    "id, livemode, type, name, email, phone_number, description, attrs, created_at, modified_at";
+const ACCOUNT_COLUMNS: &str = account_columns!();
 
 /// What callers may filter, order, select and group accounts by.
 pub(crate) static ACCOUNTS: Resource = Resource {
@@ -258,10 +266,11 @@ impl Store {
     /// One account, if it exists for this partner and mode.
     #[tracing::instrument(skip(self))]
     pub(crate) async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT id, livemode, type, name, email, phone_number, description, attrs, created_at, modified_at \
-             FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-        )
+        let row: Option<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        ))
         .bind(id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
@@ -314,11 +323,12 @@ impl Store {
         F: Fn(usize, &Account) -> Result<Change, Error>,
     {
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<AccountRow> = sqlx::query_as(
-            "SELECT id, livemode, type, name, email, phone_number, description, attrs, created_at, modified_at \
-             FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
              ORDER BY id FOR UPDATE",
-        )
+        ))
         .bind(ids)
         .bind(scope.partner_id)
         .bind(scope.livemode)
@@ -350,10 +360,8 @@ impl Store {
     where
         F: Fn(&Account) -> Result<Change, Error>,
     {
-        let mut select = QueryBuilder::<Postgres>::new(
-            "SELECT id, livemode, type, name, email, phone_number, description, attrs, created_at, modified_at \
-             FROM accounts",
-        );
+        let mut select =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", account_columns!(), " FROM accounts"));
         query::push_filters(&mut select, &ACCOUNTS, scope, filters)?;
         select.push(" ORDER BY id LIMIT ").push_bind(i64::from(max) + 1).push(" FOR UPDATE");
         let mut tx = self.pool.begin().await?;
