@@ -111,22 +111,23 @@ fn check_batch_size(len: usize, field: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses batch ids: every one must be well formed and listed once.
-fn batch_ids<'a>(
-    ids: impl Iterator<Item = (usize, &'a str)>,
+/// Checks batch ids, already parsed (`None` when malformed): every one must
+/// be well formed and listed once.
+fn batch_ids(
+    ids: impl Iterator<Item = (usize, Option<Uuid>)>,
     field: impl Fn(usize) -> String,
 ) -> Result<Vec<Uuid>, Error> {
     let mut violations = Vec::new();
     let mut seen = HashSet::new();
-    let mut parsed = Vec::new();
-    for (i, raw) in ids {
-        match raw.parse::<Uuid>() {
-            Ok(id) if seen.insert(id) => parsed.push(id),
-            Ok(_) => violations.push(Violation::new(field(i), "Listed more than once")),
-            Err(_) => violations.push(Violation::new(field(i), "No such account")),
+    let mut checked = Vec::new();
+    for (i, id) in ids {
+        match id {
+            Some(id) if seen.insert(id) => checked.push(id),
+            Some(_) => violations.push(Violation::new(field(i), "Listed more than once")),
+            None => violations.push(Violation::new(field(i), "No such account")),
         }
     }
-    if violations.is_empty() { Ok(parsed) } else { Err(Error::InvalidAttributes(violations)) }
+    if violations.is_empty() { Ok(checked) } else { Err(Error::InvalidAttributes(violations)) }
 }
 
 fn updated(
@@ -236,11 +237,13 @@ impl AccountService for AccountApi {
         check_batch_size(requests.len(), "requests")?;
         let mut violations = Vec::new();
         let mut patches = Vec::with_capacity(requests.len());
-        let mut raw_ids = Vec::with_capacity(requests.len());
+        let mut parsed_ids = Vec::with_capacity(requests.len());
         for (i, pb::UpdateAccountRequest { account, update_mask }) in requests.into_iter().enumerate() {
-            raw_ids.push(account.as_ref().map(|a| a.id.clone()).unwrap_or_default());
             match convert::patch(account, update_mask) {
-                Ok((_, patch)) => patches.push(patch),
+                Ok((id, patch)) => {
+                    parsed_ids.push(id);
+                    patches.push(patch);
+                }
                 Err(v) => violations.extend(nested(v, &format!("requests[{i}]"))),
             }
         }
@@ -248,7 +251,7 @@ impl AccountService for AccountApi {
             return Err(Error::InvalidAttributes(violations).into());
         }
         let field = |i: usize| format!("requests[{i}].account.id");
-        let ids = batch_ids(raw_ids.iter().map(String::as_str).enumerate(), field)?;
+        let ids = batch_ids(parsed_ids.into_iter().enumerate(), field)?;
         let now = self.clock.now();
         let accounts = self
             .store
@@ -305,7 +308,7 @@ impl AccountService for AccountApi {
         let pb::BatchDeleteAccountsRequest { ids } = request.into_inner();
         check_batch_size(ids.len(), "ids")?;
         let field = |i: usize| format!("ids[{i}]");
-        let ids = batch_ids(ids.iter().map(String::as_str).enumerate(), field)?;
+        let ids = batch_ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field)?;
         let now = self.clock.now();
         let accounts = self
             .store
