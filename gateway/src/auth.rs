@@ -57,7 +57,7 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             request.extensions_mut().insert(Caller {
                 key,
                 request_id,
-                timeout: state.common.request_timeout,
+                timeout: state.request_timeout,
             });
             next.run(request).await
         }

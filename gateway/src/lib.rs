@@ -49,7 +49,8 @@ use resources::accounts::{self, Flavor};
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    common: Arc<CommonConfig>,
+    /// The deadline of one request, carried to every gRPC call.
+    request_timeout: std::time::Duration,
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     accounts: AccountServiceClient<Channel>,
@@ -69,7 +70,7 @@ impl AppState {
         let authenticator: Arc<dyn Authenticator> =
             Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
         Ok(Self {
-            common: Arc::new(common.clone()),
+            request_timeout: common.request_timeout,
             config,
             authenticator,
             accounts: AccountServiceClient::new(identity.clone()),
