@@ -54,11 +54,7 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             tracing::Span::current().record("partner_id", tracing::field::display(principal.partner_id));
             let request_id =
                 request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            request.extensions_mut().insert(Caller {
-                key,
-                request_id,
-                timeout: state.request_timeout,
-            });
+            request.extensions_mut().insert(Caller { key, request_id, timeout: state.request_timeout });
             next.run(request).await
         }
         Err(AuthError::Unavailable(_)) => {

@@ -118,30 +118,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     };
     let _telemetry = telemetry::init(service_name, &settings.common.telemetry)?;
     match command {
-        Command::All => {
-            let stop = stop_on_signal();
-            serve_metrics(&settings.common, &stop).await?;
-            all(settings, stop).await
-        }
-        Command::Identity => {
-            let stop = stop_on_signal();
-            serve_metrics(&settings.common, &stop).await?;
-            let listener = bind(settings.identity.addr, "identity").await?;
-            let server = paymesh_identity::serve(&settings.common, listener, stop.clone().cancelled_owned());
-            drain(&stop, settings.common.shutdown_timeout, server).await
-        }
-        Command::Gateway => {
-            let stop = stop_on_signal();
-            serve_metrics(&settings.common, &stop).await?;
-            let listener = bind(settings.gateway.addr, "gateway").await?;
-            let server = paymesh_gateway::serve(
-                &settings.common,
-                settings.gateway,
-                listener,
-                stop.clone().cancelled_owned(),
-            );
-            drain(&stop, settings.common.shutdown_timeout, server).await
-        }
+        Command::All => serve(Target::All, settings).await,
+        Command::Identity => serve(Target::Identity, settings).await,
+        Command::Gateway => serve(Target::Gateway, settings).await,
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
             tracing::info!("migrations applied");
@@ -157,6 +136,40 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let key = dev::dev_partner_key(&pool, &state_file).await?;
             println!("{key}");
             Ok(())
+        }
+    }
+}
+
+/// What a server command runs.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    All,
+    Identity,
+    Gateway,
+}
+
+/// Runs `target` until Ctrl-C or SIGTERM, with `/metrics` beside it; a
+/// single service gets at most the shutdown deadline to drain.
+async fn serve(target: Target, settings: Settings) -> anyhow::Result<()> {
+    let stop = stop_on_signal();
+    serve_metrics(&settings.common, &stop).await?;
+    let deadline = settings.common.shutdown_timeout;
+    match target {
+        Target::All => all(settings, stop).await,
+        Target::Identity => {
+            let listener = bind(settings.identity.addr, "identity").await?;
+            let server = paymesh_identity::serve(&settings.common, listener, stop.clone().cancelled_owned());
+            drain(&stop, deadline, server).await
+        }
+        Target::Gateway => {
+            let listener = bind(settings.gateway.addr, "gateway").await?;
+            let server = paymesh_gateway::serve(
+                &settings.common,
+                settings.gateway,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
+            drain(&stop, deadline, server).await
         }
     }
 }
