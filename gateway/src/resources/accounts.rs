@@ -137,8 +137,7 @@ async fn list(
     RawQuery(raw): RawQuery,
     flavor: Flavor,
 ) -> Reply {
-    let params = query::parse(raw.as_deref())?;
-    let mut query = params.query.clone();
+    let ListParams { mut query, projection, .. } = query::parse(raw.as_deref())?;
     query.filters.extend(type_filter(flavor));
     let grouped = !query.group_by.is_empty() || !query.aggregates.is_empty();
     let response = state
@@ -156,7 +155,7 @@ async fn list(
         response
             .accounts
             .into_iter()
-            .map(|account| Value::Object(params.projection.apply(to_json(account, flavor), computed.next()))),
+            .map(|account| Value::Object(projection.apply(to_json(account, flavor), computed.next()))),
     ))
 }
 
