@@ -11,6 +11,11 @@ const PROTOS: &[&str] = &[
     "paymesh/common/v1/errors.proto",
     "paymesh/identity/v1/auth.proto",
     "paymesh/identity/v1/account.proto",
+    "paymesh/identity/v1/legal_entity.proto",
+    "paymesh/identity/v1/document.proto",
+    "paymesh/identity/v1/api_key.proto",
+    "paymesh/identity/v1/access_token.proto",
+    "paymesh/methods/v1/payment_method.proto",
 ];
 
 fn main() -> io::Result<()> {

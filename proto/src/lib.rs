@@ -31,3 +31,12 @@ pub mod identity {
         tonic::include_proto!("paymesh.identity.v1");
     }
 }
+
+/// The payment methods vault: cards and bank accounts, tokenized.
+pub mod methods {
+    /// `paymesh.methods.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.methods.v1");
+    }
+}
