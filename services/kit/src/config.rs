@@ -11,6 +11,13 @@
 
 use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr, time::Duration};
 
+use base64::Engine as _;
+
+use crate::{
+    auth::{MIN_SERVICE_SECRET_BYTES, ServiceKeys},
+    crypto::{self, KeyId, Keyring},
+};
+
 /// The PostgreSQL server, as a URL (`postgres://user@host:port/db`).
 pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
 /// Maximum connections of each service's database pool.
@@ -39,6 +46,21 @@ pub const ENV_SHUTDOWN_TIMEOUT_MS: &str = "PAYMESH_SHUTDOWN_TIMEOUT_MS";
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The URL at which other services reach the identity service.
 pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
+/// The URL at which other services reach the payment-method vault.
+pub const ENV_METHODS_URL: &str = "PAYMESH_METHODS_URL";
+/// The mesh's service secret (base64, at least 32 bytes): services prove
+/// who they are to each other with tokens derived from it. Unset: a random
+/// secret per process, enough when `paymesh all` runs every service.
+pub const ENV_SERVICE_SECRET: &str = "PAYMESH_SERVICE_SECRET";
+/// The largest identity document accepted, in bytes (identity stores them;
+/// the gateway sizes uploads by it).
+pub const ENV_MAX_DOCUMENT_BYTES: &str = "PAYMESH_MAX_DOCUMENT_BYTES";
+/// The key-encryption keys: comma-separated `ID:BASE64` pairs of 32-byte
+/// keys. Unset: the public development key (services warn at start-up).
+pub const ENV_KEKS: &str = "PAYMESH_KEKS";
+/// The id of the key-encryption key new values are sealed under (default:
+/// the first of `PAYMESH_KEKS`).
+pub const ENV_ACTIVE_KEK: &str = "PAYMESH_ACTIVE_KEK";
 
 /// The default database: the local server `make run` and `make test` use.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/paymesh";
@@ -47,6 +69,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/payme
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx::postgres::notice=warn";
 /// The default address of the identity service.
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
+/// Where the payment-method vault answers by default.
+pub const DEFAULT_METHODS_URL: &str = "http://127.0.0.1:50052";
 
 // === impl Env ===
 
@@ -119,6 +143,23 @@ impl Env {
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Secret<T> {
         Secret::new(self.parse_inner(name, default, parse, false))
+    }
+
+    /// An optional secret key given as standard base64 of at least
+    /// `min_bytes` bytes (`openssl rand -base64 32`); a problem names the
+    /// variable, never its value.
+    pub fn key_bytes(&mut self, name: &'static str, min_bytes: usize) -> Option<Secret<Vec<u8>>> {
+        self.parse_secret_with(name, None, |raw| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .map_err(|_| "not valid base64".to_owned())?;
+            if bytes.len() < min_bytes {
+                return Err(format!("must be at least {min_bytes} bytes"));
+            }
+            Ok(Some(bytes))
+        })
+        .into_inner()
+        .map(Secret::new)
     }
 
     fn parse_inner<T>(
@@ -218,6 +259,11 @@ impl<T> Secret<T> {
     pub fn expose(&self) -> &T {
         &self.0
     }
+
+    /// The secret itself, unwrapped.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
 }
 
 impl<T> fmt::Debug for Secret<T> {
@@ -312,11 +358,21 @@ pub struct CommonConfig {
     pub request_timeout: Duration,
     /// Where the identity service answers.
     pub identity_url: String,
+    /// Where the payment-method vault answers.
+    pub methods_url: String,
     /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
     pub metrics_addr: Option<SocketAddr>,
     /// How long a stopping process lets requests in flight finish (default
     /// 20 s, inside Kubernetes' 30 s grace period).
     pub shutdown_timeout: Duration,
+    /// The key-encryption keys of envelope encryption.
+    pub keyring: Keyring,
+    /// The largest identity document (default 5 MiB).
+    pub max_document_bytes: usize,
+    /// The mesh's service secret.
+    pub service_keys: ServiceKeys,
+    /// Whether the service secret was configured (or made for this process).
+    pub service_secret_configured: bool,
 }
 
 impl CommonConfig {
@@ -340,7 +396,25 @@ impl CommonConfig {
                 Err("expected a postgres:// URL".to_owned())
             }
         });
+        let keyring = read_keyring(env);
+        let service_secret = env.key_bytes(ENV_SERVICE_SECRET, MIN_SERVICE_SECRET_BYTES);
+        let service_secret_configured = service_secret.is_some();
+        let service_keys = match service_secret.map(|s| ServiceKeys::new(s.into_inner())) {
+            Some(Ok(keys)) => keys,
+            Some(Err(why)) => {
+                env.problem(format!("{ENV_SERVICE_SECRET}: {why}"));
+                ServiceKeys::placeholder()
+            }
+            None => ServiceKeys::random().unwrap_or_else(|_| {
+                env.problem(format!("{ENV_SERVICE_SECRET}: unset, and the OS random source failed"));
+                ServiceKeys::placeholder()
+            }),
+        };
         Self {
+            keyring,
+            service_keys,
+            service_secret_configured,
+            max_document_bytes: env.number(ENV_MAX_DOCUMENT_BYTES, 5 << 20, 1024..=(20 << 20)) as usize,
             telemetry: TelemetryConfig {
                 log_format: env.parse(ENV_LOG_FORMAT, LogFormat::Pretty),
                 log_filter: env.raw(ENV_LOG).unwrap_or(DEFAULT_LOG_FILTER).to_owned(),
@@ -358,6 +432,7 @@ impl CommonConfig {
             list,
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
             identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
+            methods_url: env.url(ENV_METHODS_URL, DEFAULT_METHODS_URL),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
@@ -371,6 +446,27 @@ impl CommonConfig {
                         .map_err(|_| "expected HOST:PORT with an IP address, or `off`".to_owned())
                 },
             ),
+        }
+    }
+}
+
+/// The keyring from `PAYMESH_KEKS` and `PAYMESH_ACTIVE_KEK`; problems name
+/// the variables, never the keys.
+fn read_keyring(env: &mut Env) -> Keyring {
+    let keys = env.parse_secret_with(ENV_KEKS, None, |raw| crypto::parse_keys(raw).map(Some));
+    let active = env.parse_with(ENV_ACTIVE_KEK, None, |raw| raw.parse::<KeyId>().map(Some));
+    let Some(keys) = keys.into_inner() else {
+        if active.is_some() {
+            env.problem(format!("{ENV_ACTIVE_KEK} is set but {ENV_KEKS} is not"));
+        }
+        return Keyring::development();
+    };
+    let Some(first) = keys.first().map(|(id, _)| id.clone()) else { return Keyring::development() };
+    match Keyring::new(keys, active.unwrap_or(first)) {
+        Ok(keyring) => keyring,
+        Err(why) => {
+            env.problem(format!("{ENV_KEKS}/{ENV_ACTIVE_KEK}: {why}"));
+            Keyring::development()
         }
     }
 }
@@ -389,6 +485,7 @@ mod tests {
         assert_eq!(config.list, ListLimits::default());
         assert_eq!(config.auth.cache_ttl, Duration::from_secs(5));
         assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
+        assert_eq!(config.methods_url, DEFAULT_METHODS_URL);
         assert_eq!(config.metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
     }
 
@@ -440,6 +537,25 @@ mod tests {
         let text = env.finish().unwrap_err().to_string();
         assert!(text.contains(ENV_DATABASE_URL));
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn key_encryption_keys_are_read_and_checked_without_quoting_them() {
+        let mut env = Env::from_pairs(Vec::<(String, String)>::new());
+        assert!(CommonConfig::read(&mut env).keyring.is_development());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let mut env =
+            Env::from_pairs([(ENV_KEKS, format!("new:{key},old:{key}")), (ENV_ACTIVE_KEK, "old".into())]);
+        let config = CommonConfig::read(&mut env);
+        assert!(env.finish().is_ok());
+        assert_eq!(config.keyring.active().as_str(), "old");
+        let mut env = Env::from_pairs([(ENV_KEKS, format!("k1:{key}")), (ENV_ACTIVE_KEK, "k2".into())]);
+        let _ = CommonConfig::read(&mut env);
+        assert!(env.finish().unwrap_err().to_string().contains(ENV_ACTIVE_KEK));
+        let mut env = Env::from_pairs([(ENV_KEKS, "k1:c2hvcnQ=")]);
+        let _ = CommonConfig::read(&mut env);
+        let text = env.finish().unwrap_err().to_string();
+        assert!(text.contains(ENV_KEKS) && !text.contains("c2hvcnQ="), "{text}");
     }
 
     #[test]

@@ -97,6 +97,45 @@ pub async fn migrate(pool: &PgPool, schema: &'static str, service: &Migrator) ->
     Ok(())
 }
 
+/// A service's pool, ready: the database created if missing, the pool
+/// connected inside `schema`, the kit's and the service's migrations
+/// applied.
+pub async fn open(
+    config: &DatabaseConfig,
+    schema: &'static str,
+    service: &Migrator,
+) -> anyhow::Result<PgPool> {
+    ensure_database(config.url.expose()).await?;
+    let pool = connect(config, schema).await?;
+    migrate(&pool, schema, service).await.with_context(|| format!("{schema} migrations"))?;
+    Ok(pool)
+}
+
+/// Takes the transaction-scoped advisory lock named `key` (hashed), held
+/// until the transaction ends: what serialises changes that no single row
+/// lock covers.
+pub async fn xact_lock(conn: &mut sqlx::PgConnection, key: &str) -> Result<(), crate::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(conn).await?;
+    Ok(())
+}
+
+/// Checks that an UPDATE of a row locked earlier in the transaction changed
+/// exactly that row (anything else is a bug, reported as internal).
+pub fn expect_one(
+    result: &sqlx::postgres::PgQueryResult,
+    what: &str,
+    id: uuid::Uuid,
+) -> Result<(), crate::Error> {
+    if result.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(crate::Error::Internal(anyhow::anyhow!(
+            "{what} {id} was locked but {} rows changed",
+            result.rows_affected()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

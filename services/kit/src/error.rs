@@ -87,6 +87,43 @@ impl Error {
         Self::InvalidAttributes(vec![Violation::new(field, description)])
     }
 
+    /// Invalid input whose problems a domain type named relative to itself
+    /// (`card.expiry`), named here under `parent` (`payment_method`).
+    pub fn invalid_under(parent: &str, problems: Vec<(String, String)>) -> Self {
+        Self::InvalidAttributes(
+            problems.into_iter().map(|(name, why)| Violation::new(format!("{parent}.{name}"), why)).collect(),
+        )
+    }
+
+    /// The error of a call to another paymesh service (`peer`) that failed
+    /// with `status`, as this service reports it: the peer being down or
+    /// slow is `Unavailable`, a conflict stays a conflict, anything else is
+    /// this service's internal failure (the peer's answer is logged, not
+    /// sent on). Callers handle the answers they expect (such as
+    /// `NOT_FOUND`) before this.
+    pub fn from_peer(peer: &str, status: &Status) -> Self {
+        match status.code() {
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Cancelled => {
+                Self::Unavailable { reason: format!("The {peer} service is unavailable"), retry_after: None }
+            }
+            Code::Aborted => {
+                tracing::info!(peer, message = status.message(), "a peer reported a conflict");
+                Self::Conflict("A conflicting change was made at the same time; retry".to_owned())
+            }
+            // This service's own credentials were refused: a deployment
+            // whose services do not share PAYMESH_SERVICE_SECRET.
+            Code::Unauthenticated | Code::PermissionDenied => {
+                tracing::error!(
+                    peer,
+                    message = status.message(),
+                    "a peer refused this service's credentials"
+                );
+                Self::Unavailable { reason: format!("The {peer} service is unavailable"), retry_after: None }
+            }
+            code => Self::Internal(anyhow::anyhow!("{peer} answered {code:?}: {}", status.message())),
+        }
+    }
+
     /// Whether the same request may succeed if retried later unchanged.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -156,7 +193,9 @@ impl From<Error> for Status {
 
 impl From<sqlx::Error> for Error {
     /// Database failures: an exhausted pool or a lost connection is
-    /// `Unavailable` (retry may help); anything else is internal.
+    /// `Unavailable` (retry may help); a transaction that lost a deadlock or
+    /// a serialization race is a `Conflict` (the same request, retried, may
+    /// succeed); anything else is internal.
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
@@ -166,6 +205,10 @@ impl From<sqlx::Error> for Error {
                     retry_after: Some(Duration::from_secs(1)),
                 }
             }
+            sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01")) => {
+                tracing::info!(code = ?e.code(), "transaction lost a concurrency race");
+                Self::Conflict("The request raced with another one on the same objects; retry it".to_owned())
+            }
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }
@@ -174,6 +217,22 @@ impl From<sqlx::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_peer_is_reported_without_its_words() {
+        let down = Error::from_peer("identity", &Status::unavailable("connection refused"));
+        assert!(
+            matches!(&down, Error::Unavailable { reason, .. } if reason == "The identity service is unavailable")
+        );
+        let conflict = Error::from_peer("identity", &Status::aborted("account 0192 busy"));
+        assert!(matches!(conflict, Error::Conflict(m) if !m.contains("0192")));
+        let refused = Error::from_peer("identity", &Status::unauthenticated("Invalid API key"));
+        assert!(matches!(refused, Error::Unavailable { .. }));
+        let odd = Error::from_peer("identity", &Status::invalid_argument("account_id: bad"));
+        assert!(matches!(odd, Error::Internal(_)));
+        let status: Status = odd.into();
+        assert!(!status.message().contains("account_id"), "{}", status.message());
+    }
 
     #[test]
     fn invalid_attributes_carry_reason_and_every_field() {

@@ -27,7 +27,7 @@ use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
 use crate::{
-    auth::{AuthLayer, Authenticator},
+    auth::{AuthLayer, Authenticator, ServiceKeys, ServiceResources},
     metrics::MetricsLayer,
     telemetry::propagation::{ClientTrace, ClientTraceLayer, ServerTraceLayer},
 };
@@ -53,6 +53,8 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     authenticator: Arc<dyn Authenticator>,
+    resources: &'static [ServiceResources],
+    service_keys: ServiceKeys,
     request_timeout: Duration,
 }
 
@@ -67,15 +69,31 @@ impl std::fmt::Debug for GrpcServer {
 
 impl GrpcServer {
     /// A server for the service `name` (e.g. "identity") that authenticates
-    /// callers with `authenticator`.
-    pub fn new(name: &'static str, authenticator: Arc<dyn Authenticator>, request_timeout: Duration) -> Self {
+    /// partners with `authenticator` and other services with the mesh's
+    /// `service_keys`.
+    pub fn new(
+        name: &'static str,
+        authenticator: Arc<dyn Authenticator>,
+        service_keys: ServiceKeys,
+        request_timeout: Duration,
+    ) -> Self {
         Self {
             name,
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             authenticator,
+            resources: &[],
+            service_keys,
             request_timeout,
         }
+    }
+
+    /// Declares the REST resources each service serves, so that restricted
+    /// keys' permissions apply to gRPC calls (see [`ServiceResources`]).
+    /// Without it, restricted keys may call none of the server's services.
+    pub fn resources(mut self, resources: &'static [ServiceResources]) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// Adds a generated tonic service; it is reported healthy while serving.
@@ -101,7 +119,8 @@ impl GrpcServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self { name, routes, service_names, authenticator, request_timeout } = self;
+        let Self { name, routes, service_names, authenticator, resources, service_keys, request_timeout } =
+            self;
         let (health, health_service) = tonic_health::server::health_reporter();
         for service in &service_names {
             health.set_service_status(*service, ServingStatus::Serving).await;
@@ -109,7 +128,15 @@ impl GrpcServer {
         health.set_service_status("", ServingStatus::Serving).await;
 
         let reflection = || {
-            tonic_reflection::server::Builder::configure()
+            // Every paymesh message is described (a service's requests
+            // name other packages' types), but only the services this
+            // server really serves are listed.
+            service_names
+                .iter()
+                .chain(&["grpc.health.v1.Health"])
+                .fold(tonic_reflection::server::Builder::configure(), |builder, name| {
+                    builder.with_service_name(*name)
+                })
                 .register_encoded_file_descriptor_set(paymesh_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
                 // google.rpc.ErrorInfo and BadRequest, so tools can decode
@@ -130,7 +157,7 @@ impl GrpcServer {
         let stack = ServiceBuilder::new()
             .layer(ServerTraceLayer::new(name))
             .layer(metrics)
-            .layer(AuthLayer::new(authenticator));
+            .layer(AuthLayer::new(authenticator, resources, service_keys));
         let health_on_shutdown = health.clone();
         tonic::transport::Server::builder()
             .timeout(request_timeout)

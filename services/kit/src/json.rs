@@ -5,9 +5,21 @@
 //! doubles, so an attribute number keeps about 15 significant digits; money
 //! never travels as an attribute.
 
-use prost_types::{ListValue, Struct, Value, value::Kind};
+use chrono::{DateTime, Utc};
+use prost_types::{ListValue, Struct, Timestamp, Value, value::Kind};
 use rust_decimal::Decimal;
 use serde_json::{Map, Number};
+
+/// A time as a protobuf `Timestamp`.
+pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+/// A protobuf `Timestamp` as a time; out-of-range values are an error.
+pub fn from_timestamp(t: Timestamp) -> anyhow::Result<DateTime<Utc>> {
+    let nanos = u32::try_from(t.nanos).map_err(|_| anyhow::anyhow!("negative nanoseconds in timestamp"))?;
+    DateTime::from_timestamp(t.seconds, nanos).ok_or_else(|| anyhow::anyhow!("timestamp out of range"))
+}
 
 /// An exact decimal as a JSON number, with no float on the way (trailing
 /// zeros dropped: `12.50` → `12.5`).

@@ -21,14 +21,24 @@
 //! - [`metrics`]: Prometheus counters and latency histograms per RPC and
 //!   per HTTP route, exposed on their own listener;
 //! - [`outbox`]: domain events recorded in the transaction of their change;
+//! - [`crypto`]: envelope encryption (AES-256-GCM data keys wrapped by
+//!   configured key-encryption keys) for the values paymesh must not hold in
+//!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
 //! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
 //!   and protobuf;
+//! - [`address`], [`bank`], [`values`]: postal addresses, bank account
+//!   numbers, names, emails, phones and custom attributes, parsed once, for
+//!   every service that stores them; [`wire`]: request fields read into
+//!   them, every problem named by its path;
 //! - `testing` (feature `test-util`): fresh databases and an OTLP receiver
 //!   for tests.
 
+pub mod address;
 pub mod auth;
+pub mod bank;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod grpc;
@@ -36,9 +46,12 @@ pub mod json;
 pub mod metrics;
 pub mod outbox;
 pub mod query;
+pub mod rewrap;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod values;
+pub mod wire;
 
 pub use error::{Error, Violation};
 

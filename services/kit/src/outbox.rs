@@ -54,6 +54,21 @@ impl OutboxEvent {
     }
 }
 
+/// Records the event `<resource>.<change>` about `id`, as it was `at`,
+/// through `conn` (the transaction of the change).
+pub async fn record_change(
+    conn: &mut PgConnection,
+    scope: Scope,
+    resource: &'static str,
+    change: &str,
+    id: Uuid,
+    data: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), crate::Error> {
+    record(conn, &OutboxEvent::new(scope, resource, change, id, data, at)).await?;
+    Ok(())
+}
+
 /// Writes `event` through `conn`, which should be the open transaction of the
 /// change it describes.
 #[tracing::instrument(skip_all, fields(event_type = %event.event_type, resource_id = %event.resource_id))]

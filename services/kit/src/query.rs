@@ -14,13 +14,16 @@
 //! `InvalidAttributes` error naming it, and never reaches the database.
 //!
 //! Layout: [`resource`] describes what may be queried, `compile` turns a
-//! query into SQL, `value` parses caller values and reads computed results.
+//! query into SQL, `value` parses caller values and reads computed results,
+//! [`list`] runs a query and reads its rows.
 
 mod compile;
+pub mod list;
 pub mod resource;
 mod value;
 
-pub use compile::{Output, Select, Shape, push_filters, select};
+pub use compile::{Output, Select, Shape, push_filters, select, select_where};
+pub use list::{Listing, list};
 pub use resource::{Column, ColumnType, Resource};
 
 use paymesh_proto::common::v1::{AggregateFunction, FieldRef, ScalarFunction};

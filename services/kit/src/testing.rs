@@ -5,6 +5,8 @@
 //! - [`OtlpReceiver`]: a real OTLP/gRPC trace receiver, so tests can check
 //!   what the exporter really sends.
 //! - [`init_test_logging`]: logs only when `TEST_LOG` is set.
+//! - [`random_keks`]: a key-encryption key for one test, since live-mode
+//!   data is never sealed under the development keyring.
 
 use std::{
     net::SocketAddr,
@@ -28,6 +30,16 @@ use crate::config::{DEFAULT_DATABASE_URL, ENV_DATABASE_URL};
 /// The server tests use: `DATABASE_URL`, else the local default.
 pub fn server_url() -> String {
     std::env::var(ENV_DATABASE_URL).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// A `PAYMESH_KEKS` value naming one random key-encryption key (`test`),
+/// so that tests seal live-mode data as production does.
+pub fn random_keks() -> String {
+    use base64::Engine as _;
+    let mut key = [0u8; 32];
+    #[allow(clippy::expect_used)] // A test cannot go on without randomness.
+    getrandom::fill(&mut key).expect("the OS random source failed");
+    format!("test:{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 /// A database of its own for one test.

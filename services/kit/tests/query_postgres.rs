@@ -36,6 +36,7 @@ static PAYMENTS: Resource = Resource {
     ],
     attrs_column: Some("attrs"),
     soft_delete: true,
+    shared_rows: false,
 };
 
 struct Fixture {

@@ -95,8 +95,21 @@ pub fn select(
     query: &ListQuery,
     limits: ListLimits,
 ) -> Result<Select, Error> {
+    select_where(resource, scope, query, limits, |_| {})
+}
+
+/// Like [`select`], with a condition of the service's own appended to the
+/// WHERE clause: `condition` pushes ` AND (…)` with its values bound. It is
+/// service code, never caller text (e.g. "recipients this payer may see").
+pub fn select_where(
+    resource: &Resource,
+    scope: Scope,
+    query: &ListQuery,
+    limits: ListLimits,
+    condition: impl FnOnce(&mut QueryBuilder<Postgres>),
+) -> Result<Select, Error> {
     let plan = Plan::new(resource, query, limits)?;
-    Ok(plan.emit(resource, scope))
+    Ok(plan.emit(resource, scope, condition))
 }
 
 /// Appends ` WHERE <scope> AND <filters>` for an update or delete by query.
@@ -117,7 +130,8 @@ pub fn push_filters(
     if !violations.is_empty() {
         return Err(Error::InvalidAttributes(violations));
     }
-    push_where(builder, resource, scope, &planned);
+    // Shared rows are never changed through a partner's query.
+    push_where(builder, resource, scope, false, &planned);
     Ok(())
 }
 
@@ -243,7 +257,12 @@ impl Plan {
         Ok(Self { filters, group_by, aggregates, computed, order_by: ordering, limit, offset: *offset })
     }
 
-    fn emit(self, resource: &Resource, scope: Scope) -> Select {
+    fn emit(
+        self,
+        resource: &Resource,
+        scope: Scope,
+        condition: impl FnOnce(&mut QueryBuilder<Postgres>),
+    ) -> Select {
         let mut b = QueryBuilder::<Postgres>::new("SELECT ");
         let grouped = !self.group_by.is_empty() || !self.aggregates.is_empty();
         let shape = if grouped {
@@ -275,7 +294,8 @@ impl Plan {
         };
 
         b.push(" FROM ").push(resource.table);
-        push_where(&mut b, resource, scope, &self.filters);
+        push_where(&mut b, resource, scope, resource.shared_rows, &self.filters);
+        condition(&mut b);
 
         if grouped {
             if !self.group_by.is_empty() {
@@ -491,9 +511,16 @@ fn push_list<I, T>(
     }
 }
 
-fn push_where(b: &mut QueryBuilder<Postgres>, resource: &Resource, scope: Scope, filters: &[PlannedFilter]) {
-    b.push(" WHERE partner_id = ").push_bind(scope.partner_id);
+fn push_where(
+    b: &mut QueryBuilder<Postgres>,
+    resource: &Resource,
+    scope: Scope,
+    shared: bool,
+    filters: &[PlannedFilter],
+) {
+    b.push(" WHERE ((partner_id = ").push_bind(scope.partner_id);
     b.push(" AND livemode = ").push_bind(scope.livemode);
+    b.push(if shared { ") OR partner_id IS NULL)" } else { "))" });
     if resource.soft_delete {
         b.push(" AND deleted_at IS NULL");
     }
@@ -639,6 +666,7 @@ mod tests {
         ],
         attrs_column: Some("attrs"),
         soft_delete: true,
+        shared_rows: false,
     };
 
     fn scope() -> Scope {
@@ -682,9 +710,32 @@ mod tests {
     fn an_empty_query_is_scoped_ordered_and_paged() {
         assert_eq!(
             sql(&ListQuery::default()),
-            "SELECT id, amount, status FROM transactions WHERE partner_id = $1 AND livemode = $2 \
+            "SELECT id, amount, status FROM transactions WHERE ((partner_id = $1 AND livemode = $2)) \
              AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
+    }
+
+    #[test]
+    fn shared_rows_are_read_by_everyone_and_changed_by_no_one() {
+        let shared = Resource { shared_rows: true, ..RESOURCE };
+        let compiled = select(&shared, scope(), &ListQuery::default(), ListLimits::default()).unwrap();
+        assert!(
+            compiled
+                .builder
+                .sql()
+                .as_str()
+                .contains("WHERE ((partner_id = $1 AND livemode = $2) OR partner_id IS NULL) AND"),
+            "{compiled:?}"
+        );
+        let mut b = QueryBuilder::<Postgres>::new("DELETE FROM transactions");
+        push_filters(&mut b, &shared, scope(), &[filter(&["status"], &[(Operator::Equal, "processed")])])
+            .unwrap();
+        assert!(!b.sql().as_str().contains("IS NULL)"), "{}", b.sql().as_str());
+        let extra = select_where(&RESOURCE, scope(), &ListQuery::default(), ListLimits::default(), |b| {
+            b.push(" AND (status = ").push_bind("processed").push(")");
+        })
+        .unwrap();
+        assert!(extra.builder.sql().as_str().contains("IS NULL AND (status = $3) ORDER BY"), "{extra:?}");
     }
 
     #[test]
@@ -879,7 +930,7 @@ mod tests {
         assert_eq!(
             compiled.builder.sql().as_str(),
             "SELECT (status)::text AS __c0, (sum(amount))::numeric AS __c1, (count(id))::bigint AS __c2 \
-             FROM transactions WHERE partner_id = $1 AND livemode = $2 AND deleted_at IS NULL \
+             FROM transactions WHERE ((partner_id = $1 AND livemode = $2)) AND deleted_at IS NULL \
              AND (amount > $3) GROUP BY 1 ORDER BY 1 ASC LIMIT $4 OFFSET $5"
         );
         let Shape::Groups { columns } = compiled.shape else { panic!("not grouped") };
@@ -921,7 +972,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             b.sql().as_str(),
-            "DELETE FROM transactions WHERE partner_id = $1 AND livemode = $2 AND deleted_at IS NULL AND (status = $3)"
+            "DELETE FROM transactions WHERE ((partner_id = $1 AND livemode = $2)) AND deleted_at IS NULL AND (status = $3)"
         );
     }
 }

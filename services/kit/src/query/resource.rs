@@ -54,6 +54,10 @@ pub struct Resource {
     /// Whether deleted rows stay in the table with `deleted_at` set (and are
     /// never returned).
     pub soft_delete: bool,
+    /// Whether rows without a partner (`partner_id IS NULL`) are shared
+    /// with every partner in both modes: listed and read by all, changed by
+    /// none (a curated directory, such as billers).
+    pub shared_rows: bool,
 }
 
 impl Resource {
