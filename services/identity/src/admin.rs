@@ -1,19 +1,83 @@
 //! Operator actions that run against the database directly, for the
-//! `paymesh partner …` commands: the operator holds the database
-//! credentials, so no API key is needed (or exists yet).
+//! `paymesh partner …`, `paymesh document …` and `paymesh vault …`
+//! commands: the operator
+//! holds the database credentials, so no API key is needed (or exists yet).
 
-use paymesh_kit::{auth::Principal, clock::Clock};
+use paymesh_kit::{
+    auth::{Principal, Scope},
+    clock::Clock,
+    config::CommonConfig,
+    rewrap::{self, ColumnReport, SealedColumn},
+};
 use sqlx::PgPool;
+use uuid::Uuid;
 
-use crate::store::{CreatedPartner, Store};
+use crate::{
+    domain::document::{Decision, DocumentStatus},
+    store::{CreatedPartner, Store},
+};
 
 /// Creates a partner with one key of each kind (test and live, secret and
-/// client). The keys are returned this once; only their hashes are kept.
-pub async fn create_partner(pool: &PgPool, name: &str) -> anyhow::Result<CreatedPartner> {
-    Store::new(pool.clone()).create_partner(name, Clock::system().now()).await
+/// client) and its default processing account in each mode. The keys are
+/// returned this once; only their hashes are kept.
+pub async fn create_partner(
+    common: &CommonConfig,
+    pool: &PgPool,
+    name: &str,
+    email: &str,
+) -> anyhow::Result<CreatedPartner> {
+    Store::new(pool.clone(), common.keyring.clone()).create_partner(name, email, Clock::system().now()).await
 }
 
-/// The principal of `key`, if it is a live key.
-pub async fn principal_for_key(pool: &PgPool, key: &str) -> anyhow::Result<Option<Principal>> {
-    Ok(Store::new(pool.clone()).principal_for_key(key, Clock::system().now()).await?)
+/// The principal of `key`, if it is a working key.
+pub async fn principal_for_key(
+    common: &CommonConfig,
+    pool: &PgPool,
+    key: &str,
+) -> anyhow::Result<Option<Principal>> {
+    Ok(Store::new(pool.clone(), common.keyring.clone()).principal_for_key(key, Clock::system().now()).await?)
 }
+
+/// An operator's review of a pending identity document: verified, or
+/// rejected with a reason. Answers the document's new status.
+pub async fn review_document(
+    common: &CommonConfig,
+    pool: &PgPool,
+    document: Uuid,
+    rejection: Option<String>,
+) -> anyhow::Result<DocumentStatus> {
+    let store = Store::new(pool.clone(), common.keyring.clone());
+    let scope: Option<(Uuid, bool)> =
+        sqlx::query_as("SELECT partner_id, livemode FROM documents WHERE id = $1")
+            .bind(document)
+            .fetch_optional(pool)
+            .await?;
+    let (partner_id, livemode) = scope.ok_or_else(|| anyhow::anyhow!("no document {document}"))?;
+    let decision = match rejection {
+        Some(reason) if !reason.trim().is_empty() => Decision::Reject(reason.trim().to_owned()),
+        Some(_) => anyhow::bail!("a rejection needs a reason"),
+        None => Decision::Verify,
+    };
+    let reviewed = store
+        .review_document(Scope { partner_id, livemode }, document, decision, Clock::system().now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(reviewed.status)
+}
+
+/// Re-wraps the data key of every sealed value of identity — payout
+/// account numbers, EINs, SSNs, document contents — under the active
+/// key-encryption key; answers a report per sealed column.
+pub async fn rotate_kek(common: &CommonConfig) -> anyhow::Result<Vec<(String, ColumnReport)>> {
+    let pool = crate::open_database(common).await?;
+    rewrap::rewrap_columns(&pool, &common.keyring, crate::SCHEMA, SEALED_COLUMNS).await
+}
+
+/// Identity's columns of sealed values (documents, up to a few MiB each,
+/// a few at a time).
+pub const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn { table: "accounts", column: "payout_account_sealed", batch: 500 },
+    SealedColumn { table: "legal_entities", column: "ein_sealed", batch: 500 },
+    SealedColumn { table: "legal_entity_owners", column: "ssn_sealed", batch: 500 },
+    SealedColumn { table: "documents", column: "content_sealed", batch: 10 },
+];

@@ -1,18 +1,24 @@
 //! # paymesh-identity — who is who
 //!
-//! The identity service owns the `identity` schema: partners (the tenants),
-//! their API keys, and accounts — in this slice, the partners' payers
-//! (`customer` accounts). It serves `paymesh.identity.v1` on port 50051:
+//! The identity service owns the `identity` schema: partners (the tenants)
+//! and their API keys; accounts — customers (payers, with their KYC) and
+//! processing accounts (payees, with their payout and activation), plus the
+//! curated biller directory; legal entities and owners (KYB); identity
+//! documents; access tokens. It serves `paymesh.identity.v1` on port 50051:
 //!
-//! - `AuthService.Authenticate` resolves an API key to its principal for
-//!   every other service (through the kit's cached, remote authenticator);
-//! - `AccountService` creates, reads, lists (with the full query language),
-//!   updates and deletes accounts, one at a time, in batches, or by query.
+//! - `AuthService.Authenticate` resolves a credential (API key or merchant
+//!   token) to its principal for every other service (through the kit's
+//!   cached, remote authenticator);
+//! - `AccountService`, `LegalEntityService`, `DocumentService`,
+//!   `ApiKeyService`, `AccessTokenService`: the resources, with the full
+//!   query language on every list.
 //!
-//! Layout: `domain` holds the rules (valid names, emails, phones, custom
-//! attributes, merge patches, key format) with no I/O; `store` the SQL;
-//! `convert` the one mapping between wire and domain; `grpc` the thin
-//! handlers. [`admin`] serves operator commands (`paymesh partner create`).
+//! Layout: `domain` holds the rules (valid values, the activation
+//! lifecycle and its assessment, KYC from documents, key and token
+//! formats) with no I/O; `store` the SQL and the sealing of sensitive
+//! values; `convert` the one mapping between wire and domain; `grpc` the
+//! thin handlers. [`admin`] serves operator commands (`paymesh partner
+//! create`, `paymesh document review`).
 
 pub mod admin;
 mod config;
@@ -26,13 +32,17 @@ use std::future::Future;
 use anyhow::Context as _;
 use paymesh_kit::{clock::Clock, config::CommonConfig, db, grpc::GrpcServer};
 use paymesh_proto::identity::v1::{
-    account_service_server::AccountServiceServer, auth_service_server::AuthServiceServer,
+    access_token_service_server::AccessTokenServiceServer, account_service_server::AccountServiceServer,
+    api_key_service_server::ApiKeyServiceServer, auth_service_server::AuthServiceServer,
+    document_service_server::DocumentServiceServer, legal_entity_service_server::LegalEntityServiceServer,
 };
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 
-pub use config::{Config, ENV_IDENTITY_ADDR};
+pub use config::{Config, ENV_IDENTITY_ADDR, ENV_MERCHANT_TOKEN_SECRET, ENV_SESSION_TOKEN_TTL_MS};
 pub use store::CreatedPartner;
+
+use crate::domain::token::MerchantSigner;
 
 /// The schema identity owns.
 pub const SCHEMA: &str = "identity";
@@ -42,35 +52,88 @@ static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 /// Connects to the identity schema, creating the database and applying
 /// migrations as needed.
 pub async fn open_database(config: &CommonConfig) -> anyhow::Result<PgPool> {
-    db::ensure_database(config.database.url.expose()).await?;
-    let pool = db::connect(&config.database, SCHEMA).await?;
-    db::migrate(&pool, SCHEMA, &MIGRATIONS).await.context("identity migrations")?;
-    Ok(pool)
+    db::open(&config.database, SCHEMA, &MIGRATIONS).await
 }
 
 /// Serves identity's gRPC API on `listener` until `shutdown` completes.
 pub async fn serve(
-    config: &CommonConfig,
+    common: &CommonConfig,
+    config: &Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let pool = open_database(config).await?;
-    serve_with(config, pool, Clock::system(), listener, shutdown).await
+    let pool = open_database(common).await?;
+    serve_with(common, config, pool, Clock::system(), listener, shutdown).await
 }
 
 /// Like [`serve`], with the pool and clock given (tests move the clock).
 pub async fn serve_with(
-    config: &CommonConfig,
+    common: &CommonConfig,
+    config: &Config,
     pool: PgPool,
     clock: Clock,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = store::Store::new(pool);
-    let authenticator = grpc::authenticator(store.clone(), clock.clone(), config.auth);
-    GrpcServer::new(SCHEMA, authenticator, config.request_timeout)
-        .add_service(AuthServiceServer::new(grpc::AuthApi))
-        .add_service(AccountServiceServer::new(grpc::AccountApi::new(store, clock, config.list)))
+    if common.keyring.is_development() {
+        tracing::warn!(
+            "identity seals SSNs, EINs, bank account numbers and documents with the public development \
+             key-encryption key; set PAYMESH_KEKS for any real data"
+        );
+    }
+    let signer = match &config.merchant_token_secret {
+        Some(secret) => MerchantSigner::new(secret.expose().clone()).map_err(|why| anyhow::anyhow!(why))?,
+        None => {
+            tracing::warn!(
+                "PAYMESH_MERCHANT_TOKEN_SECRET is not set: merchant tokens are signed with a random secret \
+                 and stop working when this process stops"
+            );
+            MerchantSigner::random().context("the OS random source failed")?
+        }
+    };
+    let store = store::Store::new(pool, common.keyring.clone());
+    let authenticator = grpc::auth::authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
+    let limits = common.list;
+    // A document travels base64-free over gRPC, with room for its metadata.
+    let max_message = common.max_document_bytes + 64 * 1024;
+    GrpcServer::new(SCHEMA, authenticator.clone(), common.service_keys.clone(), common.request_timeout)
+        .resources(grpc::RESOURCES)
+        .add_service(AuthServiceServer::new(grpc::auth::AuthApi))
+        .add_service(AccountServiceServer::new(grpc::accounts::AccountApi::new(
+            store.clone(),
+            clock.clone(),
+            limits,
+            authenticator.clone(),
+        )))
+        .add_service(LegalEntityServiceServer::new(grpc::kyb::LegalEntityApi::new(
+            store.clone(),
+            clock.clone(),
+            limits,
+        )))
+        .add_service(
+            DocumentServiceServer::new(grpc::documents::DocumentApi::new(
+                store.clone(),
+                clock.clone(),
+                limits,
+                common.max_document_bytes,
+            ))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message),
+        )
+        .add_service(ApiKeyServiceServer::new(grpc::keys::ApiKeyApi::new(
+            store.clone(),
+            clock.clone(),
+            limits,
+            authenticator.clone(),
+        )))
+        .add_service(AccessTokenServiceServer::new(grpc::tokens::AccessTokenApi::new(
+            store,
+            clock,
+            limits,
+            signer,
+            config.session_token_ttl,
+            authenticator,
+        )))
         .serve(listener, shutdown)
         .await
 }

@@ -3,25 +3,36 @@
 //! Each attribute has a type that cannot hold an invalid value
 //! ([`Name`], [`Email`], [`Phone`], [`Description`], [`Attrs`]); parsing one
 //! returns the message a partner's developer sees when it is wrong.
+//!
+//! An account is a customer (a payer, with its KYC) or a processing account
+//! (a payee, with its payout and activation, see `processing`): the
+//! [`Profile`] holds what only one of them has.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use paymesh_kit::{
+    address::Address,
+    bank::{AccountNumber, CanadianAccountNumber, InstitutionNumber, RoutingNumber, TransitNumber},
+};
 use uuid::Uuid;
 
-/// Longest account name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// Longest description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 1000;
-/// Largest custom-attribute object, serialized.
-pub const MAX_ATTRS_BYTES: usize = 16 * 1024;
-/// Deepest nesting of custom attributes (`{"a": {"b": …}}` is 2).
-pub const MAX_ATTRS_DEPTH: usize = 8;
+use super::{
+    Sealed,
+    kyc::Verification,
+    processing::{BankAccountType, Category, Payout, PayoutMethod, ProcessingStatus, Visibility},
+};
+
+pub use paymesh_kit::values::{
+    Attrs, AttrsPatch, Description, Email, MAX_ATTRS_BYTES, MAX_ATTRS_DEPTH, MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS, Name, Phone,
+};
 
 /// The kind of an account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AccountType {
     /// A payer.
     Customer,
+    /// A payee: a merchant or recipient.
+    Processing,
 }
 
 impl AccountType {
@@ -29,6 +40,7 @@ impl AccountType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Customer => "customer",
+            Self::Processing => "processing",
         }
     }
 
@@ -36,228 +48,190 @@ impl AccountType {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "customer" => Some(Self::Customer),
+            "processing" => Some(Self::Processing),
             _ => None,
         }
     }
 }
 
 /// Every stored account type, for the query whitelist.
-pub const ACCOUNT_TYPES: &[&str] = &["customer"];
+pub const ACCOUNT_TYPES: &[&str] = &["customer", "processing"];
 
-/// A person's or company's name: trimmed, 1 to 200 characters, no control
-/// characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name(String);
+/// What only a customer has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerProfile {
+    /// Where its payments go when they name no processing account.
+    pub primary_processing_id: Option<Uuid>,
+    /// The payment method charged when a payment names only the customer
+    /// (set by the payment methods service).
+    pub default_payment_method_id: Option<Uuid>,
+    /// Its KYC, from its documents.
+    pub verification: Verification,
+}
 
-impl Name {
-    /// Parses a name.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("Required".to_owned());
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(format!("Must be at most {MAX_NAME_CHARS} characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("Must not contain control characters".to_owned());
-        }
-        Ok(Self(name.to_owned()))
-    }
+/// What only a processing account has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessingProfile {
+    /// Its primary industry.
+    pub industry: Name,
+    /// Its category.
+    pub category: Category,
+    /// Who may see and pay it.
+    pub visibility: Visibility,
+    /// Where its payouts go, once set.
+    pub payout: Option<Payout>,
+    /// Its activation status.
+    pub status: ProcessingStatus,
+    /// Why the status is what it is.
+    pub status_reasons: Vec<String>,
+    /// When the status last changed.
+    pub status_at: DateTime<Utc>,
+    /// Its legal entity (KYB).
+    pub legal_entity_id: Option<Uuid>,
+    /// Whether it is the partner's default processing account in its mode.
+    pub is_default: bool,
+    /// Whether it is active by design without KYB (the test-mode default,
+    /// the billers): never assessed.
+    pub kyb_exempt: bool,
+}
 
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A value read back from storage, where it was validated on the way in
-    /// (a rule tightened later must not make old rows unreadable).
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
+impl ProcessingProfile {
+    /// Whether paymesh re-weighs this account when its payout or KYB
+    /// changes: unless it is exempt or inactive.
+    pub fn is_assessed(&self) -> bool {
+        !self.kyb_exempt && self.status.is_assessed()
     }
 }
 
-/// An email address: one `@`, a local part, a domain with a dot, no spaces,
-/// at most 254 characters. Stored as given (trimmed); compared without case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Email(String);
+/// What one kind of account has and the other does not.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Profile {
+    /// A payer.
+    Customer(CustomerProfile),
+    /// A payee.
+    Processing(ProcessingProfile),
+}
 
-impl Email {
-    /// Parses an email address.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
-        if email.is_empty() {
-            return Err("Required".to_owned());
+impl Profile {
+    /// The account type.
+    pub fn kind(&self) -> AccountType {
+        match self {
+            Self::Customer(_) => AccountType::Customer,
+            Self::Processing(_) => AccountType::Processing,
         }
-        let invalid = || "Must be a valid email address".to_owned();
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid());
-        }
-        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.len() >= 3
-            && domain.contains('.')
-            && !domain.starts_with(['.', '-'])
-            && !domain.ends_with(['.', '-'])
-            && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
-            return Err(invalid());
-        }
-        Ok(Self(email.to_owned()))
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A value read back from storage, where it was validated on the way in
-    /// (a rule tightened later must not make old rows unreadable).
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
     }
 }
 
-/// A phone number: 10 to 15 digits, optionally written with spaces, dashes,
-/// dots, parentheses and a leading `+`. Kept as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Phone(String);
+/// A payout as given in a request. The account number may be left out of
+/// an update that keeps the same kind of bank account: the stored one is
+/// kept.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PayoutInput {
+    /// ACH or wire.
+    UsBank {
+        /// ACH or wire.
+        method: PayoutMethod,
+        /// The name on the account (default: the account's name).
+        holder: Option<Name>,
+        /// The routing number.
+        routing_number: RoutingNumber,
+        /// The account number, unless kept.
+        account_number: Option<AccountNumber>,
+        /// Checking (default) or savings.
+        account_type: BankAccountType,
+    },
+    /// EFT.
+    Eft {
+        /// The name on the account (default: the account's name).
+        holder: Option<Name>,
+        /// The institution number.
+        institution_number: InstitutionNumber,
+        /// The transit number.
+        transit_number: TransitNumber,
+        /// The account number, unless kept.
+        account_number: Option<CanadianAccountNumber>,
+    },
+    /// Check.
+    Check {
+        /// Whom the check is made out to (default: the account's name).
+        holder: Option<Name>,
+        /// Where it is mailed.
+        mailing_address: Address,
+    },
+}
 
-impl Phone {
-    /// Parses a phone number.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let phone = raw.trim();
-        let invalid = || "Must be a phone number of 10 to 15 digits, e.g. (123) 456-7890".to_owned();
-        let mut digits = 0;
-        for (i, c) in phone.chars().enumerate() {
-            match c {
-                '0'..='9' => digits += 1,
-                '+' if i == 0 => {}
-                ' ' | '-' | '.' | '(' | ')' => {}
-                _ => return Err(invalid()),
+impl PayoutInput {
+    /// The payout this input describes, keeping the stored account number
+    /// of `current` when none is given. Problems name the attribute under
+    /// `payout_details`.
+    pub fn resolve(
+        self,
+        current: Option<&Payout>,
+        account_name: &Name,
+    ) -> Result<Payout, (&'static str, String)> {
+        let holder = |given: Option<Name>| given.unwrap_or_else(|| account_name.clone());
+        let keep = "account_number";
+        match self {
+            Self::UsBank { method, holder: h, routing_number, account_number, account_type } => {
+                let account_number = match (account_number, current) {
+                    (Some(number), _) => Sealed::Given(number),
+                    (None, Some(Payout::UsBank { account_number, .. })) => account_number.clone(),
+                    (None, _) => return Err((keep, "Required".to_owned())),
+                };
+                Ok(Payout::UsBank { method, holder: holder(h), routing_number, account_number, account_type })
             }
-        }
-        if !(10..=15).contains(&digits) {
-            return Err(invalid());
-        }
-        Ok(Self(phone.to_owned()))
-    }
-
-    /// The number as written.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A value read back from storage, where it was validated on the way in
-    /// (a rule tightened later must not make old rows unreadable).
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-}
-
-/// A free-text description of at most 1000 characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Description(String);
-
-impl Description {
-    /// Parses a description.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(format!("Must be at most {MAX_DESCRIPTION_CHARS} characters"));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A value read back from storage, where it was validated on the way in
-    /// (a rule tightened later must not make old rows unreadable).
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-}
-
-/// Custom attributes: a JSON object of at most 16 KiB, nested at most 8
-/// levels, whose keys are non-empty.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Attrs(Map<String, Value>);
-
-impl Attrs {
-    /// Parses custom attributes.
-    pub fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        check_attrs(&object)?;
-        Ok(Self(object))
-    }
-
-    /// The attributes.
-    pub fn into_inner(self) -> Map<String, Value> {
-        self.0
-    }
-
-    /// The attributes.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
-    }
-
-    /// Attributes read back from storage.
-    pub fn from_stored(value: Map<String, Value>) -> Self {
-        Self(value)
-    }
-
-    /// Applies a JSON merge patch (RFC 7396): keys in `patch` replace stored
-    /// ones, objects merge recursively, and a key set to `null` is removed.
-    /// The result must still be valid attributes.
-    pub fn merge(&self, patch: Map<String, Value>) -> Result<Self, String> {
-        let mut merged = self.0.clone();
-        merge_patch(&mut merged, patch);
-        Self::parse(merged)
-    }
-}
-
-fn check_attrs(object: &Map<String, Value>) -> Result<(), String> {
-    if object.keys().any(String::is_empty) {
-        return Err("Keys must not be empty".to_owned());
-    }
-    if object.values().map(paymesh_kit::json::depth).max().unwrap_or(0) + 1 > MAX_ATTRS_DEPTH {
-        return Err(format!("Must nest at most {MAX_ATTRS_DEPTH} levels"));
-    }
-    let size = serde_json::to_vec(object).map_or(usize::MAX, |v| v.len());
-    if size > MAX_ATTRS_BYTES {
-        return Err(format!("Must be at most {} KiB of JSON", MAX_ATTRS_BYTES / 1024));
-    }
-    Ok(())
-}
-
-fn merge_patch(target: &mut Map<String, Value>, patch: Map<String, Value>) {
-    for (key, value) in patch {
-        match value {
-            Value::Null => {
-                target.remove(&key);
+            Self::Eft { holder: h, institution_number, transit_number, account_number } => {
+                let account_number = match (account_number, current) {
+                    (Some(number), _) => Sealed::Given(number),
+                    (None, Some(Payout::Eft { account_number, .. })) => account_number.clone(),
+                    (None, _) => return Err((keep, "Required".to_owned())),
+                };
+                Ok(Payout::Eft { holder: holder(h), institution_number, transit_number, account_number })
             }
-            Value::Object(inner) => {
-                if let Some(Value::Object(existing)) = target.get_mut(&key) {
-                    merge_patch(existing, inner);
-                } else {
-                    let mut fresh = Map::new();
-                    merge_patch(&mut fresh, inner);
-                    target.insert(key, Value::Object(fresh));
+            Self::Check { holder: h, mailing_address } => {
+                if let Some(part) = mailing_address.missing().first() {
+                    return Err((
+                        "mailing_address",
+                        format!("A complete address is required (missing {part})"),
+                    ));
                 }
-            }
-            other => {
-                target.insert(key, other);
+                Ok(Payout::Check { holder: holder(h), mailing_address })
             }
         }
     }
+}
+
+/// What a new account of each kind is given.
+// Built once per request and consumed at once: boxing the larger variant
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum NewProfile {
+    /// A customer.
+    Customer {
+        /// Its primary processing account.
+        primary_processing_id: Option<Uuid>,
+    },
+    /// A processing account.
+    Processing {
+        /// Its industry.
+        industry: Name,
+        /// Its category.
+        category: Category,
+        /// Who may see it.
+        visibility: Visibility,
+        /// Its payout, if already known.
+        payout: Option<PayoutInput>,
+        /// Its legal entity, if already known.
+        legal_entity_id: Option<Uuid>,
+        /// Whether it becomes the default processing account.
+        is_default: bool,
+    },
 }
 
 /// An account to create, every attribute valid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewAccount {
-    /// Its kind.
-    pub kind: AccountType,
     /// Its name.
     pub name: Name,
     /// Its email address.
@@ -268,6 +242,35 @@ pub struct NewAccount {
     pub description: Option<Description>,
     /// Its custom attributes.
     pub attrs: Attrs,
+    /// What its kind of account is given.
+    pub profile: NewProfile,
+}
+
+/// A change to a processing account's own attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcessingPatch {
+    /// A new industry.
+    pub industry: Option<Name>,
+    /// A new category.
+    pub category: Option<Category>,
+    /// A new visibility.
+    pub visibility: Option<Visibility>,
+    /// A new payout, or `Some(None)` to remove it.
+    pub payout: Option<Option<PayoutInput>>,
+    /// A new legal entity, or `Some(None)` to unlink it.
+    pub legal_entity_id: Option<Option<Uuid>>,
+    /// Make it (or stop it being) the default.
+    pub is_default: Option<bool>,
+    /// A requested status (only `active` or `inactive` may be asked for),
+    /// with the reason given.
+    pub status: Option<(ProcessingStatus, Option<String>)>,
+}
+
+impl ProcessingPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A change to an account: `None` leaves an attribute as it is.
@@ -283,14 +286,25 @@ pub struct AccountPatch {
     pub description: Option<Option<Description>>,
     /// A merge patch for the custom attributes, or `Some(None)` to remove
     /// them all.
-    pub attrs: Option<Option<Map<String, Value>>>,
+    pub attrs: AttrsPatch,
+    /// Customers: a new primary processing account, or `Some(None)` to
+    /// clear it.
+    pub primary_processing_id: Option<Option<Uuid>>,
+    /// Processing accounts: changes to their own attributes.
+    pub processing: ProcessingPatch,
 }
 
 impl AccountPatch {
     /// Whether the patch changes nothing.
     pub fn is_empty(&self) -> bool {
-        let Self { name, email, phone, description, attrs } = self;
-        name.is_none() && email.is_none() && phone.is_none() && description.is_none() && attrs.is_none()
+        let Self { name, email, phone, description, attrs, primary_processing_id, processing } = self;
+        name.is_none()
+            && email.is_none()
+            && phone.is_none()
+            && description.is_none()
+            && attrs.is_none()
+            && primary_processing_id.is_none()
+            && processing.is_empty()
     }
 }
 
@@ -299,10 +313,8 @@ impl AccountPatch {
 pub struct Account {
     /// Its id.
     pub id: Uuid,
-    /// Live or test mode.
+    /// Live or test mode (for a shared biller, the reader's mode).
     pub livemode: bool,
-    /// Its kind.
-    pub kind: AccountType,
     /// Its name.
     pub name: Name,
     /// Its email address.
@@ -313,154 +325,192 @@ pub struct Account {
     pub description: Option<Description>,
     /// Its custom attributes.
     pub attrs: Attrs,
+    /// What its kind of account has.
+    pub profile: Profile,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub modified_at: DateTime<Utc>,
 }
 
+/// The status a new processing account starts in, before its first
+/// assessment.
+pub const INITIAL_STATUS: ProcessingStatus = ProcessingStatus::Pending;
+
 impl Account {
-    /// A new account as created at `now`.
-    pub fn create(new: NewAccount, livemode: bool, now: DateTime<Utc>) -> Self {
-        let NewAccount { kind, name, email, phone, description, attrs } = new;
-        Self {
+    /// The account type.
+    pub fn kind(&self) -> AccountType {
+        self.profile.kind()
+    }
+
+    /// The processing profile, if this is a processing account.
+    pub fn processing(&self) -> Option<&ProcessingProfile> {
+        match &self.profile {
+            Profile::Processing(p) => Some(p),
+            Profile::Customer(_) => None,
+        }
+    }
+
+    /// The customer profile, if this is a customer.
+    pub fn customer(&self) -> Option<&CustomerProfile> {
+        match &self.profile {
+            Profile::Customer(c) => Some(c),
+            Profile::Processing(_) => None,
+        }
+    }
+
+    /// A new account as created at `now`. A processing account starts
+    /// `pending`, to be assessed by the caller; its payout is resolved here
+    /// (problems name the attribute).
+    pub fn create(
+        new: NewAccount,
+        livemode: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Self, (&'static str, String)> {
+        let NewAccount { name, email, phone, description, attrs, profile } = new;
+        let profile = match profile {
+            NewProfile::Customer { primary_processing_id } => Profile::Customer(CustomerProfile {
+                primary_processing_id,
+                default_payment_method_id: None,
+                verification: Verification::unverified(),
+            }),
+            NewProfile::Processing {
+                industry,
+                category,
+                visibility,
+                payout,
+                legal_entity_id,
+                is_default,
+            } => {
+                let payout = payout.map(|p| p.resolve(None, &name)).transpose()?;
+                Profile::Processing(ProcessingProfile {
+                    industry,
+                    category,
+                    visibility,
+                    payout,
+                    status: INITIAL_STATUS,
+                    status_reasons: Vec::new(),
+                    status_at: now,
+                    legal_entity_id,
+                    is_default,
+                    kyb_exempt: false,
+                })
+            }
+        };
+        Ok(Self {
             id: Uuid::now_v7(),
             livemode,
-            kind,
             name,
             email,
             phone,
             description,
             attrs,
+            profile,
             created_at: now,
             modified_at: now,
-        }
+        })
     }
 
-    /// The account after `patch`, changed at `now`. Fails (naming the
-    /// attribute) only when merged custom attributes grow too large.
+    /// The account after `patch`, changed at `now`, except for a requested
+    /// status (which the caller weighs). Fails naming the attribute when a
+    /// change does not fit the account.
     pub fn apply(&self, patch: &AccountPatch, now: DateTime<Utc>) -> Result<Self, (&'static str, String)> {
-        let AccountPatch { name, email, phone, description, attrs } = patch;
-        let attrs = match attrs {
-            Some(Some(patch)) => self.attrs.merge(patch.clone()).map_err(|why| ("attrs", why))?,
-            Some(None) => Attrs::default(),
-            None => self.attrs.clone(),
+        let AccountPatch { name, email, phone, description, attrs, primary_processing_id, processing } =
+            patch;
+        let attrs = self.attrs.patched(attrs.clone()).map_err(|why| ("attrs", why))?;
+        let name = name.clone().unwrap_or_else(|| self.name.clone());
+        let profile = match &self.profile {
+            Profile::Customer(customer) => {
+                if !processing.is_empty() {
+                    return Err((
+                        "processing",
+                        "Only processing accounts have processing attributes".to_owned(),
+                    ));
+                }
+                Profile::Customer(CustomerProfile {
+                    primary_processing_id: primary_processing_id.unwrap_or(customer.primary_processing_id),
+                    ..customer.clone()
+                })
+            }
+            Profile::Processing(current) => {
+                if primary_processing_id.is_some() {
+                    return Err((
+                        "primary_processing_id",
+                        "Only customers have a primary processing account".to_owned(),
+                    ));
+                }
+                let ProcessingPatch {
+                    industry,
+                    category,
+                    visibility,
+                    payout,
+                    legal_entity_id,
+                    is_default,
+                    status: _,
+                } = processing;
+                let payout = match payout {
+                    Some(Some(input)) => Some(
+                        input
+                            .clone()
+                            .resolve(current.payout.as_ref(), &name)
+                            .map_err(|(field, why)| (payout_field(field), why))?,
+                    ),
+                    Some(None) => None,
+                    None => current.payout.clone(),
+                };
+                Profile::Processing(ProcessingProfile {
+                    industry: industry.clone().unwrap_or_else(|| current.industry.clone()),
+                    category: category.unwrap_or(current.category),
+                    visibility: visibility.unwrap_or(current.visibility),
+                    payout,
+                    legal_entity_id: legal_entity_id.unwrap_or(current.legal_entity_id),
+                    is_default: is_default.unwrap_or(current.is_default),
+                    ..current.clone()
+                })
+            }
         };
         Ok(Self {
-            name: name.clone().unwrap_or_else(|| self.name.clone()),
+            name,
             email: email.clone().unwrap_or_else(|| self.email.clone()),
             phone: phone.clone().unwrap_or_else(|| self.phone.clone()),
             description: description.clone().unwrap_or_else(|| self.description.clone()),
             attrs,
+            profile,
             modified_at: now,
             ..self.clone()
         })
     }
 }
 
+/// The full name of a payout detail attribute.
+fn payout_field(field: &'static str) -> &'static str {
+    match field {
+        "account_number" => "processing.payout_details.account_number",
+        "mailing_address" => "processing.payout_details.mailing_address",
+        _ => "processing.payout_details",
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn map(value: Value) -> Map<String, Value> {
-        let Value::Object(map) = value else { panic!("not an object") };
-        map
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("  Matt Perez ").unwrap().as_str(), "Matt Perez");
-        assert_eq!(Name::parse("   "), Err("Required".to_owned()));
-        assert!(Name::parse(&"x".repeat(201)).is_err());
-        assert!(Name::parse(&"é".repeat(200)).is_ok());
-        assert!(Name::parse("Matt\u{0}").is_err());
-    }
-
-    #[test]
-    fn emails_must_look_deliverable() {
-        for ok in ["matt.perez@example.com", "a+tag@sub.example.co", "x@例え.jp"] {
-            assert!(Email::parse(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "matt",
-            "matt@",
-            "@example.com",
-            "matt@example",
-            "matt perez@example.com",
-            "matt@@example.com",
-            "matt@.example.com",
-            "matt@example..com",
-            "matt@exa_mple.com",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(Email::parse("").unwrap_err(), "Required");
-        assert_eq!(Email::parse("nope").unwrap_err(), "Must be a valid email address");
-    }
-
-    #[test]
-    fn phones_count_digits_and_allow_common_formatting() {
-        for ok in ["(123) 456-7890", "+1 415.555.0100", "4155550100", "+44 20 7946 0958"] {
-            assert!(Phone::parse(ok).is_ok(), "{ok}");
-        }
-        for bad in ["555-0100", "1234567890123456", "415-555-0100 ext 2", "1+4155550100", "call me"] {
-            assert!(Phone::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn descriptions_are_bounded() {
-        assert!(Description::parse(&"x".repeat(1000)).is_ok());
-        assert!(Description::parse(&"x".repeat(1001)).is_err());
-    }
-
-    #[test]
-    fn attrs_merge_like_a_json_merge_patch() {
-        let attrs = Attrs::parse(map(json!({"plan": "gold", "seats": 3, "meta": {"a": 1, "b": 2}}))).unwrap();
-        let merged =
-            attrs.merge(map(json!({"seats": null, "meta": {"b": null, "c": 3}, "new": true}))).unwrap();
-        assert_eq!(
-            Value::Object(merged.into_inner()),
-            json!({"plan": "gold", "meta": {"a": 1, "c": 3}, "new": true})
-        );
-    }
-
-    #[test]
-    fn attrs_are_bounded_and_keyed() {
-        assert!(Attrs::parse(map(json!({"": 1}))).is_err());
-        let mut deep = json!(1);
-        for _ in 0..MAX_ATTRS_DEPTH {
-            deep = json!({ "x": deep });
-        }
-        assert!(Attrs::parse(map(deep.clone())).is_ok());
-        assert_eq!(
-            Attrs::parse(map(json!({ "y": deep }))).unwrap_err(),
-            format!("Must nest at most {MAX_ATTRS_DEPTH} levels")
-        );
-        let big = "x".repeat(MAX_ATTRS_BYTES);
-        assert!(Attrs::parse(map(json!({ "blob": big }))).is_err());
-        let attrs = Attrs::parse(map(json!({"a": "x".repeat(MAX_ATTRS_BYTES - 100)}))).unwrap();
-        assert!(attrs.merge(map(json!({"b": "x".repeat(200)}))).is_err());
-    }
 
     #[test]
     fn a_patch_changes_only_what_it_names() {
         let now = Utc::now();
         let account = Account::create(
             NewAccount {
-                kind: AccountType::Customer,
                 name: Name::parse("Matt Perez").unwrap(),
                 email: Email::parse("matt@example.com").unwrap(),
                 phone: Some(Phone::parse("(123) 456-7890").unwrap()),
                 description: Some(Description::parse("vip").unwrap()),
                 attrs: Attrs::default(),
+                profile: NewProfile::Customer { primary_processing_id: None },
             },
             false,
             now,
-        );
+        )
+        .unwrap();
         let later = now + chrono::TimeDelta::seconds(5);
         let patch = AccountPatch {
             email: Some(Email::parse("matt@newwork.com").unwrap()),

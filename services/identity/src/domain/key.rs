@@ -7,12 +7,32 @@
 //! hash is right for random keys of this length, where a password hash
 //! would only slow every request.
 
-use paymesh_kit::auth::KeyKind;
+use chrono::{DateTime, TimeDelta, Utc};
+use paymesh_kit::auth::{KeyKind, Permission, Verb};
 use sha2::{Digest as _, Sha256};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Random characters after the prefix.
 pub const SECRET_CHARS: usize = 32;
+
+/// The kinds of API keys (merchant tokens are not API keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApiKeyKind {
+    /// A secret key, for servers.
+    Secret,
+    /// A client key, for browsers.
+    Client,
+}
+
+impl ApiKeyKind {
+    /// The principal kind of keys of this kind.
+    pub fn principal(self) -> KeyKind {
+        match self {
+            Self::Secret => KeyKind::Secret,
+            Self::Client => KeyKind::Client,
+        }
+    }
+}
 
 /// What a key is for: its mode and kind, and so its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,25 +40,25 @@ pub struct KeyClass {
     /// Live (true) or test (false).
     pub livemode: bool,
     /// Secret or client.
-    pub kind: KeyKind,
+    pub kind: ApiKeyKind,
 }
 
 impl KeyClass {
     /// The four classes a partner holds one key of each.
     pub const ALL: [Self; 4] = [
-        Self { livemode: false, kind: KeyKind::Secret },
-        Self { livemode: false, kind: KeyKind::Client },
-        Self { livemode: true, kind: KeyKind::Secret },
-        Self { livemode: true, kind: KeyKind::Client },
+        Self { livemode: false, kind: ApiKeyKind::Secret },
+        Self { livemode: false, kind: ApiKeyKind::Client },
+        Self { livemode: true, kind: ApiKeyKind::Secret },
+        Self { livemode: true, kind: ApiKeyKind::Client },
     ];
 
     /// The prefix that starts every key of this class.
     pub fn prefix(self) -> &'static str {
         match (self.livemode, self.kind) {
-            (false, KeyKind::Secret) => "test_secret_key_",
-            (true, KeyKind::Secret) => "secret_key_",
-            (false, KeyKind::Client) => "test_client_key_",
-            (true, KeyKind::Client) => "client_key_",
+            (false, ApiKeyKind::Secret) => "test_secret_key_",
+            (true, ApiKeyKind::Secret) => "secret_key_",
+            (false, ApiKeyKind::Client) => "test_client_key_",
+            (true, ApiKeyKind::Client) => "client_key_",
         }
     }
 
@@ -54,10 +74,29 @@ impl KeyClass {
     /// The stored spelling of the kind.
     pub fn kind_str(self) -> &'static str {
         match self.kind {
-            KeyKind::Secret => "secret",
-            KeyKind::Client => "client",
+            ApiKeyKind::Secret => "secret",
+            ApiKeyKind::Client => "client",
         }
     }
+}
+
+/// `len` characters drawn uniformly from base62 with the OS random source
+/// (rejection sampling keeps every character equally likely).
+pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
+    let mut out = String::with_capacity(len);
+    let mut buffer = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buffer)?;
+        for byte in buffer {
+            if out.len() == len {
+                break;
+            }
+            if usize::from(byte) < 62 * 4 {
+                out.push(char::from(ALPHABET[usize::from(byte) % 62]));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A freshly made key, the only time its text exists.
@@ -78,24 +117,7 @@ impl std::fmt::Debug for IssuedKey {
 impl IssuedKey {
     /// Makes a key of `class` from the OS random source.
     pub fn generate(class: KeyClass) -> Result<Self, getrandom::Error> {
-        let mut key = String::with_capacity(class.prefix().len() + SECRET_CHARS);
-        key.push_str(class.prefix());
-        let mut filled = 0;
-        let mut buffer = [0u8; 64];
-        while filled < SECRET_CHARS {
-            getrandom::fill(&mut buffer)?;
-            // Rejection sampling keeps every character equally likely.
-            for byte in buffer {
-                if filled == SECRET_CHARS {
-                    break;
-                }
-                if usize::from(byte) < 62 * 4 {
-                    key.push(char::from(ALPHABET[usize::from(byte) % 62]));
-                    filled += 1;
-                }
-            }
-        }
-        Ok(Self { class, key })
+        Ok(Self { class, key: format!("{}{}", class.prefix(), random_base62(SECRET_CHARS)?) })
     }
 
     /// The last four characters, shown with the prefix to recognise a key.
@@ -107,6 +129,217 @@ impl IssuedKey {
 /// The stored form of a key.
 pub fn hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
+}
+
+/// An API key's record: everything but the key itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its class: mode and kind.
+    pub class: KeyClass,
+    /// A label for people.
+    pub name: String,
+    /// Its last four characters.
+    pub last4: String,
+    /// Its restrictions (empty: none).
+    pub permissions: Vec<Permission>,
+    /// When it stops working, if rolled.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The key that replaced it, if rolled.
+    pub rolled_to_id: Option<uuid::Uuid>,
+    /// Custom attributes.
+    pub attrs: super::account::Attrs,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub modified_at: DateTime<Utc>,
+}
+
+impl ApiKey {
+    /// The record of a freshly issued key.
+    pub fn issued(
+        issued: &IssuedKey,
+        name: String,
+        permissions: Vec<Permission>,
+        attrs: super::account::Attrs,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7(),
+            class: issued.class,
+            name,
+            last4: issued.last4().to_owned(),
+            permissions,
+            expires_at: None,
+            revoked_at: None,
+            rolled_to_id: None,
+            attrs,
+            created_at: now,
+            modified_at: now,
+        }
+    }
+
+    /// Where the key stands at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> KeyStatus {
+        KeyStatus::at(self.revoked_at, self.expires_at, now)
+    }
+}
+
+/// The longest key name, in characters.
+pub const MAX_KEY_NAME_CHARS: usize = 200;
+
+/// Parses a key's name: at most 200 characters without control
+/// characters (it may be empty).
+pub fn key_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.chars().count() > MAX_KEY_NAME_CHARS {
+        return Err(format!("Must be at most {MAX_KEY_NAME_CHARS} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("Must not contain control characters".to_owned());
+    }
+    Ok(name.to_owned())
+}
+
+/// The most permissions one key may carry.
+pub const MAX_PERMISSIONS: usize = 100;
+/// The longest grace period of a rolled key: seven days.
+pub const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
+
+/// Parses one permission: a method (`GET`, `POST`, `PUT`, `DELETE` or `*`)
+/// and a resource path (`/transactions`, `/customers/payment_methods`) or
+/// `*`.
+pub fn parse_permission(method: Option<Verb>, resource: &str) -> Result<Permission, String> {
+    let verb = method.ok_or_else(|| "A method is required: GET, POST, PUT, DELETE or *".to_owned())?;
+    let resource = resource.trim();
+    let path_ok = resource == "*"
+        || (resource.len() <= 200
+            && resource.starts_with('/')
+            && resource[1..].split('/').all(|s| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            }));
+    if !path_ok {
+        return Err("The resource must be a path such as /transactions, or *".to_owned());
+    }
+    Ok(Permission { verb, resource: resource.to_owned() })
+}
+
+/// Checks that a key holding `granter` may hand out `wanted`: an
+/// unrestricted key may grant anything; a restricted one only permissions it
+/// holds, and never an unrestricted key.
+pub fn may_grant(granter: Option<&[Permission]>, wanted: &[Permission]) -> Result<(), String> {
+    let Some(held) = granter else { return Ok(()) };
+    if wanted.is_empty() {
+        return Err(
+            "A restricted key cannot create or widen a key to full access; list its permissions".to_owned()
+        );
+    }
+    for p in wanted {
+        if !held.iter().any(|h| h.covers(p)) {
+            return Err(format!(
+                "This key does not hold the permission {} {} itself",
+                p.verb.as_str(),
+                p.resource
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a client key can do, in the terms of permissions: tokenize
+/// payment methods and redeem session tokens.
+fn client_powers() -> [Permission; 2] {
+    [
+        Permission { verb: Verb::Post, resource: "/payment_methods".to_owned() },
+        Permission { verb: Verb::Post, resource: "/access_tokens".to_owned() },
+    ]
+}
+
+/// Checks that a key holding `granter` may create a key of `kind` with
+/// `permissions`: a secret key as [`may_grant`] says; a client key (which
+/// takes no permissions) if the granter holds what client keys can do.
+pub fn may_grant_key(
+    granter: Option<&[Permission]>,
+    kind: ApiKeyKind,
+    permissions: &[Permission],
+) -> Result<(), String> {
+    match kind {
+        ApiKeyKind::Secret => may_grant(granter, permissions),
+        ApiKeyKind::Client => may_grant(granter, &client_powers()),
+    }
+}
+
+/// Checks that a key holding `granter` may update, roll or revoke a key of
+/// `kind` holding `target`: only if it could have granted it, so that a
+/// restricted key never takes over (or locks out) a more powerful one.
+pub fn may_manage(
+    granter: Option<&[Permission]>,
+    kind: ApiKeyKind,
+    target: &[Permission],
+) -> Result<(), String> {
+    may_grant_key(granter, kind, target).map_err(|_| {
+        "This key is restricted and cannot manage a key holding permissions it does not hold itself"
+            .to_owned()
+    })
+}
+
+/// Where a key stands at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// It works.
+    Active,
+    /// It was rolled and works until its expiry.
+    Expiring,
+    /// Its grace period is over.
+    Expired,
+    /// It was revoked.
+    Revoked,
+}
+
+/// Every key status, as REST spells it.
+pub const KEY_STATUSES: &[&str] = &["active", "expiring", "expired", "revoked"];
+
+impl KeyStatus {
+    /// The status of a key with these dates at `now`.
+    pub fn at(
+        revoked_at: Option<DateTime<Utc>>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        match (revoked_at, expires_at) {
+            (Some(_), _) => Self::Revoked,
+            (None, Some(expiry)) if expiry <= now => Self::Expired,
+            (None, Some(_)) => Self::Expiring,
+            (None, None) => Self::Active,
+        }
+    }
+
+    /// The REST spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// When a key rolled at `now` with `grace_seconds` stops working; an
+/// earlier expiry it already had is kept.
+pub fn rolled_expiry(
+    current: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    grace_seconds: u32,
+) -> Result<DateTime<Utc>, String> {
+    if grace_seconds > MAX_GRACE_SECONDS {
+        return Err(format!("Must be at most {MAX_GRACE_SECONDS} seconds (seven days)"));
+    }
+    let expiry = now + TimeDelta::seconds(i64::from(grace_seconds));
+    Ok(current.map_or(expiry, |c| c.min(expiry)))
 }
 
 #[cfg(test)]
@@ -130,6 +363,63 @@ mod tests {
         assert_ne!(a.key, b.key);
         assert_ne!(hash(&a.key), hash(&b.key));
         assert!(!format!("{a:?}").contains(&a.key[16..]));
+    }
+
+    fn p(verb: Verb, resource: &str) -> Permission {
+        Permission { verb, resource: resource.to_owned() }
+    }
+
+    #[test]
+    fn permissions_need_a_method_and_a_resource_path() {
+        assert_eq!(
+            parse_permission(Some(Verb::Get), " /transactions ").unwrap(),
+            p(Verb::Get, "/transactions")
+        );
+        assert!(parse_permission(Some(Verb::Any), "*").is_ok());
+        assert!(parse_permission(None, "/transactions").is_err());
+        for bad in ["transactions", "/Transactions", "/a//b", "/", "/a?b=1", ""] {
+            assert!(parse_permission(Some(Verb::Get), bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn restricted_keys_grant_only_what_they_hold() {
+        assert!(may_grant(None, &[]).is_ok());
+        let held = [p(Verb::Get, "/customers"), p(Verb::Any, "/api_keys")];
+        assert!(may_grant(Some(&held), &[p(Verb::Get, "/customers")]).is_ok());
+        assert!(may_grant(Some(&held), &[]).unwrap_err().contains("full access"));
+        assert!(
+            may_grant(Some(&held), &[p(Verb::Post, "/customers")]).unwrap_err().contains("POST /customers")
+        );
+        assert!(may_grant(Some(&held), &[p(Verb::Get, "*")]).is_err());
+    }
+
+    #[test]
+    fn restricted_keys_manage_only_keys_they_could_grant() {
+        let held = [p(Verb::Get, "/customers"), p(Verb::Post, "/api_keys")];
+        let secret = ApiKeyKind::Secret;
+        assert!(may_manage(None, secret, &[]).is_ok());
+        assert!(may_manage(Some(&held), secret, &[p(Verb::Get, "/customers")]).is_ok());
+        assert!(may_manage(Some(&held), secret, &[]).unwrap_err().contains("cannot manage"));
+        assert!(may_manage(Some(&held), secret, &[p(Verb::Delete, "/customers")]).is_err());
+        // Client keys: whoever holds what they can do.
+        assert!(may_manage(Some(&held), ApiKeyKind::Client, &[]).is_err());
+        let everything = [p(Verb::Any, "*")];
+        assert!(may_manage(Some(&everything), ApiKeyKind::Client, &[]).is_ok());
+        assert!(may_grant_key(Some(&everything), ApiKeyKind::Client, &[]).is_ok());
+        assert!(may_grant_key(Some(&everything), secret, &[]).is_err(), "never full access");
+    }
+
+    #[test]
+    fn key_status_and_roll_expiry() {
+        let now = Utc::now();
+        assert_eq!(KeyStatus::at(None, None, now), KeyStatus::Active);
+        assert_eq!(KeyStatus::at(None, Some(now + TimeDelta::seconds(1)), now), KeyStatus::Expiring);
+        assert_eq!(KeyStatus::at(None, Some(now), now), KeyStatus::Expired);
+        assert_eq!(KeyStatus::at(Some(now), None, now), KeyStatus::Revoked);
+        assert_eq!(rolled_expiry(None, now, 60).unwrap(), now + TimeDelta::seconds(60));
+        assert_eq!(rolled_expiry(Some(now), now, 60).unwrap(), now, "an earlier expiry stays");
+        assert!(rolled_expiry(None, now, MAX_GRACE_SECONDS + 1).is_err());
     }
 
     #[test]

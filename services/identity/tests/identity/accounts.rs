@@ -1,148 +1,18 @@
-//! The identity service over gRPC, against a fresh PostgreSQL database per
-//! test: accounts through every RPC, authentication, tenancy, bad input.
+//! Customers through every RPC of `AccountService`, authentication,
+//! tenancy and bad input.
 
-// Tests fail by panicking: unwrap and expect are their assertions.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::net::SocketAddr;
-
-use paymesh_identity::CreatedPartner;
-use paymesh_kit::{
-    clock::Clock,
-    config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, Env},
-    testing::{TestDatabase, init_test_logging},
-};
 use paymesh_proto::{
     common::v1::{
         Aggregate, AggregateFunction, Condition, FieldRef, Filter, ListQuery, Operator, OrderBy,
         ScalarFunction,
     },
-    identity::v1::{
-        self as pb, account_service_client::AccountServiceClient, auth_service_client::AuthServiceClient,
-    },
+    identity::v1 as pb,
 };
 use prost_types::FieldMask;
-use sqlx::PgPool;
-use tonic::{Code, Request, Status, metadata::MetadataValue};
+use tonic::{Code, Request};
 use tonic_types::StatusExt as _;
 
-/// A running identity service with two partners.
-struct Identity {
-    addr: SocketAddr,
-    pool: PgPool,
-    acme: CreatedPartner,
-    globex: CreatedPartner,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _db: TestDatabase,
-}
-
-impl Identity {
-    async fn start() -> Self {
-        init_test_logging();
-        let db = TestDatabase::create().await.unwrap();
-        let mut env = Env::from_pairs([(ENV_DATABASE_URL, db.url()), (ENV_DB_MAX_CONNECTIONS, "4")]);
-        let config = CommonConfig::read(&mut env);
-        env.finish().unwrap();
-        let pool = paymesh_identity::open_database(&config).await.unwrap();
-        let acme = paymesh_identity::admin::create_partner(&pool, "Acme").await.unwrap();
-        let globex = paymesh_identity::admin::create_partner(&pool, "Globex").await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_pool = pool.clone();
-        tokio::spawn(async move {
-            paymesh_identity::serve_with(&config, server_pool, Clock::system(), listener, async {
-                rx.await.ok();
-            })
-            .await
-            .unwrap();
-        });
-        Self { addr, pool, acme, globex, _shutdown: tx, _db: db }
-    }
-
-    fn accounts(&self) -> AccountServiceClient<tonic::transport::Channel> {
-        let channel =
-            tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy();
-        AccountServiceClient::new(channel)
-    }
-
-    fn auth(&self) -> AuthServiceClient<tonic::transport::Channel> {
-        let channel =
-            tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr)).unwrap().connect_lazy();
-        AuthServiceClient::new(channel)
-    }
-
-    async fn outbox_events(&self, resource_id: &str) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_type FROM identity.outbox WHERE resource_id = $1::uuid ORDER BY created_at, id",
-        )
-        .bind(resource_id)
-        .fetch_all(&self.pool)
-        .await
-        .unwrap()
-    }
-
-    async fn stored_accounts(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM identity.accounts").fetch_one(&self.pool).await.unwrap()
-    }
-}
-
-/// The key of `partner` with `prefix`.
-fn key<'a>(partner: &'a CreatedPartner, prefix: &str) -> &'a str {
-    &partner.keys.iter().find(|k| k.class.prefix() == prefix).unwrap().key
-}
-
-fn test_key(partner: &CreatedPartner) -> &str {
-    key(partner, "test_secret_key_")
-}
-
-fn with_key<T>(key: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {key}").parse().unwrap();
-    request.metadata_mut().insert("authorization", value);
-    request
-}
-
-fn customer(name: &str, email: &str) -> pb::Account {
-    pb::Account {
-        r#type: pb::AccountType::Customer as i32,
-        name: name.to_owned(),
-        email: email.to_owned(),
-        ..pb::Account::default()
-    }
-}
-
-fn create(name: &str, email: &str) -> pb::CreateAccountRequest {
-    pb::CreateAccountRequest { account: Some(customer(name, email)) }
-}
-
-fn field(path: &[&str]) -> FieldRef {
-    FieldRef { path: path.iter().map(|s| (*s).to_owned()).collect(), function: 0 }
-}
-
-fn eq(path: &[&str], values: &[&str]) -> Filter {
-    Filter {
-        field: Some(field(path)),
-        any_of: values
-            .iter()
-            .map(|v| Condition { operator: Operator::Equal as i32, value: (*v).to_owned() })
-            .collect(),
-    }
-}
-
-/// `(field, description)` of every violation in an INVALID_ARGUMENT status.
-fn violations(status: &Status) -> Vec<(String, String)> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    assert_eq!(details.error_info().unwrap().reason, "INVALID_ATTRIBUTES");
-    details
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| (v.field.clone(), v.description.clone()))
-        .collect()
-}
+use super::{Identity, create, customer, customers_query, eq, field, key, test_key, violations, with_key};
 
 #[tokio::test]
 async fn an_account_goes_through_its_whole_life() {
@@ -238,7 +108,7 @@ async fn invalid_accounts_name_every_problem_and_change_nothing() {
         fields,
         ["account.type", "account.name", "account.email", "account.phone_number", "account.description"]
     );
-    assert_eq!(identity.stored_accounts().await, 0);
+    assert_eq!(identity.stored_customers().await, 0);
 
     let status =
         client.create_account(with_key(key, pb::CreateAccountRequest { account: None })).await.unwrap_err();
@@ -321,8 +191,10 @@ async fn other_partners_and_the_other_mode_see_nothing() {
         let delete =
             client.delete_account(with_key(other, pb::DeleteAccountRequest { id: created.id.clone() })).await;
         assert_eq!(delete.unwrap_err().code(), Code::NotFound);
-        let listed =
-            client.list_accounts(with_key(other, pb::ListAccountsRequest { query: None })).await.unwrap();
+        let listed = client
+            .list_accounts(with_key(other, pb::ListAccountsRequest { query: customers_query() }))
+            .await
+            .unwrap();
         assert!(listed.into_inner().accounts.is_empty());
         let by_query = pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["id"], &[&created.id])] };
         let deleted = client.delete_accounts_by_query(with_key(other, by_query)).await.unwrap();
@@ -352,7 +224,7 @@ async fn batches_are_all_or_nothing() {
         violations(&status),
         [("requests[1].account.email".to_owned(), "Must be a valid email address".to_owned())]
     );
-    assert_eq!(identity.stored_accounts().await, 0);
+    assert_eq!(identity.stored_customers().await, 0);
 
     let batch = pb::BatchCreateAccountsRequest {
         requests: vec![
@@ -395,7 +267,7 @@ async fn batches_are_all_or_nothing() {
     assert_eq!(violations(&status), [("ids[1]".to_owned(), "No such account".to_owned())]);
     assert_eq!(
         client
-            .list_accounts(with_key(key, pb::ListAccountsRequest { query: None }))
+            .list_accounts(with_key(key, pb::ListAccountsRequest { query: customers_query() }))
             .await
             .unwrap()
             .into_inner()
@@ -439,12 +311,15 @@ async fn updates_and_deletes_by_query_touch_only_matches() {
         pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["name'; DELETE FROM accounts; --"], &["x"])] };
     let status = client.delete_accounts_by_query(with_key(key, hostile)).await.unwrap_err();
     assert_eq!(violations(&status)[0].1, "Unknown attribute");
-    assert_eq!(identity.stored_accounts().await, 3);
+    assert_eq!(identity.stored_customers().await, 3);
 
     let delete = pb::DeleteAccountsByQueryRequest { filters: vec![eq(&["email"], &["andrea@example.com"])] };
     let deleted = client.delete_accounts_by_query(with_key(key, delete)).await.unwrap().into_inner().accounts;
     assert_eq!(deleted.len(), 1);
-    let left = client.list_accounts(with_key(key, pb::ListAccountsRequest { query: None })).await.unwrap();
+    let left = client
+        .list_accounts(with_key(key, pb::ListAccountsRequest { query: customers_query() }))
+        .await
+        .unwrap();
     assert_eq!(left.into_inner().accounts.len(), 2);
 }
 
@@ -467,8 +342,9 @@ async fn lists_filter_order_page_compute_and_aggregate() {
             .await
             .unwrap();
     }
-    let list = |query: ListQuery| {
+    let list = |mut query: ListQuery| {
         let mut client = client.clone();
+        query.filters.push(eq(&["type"], &["customer"]));
         async move { client.list_accounts(with_key(key, pb::ListAccountsRequest { query: Some(query) })).await }
     };
     let names_of = |r: pb::ListAccountsResponse| r.accounts.into_iter().map(|a| a.name).collect::<Vec<_>>();
@@ -556,8 +432,7 @@ async fn lists_filter_order_page_compute_and_aggregate() {
 #[tokio::test]
 async fn health_and_reflection_need_no_key() {
     let identity = Identity::start().await;
-    let channel =
-        tonic::transport::Endpoint::from_shared(format!("http://{}", identity.addr)).unwrap().connect_lazy();
+    let channel = identity.channel();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let response = health
         .check(tonic_health::pb::HealthCheckRequest {
@@ -586,6 +461,8 @@ async fn health_and_reflection_need_no_key() {
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     assert!(names.contains(&"paymesh.identity.v1.AccountService".to_owned()), "{names:?}");
     assert!(names.contains(&"paymesh.identity.v1.AuthService".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("paymesh.methods.")), "only what identity serves: {names:?}");
 
     let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
     let request = v1alpha::ServerReflectionRequest {

@@ -1,0 +1,61 @@
+-- The curated biller directory: payees every partner's payers may see and
+-- pay, in test and live mode alike (partner_id and livemode are NULL), and
+-- that no partner may change. Billers are paid by check at their remittance
+-- address. The ids are fixed so that integrations may refer to them.
+INSERT INTO accounts (id, partner_id, livemode, type, name, email, phone_number, description,
+                      industry, category, visibility, payout_method, payout_details,
+                      processing_status, processing_status_reasons, processing_status_at,
+                      created_at, modified_at)
+VALUES
+    ('01938a00-0000-7000-8000-000000000001', NULL, NULL, 'processing', 'Northwind Power & Light', 'billing@northwind-power.example', '(800) 555-0101',
+     'Biller directory', 'Electric utility', 'utilities', 'biller', 'check',
+     '{"account_holder": "Northwind Power & Light", "mailing_address": {"street_address": "PO Box 1001", "unit_number": "", "city": "Portland", "state_province": "OR", "postal_code": "97208", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000002', NULL, NULL, 'processing', 'Riverbend Water District', 'customer.care@riverbend-water.example', '(800) 555-0102',
+     'Biller directory', 'Water and sewer', 'utilities', 'biller', 'check',
+     '{"account_holder": "Riverbend Water District", "mailing_address": {"street_address": "PO Box 2200", "unit_number": "", "city": "Sacramento", "state_province": "CA", "postal_code": "94201", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000003', NULL, NULL, 'processing', 'Contoso Wireless', 'payments@contoso-wireless.example', '(800) 555-0103',
+     'Biller directory', 'Mobile phone service', 'telecommunications', 'biller', 'check',
+     '{"account_holder": "Contoso Wireless", "mailing_address": {"street_address": "PO Box 3300", "unit_number": "", "city": "Dallas", "state_province": "TX", "postal_code": "75221", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000004', NULL, NULL, 'processing', 'Fabrikam Fiber', 'billing@fabrikam-fiber.example', '(800) 555-0104',
+     'Biller directory', 'Internet and cable', 'telecommunications', 'biller', 'check',
+     '{"account_holder": "Fabrikam Fiber", "mailing_address": {"street_address": "PO Box 4400", "unit_number": "", "city": "Denver", "state_province": "CO", "postal_code": "80217", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000005', NULL, NULL, 'processing', 'Tailspin Mutual Insurance', 'premiums@tailspin-mutual.example', '(800) 555-0105',
+     'Biller directory', 'Auto and home insurance', 'insurance', 'biller', 'check',
+     '{"account_holder": "Tailspin Mutual Insurance", "mailing_address": {"street_address": "PO Box 5500", "unit_number": "", "city": "Hartford", "state_province": "CT", "postal_code": "06102", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000006', NULL, NULL, 'processing', 'Woodgrove Home Loans', 'servicing@woodgrove-loans.example', '(800) 555-0106',
+     'Biller directory', 'Mortgage servicing', 'mortgage', 'biller', 'check',
+     '{"account_holder": "Woodgrove Home Loans", "mailing_address": {"street_address": "PO Box 6600", "unit_number": "", "city": "Charlotte", "state_province": "NC", "postal_code": "28201", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000007', NULL, NULL, 'processing', 'Lakeside Unified School District', 'fees@lakeside-usd.example', '(800) 555-0107',
+     'Biller directory', 'Public schools', 'education', 'biller', 'check',
+     '{"account_holder": "Lakeside Unified School District", "mailing_address": {"street_address": "PO Box 7700", "unit_number": "", "city": "Columbus", "state_province": "OH", "postal_code": "43216", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000008', NULL, NULL, 'processing', 'Maple County Treasurer', 'treasurer@maplecounty.example', '(800) 555-0108',
+     'Biller directory', 'Property taxes', 'taxes', 'biller', 'check',
+     '{"account_holder": "Maple County Treasurer", "mailing_address": {"street_address": "PO Box 8800", "unit_number": "", "city": "Madison", "state_province": "WI", "postal_code": "53701", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000009', NULL, NULL, 'processing', 'Adatum Health Partners', 'patient.billing@adatum-health.example', '(800) 555-0109',
+     'Biller directory', 'Hospital and clinics', 'healthcare', 'biller', 'check',
+     '{"account_holder": "Adatum Health Partners", "mailing_address": {"street_address": "PO Box 9900", "unit_number": "", "city": "Phoenix", "state_province": "AZ", "postal_code": "85001", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000010', NULL, NULL, 'processing', 'Litware Auto Finance', 'payments@litware-auto.example', '(800) 555-0110',
+     'Biller directory', 'Vehicle loans and leases', 'auto', 'biller', 'check',
+     '{"account_holder": "Litware Auto Finance", "mailing_address": {"street_address": "PO Box 1111", "unit_number": "", "city": "Detroit", "state_province": "MI", "postal_code": "48232", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000011', NULL, NULL, 'processing', 'Great Lakes Hydro', 'billing@greatlakes-hydro.example', '(800) 555-0111',
+     'Biller directory', 'Electric utility (Canada)', 'utilities', 'biller', 'check',
+     '{"account_holder": "Great Lakes Hydro", "mailing_address": {"street_address": "PO Box 1212", "unit_number": "", "city": "Toronto", "state_province": "ON", "postal_code": "M5W 1E6", "country": "CA"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z'),
+    ('01938a00-0000-7000-8000-000000000012', NULL, NULL, 'processing', 'Proseware Property Management', 'rent@proseware-pm.example', '(800) 555-0112',
+     'Biller directory', 'Residential rent', 'rent', 'biller', 'check',
+     '{"account_holder": "Proseware Property Management", "mailing_address": {"street_address": "PO Box 1313", "unit_number": "", "city": "Austin", "state_province": "TX", "postal_code": "78767", "country": "US"}}',
+     'active', '{}', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z', '2026-11-22T00:00:00Z');
+
+INSERT INTO processing_status_changes (id, account_id, from_status, to_status, reasons, actor_type, created_at)
+SELECT id, id, NULL, 'active', '{"Curated biller directory"}', 'operator', created_at
+FROM accounts WHERE partner_id IS NULL;

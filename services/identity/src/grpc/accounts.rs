@@ -1,0 +1,527 @@
+//! `AccountService`: customers, processing accounts and billers.
+//!
+//! A restricted key's permissions are written as REST paths; accounts
+//! answer to three (`/accounts` for every type, `/customers`,
+//! `/processing_accounts`), so handlers narrow each call to the account
+//! types the key may touch with its method: others are not found. Merchant
+//! tokens may read only their own processing account and its history.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use paymesh_kit::{
+    Error,
+    auth::{self, KeyKind, Principal, Scope, Verb},
+    clock::Clock,
+    config::ListLimits,
+};
+use paymesh_proto::{
+    common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
+    identity::v1::{self as pb, account_service_server::AccountService},
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{
+    actor, auth::IdentityAuthenticator, batch_ids, check_batch_size, nested, object_id, secret, structs,
+};
+use crate::{
+    convert::accounts as wire,
+    domain::account::{Account, AccountPatch, AccountType, Profile},
+    store::{Change, Listing, Store, accounts::Actor},
+};
+
+/// `AccountService` over the identity store.
+#[derive(Clone)]
+pub(crate) struct AccountApi {
+    store: Store,
+    clock: Clock,
+    limits: ListLimits,
+    cache: Arc<IdentityAuthenticator>,
+}
+
+impl std::fmt::Debug for AccountApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountApi").finish_non_exhaustive()
+    }
+}
+
+impl AccountApi {
+    /// Serves accounts from `store`; changes evict merchant tokens of the
+    /// processing accounts they touch from `cache`.
+    pub(crate) fn new(
+        store: Store,
+        clock: Clock,
+        limits: ListLimits,
+        cache: Arc<IdentityAuthenticator>,
+    ) -> Self {
+        Self { store, clock, limits, cache }
+    }
+
+    /// [`Store::change_accounts`], then forgets the cached merchant tokens
+    /// of the processing accounts changed, so that a token of one deleted
+    /// or deactivated stops at once here (its next use is checked against
+    /// the account again).
+    async fn change<F>(
+        &self,
+        scope: Scope,
+        ids: &[Uuid],
+        actor: Actor,
+        missing: impl Fn(usize) -> Error,
+        field: impl Fn(usize) -> String,
+        change: F,
+    ) -> Result<Vec<Account>, Error>
+    where
+        F: Fn(usize, &Account) -> Result<Change, Error>,
+    {
+        let changed = self.store.change_accounts(scope, ids, actor, missing, field, change).await?;
+        self.forget_merchants(&changed);
+        Ok(changed)
+    }
+
+    /// [`Store::change_accounts_matching`], forgetting merchant tokens as
+    /// [`AccountApi::change`] does.
+    async fn change_matching<F>(
+        &self,
+        scope: Scope,
+        filters: &[Filter],
+        actor: Actor,
+        change: F,
+    ) -> Result<Vec<Account>, Error>
+    where
+        F: Fn(&Account) -> Result<Change, Error>,
+    {
+        let changed =
+            self.store.change_accounts_matching(scope, filters, self.limits.max_limit, actor, change).await?;
+        self.forget_merchants(&changed);
+        Ok(changed)
+    }
+
+    fn forget_merchants(&self, accounts: &[Account]) {
+        let processing: Vec<Uuid> =
+            accounts.iter().filter(|a| a.kind() == AccountType::Processing).map(|a| a.id).collect();
+        self.cache.evict_accounts(&processing);
+    }
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "Account" }
+}
+
+/// The account types `principal` may act on with `verb`.
+fn allowed_types(principal: &Principal, verb: Verb) -> Vec<AccountType> {
+    if principal.permits(verb, "/accounts") {
+        return vec![AccountType::Customer, AccountType::Processing];
+    }
+    let mut types = Vec::new();
+    if principal.permits(verb, "/customers") {
+        types.push(AccountType::Customer);
+    }
+    if principal.permits(verb, "/processing_accounts") {
+        types.push(AccountType::Processing);
+    }
+    types
+}
+
+/// A payer's recipients are part of what reading the payer shows: a key
+/// that may read customers may read them, whatever it may do with
+/// processing accounts directly; other keys see no payer.
+fn require_customer_reader(principal: &Principal, missing: impl FnOnce() -> Error) -> Result<(), Error> {
+    if allowed_types(principal, Verb::Get).contains(&AccountType::Customer) { Ok(()) } else { Err(missing()) }
+}
+
+/// A filter keeping only `types`, when they are not all of them.
+fn type_filter(types: &[AccountType]) -> Option<Filter> {
+    (types.len() < 2).then(|| Filter {
+        field: Some(FieldRef { path: vec!["type".to_owned()], function: 0 }),
+        any_of: types
+            .iter()
+            .map(|t| Condition { operator: Operator::Equal as i32, value: t.as_str().to_owned() })
+            .collect(),
+    })
+}
+
+fn restrict(mut query: ListQuery, types: &[AccountType]) -> ListQuery {
+    query.filters.extend(type_filter(types));
+    query
+}
+
+/// Checks `account` is of a type the caller may touch: otherwise it is as
+/// if it did not exist.
+fn visible(account: &Account, types: &[AccountType], missing: impl FnOnce() -> Error) -> Result<(), Error> {
+    if types.contains(&account.kind()) { Ok(()) } else { Err(missing()) }
+}
+
+fn updated(
+    account: &Account,
+    patch: &AccountPatch,
+    now: DateTime<Utc>,
+    field: &str,
+) -> Result<Change, Error> {
+    let changed =
+        account.apply(patch, now).map_err(|(name, why)| Error::invalid(format!("{field}.{name}"), why))?;
+    Ok(Change::Update(changed, patch.processing.status.clone()))
+}
+
+fn responses(accounts: Vec<Account>) -> Vec<pb::Account> {
+    accounts.into_iter().map(wire::to_proto).collect()
+}
+
+fn listing(
+    listing: Listing<Account>,
+) -> (Vec<pb::Account>, Vec<prost_types::Struct>, Vec<prost_types::Struct>) {
+    (responses(listing.items), structs(listing.computed), structs(listing.groups))
+}
+
+impl AccountApi {
+    /// Accounts as created at now, refusing types the key may not create.
+    fn create_all(
+        &self,
+        principal: &Principal,
+        requests: Vec<pb::CreateAccountRequest>,
+        field: impl Fn(usize) -> String,
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Post);
+        let now = self.clock.now();
+        let mut violations = Vec::new();
+        let mut accounts = Vec::with_capacity(requests.len());
+        for (i, pb::CreateAccountRequest { account }) in requests.into_iter().enumerate() {
+            let parsed = wire::new_account(account).and_then(|new| {
+                Account::create(new, principal.livemode, now)
+                    .map_err(|(name, why)| vec![paymesh_kit::Violation::new(format!("account.{name}"), why)])
+            });
+            match parsed {
+                Ok(account) if !types.contains(&account.kind()) => {
+                    return Err(Error::Forbidden(format!(
+                        "This key's permissions do not allow creating {} accounts",
+                        account.kind().as_str()
+                    )));
+                }
+                Ok(account) => accounts.push(account),
+                Err(v) => violations.extend(if field(i).is_empty() { v } else { nested(v, &field(i)) }),
+            }
+        }
+        if violations.is_empty() { Ok(accounts) } else { Err(Error::InvalidAttributes(violations)) }
+    }
+}
+
+#[tonic::async_trait]
+impl AccountService for AccountApi {
+    async fn create_account(
+        &self,
+        request: Request<pb::CreateAccountRequest>,
+    ) -> Result<Response<pb::CreateAccountResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let accounts = self.create_all(&principal, vec![request.into_inner()], |_| String::new())?;
+        let mut created =
+            self.store.insert_accounts(scope, accounts, actor(&principal), |_| "account".to_owned()).await?;
+        Ok(Response::new(pb::CreateAccountResponse { account: created.pop().map(wire::to_proto) }))
+    }
+
+    async fn batch_create_accounts(
+        &self,
+        request: Request<pb::BatchCreateAccountsRequest>,
+    ) -> Result<Response<pb::BatchCreateAccountsResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let pb::BatchCreateAccountsRequest { requests } = request.into_inner();
+        check_batch_size(requests.len(), "requests")?;
+        let accounts = self.create_all(&principal, requests, |i| format!("requests[{i}]"))?;
+        let created = self
+            .store
+            .insert_accounts(scope, accounts, actor(&principal), |i| format!("requests[{i}].account"))
+            .await?;
+        Ok(Response::new(pb::BatchCreateAccountsResponse { accounts: responses(created) }))
+    }
+
+    async fn get_account(
+        &self,
+        request: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let id = object_id(&request.get_ref().id, not_found)?;
+        if principal.key_kind == KeyKind::Merchant {
+            // A merchant token reads its own processing account, nothing else.
+            if principal.account_id != Some(id) {
+                return Err(not_found().into());
+            }
+        } else {
+            principal.require_secret_key()?;
+        }
+        let account = self.store.account(principal.scope(), id).await?.ok_or_else(not_found)?;
+        if principal.key_kind != KeyKind::Merchant {
+            visible(&account, &allowed_types(&principal, Verb::Get), not_found)?;
+        }
+        Ok(Response::new(pb::GetAccountResponse { account: Some(wire::to_proto(account)) }))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let query =
+            restrict(request.into_inner().query.unwrap_or_default(), &allowed_types(&principal, Verb::Get));
+        let (accounts, computed, groups) =
+            listing(self.store.list_accounts(scope, &query, self.limits).await?);
+        Ok(Response::new(pb::ListAccountsResponse { accounts, computed, groups }))
+    }
+
+    async fn update_account(
+        &self,
+        request: Request<pb::UpdateAccountRequest>,
+    ) -> Result<Response<pb::UpdateAccountResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Put);
+        let pb::UpdateAccountRequest { account, update_mask } = request.into_inner();
+        let (id, patch) = wire::patch(account, update_mask).map_err(Error::InvalidAttributes)?;
+        let id = id.ok_or_else(not_found)?;
+        let account = if patch.is_empty() {
+            let account = self.store.account(scope, id).await?.ok_or_else(not_found)?;
+            visible(&account, &types, not_found)?;
+            account
+        } else {
+            let now = self.clock.now();
+            let mut changed = self
+                .change(
+                    scope,
+                    &[id],
+                    actor(&principal),
+                    |_| not_found(),
+                    |_| "account".to_owned(),
+                    |_, a| {
+                        visible(a, &types, not_found)?;
+                        updated(a, &patch, now, "account")
+                    },
+                )
+                .await?;
+            changed.pop().ok_or_else(not_found)?
+        };
+        Ok(Response::new(pb::UpdateAccountResponse { account: Some(wire::to_proto(account)) }))
+    }
+
+    async fn batch_update_accounts(
+        &self,
+        request: Request<pb::BatchUpdateAccountsRequest>,
+    ) -> Result<Response<pb::BatchUpdateAccountsResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Put);
+        let pb::BatchUpdateAccountsRequest { requests } = request.into_inner();
+        check_batch_size(requests.len(), "requests")?;
+        let mut violations = Vec::new();
+        let mut patches = Vec::with_capacity(requests.len());
+        let mut parsed_ids = Vec::with_capacity(requests.len());
+        for (i, pb::UpdateAccountRequest { account, update_mask }) in requests.into_iter().enumerate() {
+            match wire::patch(account, update_mask) {
+                Ok((id, patch)) => {
+                    parsed_ids.push(id);
+                    patches.push(patch);
+                }
+                Err(v) => violations.extend(nested(v, &format!("requests[{i}]"))),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations).into());
+        }
+        let field = |i: usize| format!("requests[{i}].account.id");
+        let ids = batch_ids(parsed_ids.into_iter().enumerate(), field, "No such account")?;
+        let now = self.clock.now();
+        let accounts = self
+            .change(
+                scope,
+                &ids,
+                actor(&principal),
+                |i| Error::invalid(field(i), "No such account"),
+                |i| format!("requests[{i}].account"),
+                |i, a| {
+                    visible(a, &types, || Error::invalid(field(i), "No such account"))?;
+                    updated(a, &patches[i], now, &format!("requests[{i}].account"))
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::BatchUpdateAccountsResponse { accounts: responses(accounts) }))
+    }
+
+    async fn update_accounts_by_query(
+        &self,
+        request: Request<pb::UpdateAccountsByQueryRequest>,
+    ) -> Result<Response<pb::UpdateAccountsByQueryResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Put);
+        let pb::UpdateAccountsByQueryRequest { mut filters, account, update_mask } = request.into_inner();
+        let (_, patch) = wire::patch(account, update_mask).map_err(Error::InvalidAttributes)?;
+        if patch.is_empty() {
+            return Err(Error::invalid("update_mask", "Name at least one attribute to change").into());
+        }
+        if !filters.is_empty() {
+            filters.extend(type_filter(&types));
+        }
+        let now = self.clock.now();
+        let accounts = self
+            .change_matching(scope, &filters, actor(&principal), |a| updated(a, &patch, now, "account"))
+            .await?;
+        Ok(Response::new(pb::UpdateAccountsByQueryResponse { accounts: responses(accounts) }))
+    }
+
+    async fn delete_account(
+        &self,
+        request: Request<pb::DeleteAccountRequest>,
+    ) -> Result<Response<pb::DeleteAccountResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Delete);
+        let id = object_id(&request.get_ref().id, not_found)?;
+        let now = self.clock.now();
+        let mut deleted = self
+            .change(
+                scope,
+                &[id],
+                actor(&principal),
+                |_| not_found(),
+                |_| "account".to_owned(),
+                |_, a| {
+                    visible(a, &types, not_found)?;
+                    Ok(Change::Delete(a.clone(), now))
+                },
+            )
+            .await?;
+        let account = deleted.pop().ok_or_else(not_found)?;
+        Ok(Response::new(pb::DeleteAccountResponse { account: Some(wire::to_proto(account)) }))
+    }
+
+    async fn batch_delete_accounts(
+        &self,
+        request: Request<pb::BatchDeleteAccountsRequest>,
+    ) -> Result<Response<pb::BatchDeleteAccountsResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Delete);
+        let pb::BatchDeleteAccountsRequest { ids } = request.into_inner();
+        check_batch_size(ids.len(), "ids")?;
+        let field = |i: usize| format!("ids[{i}]");
+        let ids = batch_ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field, "No such account")?;
+        let now = self.clock.now();
+        let accounts = self
+            .change(
+                scope,
+                &ids,
+                actor(&principal),
+                |i| Error::invalid(field(i), "No such account"),
+                field,
+                |i, a| {
+                    visible(a, &types, || Error::invalid(field(i), "No such account"))?;
+                    Ok(Change::Delete(a.clone(), now))
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::BatchDeleteAccountsResponse { accounts: responses(accounts) }))
+    }
+
+    async fn delete_accounts_by_query(
+        &self,
+        request: Request<pb::DeleteAccountsByQueryRequest>,
+    ) -> Result<Response<pb::DeleteAccountsByQueryResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let types = allowed_types(&principal, Verb::Delete);
+        let pb::DeleteAccountsByQueryRequest { mut filters } = request.into_inner();
+        if !filters.is_empty() {
+            filters.extend(type_filter(&types));
+        }
+        let now = self.clock.now();
+        let accounts = self
+            .change_matching(scope, &filters, actor(&principal), |a| Ok(Change::Delete(a.clone(), now)))
+            .await?;
+        Ok(Response::new(pb::DeleteAccountsByQueryResponse { accounts: responses(accounts) }))
+    }
+
+    async fn list_recipients(
+        &self,
+        request: Request<pb::ListRecipientsRequest>,
+    ) -> Result<Response<pb::ListRecipientsResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let pb::ListRecipientsRequest { payer_id, query } = request.into_inner();
+        let missing = || Error::NotFound { resource: "Payer" };
+        let payer = object_id(&payer_id, missing)?;
+        require_customer_reader(&principal, missing)?;
+        let query = query.unwrap_or_default();
+        let (accounts, computed, groups) =
+            listing(self.store.list_recipients(scope, payer, &query, self.limits).await?);
+        Ok(Response::new(pb::ListRecipientsResponse { accounts, computed, groups }))
+    }
+
+    async fn resolve_recipient(
+        &self,
+        request: Request<pb::ResolveRecipientRequest>,
+    ) -> Result<Response<pb::ResolveRecipientResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let pb::ResolveRecipientRequest { payer_id, recipient_id } = request.into_inner();
+        let missing = || Error::NotFound { resource: "Payer" };
+        let payer = object_id(&payer_id, missing)?;
+        require_customer_reader(&principal, missing)?;
+        let recipient = object_id(&recipient_id, || Error::NotFound { resource: "Recipient" })?;
+        let (payer, recipient) = self.store.resolve_recipient(scope, payer, recipient).await?;
+        Ok(Response::new(pb::ResolveRecipientResponse {
+            recipient: Some(wire::to_proto(recipient)),
+            payer: Some(wire::to_proto(payer)),
+        }))
+    }
+
+    async fn list_processing_status_changes(
+        &self,
+        request: Request<pb::ListProcessingStatusChangesRequest>,
+    ) -> Result<Response<pb::ListProcessingStatusChangesResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let missing = || Error::NotFound { resource: "Processing account" };
+        let id = object_id(&request.get_ref().account_id, missing)?;
+        if principal.key_kind == KeyKind::Merchant {
+            if principal.account_id != Some(id) {
+                return Err(missing().into());
+            }
+        } else {
+            principal.require_secret_key()?;
+            if !allowed_types(&principal, Verb::Get).contains(&AccountType::Processing) {
+                return Err(missing().into());
+            }
+        }
+        let changes = self.store.status_changes(principal.scope(), id).await?;
+        Ok(Response::new(pb::ListProcessingStatusChangesResponse {
+            changes: changes.into_iter().map(wire::change_to_proto).collect(),
+        }))
+    }
+
+    async fn set_default_payment_method(
+        &self,
+        request: Request<pb::SetDefaultPaymentMethodRequest>,
+    ) -> Result<Response<pb::SetDefaultPaymentMethodResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        principal.require_service("methods")?;
+        let scope = principal.scope();
+        let pb::SetDefaultPaymentMethodRequest { account_id, payment_method_id } = request.into_inner();
+        let id = object_id(&account_id, not_found)?;
+        let method = match payment_method_id.trim() {
+            "" => None,
+            raw => Some(raw.parse().map_err(|_| Error::invalid("payment_method_id", "Must be a valid id"))?),
+        };
+        let now = self.clock.now();
+        let mut changed = self
+            .change(
+                scope,
+                &[id],
+                Actor::System,
+                |_| not_found(),
+                |_| "account".to_owned(),
+                |_, a| {
+                    let mut account = a.clone();
+                    let Profile::Customer(customer) = &mut account.profile else {
+                        return Err(Error::invalid(
+                            "account_id",
+                            "Only customers have a default payment method",
+                        ));
+                    };
+                    customer.default_payment_method_id = method;
+                    account.modified_at = now;
+                    Ok(Change::Update(account, None))
+                },
+            )
+            .await?;
+        let account = changed.pop().ok_or_else(not_found)?;
+        Ok(Response::new(pb::SetDefaultPaymentMethodResponse { account: Some(wire::to_proto(account)) }))
+    }
+}

@@ -1,0 +1,84 @@
+//! `DocumentService`: identity documents, reviewed at upload in test mode.
+
+use paymesh_kit::{Error, clock::Clock, config::ListLimits};
+use paymesh_proto::identity::v1::{self as pb, document_service_server::DocumentService};
+use tonic::{Request, Response, Status};
+
+use super::{object_id, secret, structs};
+use crate::{convert::documents as wire, domain::document::test_mode_review, store::Store};
+
+/// `DocumentService` over the identity store.
+#[derive(Debug, Clone)]
+pub(crate) struct DocumentApi {
+    store: Store,
+    clock: Clock,
+    limits: ListLimits,
+    max_bytes: usize,
+}
+
+impl DocumentApi {
+    /// Serves documents from `store`, accepting up to `max_bytes` each.
+    pub(crate) fn new(store: Store, clock: Clock, limits: ListLimits, max_bytes: usize) -> Self {
+        Self { store, clock, limits, max_bytes }
+    }
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "Document" }
+}
+
+#[tonic::async_trait]
+impl DocumentService for DocumentApi {
+    async fn create_document(
+        &self,
+        request: Request<pb::CreateDocumentRequest>,
+    ) -> Result<Response<pb::CreateDocumentResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let pb::CreateDocumentRequest { document, content } = request.into_inner();
+        let document =
+            wire::new_document(document, &content, self.max_bytes, scope.livemode, self.clock.now())
+                .map_err(Error::InvalidAttributes)?;
+        // Test mode reviews at once by the documented rule; live documents
+        // wait for an operator.
+        let decision = (!scope.livemode).then(|| test_mode_review(&document.file_name));
+        let document = self.store.insert_document(scope, document, &content, decision).await?;
+        Ok(Response::new(pb::CreateDocumentResponse { document: Some(wire::to_proto(document)) }))
+    }
+
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let id = object_id(&request.get_ref().id, not_found)?;
+        let document = self.store.document(scope, id).await?.ok_or_else(not_found)?;
+        Ok(Response::new(pb::GetDocumentResponse { document: Some(wire::to_proto(document)) }))
+    }
+
+    async fn list_documents(
+        &self,
+        request: Request<pb::ListDocumentsRequest>,
+    ) -> Result<Response<pb::ListDocumentsResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let query = request.into_inner().query.unwrap_or_default();
+        let listing = self.store.list_documents(scope, &query, self.limits).await?;
+        Ok(Response::new(pb::ListDocumentsResponse {
+            documents: listing.items.into_iter().map(wire::to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn get_document_content(
+        &self,
+        request: Request<pb::GetDocumentContentRequest>,
+    ) -> Result<Response<pb::GetDocumentContentResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let id = object_id(&request.get_ref().id, not_found)?;
+        let (document, content) = self.store.document_content(scope, id).await?.ok_or_else(not_found)?;
+        Ok(Response::new(pb::GetDocumentContentResponse {
+            document: Some(wire::to_proto(document)),
+            content: content.to_vec(),
+        }))
+    }
+}

@@ -1,0 +1,171 @@
+//! `ApiKeyService`: a partner's keys, managed with its secret keys.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use paymesh_kit::{Error, clock::Clock, config::ListLimits};
+use paymesh_proto::identity::v1::{self as pb, api_key_service_server::ApiKeyService};
+use tonic::{Request, Response, Status};
+
+use super::{auth::IdentityAuthenticator, object_id, secret, structs};
+use crate::{
+    convert::keys as wire,
+    domain::key::{ApiKey, ApiKeyKind, IssuedKey, KeyClass, may_grant, may_grant_key},
+    store::Store,
+};
+
+/// `ApiKeyService` over the identity store. Revocations and rolls evict
+/// the key from identity's own cache at once.
+#[derive(Clone)]
+pub(crate) struct ApiKeyApi {
+    store: Store,
+    clock: Clock,
+    limits: ListLimits,
+    cache: Arc<IdentityAuthenticator>,
+}
+
+impl std::fmt::Debug for ApiKeyApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyApi").finish_non_exhaustive()
+    }
+}
+
+impl ApiKeyApi {
+    /// Serves keys from `store`, evicting from `cache`.
+    pub(crate) fn new(
+        store: Store,
+        clock: Clock,
+        limits: ListLimits,
+        cache: Arc<IdentityAuthenticator>,
+    ) -> Self {
+        Self { store, clock, limits, cache }
+    }
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "API key" }
+}
+
+#[tonic::async_trait]
+impl ApiKeyService for ApiKeyApi {
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let (kind, name, permissions, attrs) =
+            wire::new_key(request.into_inner().api_key).map_err(Error::InvalidAttributes)?;
+        may_grant_key(principal.permissions.as_deref(), kind, &permissions)
+            .map_err(|why| Error::invalid("api_key.permissions", why))?;
+        let issued = IssuedKey::generate(KeyClass { livemode: scope.livemode, kind })
+            .context("the OS random source failed")
+            .map_err(Error::Internal)?;
+        let now = self.clock.now();
+        let key = ApiKey::issued(&issued, name, permissions, attrs, now);
+        self.store.insert_api_key(scope, &key, &issued).await?;
+        Ok(Response::new(pb::CreateApiKeyResponse {
+            api_key: Some(wire::to_proto(key, now)),
+            key: issued.key,
+        }))
+    }
+
+    async fn get_api_key(
+        &self,
+        request: Request<pb::GetApiKeyRequest>,
+    ) -> Result<Response<pb::GetApiKeyResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let id = object_id(&request.get_ref().id, not_found)?;
+        let key = self.store.api_key(scope, id).await?.ok_or_else(not_found)?;
+        Ok(Response::new(pb::GetApiKeyResponse { api_key: Some(wire::to_proto(key, self.clock.now())) }))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let (_, scope) = secret(&request)?;
+        let query = request.into_inner().query.unwrap_or_default();
+        let listing = self.store.list_api_keys(scope, &query, self.limits).await?;
+        let now = self.clock.now();
+        Ok(Response::new(pb::ListApiKeysResponse {
+            api_keys: listing.items.into_iter().map(|k| wire::to_proto(k, now)).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_api_key(
+        &self,
+        request: Request<pb::UpdateApiKeyRequest>,
+    ) -> Result<Response<pb::UpdateApiKeyResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let pb::UpdateApiKeyRequest { api_key, update_mask } = request.into_inner();
+        let (id, patch) = wire::patch(api_key, update_mask).map_err(Error::InvalidAttributes)?;
+        let id = id.ok_or_else(not_found)?;
+        if let Some(permissions) = &patch.permissions {
+            may_grant(principal.permissions.as_deref(), permissions)
+                .map_err(|why| Error::invalid("api_key.permissions", why))?;
+        }
+        let now = self.clock.now();
+        let (key, hash) = self
+            .store
+            .update_api_key(scope, id, principal.permissions.as_deref(), |key| {
+                let mut changed = key.clone();
+                if let Some(name) = patch.name.clone() {
+                    changed.name = name;
+                }
+                if let Some(permissions) = patch.permissions.clone() {
+                    if key.class.kind == ApiKeyKind::Client && !permissions.is_empty() {
+                        return Err(Error::invalid(
+                            "api_key.permissions",
+                            "Client keys are restricted by their kind; permissions apply to secret keys",
+                        ));
+                    }
+                    changed.permissions = permissions;
+                }
+                changed.attrs = key
+                    .attrs
+                    .patched(patch.attrs.clone())
+                    .map_err(|why| Error::invalid("api_key.attrs", why))?;
+                changed.modified_at = now;
+                Ok(changed)
+            })
+            .await?;
+        // New permissions apply at once here; other services' caches follow
+        // within their TTL.
+        self.cache.evict(&hash);
+        Ok(Response::new(pb::UpdateApiKeyResponse { api_key: Some(wire::to_proto(key, now)) }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let id = object_id(&request.get_ref().id, not_found)?;
+        let now = self.clock.now();
+        let (key, hash) = self.store.revoke_api_key(scope, id, &principal, now).await?;
+        self.cache.evict(&hash);
+        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(wire::to_proto(key, now)) }))
+    }
+
+    async fn roll_api_key(
+        &self,
+        request: Request<pb::RollApiKeyRequest>,
+    ) -> Result<Response<pb::RollApiKeyResponse>, Status> {
+        let (principal, scope) = secret(&request)?;
+        let pb::RollApiKeyRequest { id, grace_period_seconds } = request.into_inner();
+        let id = object_id(&id, not_found)?;
+        let now = self.clock.now();
+        let rolled = self
+            .store
+            .roll_api_key(scope, id, principal.permissions.as_deref(), grace_period_seconds, now)
+            .await?;
+        self.cache.evict(&rolled.previous_hash);
+        Ok(Response::new(pb::RollApiKeyResponse {
+            api_key: Some(wire::to_proto(rolled.key, now)),
+            key: rolled.issued.key,
+            previous: Some(wire::to_proto(rolled.previous, now)),
+        }))
+    }
+}

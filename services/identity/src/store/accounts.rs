@@ -1,0 +1,1361 @@
+//! Accounts: customers and processing accounts, the biller directory, the
+//! activation status history, and the assessments that move it.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use paymesh_kit::{
+    Error,
+    address::{Address, Country},
+    auth::Scope,
+    bank::{InstitutionNumber, RoutingNumber, TransitNumber},
+    config::ListLimits,
+    query::{self, Column, ColumnType, Resource},
+};
+use paymesh_proto::common::v1::{Filter, ListQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sqlx::{FromRow as _, PgConnection, Postgres, QueryBuilder, types::Json};
+use uuid::Uuid;
+
+use super::{Listing, Store, expect_one, kyb, kyb_lock, record};
+use crate::domain::{
+    Sealed,
+    account::{
+        ACCOUNT_TYPES, Account, AccountType, Attrs, CustomerProfile, Description, Email, Name, Phone,
+        ProcessingProfile, Profile,
+    },
+    kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
+    processing::{
+        BankAccountType, CATEGORIES, Category, PAYOUT_METHODS, PROCESSING_STATUSES, Payout, PayoutMethod,
+        ProcessingStatus, VISIBILITIES, Visibility, assess,
+    },
+};
+
+/// The columns an account row is read from, in one place for the query
+/// compiler ([`ACCOUNTS`]) and for the statements below (`concat!` needs a
+/// literal, hence the macro).
+macro_rules! account_columns {
+    () => {
+        "id, livemode, type, name, email, phone_number, description, attrs, created_at, \
+         modified_at, primary_processing_id, default_payment_method_id, kyc_status, kyc_status_reasons, \
+         industry, category, visibility, payer_id, payout_method, payout_details, payout_account_sealed, \
+         payout_account_last4, processing_status, processing_status_reasons, processing_status_at, \
+         legal_entity_id, is_default, kyb_exempt"
+    };
+}
+
+/// What callers may filter, order, select and group accounts by. Billers
+/// (rows of no partner) are shared with every partner.
+pub(crate) static ACCOUNTS: Resource = Resource {
+    name: "account",
+    table: "accounts",
+    select: account_columns!(),
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "type", sql: "type", ty: ColumnType::Enum(ACCOUNT_TYPES) },
+        Column { name: "name", sql: "name", ty: ColumnType::Text },
+        Column { name: "email", sql: "email", ty: ColumnType::Text },
+        Column { name: "phone_number", sql: "phone_number", ty: ColumnType::Text },
+        Column { name: "description", sql: "description", ty: ColumnType::Text },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+        Column { name: "primary_processing_id", sql: "primary_processing_id", ty: ColumnType::Id },
+        Column { name: "default_payment_method_id", sql: "default_payment_method_id", ty: ColumnType::Id },
+        Column { name: "kyc_status", sql: "kyc_status", ty: ColumnType::Enum(VERIFICATION_STATUSES) },
+        Column { name: "processing.industry", sql: "industry", ty: ColumnType::Text },
+        Column { name: "processing.category", sql: "category", ty: ColumnType::Enum(CATEGORIES) },
+        Column { name: "processing.visibility", sql: "visibility", ty: ColumnType::Enum(VISIBILITIES) },
+        Column { name: "processing.payer_id", sql: "payer_id", ty: ColumnType::Id },
+        Column {
+            name: "processing.payout_method",
+            sql: "payout_method",
+            ty: ColumnType::Enum(PAYOUT_METHODS),
+        },
+        Column {
+            name: "processing.status",
+            sql: "processing_status",
+            ty: ColumnType::Enum(PROCESSING_STATUSES),
+        },
+        Column { name: "processing.status_time", sql: "processing_status_at", ty: ColumnType::Timestamp },
+        Column { name: "processing.legal_entity_id", sql: "legal_entity_id", ty: ColumnType::Id },
+        Column { name: "processing.default", sql: "is_default", ty: ColumnType::Bool },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: true,
+    shared_rows: true,
+};
+
+// === Rows ===
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: Uuid,
+    livemode: Option<bool>,
+    #[sqlx(rename = "type")]
+    kind: String,
+    name: String,
+    email: String,
+    phone_number: Option<String>,
+    description: Option<String>,
+    attrs: Json<Map<String, Value>>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+    primary_processing_id: Option<Uuid>,
+    default_payment_method_id: Option<Uuid>,
+    kyc_status: Option<String>,
+    kyc_status_reasons: Vec<String>,
+    industry: Option<String>,
+    category: Option<String>,
+    visibility: Option<String>,
+    payer_id: Option<Uuid>,
+    payout_method: Option<String>,
+    payout_details: Option<Json<StoredPayout>>,
+    payout_account_sealed: Option<Vec<u8>>,
+    payout_account_last4: Option<String>,
+    processing_status: Option<String>,
+    processing_status_reasons: Vec<String>,
+    processing_status_at: Option<DateTime<Utc>>,
+    legal_entity_id: Option<Uuid>,
+    is_default: bool,
+    kyb_exempt: bool,
+}
+
+/// The payout details kept in clear (everything but the account number).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct StoredPayout {
+    account_holder: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    routing_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    institution_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transit_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mailing_address: Option<StoredAddress>,
+}
+
+/// An address as stored in JSON.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct StoredAddress {
+    street_address: String,
+    #[serde(default)]
+    unit_number: String,
+    city: String,
+    state_province: String,
+    postal_code: String,
+    #[serde(default)]
+    country: String,
+}
+
+impl StoredAddress {
+    fn from_address(address: &Address) -> Self {
+        let text = |part: &Option<String>| part.clone().unwrap_or_default();
+        Self {
+            street_address: text(&address.street_address),
+            unit_number: text(&address.unit_number),
+            city: text(&address.city),
+            state_province: text(&address.state_province),
+            postal_code: text(&address.postal_code),
+            country: address.country.map(|c| c.code().to_owned()).unwrap_or_default(),
+        }
+    }
+
+    fn into_address(self) -> Address {
+        let part = |s: String| (!s.is_empty()).then_some(s);
+        Address {
+            street_address: part(self.street_address),
+            unit_number: part(self.unit_number),
+            city: part(self.city),
+            state_province: part(self.state_province),
+            postal_code: part(self.postal_code),
+            country: Country::parse(&self.country).ok().filter(|_| !self.country.is_empty()),
+        }
+    }
+}
+
+fn corrupt(id: Uuid, what: &str) -> Error {
+    Error::Internal(anyhow::anyhow!("account {id} has an unreadable {what}"))
+}
+
+impl AccountRow {
+    /// The account this row holds, read by a caller in `livemode` (billers
+    /// belong to every mode).
+    fn into_account(self, livemode: bool) -> Result<Account, Error> {
+        let Self {
+            id,
+            livemode: row_livemode,
+            kind,
+            name,
+            email,
+            phone_number,
+            description,
+            attrs,
+            created_at,
+            modified_at,
+            primary_processing_id,
+            default_payment_method_id,
+            kyc_status,
+            kyc_status_reasons,
+            industry,
+            category,
+            visibility,
+            payer_id,
+            payout_method,
+            payout_details,
+            payout_account_sealed,
+            payout_account_last4,
+            processing_status,
+            processing_status_reasons,
+            processing_status_at,
+            legal_entity_id,
+            is_default,
+            kyb_exempt,
+        } = self;
+        let kind =
+            AccountType::parse(&kind).with_context(|| format!("account {id} has unknown type {kind:?}"))?;
+        let profile = match kind {
+            AccountType::Customer => Profile::Customer(CustomerProfile {
+                primary_processing_id,
+                default_payment_method_id,
+                verification: Verification {
+                    status: kyc_status
+                        .as_deref()
+                        .and_then(VerificationStatus::parse)
+                        .ok_or_else(|| corrupt(id, "KYC status"))?,
+                    reasons: kyc_status_reasons,
+                },
+            }),
+            AccountType::Processing => {
+                let payout = match (payout_method.as_deref().and_then(PayoutMethod::parse), payout_details) {
+                    (Some(method), Some(Json(details))) => {
+                        Some(payout(id, method, details, payout_account_sealed, payout_account_last4)?)
+                    }
+                    (None, None) => None,
+                    _ => return Err(corrupt(id, "payout")),
+                };
+                let visibility = match (visibility.as_deref(), payer_id) {
+                    (Some("payer"), Some(payer)) => Visibility::Payer(payer),
+                    (Some("partner"), _) => Visibility::Partner,
+                    (Some("biller"), _) => Visibility::Biller,
+                    _ => return Err(corrupt(id, "visibility")),
+                };
+                Profile::Processing(ProcessingProfile {
+                    industry: Name::from_stored(industry.ok_or_else(|| corrupt(id, "industry"))?),
+                    category: category
+                        .as_deref()
+                        .and_then(|c| Category::parse(c).ok())
+                        .ok_or_else(|| corrupt(id, "category"))?,
+                    visibility,
+                    payout,
+                    status: processing_status
+                        .as_deref()
+                        .and_then(ProcessingStatus::parse)
+                        .ok_or_else(|| corrupt(id, "processing status"))?,
+                    status_reasons: processing_status_reasons,
+                    status_at: processing_status_at.ok_or_else(|| corrupt(id, "status time"))?,
+                    legal_entity_id,
+                    is_default,
+                    kyb_exempt,
+                })
+            }
+        };
+        Ok(Account {
+            id,
+            livemode: row_livemode.unwrap_or(livemode),
+            name: Name::from_stored(name),
+            email: Email::from_stored(email),
+            phone: phone_number.map(Phone::from_stored),
+            description: description.map(Description::from_stored),
+            attrs: Attrs::from_stored(attrs.0),
+            profile,
+            created_at,
+            modified_at,
+        })
+    }
+}
+
+fn payout(
+    id: Uuid,
+    method: PayoutMethod,
+    details: StoredPayout,
+    sealed: Option<Vec<u8>>,
+    last4: Option<String>,
+) -> Result<Payout, Error> {
+    let holder = Name::from_stored(details.account_holder);
+    fn stored<T>(id: Uuid, sealed: Option<Vec<u8>>, last4: Option<String>) -> Result<Sealed<T>, Error> {
+        match (sealed, last4) {
+            (Some(ciphertext), Some(last4)) => Ok(Sealed::Stored { ciphertext, last4 }),
+            _ => Err(corrupt(id, "payout account number")),
+        }
+    }
+    Ok(match method {
+        PayoutMethod::Ach | PayoutMethod::Wire => Payout::UsBank {
+            method,
+            holder,
+            routing_number: details
+                .routing_number
+                .as_deref()
+                .and_then(|r| RoutingNumber::parse(r).ok())
+                .ok_or_else(|| corrupt(id, "routing number"))?,
+            account_number: stored(id, sealed, last4)?,
+            account_type: details
+                .account_type
+                .as_deref()
+                .and_then(BankAccountType::parse)
+                .unwrap_or(BankAccountType::Checking),
+        },
+        PayoutMethod::Eft => Payout::Eft {
+            holder,
+            institution_number: details
+                .institution_number
+                .as_deref()
+                .and_then(|n| InstitutionNumber::parse(n).ok())
+                .ok_or_else(|| corrupt(id, "institution number"))?,
+            transit_number: details
+                .transit_number
+                .as_deref()
+                .and_then(|n| TransitNumber::parse(n).ok())
+                .ok_or_else(|| corrupt(id, "transit number"))?,
+            account_number: stored(id, sealed, last4)?,
+        },
+        PayoutMethod::Check => Payout::Check {
+            holder,
+            mailing_address: details
+                .mailing_address
+                .map(StoredAddress::into_address)
+                .ok_or_else(|| corrupt(id, "mailing address"))?,
+        },
+    })
+}
+
+/// The clear part of a payout, for storage.
+fn stored_payout(payout: &Payout) -> StoredPayout {
+    match payout {
+        Payout::UsBank { holder, routing_number, account_type, .. } => StoredPayout {
+            account_holder: holder.as_str().to_owned(),
+            routing_number: Some(routing_number.as_str().to_owned()),
+            account_type: Some(account_type.as_str().to_owned()),
+            ..StoredPayout::default()
+        },
+        Payout::Eft { holder, institution_number, transit_number, .. } => StoredPayout {
+            account_holder: holder.as_str().to_owned(),
+            institution_number: Some(institution_number.as_str().to_owned()),
+            transit_number: Some(transit_number.as_str().to_owned()),
+            ..StoredPayout::default()
+        },
+        Payout::Check { holder, mailing_address } => StoredPayout {
+            account_holder: holder.as_str().to_owned(),
+            mailing_address: Some(StoredAddress::from_address(mailing_address)),
+            ..StoredPayout::default()
+        },
+    }
+}
+
+/// An account as its events carry it: never a bank account number (only
+/// its last four digits).
+pub(crate) fn event_data(account: &Account) -> Value {
+    let mut data = json!({
+        "id": account.id,
+        "type": account.kind().as_str(),
+        "name": account.name.as_str(),
+        "email": account.email.as_str(),
+        "phone_number": account.phone.as_ref().map(Phone::as_str),
+        "description": account.description.as_ref().map(Description::as_str),
+        "attrs": account.attrs.as_map(),
+        "livemode": account.livemode,
+        "created_at": account.created_at,
+        "modified_at": account.modified_at,
+    });
+    match &account.profile {
+        Profile::Customer(c) => {
+            data["primary_processing_id"] = json!(c.primary_processing_id);
+            data["default_payment_method_id"] = json!(c.default_payment_method_id);
+            data["kyc_status"] = json!(c.verification.status.as_str());
+        }
+        Profile::Processing(p) => {
+            data["processing"] = json!({
+                "industry": p.industry.as_str(),
+                "category": p.category.as_str(),
+                "visibility": p.visibility.as_str(),
+                "payer_id": p.visibility.payer_id(),
+                "payout_method": p.payout.as_ref().map(|p| p.method().as_str()),
+                "payout_account_last4": p.payout.as_ref().and_then(Payout::account_last4),
+                "status": p.status.as_str(),
+                "status_reasons": p.status_reasons,
+                "legal_entity_id": p.legal_entity_id,
+                "default": p.is_default,
+            });
+        }
+    }
+    data
+}
+
+// === Who changes things ===
+
+/// Who made a change, for the status history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Actor {
+    /// A partner's API key.
+    ApiKey(Uuid),
+    /// paymesh itself, weighing an account's KYB.
+    System,
+    /// An operator, through the `paymesh` command.
+    Operator,
+}
+
+impl Actor {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::ApiKey(_) => "api_key",
+            Self::System => "system",
+            Self::Operator => "operator",
+        }
+    }
+
+    fn id(self) -> Option<Uuid> {
+        match self {
+            Self::ApiKey(id) => Some(id),
+            Self::System | Self::Operator => None,
+        }
+    }
+}
+
+/// One recorded status change.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct StatusChange {
+    pub(crate) id: Uuid,
+    pub(crate) account_id: Uuid,
+    pub(crate) from_status: Option<String>,
+    pub(crate) to_status: String,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) actor_type: String,
+    pub(crate) actor_id: Option<Uuid>,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+/// What to do to one locked account.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// Write this new state (the same id), and, for a processing account,
+    /// weigh the status asked for: `active` or `inactive` with a reason.
+    Update(Account, Option<(ProcessingStatus, Option<String>)>),
+    /// Soft-delete it at this time.
+    Delete(Account, DateTime<Utc>),
+}
+
+// === Reading ===
+
+fn read_row(row: &sqlx::postgres::PgRow, livemode: bool) -> Result<Account, Error> {
+    AccountRow::from_row(row)?.into_account(livemode)
+}
+
+impl Store {
+    /// One account (or biller), if this partner and mode may see it.
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<Account>, Error> {
+        account_in(&mut *self.pool.acquire().await?, scope, id).await
+    }
+
+    /// Lists accounts (or groups of them) as `query` asks; billers included.
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
+    pub(crate) async fn list_accounts(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<Account>, Error> {
+        super::list(&self.pool, &ACCOUNTS, scope, query, limits, |_| {}, |row| read_row(row, scope.livemode))
+            .await
+    }
+
+    /// The processing accounts `payer` may see and pay: its own private
+    /// ones, the partner's, and the billers. An unknown payer is not found.
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, %payer))]
+    pub(crate) async fn list_recipients(
+        &self,
+        scope: Scope,
+        payer: Uuid,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<Account>, Error> {
+        self.customer(scope, payer).await?;
+        super::list(
+            &self.pool,
+            &ACCOUNTS,
+            scope,
+            query,
+            limits,
+            |b| {
+                b.push(" AND type = 'processing' AND (visibility IN ('partner', 'biller') OR payer_id = ")
+                    .push_bind(payer)
+                    .push(")");
+            },
+            |row| read_row(row, scope.livemode),
+        )
+        .await
+    }
+
+    /// The customer `id` of this partner and mode.
+    async fn customer(&self, scope: Scope, id: Uuid) -> Result<Account, Error> {
+        match self.account(scope, id).await? {
+            Some(account) if account.kind() == AccountType::Customer => Ok(account),
+            _ => Err(Error::NotFound { resource: "Payer" }),
+        }
+    }
+
+    /// The payer and the recipient, if the payer may see and pay it;
+    /// otherwise not found (whether it exists or not).
+    #[tracing::instrument(skip(self))]
+    pub(crate) async fn resolve_recipient(
+        &self,
+        scope: Scope,
+        payer: Uuid,
+        recipient: Uuid,
+    ) -> Result<(Account, Account), Error> {
+        let payer = self.customer(scope, payer).await?;
+        let recipient = self
+            .account(scope, recipient)
+            .await?
+            .filter(|r| r.processing().is_some_and(|p| p.visibility.admits(payer.id)))
+            .ok_or(Error::NotFound { resource: "Recipient" })?;
+        Ok((payer, recipient))
+    }
+
+    /// The status history of a processing account, oldest first.
+    pub(crate) async fn status_changes(
+        &self,
+        scope: Scope,
+        account_id: Uuid,
+    ) -> Result<Vec<StatusChange>, Error> {
+        match self.account(scope, account_id).await? {
+            Some(account) if account.kind() == AccountType::Processing => {}
+            _ => return Err(Error::NotFound { resource: "Processing account" }),
+        }
+        Ok(sqlx::query_as(
+            "SELECT id, account_id, from_status, to_status, reasons, actor_type, actor_id, created_at \
+             FROM processing_status_changes WHERE account_id = $1 ORDER BY created_at, id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    // === Writing ===
+
+    /// Inserts new accounts, all or none, with an `account.created` event
+    /// each. Processing accounts are assessed at once (their history shows
+    /// `pending`, then the assessment) and may become the default.
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, count = accounts.len()))]
+    pub(crate) async fn insert_accounts(
+        &self,
+        scope: Scope,
+        accounts: Vec<Account>,
+        actor: Actor,
+        field: impl Fn(usize) -> String,
+    ) -> Result<Vec<Account>, Error> {
+        let mut tx = self.pool.begin().await?;
+        if accounts.iter().any(|a| a.kind() == AccountType::Processing) {
+            kyb_lock(&mut tx, scope).await?;
+        }
+        let mut created = Vec::with_capacity(accounts.len());
+        for (index, account) in accounts.into_iter().enumerate() {
+            self.check_references(&mut tx, scope, &account, None, &field(index)).await?;
+            let is_default = account.processing().is_some_and(|p| p.is_default);
+            if is_default {
+                move_default(&mut tx, scope, account.id, account.created_at).await?;
+            }
+            self.write_account(&mut tx, scope, &account, true).await?;
+            let account = if account.kind() == AccountType::Processing {
+                insert_change(
+                    &mut tx,
+                    &account,
+                    None,
+                    ProcessingStatus::Pending,
+                    &["Created".to_owned()],
+                    actor,
+                )
+                .await?;
+                let at = account.created_at;
+                reassess(&mut tx, scope, account, Actor::System, at).await?
+            } else {
+                account
+            };
+            if is_default {
+                require_active_default(&account, &field(index))?;
+            }
+            record(
+                &mut tx,
+                scope,
+                "account",
+                "created",
+                account.id,
+                event_data(&account),
+                account.created_at,
+            )
+            .await?;
+            created.push(account);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Applies `change` to each of `ids`, all or none: the accounts are
+    /// locked, changed by `change` (which may refuse with an error naming
+    /// the item), checked, written, and each gets an event. An unknown id
+    /// fails the whole batch with `missing(index)`; a biller is
+    /// `Forbidden`.
+    pub(crate) async fn change_accounts<F>(
+        &self,
+        scope: Scope,
+        ids: &[Uuid],
+        actor: Actor,
+        missing: impl Fn(usize) -> Error,
+        field: impl Fn(usize) -> String,
+        change: F,
+    ) -> Result<Vec<Account>, Error>
+    where
+        F: Fn(usize, &Account) -> Result<Change, Error>,
+    {
+        let mut tx = self.pool.begin().await?;
+        self.refuse_billers(&mut tx, ids).await?;
+        lock_kyb_if_processing(&mut tx, scope, ids).await?;
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+             ORDER BY id FOR UPDATE",
+        ))
+        .bind(ids)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let account = row.into_account(scope.livemode)?;
+            found.insert(account.id, account);
+        }
+        let mut changed = Vec::with_capacity(ids.len());
+        for (index, id) in ids.iter().enumerate() {
+            let account = found.get(id).ok_or_else(|| missing(index))?;
+            let change = change(index, account)?;
+            changed.push(self.apply(&mut tx, scope, account, change, actor, &field(index)).await?);
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Applies `change` to every account of the partner matching `filters`
+    /// (at most `max` of them; more is refused before anything changes).
+    /// Billers never match.
+    pub(crate) async fn change_accounts_matching<F>(
+        &self,
+        scope: Scope,
+        filters: &[Filter],
+        max: u32,
+        actor: Actor,
+        change: F,
+    ) -> Result<Vec<Account>, Error>
+    where
+        F: Fn(&Account) -> Result<Change, Error>,
+    {
+        let mut ids = QueryBuilder::<Postgres>::new("SELECT id FROM accounts");
+        query::push_filters(&mut ids, &ACCOUNTS, scope, filters)?;
+        ids.push(" ORDER BY id LIMIT ").push_bind(i64::from(max) + 1);
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<Uuid> = ids.build_query_scalar().fetch_all(&mut *tx).await?;
+        if ids.len() > max as usize {
+            return Err(Error::invalid(
+                "filters",
+                format!("More than {max} accounts match; narrow the filters"),
+            ));
+        }
+        lock_kyb_if_processing(&mut tx, scope, &ids).await?;
+        // Locked, then checked again: a row may have changed in between.
+        let mut select =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", account_columns!(), " FROM accounts"));
+        query::push_filters(&mut select, &ACCOUNTS, scope, filters)?;
+        select.push(" AND id = ANY(").push_bind(ids).push(") ORDER BY id FOR UPDATE");
+        let rows: Vec<AccountRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+        let mut changed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let account = row.into_account(scope.livemode)?;
+            let change = change(&account)?;
+            changed.push(self.apply(&mut tx, scope, &account, change, actor, "account").await?);
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Refuses any change to a biller of the curated directory.
+    async fn refuse_billers(&self, conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), Error> {
+        let billers: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id IS NULL)",
+        )
+        .bind(ids)
+        .fetch_one(&mut *conn)
+        .await?;
+        if billers {
+            return Err(Error::Forbidden(
+                "Billers come from the curated biller directory and cannot be changed".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks what an account refers to: a customer's primary processing
+    /// account (one the customer may see), a private recipient's payer (a
+    /// customer) and a processing account's legal entity, all of this
+    /// partner and mode. On an update (`before` given) only references that
+    /// changed are checked: a reference that was valid when it was made
+    /// stays, even if what it names has since been deleted.
+    async fn check_references(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        account: &Account,
+        before: Option<&Account>,
+        field: &str,
+    ) -> Result<(), Error> {
+        match &account.profile {
+            Profile::Customer(customer) => {
+                let unchanged = before
+                    .and_then(Account::customer)
+                    .is_some_and(|was| was.primary_processing_id == customer.primary_processing_id);
+                if let Some(primary) = customer.primary_processing_id
+                    && !unchanged
+                {
+                    let visibility = self.processing_visibility(conn, scope, primary).await?;
+                    if !visibility.is_some_and(|v| v != Visibility::Biller && v.admits(account.id)) {
+                        return Err(Error::invalid(
+                            format!("{field}.primary_processing_id"),
+                            "No such processing account visible to this customer",
+                        ));
+                    }
+                }
+            }
+            Profile::Processing(processing) => {
+                if processing.visibility == Visibility::Biller {
+                    return Err(Error::invalid(
+                        format!("{field}.processing.visibility"),
+                        "Billers come from the curated directory; use payer or partner",
+                    ));
+                }
+                let was = before.and_then(Account::processing);
+                if let Some(payer) = processing.visibility.payer_id()
+                    && was.is_none_or(|was| was.visibility != processing.visibility)
+                {
+                    let kind: Option<String> = sqlx::query_scalar(
+                        "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+                         AND deleted_at IS NULL",
+                    )
+                    .bind(payer)
+                    .bind(scope.partner_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if kind.as_deref() != Some("customer") {
+                        return Err(Error::invalid(
+                            format!("{field}.processing.payer_id"),
+                            "No such customer",
+                        ));
+                    }
+                }
+                if let Some(entity) = processing.legal_entity_id
+                    && was.is_none_or(|was| was.legal_entity_id != processing.legal_entity_id)
+                    && !kyb::entity_exists(conn, scope, entity).await?
+                {
+                    return Err(Error::invalid(
+                        format!("{field}.processing.legal_entity_id"),
+                        "No such legal entity",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The visibility of a processing account of this partner and mode.
+    async fn processing_visibility(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<Visibility>, Error> {
+        let row: Option<(String, Option<Uuid>)> = sqlx::query_as(
+            "SELECT visibility, payer_id FROM accounts WHERE id = $1 AND type = 'processing' \
+             AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.and_then(|(visibility, payer)| match (visibility.as_str(), payer) {
+            ("payer", Some(payer)) => Some(Visibility::Payer(payer)),
+            ("partner", _) => Some(Visibility::Partner),
+            _ => None,
+        }))
+    }
+
+    /// Writes one change to a locked account, with its events.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        before: &Account,
+        change: Change,
+        actor: Actor,
+        field: &str,
+    ) -> Result<Account, Error> {
+        match change {
+            Change::Update(account, requested) => {
+                self.check_references(conn, scope, &account, Some(before), field).await?;
+                let becomes_default = match (before.processing(), account.processing()) {
+                    (Some(was), Some(now)) => {
+                        if was.is_default && !now.is_default {
+                            return Err(Error::invalid(
+                                format!("{field}.processing.default"),
+                                "Every partner has a default processing account; make another one the default instead",
+                            ));
+                        }
+                        now.is_default && !was.is_default
+                    }
+                    _ => false,
+                };
+                let at = account.modified_at;
+                let mut account = account;
+                if becomes_default {
+                    // Before the write: one default per partner and mode, always.
+                    move_default(conn, scope, account.id, at).await?;
+                } else if let Profile::Processing(p) = &mut account.profile
+                    && p.is_default
+                {
+                    // An earlier item of this batch may have made another
+                    // account the default since this one was read.
+                    p.is_default = still_default(conn, account.id).await?;
+                }
+                let account = reset_customer_kyc(conn, scope, before, account).await?;
+                self.write_account(conn, scope, &account, false).await?;
+                let mut account = match requested {
+                    Some(request) => request_status(conn, scope, account, request, actor, field).await?,
+                    None => reassess(conn, scope, account, Actor::System, at).await?,
+                };
+                if becomes_default {
+                    require_active_default(&account, field)?;
+                }
+                account.modified_at = at;
+                record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
+                Ok(account)
+            }
+            Change::Delete(account, at) => {
+                if account.processing().is_some_and(|p| p.is_default) {
+                    return Err(Error::Conflict(
+                        "The default processing account cannot be deleted; make another one the default first"
+                            .to_owned(),
+                    ));
+                }
+                let result = sqlx::query(
+                    "UPDATE accounts SET deleted_at = $4 \
+                     WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+                )
+                .bind(account.id)
+                .bind(scope.partner_id)
+                .bind(scope.livemode)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+                expect_one(&result, "account", account.id)?;
+                record(conn, scope, "account", "deleted", account.id, event_data(&account), at).await?;
+                Ok(account)
+            }
+        }
+    }
+
+    /// Inserts or updates every column of `account`, sealing a payout
+    /// account number given in this request.
+    async fn write_account(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        account: &Account,
+        insert: bool,
+    ) -> Result<(), Error> {
+        let (customer, processing) = match &account.profile {
+            Profile::Customer(c) => (Some(c), None),
+            Profile::Processing(p) => (None, Some(p)),
+        };
+        let payout = processing.and_then(|p| p.payout.as_ref());
+        let context = format!("identity.accounts.payout_account:{}", account.id);
+        let (keyring, livemode) = (self.keyring(), scope.livemode);
+        let sealed: Option<(Vec<u8>, String)> = match payout {
+            Some(Payout::UsBank { account_number, .. }) => {
+                Some(account_number.to_stored(keyring, livemode, &context)?)
+            }
+            Some(Payout::Eft { account_number, .. }) => {
+                Some(account_number.to_stored(keyring, livemode, &context)?)
+            }
+            Some(Payout::Check { .. }) | None => None,
+        };
+        let sql = if insert {
+            "INSERT INTO accounts (id, partner_id, livemode, type, name, email, phone_number, description, attrs, \
+             created_at, modified_at, primary_processing_id, default_payment_method_id, kyc_status, \
+             kyc_status_reasons, industry, category, visibility, payer_id, payout_method, payout_details, \
+             payout_account_sealed, payout_account_last4, processing_status, processing_status_reasons, \
+             processing_status_at, legal_entity_id, is_default, kyb_exempt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        } else {
+            "UPDATE accounts SET type = $4, name = $5, email = $6, phone_number = $7, description = $8, \
+             attrs = $9, created_at = $10, modified_at = $11, primary_processing_id = $12, \
+             default_payment_method_id = $13, kyc_status = $14, kyc_status_reasons = $15, industry = $16, \
+             category = $17, visibility = $18, payer_id = $19, payout_method = $20, payout_details = $21, \
+             payout_account_sealed = $22, payout_account_last4 = $23, processing_status = $24, \
+             processing_status_reasons = $25, processing_status_at = $26, legal_entity_id = $27, \
+             is_default = $28, kyb_exempt = $29 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+        };
+        let result = sqlx::query(sql)
+            .bind(account.id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .bind(account.kind().as_str())
+            .bind(account.name.as_str())
+            .bind(account.email.as_str())
+            .bind(account.phone.as_ref().map(Phone::as_str))
+            .bind(account.description.as_ref().map(Description::as_str))
+            .bind(Json(account.attrs.as_map()))
+            .bind(account.created_at)
+            .bind(account.modified_at)
+            .bind(customer.and_then(|c| c.primary_processing_id))
+            .bind(customer.and_then(|c| c.default_payment_method_id))
+            .bind(customer.map(|c| c.verification.status.as_str()))
+            .bind(customer.map(|c| c.verification.reasons.clone()).unwrap_or_default())
+            .bind(processing.map(|p| p.industry.as_str()))
+            .bind(processing.map(|p| p.category.as_str()))
+            .bind(processing.map(|p| p.visibility.as_str()))
+            .bind(processing.and_then(|p| p.visibility.payer_id()))
+            .bind(payout.map(|p| p.method().as_str()))
+            .bind(payout.map(|p| Json(stored_payout(p))))
+            .bind(sealed.as_ref().map(|(ciphertext, _)| ciphertext.as_slice()))
+            .bind(sealed.as_ref().map(|(_, last4)| last4.as_str()))
+            .bind(processing.map(|p| p.status.as_str()))
+            .bind(processing.map(|p| p.status_reasons.clone()).unwrap_or_default())
+            .bind(processing.map(|p| p.status_at))
+            .bind(processing.and_then(|p| p.legal_entity_id))
+            .bind(processing.is_some_and(|p| p.is_default))
+            .bind(processing.is_some_and(|p| p.kyb_exempt))
+            .execute(&mut *conn)
+            .await?;
+        expect_one(&result, "account", account.id)
+    }
+
+    /// Sets a customer's KYC (its documents changed), with an
+    /// `account.kyc_status` event when the status moves.
+    pub(crate) async fn set_customer_verification(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        verification: &Verification,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT kyc_status FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let result = sqlx::query(
+            "UPDATE accounts SET kyc_status = $4, kyc_status_reasons = $5, modified_at = $6 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(verification.status.as_str())
+        .bind(&verification.reasons)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(&result, "account", id)?;
+        if before.as_deref() != Some(verification.status.as_str()) {
+            let data = json!({
+                "account_id": id,
+                "from": before,
+                "to": verification.status.as_str(),
+                "reasons": verification.reasons,
+            });
+            record(conn, scope, "account", "kyc_status", id, data, at).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the partner's default processing account in one mode: active
+    /// at once in test mode; in live mode pending and assessed like any
+    /// other (it needs its KYB).
+    pub(crate) async fn insert_default_account(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        mut account: Account,
+    ) -> Result<Account, Error> {
+        if let Profile::Processing(processing) = &mut account.profile {
+            processing.kyb_exempt = !scope.livemode;
+        }
+        self.write_account(conn, scope, &account, true).await?;
+        insert_change(
+            conn,
+            &account,
+            None,
+            ProcessingStatus::Pending,
+            &["Created".to_owned()],
+            Actor::Operator,
+        )
+        .await?;
+        let at = account.created_at;
+        let account = if scope.livemode {
+            reassess(conn, scope, account, Actor::System, at).await?
+        } else {
+            let reasons = vec!["Test mode: the default processing account is active at once".to_owned()];
+            transition(conn, scope, account, ProcessingStatus::Active, reasons, Actor::System, at).await?
+        };
+        record(conn, scope, "account", "created", account.id, event_data(&account), at).await?;
+        Ok(account)
+    }
+}
+
+/// One account (or biller) this partner and mode may see, read on `conn`.
+pub(crate) async fn account_in(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Option<Account>, Error> {
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts WHERE id = $1 AND ((partner_id = $2 AND livemode = $3) OR partner_id IS NULL) \
+         AND deleted_at IS NULL",
+    ))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| r.into_account(scope.livemode)).transpose()
+}
+
+/// Takes the KYB lock when any of `ids` is a processing account of the
+/// partner.
+async fn lock_kyb_if_processing(conn: &mut PgConnection, scope: Scope, ids: &[Uuid]) -> Result<(), Error> {
+    let processing: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 \
+         AND type = 'processing')",
+    )
+    .bind(ids)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_one(&mut *conn)
+    .await?;
+    if processing {
+        kyb_lock(conn, scope).await?;
+    }
+    Ok(())
+}
+
+/// Makes `id` the partner's only default processing account in its mode:
+/// the previous default stops being one, with an `account.updated` event.
+async fn move_default(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let previous: Vec<AccountRow> = sqlx::query_as(concat!(
+        "UPDATE accounts SET is_default = false, modified_at = $4 \
+         WHERE partner_id = $1 AND livemode = $2 AND is_default AND id <> $3 AND type = 'processing' \
+         AND deleted_at IS NULL RETURNING ",
+        account_columns!(),
+    ))
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(id)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in previous {
+        let account = row.into_account(scope.livemode)?;
+        record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
+    }
+    Ok(())
+}
+
+/// A customer whose name changed is no longer verified: its documents
+/// verified the old name. The reset time marks which documents no longer
+/// count (those uploaded before it).
+async fn reset_customer_kyc(
+    conn: &mut PgConnection,
+    scope: Scope,
+    before: &Account,
+    mut account: Account,
+) -> Result<Account, Error> {
+    let Profile::Customer(customer) = &mut account.profile else { return Ok(account) };
+    if before.name == account.name {
+        return Ok(account);
+    }
+    let at = account.modified_at;
+    // Past every document there is now, whatever their clocks said.
+    sqlx::query(
+        "UPDATE accounts SET kyc_reset_at = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
+         FROM documents WHERE account_id = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+    )
+    .bind(account.id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if customer.verification.status != VerificationStatus::Unverified {
+        customer.verification = Verification::reset();
+        Store::set_customer_verification(conn, scope, account.id, &customer.verification, at).await?;
+    }
+    Ok(account)
+}
+
+/// Whether a (locked) account is the default now.
+async fn still_default(conn: &mut PgConnection, id: Uuid) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar("SELECT is_default FROM accounts WHERE id = $1").bind(id).fetch_one(conn).await?)
+}
+
+/// Refuses to make an account that is not active the default: payments
+/// that name no processing account go to the default.
+fn require_active_default(account: &Account, field: &str) -> Result<(), Error> {
+    match account.processing() {
+        Some(p) if p.status != ProcessingStatus::Active => Err(Error::invalid(
+            format!("{field}.processing.default"),
+            format!(
+                "Only an active processing account can be the default; this one is {}: {}",
+                p.status.as_str(),
+                p.status_reasons.join("; ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Records one status change in the history.
+async fn insert_change(
+    conn: &mut PgConnection,
+    account: &Account,
+    from: Option<ProcessingStatus>,
+    to: ProcessingStatus,
+    reasons: &[String],
+    actor: Actor,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO processing_status_changes (id, account_id, from_status, to_status, reasons, actor_type, \
+         actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(account.id)
+    .bind(from.map(ProcessingStatus::as_str))
+    .bind(to.as_str())
+    .bind(reasons)
+    .bind(actor.kind())
+    .bind(actor.id())
+    .bind(account.modified_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a processing account to `to` (which the lifecycle must allow),
+/// recording who, why and when, with an `account.processing_status` event.
+async fn transition(
+    conn: &mut PgConnection,
+    scope: Scope,
+    mut account: Account,
+    to: ProcessingStatus,
+    reasons: Vec<String>,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<Account, Error> {
+    let Profile::Processing(processing) = &mut account.profile else { return Ok(account) };
+    let from = processing.status;
+    if from == to {
+        if processing.status_reasons != reasons {
+            processing.status_reasons = reasons;
+            write_status(conn, scope, &account).await?;
+        }
+        return Ok(account);
+    }
+    if !from.may_become(to) {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "transition {} → {} is not allowed",
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    processing.status = to;
+    processing.status_reasons = reasons.clone();
+    processing.status_at = at;
+    account.modified_at = at;
+    write_status(conn, scope, &account).await?;
+    insert_change(conn, &account, Some(from), to, &reasons, actor).await?;
+    let data = json!({
+        "account_id": account.id,
+        "from": from.as_str(),
+        "to": to.as_str(),
+        "reasons": reasons,
+        "actor_type": actor.kind(),
+        "actor_id": actor.id(),
+    });
+    record(conn, scope, "account", "processing_status", account.id, data, at).await?;
+    Ok(account)
+}
+
+async fn write_status(conn: &mut PgConnection, scope: Scope, account: &Account) -> Result<(), Error> {
+    let Some(p) = account.processing() else { return Ok(()) };
+    let result = sqlx::query(
+        "UPDATE accounts SET processing_status = $4, processing_status_reasons = $5, processing_status_at = $6, \
+         modified_at = $7 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+    )
+    .bind(account.id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(p.status.as_str())
+    .bind(&p.status_reasons)
+    .bind(p.status_at)
+    .bind(account.modified_at)
+    .execute(&mut *conn)
+    .await?;
+    expect_one(&result, "account", account.id)
+}
+
+/// Weighs a processing account (unless exempt or inactive) and moves it
+/// where the assessment says. Other accounts are returned unchanged.
+pub(crate) async fn reassess(
+    conn: &mut PgConnection,
+    scope: Scope,
+    account: Account,
+    actor: Actor,
+    at: DateTime<Utc>,
+) -> Result<Account, Error> {
+    let Some(processing) = account.processing() else { return Ok(account) };
+    if !processing.is_assessed() {
+        return Ok(account);
+    }
+    let entity = match processing.legal_entity_id {
+        Some(id) => kyb::entity_with_owners(conn, scope, id).await?,
+        None => None,
+    };
+    let assessment = assess(processing.payout.as_ref(), entity.as_ref().map(|(e, o)| (e, o.as_slice())));
+    transition(conn, scope, account, assessment.status, assessment.reasons, actor, at).await
+}
+
+/// Re-weighs every assessed processing account that uses the legal entity
+/// `entity` (its KYB changed).
+pub(crate) async fn reassess_entity_accounts(
+    conn: &mut PgConnection,
+    scope: Scope,
+    entity: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+         AND processing_status <> 'inactive' AND NOT kyb_exempt ORDER BY id FOR UPDATE",
+    ))
+    .bind(entity)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let account = row.into_account(scope.livemode)?;
+        reassess(conn, scope, account, Actor::System, at).await?;
+    }
+    Ok(())
+}
+
+/// Whether a processing account that is not inactive uses `entity`.
+pub(crate) async fn entity_in_use(
+    conn: &mut PgConnection,
+    scope: Scope,
+    entity: Uuid,
+) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 \
+         AND deleted_at IS NULL AND processing_status <> 'inactive')",
+    )
+    .bind(entity)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Weighs a status a partner asked for: `inactive` always succeeds (from
+/// any status but inactive); `active` only when the requirements are met,
+/// otherwise the reasons are returned as an error and nothing changes.
+async fn request_status(
+    conn: &mut PgConnection,
+    scope: Scope,
+    account: Account,
+    (requested, reason): (ProcessingStatus, Option<String>),
+    actor: Actor,
+    field: &str,
+) -> Result<Account, Error> {
+    let Some(current) = account.processing().map(|p| p.status) else {
+        return Err(Error::invalid(
+            format!("{field}.processing.status"),
+            "Only processing accounts have a status",
+        ));
+    };
+    let at = account.modified_at;
+    let status_field = format!("{field}.processing.status");
+    match requested {
+        _ if current == requested => reassess(conn, scope, account, Actor::System, at).await,
+        _ if current == ProcessingStatus::Inactive => {
+            Err(Error::invalid(status_field, "An inactive processing account cannot be reactivated"))
+        }
+        ProcessingStatus::Inactive if account.processing().is_some_and(|p| p.is_default) => {
+            Err(Error::invalid(
+                status_field,
+                "The default processing account cannot be deactivated; make another one the default first",
+            ))
+        }
+        ProcessingStatus::Inactive => {
+            let reasons = vec![reason.unwrap_or_else(|| "Deactivated".to_owned())];
+            transition(conn, scope, account, ProcessingStatus::Inactive, reasons, actor, at).await
+        }
+        ProcessingStatus::Active => {
+            let processing = account.processing().cloned();
+            let entity = match processing.as_ref().and_then(|p| p.legal_entity_id) {
+                Some(id) => kyb::entity_with_owners(conn, scope, id).await?,
+                None => None,
+            };
+            let assessment = assess(
+                processing.as_ref().and_then(|p| p.payout.as_ref()),
+                entity.as_ref().map(|(e, o)| (e, o.as_slice())),
+            );
+            if assessment.status != ProcessingStatus::Active {
+                return Err(Error::invalid(
+                    status_field,
+                    format!("Cannot be activated yet: {}", assessment.reasons.join("; ")),
+                ));
+            }
+            transition(conn, scope, account, ProcessingStatus::Active, Vec::new(), actor, at).await
+        }
+        _ => Err(Error::invalid(
+            status_field,
+            "Only active or inactive may be asked for; paymesh sets the others",
+        )),
+    }
+}

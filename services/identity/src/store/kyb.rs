@@ -1,0 +1,947 @@
+//! Legal entities and their owners. Every change takes the partner's KYB
+//! lock, keeps owners' shares within 100%, seals EINs and SSNs, and
+//! re-weighs the processing accounts that use the entity.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paymesh_kit::{
+    Error,
+    address::{Address, BindAddress as _},
+    auth::Scope,
+    config::ListLimits,
+    query::{Column, ColumnType, Resource},
+};
+use paymesh_proto::common::v1::ListQuery;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use sqlx::{FromRow as _, PgConnection, types::Json};
+use uuid::Uuid;
+
+use super::{Listing, Store, accounts, expect_one, kyb_lock, record};
+use crate::domain::{
+    Sealed, SensitiveNumber,
+    account::{Attrs, Email, Name, Phone},
+    kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
+    legal_entity::{
+        LEGAL_ENTITY_TYPES, LegalEntity, LegalEntityType, OWNER_TYPES, Owner, OwnerType, Ownership,
+        check_total_ownership, mask_ein, mask_ssn,
+    },
+};
+
+macro_rules! entity_columns {
+    () => {
+        "id, livemode, legal_name, type, ein_sealed, ein_last4, street_address, unit_number, city, \
+         state_province, postal_code, country, phone_number, website, start_date, state_incorporated, \
+         contact_name, contact_email, contact_title, kyb_status, kyb_status_reasons, attrs, created_at, modified_at"
+    };
+}
+
+macro_rules! owner_columns {
+    () => {
+        "id, livemode, legal_entity_id, full_name, title, ownership, birth_date, ssn_sealed, ssn_last4, \
+         street_address, unit_number, city, state_province, postal_code, country, email, phone_number, type, \
+         kyc_status, kyc_status_reasons, attrs, created_at, modified_at"
+    };
+}
+
+/// What callers may query legal entities by.
+pub(crate) static LEGAL_ENTITIES: Resource = Resource {
+    name: "legal_entity",
+    table: "legal_entities",
+    select: entity_columns!(),
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "legal_name", sql: "legal_name", ty: ColumnType::Text },
+        Column { name: "type", sql: "type", ty: ColumnType::Enum(LEGAL_ENTITY_TYPES) },
+        Column { name: "kyb_status", sql: "kyb_status", ty: ColumnType::Enum(VERIFICATION_STATUSES) },
+        Column { name: "state_incorporated", sql: "state_incorporated", ty: ColumnType::Text },
+        Column { name: "city", sql: "city", ty: ColumnType::Text },
+        Column { name: "state_province", sql: "state_province", ty: ColumnType::Text },
+        Column { name: "postal_code", sql: "postal_code", ty: ColumnType::Text },
+        Column { name: "contact_email", sql: "contact_email", ty: ColumnType::Text },
+        Column { name: "start_date", sql: "start_date", ty: ColumnType::Date },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: true,
+    shared_rows: false,
+};
+
+/// What callers may query owners by.
+pub(crate) static OWNERS: Resource = Resource {
+    name: "legal_entity_owner",
+    table: "legal_entity_owners",
+    select: owner_columns!(),
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "legal_entity_id", sql: "legal_entity_id", ty: ColumnType::Id },
+        Column { name: "full_name", sql: "full_name", ty: ColumnType::Text },
+        Column { name: "title", sql: "title", ty: ColumnType::Text },
+        Column { name: "ownership", sql: "ownership", ty: ColumnType::Decimal },
+        Column { name: "type", sql: "type", ty: ColumnType::Enum(OWNER_TYPES) },
+        Column { name: "kyc_status", sql: "kyc_status", ty: ColumnType::Enum(VERIFICATION_STATUSES) },
+        Column { name: "email", sql: "email", ty: ColumnType::Text },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: true,
+    shared_rows: false,
+};
+
+// === Rows ===
+
+fn sealed<T>(ciphertext: Option<Vec<u8>>, last4: Option<String>) -> Option<Sealed<T>> {
+    match (ciphertext, last4) {
+        (Some(ciphertext), Some(last4)) => Some(Sealed::Stored { ciphertext, last4 }),
+        _ => None,
+    }
+}
+
+fn verification(id: Uuid, status: &str, reasons: Vec<String>) -> Result<Verification, Error> {
+    let status = VerificationStatus::parse(status).ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!("{id} has an unknown verification status {status:?}"))
+    })?;
+    Ok(Verification { status, reasons })
+}
+
+#[derive(sqlx::FromRow)]
+struct EntityRow {
+    id: Uuid,
+    livemode: bool,
+    legal_name: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    ein_sealed: Option<Vec<u8>>,
+    ein_last4: Option<String>,
+    street_address: Option<String>,
+    unit_number: Option<String>,
+    city: Option<String>,
+    state_province: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    phone_number: Option<String>,
+    website: Option<String>,
+    start_date: Option<NaiveDate>,
+    state_incorporated: Option<String>,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    contact_title: Option<String>,
+    kyb_status: String,
+    kyb_status_reasons: Vec<String>,
+    attrs: Json<Map<String, Value>>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<EntityRow> for LegalEntity {
+    type Error = Error;
+
+    fn try_from(row: EntityRow) -> Result<Self, Error> {
+        let EntityRow {
+            id,
+            livemode,
+            legal_name,
+            kind,
+            ein_sealed,
+            ein_last4,
+            street_address,
+            unit_number,
+            city,
+            state_province,
+            postal_code,
+            country,
+            phone_number,
+            website,
+            start_date,
+            state_incorporated,
+            contact_name,
+            contact_email,
+            contact_title,
+            kyb_status,
+            kyb_status_reasons,
+            attrs,
+            created_at,
+            modified_at,
+        } = row;
+        Ok(Self {
+            id,
+            livemode,
+            legal_name: Name::from_stored(legal_name),
+            kind: LegalEntityType::parse(&kind).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("legal entity {id} has unknown type {kind:?}"))
+            })?,
+            ein: sealed(ein_sealed, ein_last4),
+            address: Address::from_columns(
+                street_address,
+                unit_number,
+                city,
+                state_province,
+                postal_code,
+                country,
+            ),
+            phone: phone_number.map(Phone::from_stored),
+            website,
+            start_date,
+            state_incorporated,
+            contact_name: contact_name.map(Name::from_stored),
+            contact_email: contact_email.map(Email::from_stored),
+            contact_title: contact_title.map(Name::from_stored),
+            verification: verification(id, &kyb_status, kyb_status_reasons)?,
+            attrs: Attrs::from_stored(attrs.0),
+            created_at,
+            modified_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    id: Uuid,
+    livemode: bool,
+    legal_entity_id: Uuid,
+    full_name: String,
+    title: Option<String>,
+    ownership: Option<Decimal>,
+    birth_date: Option<NaiveDate>,
+    ssn_sealed: Option<Vec<u8>>,
+    ssn_last4: Option<String>,
+    street_address: Option<String>,
+    unit_number: Option<String>,
+    city: Option<String>,
+    state_province: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+    #[sqlx(rename = "type")]
+    kind: String,
+    kyc_status: String,
+    kyc_status_reasons: Vec<String>,
+    attrs: Json<Map<String, Value>>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<OwnerRow> for Owner {
+    type Error = Error;
+
+    fn try_from(row: OwnerRow) -> Result<Self, Error> {
+        let OwnerRow {
+            id,
+            livemode,
+            legal_entity_id,
+            full_name,
+            title,
+            ownership,
+            birth_date,
+            ssn_sealed,
+            ssn_last4,
+            street_address,
+            unit_number,
+            city,
+            state_province,
+            postal_code,
+            country,
+            email,
+            phone_number,
+            kind,
+            kyc_status,
+            kyc_status_reasons,
+            attrs,
+            created_at,
+            modified_at,
+        } = row;
+        Ok(Self {
+            id,
+            livemode,
+            legal_entity_id,
+            full_name: Name::from_stored(full_name),
+            title: title.map(Name::from_stored),
+            ownership: ownership.map(Ownership::from_stored),
+            birth_date,
+            ssn: sealed(ssn_sealed, ssn_last4),
+            address: Address::from_columns(
+                street_address,
+                unit_number,
+                city,
+                state_province,
+                postal_code,
+                country,
+            ),
+            email: email.map(Email::from_stored),
+            phone: phone_number.map(Phone::from_stored),
+            kind: OwnerType::parse(&kind)
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("owner {id} has unknown type {kind:?}")))?,
+            verification: verification(id, &kyc_status, kyc_status_reasons)?,
+            attrs: Attrs::from_stored(attrs.0),
+            created_at,
+            modified_at,
+        })
+    }
+}
+
+/// A legal entity as its events carry it: the EIN masked.
+pub(crate) fn entity_event(entity: &LegalEntity) -> Value {
+    json!({
+        "id": entity.id,
+        "legal_name": entity.legal_name.as_str(),
+        "type": entity.kind.as_str(),
+        "ein": entity.ein.as_ref().map(|e| mask_ein(e.last4())),
+        "kyb_status": entity.verification.status.as_str(),
+        "livemode": entity.livemode,
+        "modified_at": entity.modified_at,
+    })
+}
+
+/// An owner as its events carry it: the SSN masked, no birth date.
+pub(crate) fn owner_event(owner: &Owner) -> Value {
+    json!({
+        "id": owner.id,
+        "legal_entity_id": owner.legal_entity_id,
+        "full_name": owner.full_name.as_str(),
+        "ssn": owner.ssn.as_ref().map(|s| mask_ssn(s.last4())),
+        "ownership": owner.ownership.map(|o| o.value().to_string()),
+        "kyc_status": owner.verification.status.as_str(),
+        "livemode": owner.livemode,
+        "modified_at": owner.modified_at,
+    })
+}
+
+// === Reading, for other stores ===
+
+/// Whether the legal entity `id` exists for this partner and mode.
+pub(crate) async fn entity_exists(conn: &mut PgConnection, scope: Scope, id: Uuid) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+         AND deleted_at IS NULL)",
+    )
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The legal entity `id` and its owners, if it exists.
+pub(crate) async fn entity_with_owners(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Option<(LegalEntity, Vec<Owner>)>, Error> {
+    let row: Option<EntityRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        entity_columns!(),
+        " FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owners = owners_of(conn, scope, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(Some((row.try_into()?, owners)))
+}
+
+/// The owners of `entities`, oldest first, by entity.
+async fn owners_of(
+    conn: &mut PgConnection,
+    scope: Scope,
+    entities: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Owner>>, Error> {
+    let rows: Vec<OwnerRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        owner_columns!(),
+        " FROM legal_entity_owners WHERE legal_entity_id = ANY($1) AND partner_id = $2 AND livemode = $3 \
+         AND deleted_at IS NULL ORDER BY created_at, id"
+    ))
+    .bind(entities)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_all(conn)
+    .await?;
+    let mut by_entity: HashMap<Uuid, Vec<Owner>> = HashMap::new();
+    for row in rows {
+        let owner = Owner::try_from(row)?;
+        by_entity.entry(owner.legal_entity_id).or_default().push(owner);
+    }
+    Ok(by_entity)
+}
+
+/// Sets a legal entity's KYB (its documents changed), with a
+/// `legal_entity.kyb_status` event when it moves, and re-weighs its
+/// accounts.
+pub(crate) async fn set_entity_verification(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: Uuid,
+    verification: &Verification,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    set_verification(conn, scope, "legal_entities", "kyb_status", "legal_entity", id, verification, at)
+        .await?;
+    accounts::reassess_entity_accounts(conn, scope, id, at).await
+}
+
+/// Sets an owner's KYC (their documents changed), with a
+/// `legal_entity_owner.kyc_status` event when it moves, and re-weighs the
+/// accounts of their entity.
+pub(crate) async fn set_owner_verification(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: Uuid,
+    verification: &Verification,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let entity = set_verification(
+        conn,
+        scope,
+        "legal_entity_owners",
+        "kyc_status",
+        "legal_entity_owner",
+        id,
+        verification,
+        at,
+    )
+    .await?;
+    if let Some(entity) = entity {
+        accounts::reassess_entity_accounts(conn, scope, entity, at).await?;
+    }
+    Ok(())
+}
+
+/// Writes a verification to `table`; answers the owner's entity (owners
+/// only).
+#[allow(clippy::too_many_arguments)]
+async fn set_verification(
+    conn: &mut PgConnection,
+    scope: Scope,
+    table: &'static str,
+    column: &'static str,
+    resource: &'static str,
+    id: Uuid,
+    verification: &Verification,
+    at: DateTime<Utc>,
+) -> Result<Option<Uuid>, Error> {
+    // `table` and `column` are this module's constants, never caller text.
+    let entity_column = if table == "legal_entity_owners" { "legal_entity_id" } else { "NULL::uuid" };
+    let (before, entity): (String, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {column}, {entity_column} FROM {table} WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_one(&mut *conn)
+    .await?;
+    let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET {column} = $4, {column}_reasons = $5, modified_at = $6 \
+         WHERE id = $1 AND partner_id = $2 AND livemode = $3"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(verification.status.as_str())
+    .bind(&verification.reasons)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    expect_one(&result, resource, id)?;
+    if before != verification.status.as_str() {
+        let data = json!({"id": id, "from": before, "to": verification.status.as_str(), "reasons": verification.reasons});
+        record(conn, scope, resource, column, id, data, at).await?;
+    }
+    Ok(entity)
+}
+
+/// Starts a subject's verification over after what it verified changed:
+/// marks the reset time (earlier documents stop counting) and, unless it
+/// was unverified anyway, resets the status with its event. Answers the
+/// verification now in force.
+async fn reset_verification(
+    conn: &mut PgConnection,
+    scope: Scope,
+    (table, column, resource): (&'static str, &'static str, &'static str),
+    id: Uuid,
+    current: &Verification,
+    at: DateTime<Utc>,
+) -> Result<Verification, Error> {
+    // `table` and `column` are this module's constants, never caller text.
+    let (reset_column, document_column) = if table == "legal_entities" {
+        ("kyb_reset_at", "legal_entity_id")
+    } else {
+        ("kyc_reset_at", "owner_id")
+    };
+    // Past every document there is now, whatever their clocks said.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET {reset_column} = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
+         FROM documents WHERE {document_column} = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if current.status == VerificationStatus::Unverified {
+        return Ok(current.clone());
+    }
+    let reset = Verification::reset();
+    set_verification(conn, scope, table, column, resource, id, &reset, at).await?;
+    Ok(reset)
+}
+
+/// The context an entity's EIN is sealed for.
+fn ein_context(id: Uuid) -> String {
+    format!("identity.legal_entities.ein:{id}")
+}
+
+/// The context an owner's SSN is sealed for.
+fn ssn_context(id: Uuid) -> String {
+    format!("identity.legal_entity_owners.ssn:{id}")
+}
+
+// === The store ===
+
+/// A legal entity with its owners.
+pub(crate) type EntityWithOwners = (LegalEntity, Vec<Owner>);
+
+impl Store {
+    /// Creates a legal entity and its owners, all or none.
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
+    pub(crate) async fn insert_legal_entity(
+        &self,
+        scope: Scope,
+        entity: LegalEntity,
+        owners: Vec<Owner>,
+    ) -> Result<EntityWithOwners, Error> {
+        check_total_ownership(owners.iter().filter_map(|o| o.ownership))
+            .map_err(|why| Error::invalid("legal_entity.owners", why))?;
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        self.write_entity(&mut tx, scope, &entity, true).await?;
+        record(
+            &mut tx,
+            scope,
+            "legal_entity",
+            "created",
+            entity.id,
+            entity_event(&entity),
+            entity.created_at,
+        )
+        .await?;
+        for owner in &owners {
+            self.write_owner(&mut tx, scope, owner, true).await?;
+            record(
+                &mut tx,
+                scope,
+                "legal_entity_owner",
+                "created",
+                owner.id,
+                owner_event(owner),
+                owner.created_at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((entity, owners))
+    }
+
+    /// One legal entity with its owners.
+    pub(crate) async fn legal_entity(
+        &self,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<EntityWithOwners>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        entity_with_owners(&mut conn, scope, id).await
+    }
+
+    /// Lists legal entities, each with its owners (read in one query).
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
+    pub(crate) async fn list_legal_entities(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<EntityWithOwners>, Error> {
+        let listing = super::list(
+            &self.pool,
+            &LEGAL_ENTITIES,
+            scope,
+            query,
+            limits,
+            |_| {},
+            |row| LegalEntity::try_from(EntityRow::from_row(row)?),
+        )
+        .await?;
+        let ids: Vec<Uuid> = listing.items.iter().map(|e| e.id).collect();
+        let mut owners = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            let mut conn = self.pool.acquire().await?;
+            owners_of(&mut conn, scope, &ids).await?
+        };
+        Ok(Listing {
+            items: listing
+                .items
+                .into_iter()
+                .map(|entity| {
+                    let its_owners = owners.remove(&entity.id).unwrap_or_default();
+                    (entity, its_owners)
+                })
+                .collect(),
+            computed: listing.computed,
+            groups: listing.groups,
+        })
+    }
+
+    /// Changes a legal entity with `change`, then re-weighs its accounts.
+    pub(crate) async fn update_legal_entity(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        change: impl FnOnce(&LegalEntity) -> Result<LegalEntity, Error>,
+    ) -> Result<EntityWithOwners, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        // The row lock too: the sealed EIN read here is written back, and a
+        // key rotation must not re-wrap it in between (see kit::rewrap).
+        sqlx::query(
+            "SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .execute(&mut *tx)
+        .await?;
+        let (before, owners) = entity_with_owners(&mut tx, scope, id).await?.ok_or(not_found_entity())?;
+        let mut entity = change(&before)?;
+        entity.ein = self.unless_same(&before.ein, entity.ein, &ein_context(id))?;
+        self.write_entity(&mut tx, scope, &entity, false).await?;
+        if before.identity_changed(&entity) {
+            let what = ("legal_entities", "kyb_status", "legal_entity");
+            entity.verification =
+                reset_verification(&mut tx, scope, what, id, &entity.verification, entity.modified_at)
+                    .await?;
+        }
+        record(
+            &mut tx,
+            scope,
+            "legal_entity",
+            "updated",
+            entity.id,
+            entity_event(&entity),
+            entity.modified_at,
+        )
+        .await?;
+        accounts::reassess_entity_accounts(&mut tx, scope, id, entity.modified_at).await?;
+        tx.commit().await?;
+        Ok((entity, owners))
+    }
+
+    /// Deletes a legal entity and its owners, unless a processing account
+    /// that is not inactive uses it.
+    pub(crate) async fn delete_legal_entity(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<EntityWithOwners, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        let (entity, owners) = entity_with_owners(&mut tx, scope, id).await?.ok_or(not_found_entity())?;
+        if accounts::entity_in_use(&mut tx, scope, id).await? {
+            return Err(Error::Conflict(
+                "A processing account uses this legal entity; unlink it or deactivate the account first"
+                    .to_owned(),
+            ));
+        }
+        for statement in [
+            "UPDATE legal_entity_owners SET deleted_at = $4 \
+             WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+            "UPDATE legal_entities SET deleted_at = $4 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        ] {
+            sqlx::query(statement)
+                .bind(id)
+                .bind(scope.partner_id)
+                .bind(scope.livemode)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for owner in &owners {
+            record(&mut tx, scope, "legal_entity_owner", "deleted", owner.id, owner_event(owner), at).await?;
+        }
+        record(&mut tx, scope, "legal_entity", "deleted", entity.id, entity_event(&entity), at).await?;
+        tx.commit().await?;
+        Ok((entity, owners))
+    }
+
+    /// Adds an owner to its entity, keeping the shares within 100%.
+    pub(crate) async fn insert_owner(&self, scope: Scope, owner: Owner) -> Result<Owner, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        let (_, owners) = entity_with_owners(&mut tx, scope, owner.legal_entity_id)
+            .await?
+            .ok_or_else(|| Error::invalid("owner.legal_entity_id", "No such legal entity"))?;
+        check_total_ownership(owners.iter().chain(std::iter::once(&owner)).filter_map(|o| o.ownership))
+            .map_err(|why| Error::invalid("owner.ownership", why))?;
+        self.write_owner(&mut tx, scope, &owner, true).await?;
+        record(
+            &mut tx,
+            scope,
+            "legal_entity_owner",
+            "created",
+            owner.id,
+            owner_event(&owner),
+            owner.created_at,
+        )
+        .await?;
+        accounts::reassess_entity_accounts(&mut tx, scope, owner.legal_entity_id, owner.created_at).await?;
+        tx.commit().await?;
+        Ok(owner)
+    }
+
+    /// One owner.
+    pub(crate) async fn owner(&self, scope: Scope, id: Uuid) -> Result<Option<Owner>, Error> {
+        let row: Option<OwnerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            owner_columns!(),
+            " FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Owner::try_from).transpose()
+    }
+
+    /// Lists owners.
+    pub(crate) async fn list_owners(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<Owner>, Error> {
+        super::list(
+            &self.pool,
+            &OWNERS,
+            scope,
+            query,
+            limits,
+            |_| {},
+            |row| Owner::try_from(OwnerRow::from_row(row)?),
+        )
+        .await
+    }
+
+    /// Changes an owner with `change` (shares kept within 100%), then
+    /// re-weighs the accounts of their entity.
+    pub(crate) async fn update_owner(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        change: impl FnOnce(&Owner) -> Result<Owner, Error>,
+    ) -> Result<Owner, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        let owner = self.owner_in(&mut tx, scope, id).await?;
+        let mut changed = change(&owner)?;
+        changed.ssn = self.unless_same(&owner.ssn, changed.ssn, &ssn_context(id))?;
+        let (_, owners) =
+            entity_with_owners(&mut tx, scope, owner.legal_entity_id).await?.ok_or(not_found_entity())?;
+        check_total_ownership(
+            owners.iter().filter(|o| o.id != id).chain(std::iter::once(&changed)).filter_map(|o| o.ownership),
+        )
+        .map_err(|why| Error::invalid("owner.ownership", why))?;
+        self.write_owner(&mut tx, scope, &changed, false).await?;
+        if owner.identity_changed(&changed) {
+            let what = ("legal_entity_owners", "kyc_status", "legal_entity_owner");
+            changed.verification =
+                reset_verification(&mut tx, scope, what, id, &changed.verification, changed.modified_at)
+                    .await?;
+        }
+        record(
+            &mut tx,
+            scope,
+            "legal_entity_owner",
+            "updated",
+            id,
+            owner_event(&changed),
+            changed.modified_at,
+        )
+        .await?;
+        accounts::reassess_entity_accounts(&mut tx, scope, changed.legal_entity_id, changed.modified_at)
+            .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Deletes an owner, then re-weighs the accounts of their entity.
+    pub(crate) async fn delete_owner(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Owner, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        let owner = self.owner_in(&mut tx, scope, id).await?;
+        let result = sqlx::query(
+            "UPDATE legal_entity_owners SET deleted_at = $4 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        expect_one(&result, "owner", id)?;
+        record(&mut tx, scope, "legal_entity_owner", "deleted", id, owner_event(&owner), at).await?;
+        accounts::reassess_entity_accounts(&mut tx, scope, owner.legal_entity_id, at).await?;
+        tx.commit().await?;
+        Ok(owner)
+    }
+
+    /// A number given again as it is stored is no change: the stored one
+    /// is kept (not sealed anew, and not taken for new details).
+    fn unless_same<T: SensitiveNumber + Clone>(
+        &self,
+        stored: &Option<Sealed<T>>,
+        given: Option<Sealed<T>>,
+        context: &str,
+    ) -> Result<Option<Sealed<T>>, Error> {
+        if let (Some(Sealed::Stored { ciphertext, .. }), Some(Sealed::Given(new))) = (stored, &given)
+            && self.keyring().open_text(ciphertext, context)?.as_str() == new.digits()
+        {
+            return Ok(stored.clone());
+        }
+        Ok(given)
+    }
+
+    async fn owner_in(&self, conn: &mut PgConnection, scope: Scope, id: Uuid) -> Result<Owner, Error> {
+        let row: Option<OwnerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            owner_columns!(),
+            " FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+             FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(conn)
+        .await?;
+        row.map(Owner::try_from).transpose()?.ok_or(Error::NotFound { resource: "Owner" })
+    }
+
+    async fn write_entity(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        e: &LegalEntity,
+        insert: bool,
+    ) -> Result<(), Error> {
+        let context = ein_context(e.id);
+        let ein =
+            e.ein.as_ref().map(|ein| ein.to_stored(self.keyring(), scope.livemode, &context)).transpose()?;
+        let sql = if insert {
+            "INSERT INTO legal_entities (id, partner_id, livemode, legal_name, type, ein_sealed, ein_last4, \
+             street_address, unit_number, city, state_province, postal_code, country, phone_number, website, \
+             start_date, state_incorporated, contact_name, contact_email, contact_title, kyb_status, \
+             kyb_status_reasons, attrs, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23, $24, $25)"
+        } else {
+            "UPDATE legal_entities SET legal_name = $4, type = $5, ein_sealed = $6, ein_last4 = $7, \
+             street_address = $8, unit_number = $9, city = $10, state_province = $11, postal_code = $12, \
+             country = $13, phone_number = $14, website = $15, start_date = $16, state_incorporated = $17, \
+             contact_name = $18, contact_email = $19, contact_title = $20, kyb_status = $21, \
+             kyb_status_reasons = $22, attrs = $23, created_at = $24, modified_at = $25 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+        };
+        let a = &e.address;
+        let result = sqlx::query(sql)
+            .bind(e.id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .bind(e.legal_name.as_str())
+            .bind(e.kind.as_str())
+            .bind(ein.as_ref().map(|(c, _)| c.as_slice()))
+            .bind(ein.as_ref().map(|(_, l)| l.as_str()))
+            .bind_address(a)
+            .bind(e.phone.as_ref().map(Phone::as_str))
+            .bind(e.website.as_deref())
+            .bind(e.start_date)
+            .bind(e.state_incorporated.as_deref())
+            .bind(e.contact_name.as_ref().map(Name::as_str))
+            .bind(e.contact_email.as_ref().map(Email::as_str))
+            .bind(e.contact_title.as_ref().map(Name::as_str))
+            .bind(e.verification.status.as_str())
+            .bind(&e.verification.reasons)
+            .bind(Json(e.attrs.as_map()))
+            .bind(e.created_at)
+            .bind(e.modified_at)
+            .execute(&mut *conn)
+            .await?;
+        expect_one(&result, "legal entity", e.id)
+    }
+
+    async fn write_owner(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        o: &Owner,
+        insert: bool,
+    ) -> Result<(), Error> {
+        let context = ssn_context(o.id);
+        let ssn =
+            o.ssn.as_ref().map(|ssn| ssn.to_stored(self.keyring(), scope.livemode, &context)).transpose()?;
+        let sql = if insert {
+            "INSERT INTO legal_entity_owners (id, partner_id, livemode, legal_entity_id, full_name, title, ownership, \
+             birth_date, ssn_sealed, ssn_last4, street_address, unit_number, city, state_province, postal_code, \
+             country, email, phone_number, type, kyc_status, kyc_status_reasons, attrs, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23, $24)"
+        } else {
+            "UPDATE legal_entity_owners SET legal_entity_id = $4, full_name = $5, title = $6, ownership = $7, \
+             birth_date = $8, ssn_sealed = $9, ssn_last4 = $10, street_address = $11, unit_number = $12, \
+             city = $13, state_province = $14, postal_code = $15, country = $16, email = $17, phone_number = $18, \
+             type = $19, kyc_status = $20, kyc_status_reasons = $21, attrs = $22, created_at = $23, \
+             modified_at = $24 WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+        };
+        let a = &o.address;
+        let result = sqlx::query(sql)
+            .bind(o.id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .bind(o.legal_entity_id)
+            .bind(o.full_name.as_str())
+            .bind(o.title.as_ref().map(Name::as_str))
+            .bind(o.ownership.map(Ownership::value))
+            .bind(o.birth_date)
+            .bind(ssn.as_ref().map(|(c, _)| c.as_slice()))
+            .bind(ssn.as_ref().map(|(_, l)| l.as_str()))
+            .bind_address(a)
+            .bind(o.email.as_ref().map(Email::as_str))
+            .bind(o.phone.as_ref().map(Phone::as_str))
+            .bind(o.kind.as_str())
+            .bind(o.verification.status.as_str())
+            .bind(&o.verification.reasons)
+            .bind(Json(o.attrs.as_map()))
+            .bind(o.created_at)
+            .bind(o.modified_at)
+            .execute(&mut *conn)
+            .await?;
+        expect_one(&result, "owner", o.id)
+    }
+}
+
+fn not_found_entity() -> Error {
+    Error::NotFound { resource: "Legal entity" }
+}

@@ -1,0 +1,323 @@
+//! Access tokens: records of session and merchant tokens, redemption and
+//! revocation.
+
+use chrono::{DateTime, Utc};
+use paymesh_kit::{
+    Error,
+    auth::Scope,
+    config::ListLimits,
+    query::{Column, ColumnType, Resource},
+};
+use paymesh_proto::common::v1::ListQuery;
+use serde_json::{Map, Value, json};
+use sqlx::{FromRow as _, types::Json};
+use uuid::Uuid;
+
+use super::{Listing, Store, accounts, expect_one, record};
+use crate::domain::{
+    account::{Account, Attrs},
+    key::hash,
+    token::{AccessToken, TOKEN_STATUSES, TOKEN_TYPES, TokenType},
+};
+
+macro_rules! token_columns {
+    () => {
+        "id, livemode, type, account_id, expires_at, redeemed_at, revoked_at, issued_by, attrs, created_at, \
+         modified_at"
+    };
+}
+
+/// The token statuses, computed against the database clock.
+const TOKEN_STATUS_SQL: &str = "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' \
+     WHEN redeemed_at IS NOT NULL THEN 'redeemed' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END";
+
+/// What callers may query access tokens by.
+pub(crate) static ACCESS_TOKENS: Resource = Resource {
+    name: "access_token",
+    table: "access_tokens",
+    select: token_columns!(),
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "type", sql: "type", ty: ColumnType::Enum(TOKEN_TYPES) },
+        Column { name: "account_id", sql: "account_id", ty: ColumnType::Id },
+        Column { name: "status", sql: TOKEN_STATUS_SQL, ty: ColumnType::Enum(TOKEN_STATUSES) },
+        Column { name: "expires_at", sql: "expires_at", ty: ColumnType::Timestamp },
+        Column { name: "redeemed_at", sql: "redeemed_at", ty: ColumnType::Timestamp },
+        Column { name: "revoked_at", sql: "revoked_at", ty: ColumnType::Timestamp },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: Uuid,
+    livemode: bool,
+    #[sqlx(rename = "type")]
+    kind: String,
+    account_id: Uuid,
+    expires_at: DateTime<Utc>,
+    redeemed_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    issued_by: Uuid,
+    attrs: Json<Map<String, Value>>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+/// A merchant token's record, with what verifying it needs beyond the
+/// signature.
+#[derive(Debug)]
+pub(crate) struct MerchantToken {
+    /// The partner that issued it.
+    pub(crate) partner_id: Uuid,
+    /// Whether its processing account still exists and is not inactive.
+    pub(crate) account_open: bool,
+    /// Its record.
+    pub(crate) token: AccessToken,
+}
+
+/// A token row with its partner.
+#[derive(sqlx::FromRow)]
+struct OwnedTokenRow {
+    partner_id: Uuid,
+    account_open: bool,
+    #[sqlx(flatten)]
+    token: TokenRow,
+}
+
+impl TryFrom<TokenRow> for AccessToken {
+    type Error = Error;
+
+    fn try_from(row: TokenRow) -> Result<Self, Error> {
+        let TokenRow {
+            id,
+            livemode,
+            kind,
+            account_id,
+            expires_at,
+            redeemed_at,
+            revoked_at,
+            issued_by,
+            attrs,
+            created_at,
+            modified_at,
+        } = row;
+        Ok(Self {
+            id,
+            livemode,
+            kind: TokenType::parse(&kind)
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("token {id} has unknown type {kind:?}")))?,
+            account_id,
+            expires_at,
+            redeemed_at,
+            revoked_at,
+            issued_by,
+            attrs: Attrs::from_stored(attrs.0),
+            created_at,
+            modified_at,
+        })
+    }
+}
+
+fn token_event(token: &AccessToken) -> Value {
+    json!({
+        "id": token.id,
+        "type": token.kind.as_str(),
+        "account_id": token.account_id,
+        "expires_at": token.expires_at,
+        "redeemed_at": token.redeemed_at,
+        "revoked_at": token.revoked_at,
+        "livemode": token.livemode,
+    })
+}
+
+impl Store {
+    /// Stores a token's record; `session_token` is the session token's text
+    /// (only its hash is kept). The account must be a customer (session) or
+    /// a processing account (merchant) of this partner and mode.
+    pub(crate) async fn insert_access_token(
+        &self,
+        scope: Scope,
+        token: &AccessToken,
+        session_token: Option<&str>,
+    ) -> Result<(), Error> {
+        let wanted = match token.kind {
+            TokenType::SessionAccess => {
+                ("customer", "No such customer: session tokens open a customer's pay page")
+            }
+            TokenType::Merchant => {
+                ("processing", "No such processing account: merchant tokens open a merchant's portal")
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(token.account_id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if kind.as_deref() != Some(wanted.0) {
+            return Err(Error::invalid("access_token.account_id", wanted.1));
+        }
+        sqlx::query(
+            "INSERT INTO access_tokens (id, partner_id, livemode, type, account_id, token_hash, expires_at, \
+             issued_by, attrs, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(token.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(token.kind.as_str())
+        .bind(token.account_id)
+        .bind(session_token.map(|t| hash(t).to_vec()))
+        .bind(token.expires_at)
+        .bind(token.issued_by)
+        .bind(Json(token.attrs.as_map()))
+        .bind(token.created_at)
+        .execute(&mut *tx)
+        .await?;
+        record(&mut tx, scope, "access_token", "created", token.id, token_event(token), token.created_at)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One token's record.
+    pub(crate) async fn access_token(&self, scope: Scope, id: Uuid) -> Result<Option<AccessToken>, Error> {
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE id = $1 AND partner_id = $2 AND livemode = $3"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AccessToken::try_from).transpose()
+    }
+
+    /// A merchant token's record by its id alone (verifying a JWT, before
+    /// any scope is known); `None` for other tokens.
+    pub(crate) async fn merchant_token(&self, id: Uuid) -> Result<Option<MerchantToken>, Error> {
+        let row: Option<OwnedTokenRow> = sqlx::query_as(concat!(
+            "SELECT partner_id, EXISTS (SELECT 1 FROM accounts a WHERE a.id = access_tokens.account_id \
+             AND a.deleted_at IS NULL AND a.processing_status <> 'inactive') AS account_open, ",
+            token_columns!(),
+            " FROM access_tokens WHERE id = $1 AND type = 'merchant'"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(MerchantToken {
+                partner_id: row.partner_id,
+                account_open: row.account_open,
+                token: AccessToken::try_from(row.token)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Lists tokens' records.
+    pub(crate) async fn list_access_tokens(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<AccessToken>, Error> {
+        super::list(
+            &self.pool,
+            &ACCESS_TOKENS,
+            scope,
+            query,
+            limits,
+            |_| {},
+            |row| AccessToken::try_from(TokenRow::from_row(row)?),
+        )
+        .await
+    }
+
+    /// Revokes a token at `now`.
+    pub(crate) async fn revoke_access_token(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, Error> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut token = AccessToken::try_from(row.ok_or(Error::NotFound { resource: "Access token" })?)?;
+        if let Some(refusal) = token.status(now).refusal() {
+            return Err(Error::Conflict(format!("The token cannot be revoked: {refusal}")));
+        }
+        token.revoked_at = Some(now);
+        token.modified_at = now;
+        let result = sqlx::query("UPDATE access_tokens SET revoked_at = $2, modified_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        expect_one(&result, "access token", id)?;
+        record(&mut tx, scope, "access_token", "revoked", id, token_event(&token), now).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Redeems a session token of this partner and mode: the first time it
+    /// answers the record and its customer; afterwards, once expired or
+    /// revoked, for a deleted customer or an unknown token it says why not,
+    /// naming the `token` field (the caller's own key is fine).
+    pub(crate) async fn redeem_session_token(
+        &self,
+        scope: Scope,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(AccessToken, Account), Error> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE token_hash = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
+        ))
+        .bind(hash(token).as_slice())
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut record_of =
+            AccessToken::try_from(row.ok_or_else(|| Error::invalid("token", "Invalid session token"))?)?;
+        if let Some(refusal) = record_of.status(now).refusal() {
+            return Err(Error::invalid("token", refusal));
+        }
+        let account = accounts::account_in(&mut tx, scope, record_of.account_id)
+            .await?
+            .ok_or_else(|| Error::invalid("token", "The customer of this session token was deleted"))?;
+        record_of.redeemed_at = Some(now);
+        record_of.modified_at = now;
+        let result = sqlx::query("UPDATE access_tokens SET redeemed_at = $2, modified_at = $2 WHERE id = $1")
+            .bind(record_of.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        expect_one(&result, "access token", record_of.id)?;
+        record(&mut tx, scope, "access_token", "redeemed", record_of.id, token_event(&record_of), now)
+            .await?;
+        tx.commit().await?;
+        Ok((record_of, account))
+    }
+}
