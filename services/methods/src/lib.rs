@@ -1,12 +1,160 @@
 //! # paymesh-methods — the payment-method vault
 //!
-//! This crate will own the `methods` schema and the `paymesh.methods.v1`
-//! gRPC service (default port 50052): cards and bank accounts stored under
-//! envelope encryption (AES-256-GCM data keys wrapped by a configured
-//! key-encryption key), keyed fingerprints to spot duplicates, masked
-//! descriptions (`Visa x-4242`) for every response, and a `Detokenize` call
-//! that only the payments service may make. Card numbers, routing numbers and
-//! expiries are parsed once into domain types; the card code is never stored.
+//! The vault owns the `methods` schema and serves `paymesh.methods.v1` on
+//! port 50052: cards and bank accounts of a partner's accounts, tokenized.
 //!
-//! It holds no code yet: the vault arrives with its own issue, built on the
-//! runtime in `paymesh-kit`.
+//! - Numbers are parsed once into domain types (Luhn, brand and length,
+//!   ABA checksum, Canadian institution and transit numbers), sealed with
+//!   AES-256-GCM under a data key of their own wrapped by a key-encryption
+//!   key (`paymesh_kit::crypto`), and never returned: a method is shown by
+//!   its description (`Visa x-4242`), masked number and last four digits.
+//! - A card's security code is checked and dropped, never stored.
+//! - A keyed fingerprint (HMAC-SHA256, per partner) spots the same number
+//!   twice without revealing it.
+//! - Card types (credit, debit, prepaid) come from the BIN table.
+//! - `VaultService.Detokenize` releases numbers to the payments service
+//!   alone, and audits every call.
+//!
+//! Layout: `domain` holds the rules with no I/O; `store` the SQL and the
+//! sealing; `convert` the one mapping between wire and domain; `vault` the
+//! operations (who may, in which order, identity kept in step); `accounts`
+//! the client of identity; `grpc` the thin handlers. [`admin`] serves
+//! `paymesh vault rotate-kek`.
+
+mod accounts;
+pub mod admin;
+mod config;
+mod convert;
+pub mod domain;
+mod grpc;
+mod store;
+mod vault;
+
+use std::{future::Future, time::Duration};
+
+use paymesh_kit::{
+    auth::{CachedAuthenticator, RemoteAuthenticator},
+    clock::Clock,
+    config::CommonConfig,
+    db,
+    grpc::{self as kit_grpc, GrpcServer},
+};
+use paymesh_proto::methods::v1::{
+    payment_method_service_server::PaymentMethodServiceServer, vault_service_server::VaultServiceServer,
+};
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, ENV_FINGERPRINT_KEY, ENV_METHODS_ADDR};
+pub use store::SEALED_COLUMNS;
+
+use crate::domain::method::Fingerprinter;
+
+/// The schema the vault owns.
+pub const SCHEMA: &str = "methods";
+
+/// The name the vault presents to other services.
+pub const SERVICE_NAME: &str = "methods";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Connects to the methods schema, creating the database and applying
+/// migrations as needed.
+pub async fn open_database(config: &CommonConfig) -> anyhow::Result<PgPool> {
+    db::open(&config.database, SCHEMA, &MIGRATIONS).await
+}
+
+/// Serves the vault's gRPC API on `listener` until `shutdown` completes.
+pub async fn serve(
+    common: &CommonConfig,
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = open_database(common).await?;
+    serve_with(common, config, pool, Clock::system(), listener, shutdown).await
+}
+
+/// Like [`serve`], with the pool and clock given (tests move the clock).
+/// Beside the server, a task delivers the customers' defaults identity has
+/// yet to learn, every few seconds, until `shutdown`.
+pub async fn serve_with(
+    common: &CommonConfig,
+    config: &Config,
+    pool: PgPool,
+    clock: Clock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if common.keyring.is_development() {
+        tracing::warn!(
+            "the vault seals card and bank account numbers with the public development key-encryption key; \
+             live mode is refused — set PAYMESH_KEKS for any real data"
+        );
+    }
+    let identity = kit_grpc::connect(&common.identity_url, common.request_timeout)?;
+    let authenticator = std::sync::Arc::new(CachedAuthenticator::new(
+        RemoteAuthenticator::new(identity.clone()),
+        common.auth,
+    ));
+    let vault = vault(common, config, pool, clock, identity).await?;
+    let stop = CancellationToken::new();
+    let syncing = tokio::spawn(sync_defaults_until(vault.clone(), stop.clone()));
+    let result = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
+        .resources(grpc::RESOURCES)
+        .add_service(PaymentMethodServiceServer::new(grpc::PaymentMethodApi(vault.clone())))
+        .add_service(VaultServiceServer::new(grpc::VaultApi(vault)))
+        .serve(listener, shutdown)
+        .await;
+    stop.cancel();
+    syncing.await.ok();
+    result
+}
+
+/// How often queued defaults are delivered to identity again.
+const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Delivers queued defaults every [`DEFAULT_SYNC_INTERVAL`] until `stop`.
+async fn sync_defaults_until(vault: vault::Vault, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(DEFAULT_SYNC_INTERVAL) => {}
+        }
+        if let Err(e) = vault.sync_pending_defaults().await {
+            tracing::warn!(error = %e, "delivering defaults to identity failed; will retry");
+        }
+    }
+}
+
+/// The vault's operations over `pool`, talking to identity on `identity`.
+async fn vault(
+    common: &CommonConfig,
+    config: &Config,
+    pool: PgPool,
+    clock: Clock,
+    identity: kit_grpc::Channel,
+) -> anyhow::Result<vault::Vault> {
+    let fingerprints = match &config.fingerprint_key {
+        Some(key) => Fingerprinter::new(key.expose().clone()),
+        None => {
+            tracing::warn!(
+                "PAYMESH_FINGERPRINT_KEY is not set: fingerprints use a public development key and live mode \
+                 is refused"
+            );
+            Fingerprinter::development()
+        }
+    };
+    let store = store::Store::new(pool, common.keyring.clone());
+    let bins = store.bins().await.map_err(|e| anyhow::anyhow!("cannot load the BIN table: {e}"))?;
+    tracing::info!(prefixes = bins.len(), "BIN table loaded");
+    Ok(vault::Vault {
+        store,
+        accounts: accounts::Accounts::new(identity, common.service_keys.token(SERVICE_NAME)),
+        fingerprints,
+        bins,
+        clock,
+        limits: common.list,
+    })
+}

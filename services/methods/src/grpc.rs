@@ -1,0 +1,105 @@
+//! The vault's gRPC handlers: convert, call the vault, convert back.
+
+use paymesh_kit::{
+    auth::{self, ServiceResources},
+    wire::structs,
+};
+use paymesh_proto::methods::v1::{
+    self as pb, payment_method_service_server::PaymentMethodService, vault_service_server::VaultService,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{convert, vault::Vault};
+
+/// The REST resources each vault service serves, for restricted keys.
+pub(crate) static RESOURCES: &[ServiceResources] = &[
+    ServiceResources { service: "paymesh.methods.v1.PaymentMethodService", resources: &["/payment_methods"] },
+    // Restricted keys may reach Detokenize only to be refused (and
+    // audited) there; it is the payments service's alone.
+    ServiceResources { service: "paymesh.methods.v1.VaultService", resources: &["/payment_methods"] },
+];
+
+/// `PaymentMethodService` over the vault.
+#[derive(Clone, Debug)]
+pub(crate) struct PaymentMethodApi(pub(crate) Vault);
+
+#[tonic::async_trait]
+impl PaymentMethodService for PaymentMethodApi {
+    async fn create_payment_method(
+        &self,
+        request: Request<pb::CreatePaymentMethodRequest>,
+    ) -> Result<Response<pb::CreatePaymentMethodResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let method = self.0.create(&principal, request.into_inner().payment_method).await?;
+        Ok(Response::new(pb::CreatePaymentMethodResponse {
+            payment_method: Some(convert::to_proto(&method)),
+        }))
+    }
+
+    async fn get_payment_method(
+        &self,
+        request: Request<pb::GetPaymentMethodRequest>,
+    ) -> Result<Response<pb::GetPaymentMethodResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let method = self.0.get(&principal, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetPaymentMethodResponse { payment_method: Some(convert::to_proto(&method)) }))
+    }
+
+    async fn list_payment_methods(
+        &self,
+        request: Request<pb::ListPaymentMethodsRequest>,
+    ) -> Result<Response<pb::ListPaymentMethodsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let query = request.into_inner().query.unwrap_or_default();
+        let listing = self.0.list(&principal, &query).await?;
+        Ok(Response::new(pb::ListPaymentMethodsResponse {
+            payment_methods: listing.items.iter().map(convert::to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_payment_method(
+        &self,
+        request: Request<pb::UpdatePaymentMethodRequest>,
+    ) -> Result<Response<pb::UpdatePaymentMethodResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let pb::UpdatePaymentMethodRequest { payment_method, update_mask } = request.into_inner();
+        let method = self.0.update(&principal, payment_method, update_mask).await?;
+        Ok(Response::new(pb::UpdatePaymentMethodResponse {
+            payment_method: Some(convert::to_proto(&method)),
+        }))
+    }
+
+    async fn delete_payment_method(
+        &self,
+        request: Request<pb::DeletePaymentMethodRequest>,
+    ) -> Result<Response<pb::DeletePaymentMethodResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let method = self.0.delete(&principal, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeletePaymentMethodResponse {
+            payment_method: Some(convert::to_proto(&method)),
+        }))
+    }
+}
+
+/// `VaultService` over the vault.
+#[derive(Clone, Debug)]
+pub(crate) struct VaultApi(pub(crate) Vault);
+
+#[tonic::async_trait]
+impl VaultService for VaultApi {
+    async fn detokenize(
+        &self,
+        request: Request<pb::DetokenizeRequest>,
+    ) -> Result<Response<pb::DetokenizeResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let (method, number) = self.0.detokenize(&principal, request.get_ref()).await?;
+        let (card, bank_account) = convert::secrets(&method, &number);
+        Ok(Response::new(pb::DetokenizeResponse {
+            payment_method: Some(convert::to_proto(&method)),
+            card,
+            bank_account,
+        }))
+    }
+}
