@@ -5,6 +5,11 @@
 //! identity with the kit's short cache, and hands handlers a [`Caller`].
 //! The key is forwarded on every gRPC call, where each service checks it
 //! again: the gateway is not trusted to have done so.
+//!
+//! A restricted key's permissions are REST paths (`GET /transactions`), so
+//! the gateway checks them against the exact method and path here, before
+//! any service is called; the services check them again against the REST
+//! resources their RPCs serve.
 
 use std::time::Duration;
 
@@ -13,7 +18,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse as _, Response},
 };
-use paymesh_kit::auth::{ApiKey, AuthError, key_from_headers};
+use paymesh_kit::auth::{ApiKey, AuthError, Verb, key_from_headers};
 use tonic::metadata::MetadataValue;
 
 use crate::{AppState, error::ApiError};
@@ -50,6 +55,14 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
         Err(e) => Err(e),
     };
     match outcome {
+        Ok((_, principal)) if !principal.permits(verb(request.method()), request.uri().path()) => {
+            ApiError::forbidden(format!(
+                "This key's permissions do not allow {} {}",
+                request.method(),
+                request.uri().path()
+            ))
+            .into_response()
+        }
         Ok((key, principal)) => {
             tracing::Span::current().record("partner_id", tracing::field::display(principal.partner_id));
             let request_id =
@@ -61,5 +74,15 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             ApiError::unavailable("Authentication is unavailable; retry shortly").into_response()
         }
         Err(refusal) => ApiError::unauthorized(refusal.to_string()).into_response(),
+    }
+}
+
+/// The permission method an HTTP method needs.
+fn verb(method: &http::Method) -> Verb {
+    match *method {
+        http::Method::GET | http::Method::HEAD => Verb::Get,
+        http::Method::PUT | http::Method::PATCH => Verb::Put,
+        http::Method::DELETE => Verb::Delete,
+        _ => Verb::Post,
     }
 }

@@ -55,12 +55,23 @@ impl FromRequest<AppState> for RequestBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.config.max_body_bytes;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        Self::read(request, state.config.max_body_bytes).await
+    }
+}
+
+/// The media type of a request, lower case, without parameters.
+pub fn content_type(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+impl RequestBody {
+    /// Reads a JSON or form body of at most `limit` bytes.
+    pub async fn read(request: Request, limit: usize) -> Result<Self, ApiError> {
+        let content_type = content_type(&request);
         let declared = request
             .headers()
             .get(header::CONTENT_LENGTH)

@@ -56,7 +56,7 @@ impl ApiError {
     /// 400 `InvalidAttributes` with per-attribute details.
     pub fn invalid(details: Map<String, Value>) -> Self {
         let details = Value::Object(details);
-        let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
+        let description = describe(&details);
         Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description).with_details(details)
     }
 
@@ -73,7 +73,7 @@ impl ApiError {
     pub fn invalid_items(items: Vec<Map<String, Value>>) -> Self {
         let values: Vec<Value> = items.into_iter().map(Value::Object).collect();
         let details = json!({"object": "list", "values": values});
-        let description = format!("Invalid attributes: {}", field_names(&details).join(", "));
+        let description = describe(&details);
         Self::new(StatusCode::BAD_REQUEST, "InvalidAttributes", description).with_details(details)
     }
 
@@ -85,6 +85,11 @@ impl ApiError {
     /// 401 `Unauthorized`.
     pub fn unauthorized(description: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", description)
+    }
+
+    /// 403 `Forbidden`.
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", description)
     }
 
     /// 404 `NotFound`.
@@ -131,6 +136,19 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status
+    }
+
+    /// The same error with its details rewritten by `f` (a resource naming
+    /// attributes as its REST objects do), the description following.
+    pub fn map_details(mut self, f: impl FnOnce(Value) -> Value) -> Self {
+        if let Some(details) = self.0.details.take() {
+            let details = f(details);
+            if self.0.error_type == "InvalidAttributes" {
+                self.0.description = describe(&details);
+            }
+            self.0.details = Some(details);
+        }
+        self
     }
 
     /// Converts a gRPC status from a service. `message_field` is the name of
@@ -187,7 +205,7 @@ impl ApiError {
             );
             // Name the attributes as the REST caller sent them, not as the
             // gRPC request message spells them.
-            error.0.description = format!("Invalid attributes: {}", field_names(&rest).join(", "));
+            error.0.description = describe(&rest);
             error = error.with_details(rest);
         }
         if http == StatusCode::SERVICE_UNAVAILABLE {
@@ -213,7 +231,7 @@ fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, messag
             }
             None => &mut top,
         };
-        insert_nested(target, &path, description);
+        crate::fields::insert_path(target, &path, Value::String(description.to_owned()));
     }
     if items.is_empty() {
         Value::Object(top)
@@ -224,6 +242,11 @@ fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, messag
 
 /// Every attribute named in REST details: `email`, `attrs.plan`,
 /// `values[1].email`.
+/// The description of `InvalidAttributes`: every attribute named.
+fn describe(details: &Value) -> String {
+    format!("Invalid attributes: {}", field_names(details).join(", "))
+}
+
 fn field_names(details: &Value) -> Vec<String> {
     fn walk(prefix: &str, value: &Value, out: &mut Vec<String>) {
         match value {
@@ -280,24 +303,6 @@ fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
         }
     }
     (index, rest.split('.').map(str::to_owned).collect())
-}
-
-fn insert_nested(target: &mut Map<String, Value>, path: &[String], description: &str) {
-    match path {
-        [] => {}
-        [last] => {
-            target.insert(last.clone(), Value::String(description.to_owned()));
-        }
-        [first, rest @ ..] => {
-            let entry = target.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = entry {
-                insert_nested(inner, rest, description);
-            }
-        }
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -19,16 +19,28 @@ pub(crate) async fn healthz() -> impl IntoResponse {
 
 /// `GET /readyz`.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
-    request.set_timeout(Duration::from_secs(2));
-    let identity = match state.health.clone().check(request).await {
-        Ok(response) if response.get_ref().status == ServingStatus::Serving as i32 => "serving",
-        Ok(_) => "not_serving",
-        Err(_) => "unreachable",
-    };
-    if identity == "serving" {
-        Ok(Json(json!({"status": "ready", "services": {"identity": identity}})))
+    let mut services = serde_json::Map::new();
+    let mut not_ready = Vec::new();
+    for (name, client) in &state.health {
+        let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+        request.set_timeout(Duration::from_secs(2));
+        let status = match client.clone().check(request).await {
+            Ok(response) if response.get_ref().status == ServingStatus::Serving as i32 => "serving",
+            Ok(_) => "not_serving",
+            Err(_) => "unreachable",
+        };
+        if status != "serving" {
+            not_ready.push(format!("the {name} service is {status}"));
+        }
+        services.insert((*name).to_owned(), json!(status));
+    }
+    if not_ready.is_empty() {
+        Ok(Json(json!({"status": "ready", "services": services})))
     } else {
-        Err(ApiError::unavailable(format!("The identity service is {identity}")))
+        let mut why = not_ready.join("; ");
+        if let Some(first) = why.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        Err(ApiError::unavailable(why))
     }
 }

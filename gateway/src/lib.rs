@@ -19,10 +19,12 @@ mod auth;
 pub mod body;
 mod config;
 pub mod error;
+mod fields;
 mod health;
 mod metrics;
 pub mod query;
 mod resources;
+mod rest;
 mod trace;
 
 use std::{future::Future, sync::Arc};
@@ -33,7 +35,14 @@ use paymesh_kit::{
     config::CommonConfig,
     grpc::{self, Channel},
 };
-use paymesh_proto::identity::v1::account_service_client::AccountServiceClient;
+use paymesh_proto::{
+    identity::v1::{
+        access_token_service_client::AccessTokenServiceClient, account_service_client::AccountServiceClient,
+        api_key_service_client::ApiKeyServiceClient, document_service_client::DocumentServiceClient,
+        legal_entity_service_client::LegalEntityServiceClient,
+    },
+    methods::v1::payment_method_service_client::PaymentMethodServiceClient,
+};
 use tokio::net::TcpListener;
 use tonic_health::pb::health_client::HealthClient;
 use tower::ServiceBuilder;
@@ -44,17 +53,24 @@ use tower_http::{
 
 pub use config::{Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES};
 use error::ApiError;
-use resources::accounts::{self, Flavor};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The deadline of one request, carried to every gRPC call.
     request_timeout: std::time::Duration,
+    /// The largest identity document accepted.
+    max_document_bytes: usize,
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     accounts: AccountServiceClient<Channel>,
-    health: HealthClient<Channel>,
+    legal_entities: LegalEntityServiceClient<Channel>,
+    documents: DocumentServiceClient<Channel>,
+    api_keys: ApiKeyServiceClient<Channel>,
+    access_tokens: AccessTokenServiceClient<Channel>,
+    payment_methods: PaymentMethodServiceClient<Channel>,
+    /// The gRPC health of every service the gateway calls, by name.
+    health: Vec<(&'static str, HealthClient<Channel>)>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -67,23 +83,30 @@ impl AppState {
     /// Clients for every service the gateway calls (connecting lazily).
     pub fn new(common: &CommonConfig, config: Config) -> anyhow::Result<Self> {
         let identity = grpc::connect(&common.identity_url, common.request_timeout)?;
+        let methods = grpc::connect(&common.methods_url, common.request_timeout)?;
         let authenticator: Arc<dyn Authenticator> =
             Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
         Ok(Self {
             request_timeout: common.request_timeout,
+            max_document_bytes: common.max_document_bytes,
             config,
             authenticator,
             accounts: AccountServiceClient::new(identity.clone()),
-            health: HealthClient::new(identity),
+            legal_entities: LegalEntityServiceClient::new(identity.clone()),
+            documents: DocumentServiceClient::new(identity.clone())
+                .max_decoding_message_size(common.max_document_bytes + 64 * 1024)
+                .max_encoding_message_size(common.max_document_bytes + 64 * 1024),
+            api_keys: ApiKeyServiceClient::new(identity.clone()),
+            access_tokens: AccessTokenServiceClient::new(identity.clone()),
+            payment_methods: PaymentMethodServiceClient::new(methods.clone()),
+            health: vec![("identity", HealthClient::new(identity)), ("methods", HealthClient::new(methods))],
         })
     }
 }
 
 /// The whole REST surface.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(accounts::routes(Flavor::Accounts))
-        .merge(accounts::routes(Flavor::Customers))
+    let api = resources::routes(state.max_document_bytes)
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -1,19 +1,24 @@
-//! The REST resources, one module each, and what they share: the list
-//! envelope and timestamps.
+//! The REST resources, one module each; each builds on the shared
+//! operations of `rest`.
 
+pub(crate) mod access_tokens;
 pub(crate) mod accounts;
+pub(crate) mod api_keys;
+pub(crate) mod documents;
+pub(crate) mod legal_entities;
+pub(crate) mod payment_methods;
 
-use axum::Json;
-use prost_types::Timestamp;
-use serde_json::{Value, json};
+use axum::Router;
 
-/// `{"object": "list", "values": […]}`.
-pub(crate) fn list_response(values: impl Iterator<Item = Value>) -> Json<Value> {
-    Json(json!({"object": "list", "values": values.collect::<Vec<_>>()}))
-}
+use crate::AppState;
 
-/// A timestamp as RFC 3339 in UTC (`2026-11-21T19:27:00.123456Z`), or null.
-pub(crate) fn timestamp(at: Option<Timestamp>) -> Value {
-    at.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .map_or(Value::Null, |t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+/// Every resource route (all of them need a credential).
+pub(crate) fn routes(max_document_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .merge(accounts::routes())
+        .merge(legal_entities::routes())
+        .merge(documents::routes(max_document_bytes))
+        .merge(api_keys::routes())
+        .merge(access_tokens::routes())
+        .merge(payment_methods::routes())
 }

@@ -1,650 +1,629 @@
-//! `/accounts` and `/customers`: the identity service's accounts in the
-//! Payload wire format.
+//! `/accounts`, `/customers` and `/processing_accounts`: the identity
+//! service's accounts in the Payload wire format.
 //!
-//! `/customers` is `/accounts` with the type fixed to `customer`: objects
-//! say `"object": "customer"`, lists only show customers, and ids of other
-//! account types are not found there.
+//! `/customers` and `/processing_accounts` are `/accounts` with the type
+//! fixed: objects say `"object": "customer"` or `"processing_account"`
+//! (the official SDK's classes), lists show only that type, and ids of the
+//! other type are not found there. Besides the shared operations (see
+//! `rest`):
 //!
-//! | request                                  | gRPC                      |
-//! |------------------------------------------|---------------------------|
-//! | `GET /accounts/{id}`                     | `GetAccount`              |
-//! | `GET /accounts?…`                        | `ListAccounts`            |
-//! | `POST /accounts` one object              | `CreateAccount`           |
-//! | `POST /accounts` `{"object":"list",…}`   | `BatchCreateAccounts`     |
-//! | `PUT /accounts/{id}`                     | `UpdateAccount`           |
-//! | `PUT /accounts` list body                | `BatchUpdateAccounts`     |
-//! | `PUT /accounts?…&mode=query`             | `UpdateAccountsByQuery`   |
-//! | `DELETE /accounts/{id}`                  | `DeleteAccount`           |
-//! | `DELETE /accounts` list body             | `BatchDeleteAccounts`     |
-//! | `DELETE /accounts?…&mode=query`          | `DeleteAccountsByQuery`   |
+//! | request                                      | gRPC                          |
+//! |----------------------------------------------|-------------------------------|
+//! | `GET /customers/{id}/recipients`             | `ListRecipients`              |
+//! | `GET /processing_accounts/{id}/status_history` | `ListProcessingStatusChanges` |
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Router,
     extract::{Path, RawQuery, State},
     routing::get,
 };
-use std::collections::HashMap;
-
-use paymesh_kit::{MAX_BATCH, json as attrs};
-use paymesh_proto::{
-    common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
-    identity::v1 as pb,
-};
+use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use prost_types::FieldMask;
-use serde_json::{Map, Value, json};
-use uuid::Uuid;
+use serde_json::{Value, json};
 
-use super::{list_response, timestamp};
 use crate::{
     AppState,
     auth::Caller,
-    body::{RequestBody, Shape},
     error::ApiError,
-    query::{self, ListParams},
+    fields::Reader,
+    query,
+    rest::{
+        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, equals, fetch,
+        list_response, object, text_or_null, timestamp,
+    },
 };
 
-/// Which of the two paths serves the request.
+/// Which of the three paths serves the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Flavor {
     /// `/accounts`: every account type; `type` is required on create.
     Accounts,
     /// `/customers`: only `customer` accounts.
     Customers,
+    /// `/processing_accounts`: only `processing` accounts (and billers).
+    ProcessingAccounts,
 }
 
 impl Flavor {
-    fn object(self) -> &'static str {
-        match self {
-            Self::Accounts => "account",
-            Self::Customers => "customer",
-        }
-    }
-
     fn fixed_type(self) -> Option<pb::AccountType> {
         match self {
             Self::Accounts => None,
             Self::Customers => Some(pb::AccountType::Customer),
+            Self::ProcessingAccounts => Some(pb::AccountType::Processing),
+        }
+    }
+}
+
+const TYPES: &[(&str, i32)] =
+    &[("customer", pb::AccountType::Customer as i32), ("processing", pb::AccountType::Processing as i32)];
+
+const CATEGORIES: &[(&str, i32)] = &[
+    ("utilities", pb::RecipientCategory::Utilities as i32),
+    ("telecommunications", pb::RecipientCategory::Telecommunications as i32),
+    ("rent", pb::RecipientCategory::Rent as i32),
+    ("mortgage", pb::RecipientCategory::Mortgage as i32),
+    ("insurance", pb::RecipientCategory::Insurance as i32),
+    ("taxes", pb::RecipientCategory::Taxes as i32),
+    ("government", pb::RecipientCategory::Government as i32),
+    ("education", pb::RecipientCategory::Education as i32),
+    ("healthcare", pb::RecipientCategory::Healthcare as i32),
+    ("childcare", pb::RecipientCategory::Childcare as i32),
+    ("legal_services", pb::RecipientCategory::LegalServices as i32),
+    ("professional_services", pb::RecipientCategory::ProfessionalServices as i32),
+    ("construction", pb::RecipientCategory::Construction as i32),
+    ("suppliers", pb::RecipientCategory::Suppliers as i32),
+    ("logistics", pb::RecipientCategory::Logistics as i32),
+    ("software", pb::RecipientCategory::Software as i32),
+    ("marketing", pb::RecipientCategory::Marketing as i32),
+    ("travel", pb::RecipientCategory::Travel as i32),
+    ("auto", pb::RecipientCategory::Auto as i32),
+    ("charity", pb::RecipientCategory::Charity as i32),
+    ("membership", pb::RecipientCategory::Membership as i32),
+    ("retail", pb::RecipientCategory::Retail as i32),
+    ("other", pb::RecipientCategory::Other as i32),
+];
+
+const VISIBILITIES: &[(&str, i32)] = &[
+    ("payer", pb::Visibility::Payer as i32),
+    ("partner", pb::Visibility::Partner as i32),
+    ("biller", pb::Visibility::Biller as i32),
+];
+
+const PAYOUT_METHODS: &[(&str, i32)] = &[
+    ("ach", pb::PayoutMethod::Ach as i32),
+    ("wire", pb::PayoutMethod::Wire as i32),
+    ("check", pb::PayoutMethod::Check as i32),
+    ("eft", pb::PayoutMethod::Eft as i32),
+];
+
+const STATUSES: &[(&str, i32)] = &[
+    ("pending", pb::ProcessingStatus::Pending as i32),
+    ("active", pb::ProcessingStatus::Active as i32),
+    ("in_review", pb::ProcessingStatus::InReview as i32),
+    ("update_required", pb::ProcessingStatus::UpdateRequired as i32),
+    ("inactive", pb::ProcessingStatus::Inactive as i32),
+];
+
+/// Verification statuses (customers' KYC, entities' KYB, owners' KYC).
+pub(crate) const KYC_STATUSES: &[(&str, i32)] = &[
+    ("unverified", pb::KycStatus::Unverified as i32),
+    ("pending", pb::KycStatus::Pending as i32),
+    ("verified", pb::KycStatus::Verified as i32),
+    ("rejected", pb::KycStatus::Rejected as i32),
+];
+
+const ACCOUNT_TYPES: &[(&str, i32)] =
+    &[("checking", pb::BankAccountType::Checking as i32), ("savings", pb::BankAccountType::Savings as i32)];
+
+/// The word of a wire enum value.
+pub(crate) fn word(choices: &[(&'static str, i32)], value: i32) -> Value {
+    choices.iter().find(|(_, v)| *v == value).map_or(Value::Null, |(w, _)| Value::String((*w).to_owned()))
+}
+
+// === The collection ===
+
+impl Collection for Flavor {
+    type Item = pb::Account;
+
+    fn object(&self) -> &'static str {
+        match self {
+            Self::Accounts => "account",
+            Self::Customers => "customer",
+            Self::ProcessingAccounts => "processing_account",
         }
     }
 
-    fn not_found(self) -> ApiError {
+    fn path(&self) -> &'static str {
+        match self {
+            Self::Accounts => "/accounts",
+            Self::Customers => "/customers",
+            Self::ProcessingAccounts => "/processing_accounts",
+        }
+    }
+
+    fn message_field(&self) -> &'static str {
+        "account"
+    }
+
+    fn not_found(&self) -> ApiError {
         ApiError::not_found(match self {
             Self::Accounts => "Account not found",
             Self::Customers => "Customer not found",
+            Self::ProcessingAccounts => "Processing account not found",
         })
     }
-}
 
-/// The routes of one flavor.
-pub(crate) fn routes(flavor: Flavor) -> Router<AppState> {
-    let base = match flavor {
-        Flavor::Accounts => "/accounts",
-        Flavor::Customers => "/customers",
-    };
-    Router::new()
-        .route(
-            base,
-            get(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery| {
-                list(state, caller, raw, flavor)
-            })
-            .post(move |state: State<AppState>, caller: Extension<Caller>, body: RequestBody| {
-                create(state, caller, body, flavor)
-            })
-            .put(
-                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
-                    update_many(state, caller, raw, body, flavor)
-                },
-            )
-            .delete(
-                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
-                    delete_many(state, caller, raw, body, flavor)
-                },
-            ),
-        )
-        .route(
-            &format!("{base}/{{id}}"),
-            get(move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>, raw: RawQuery| {
-                get_one(state, caller, id, raw, flavor)
-            })
-            .put(
-                move |state: State<AppState>,
-                      caller: Extension<Caller>,
-                      id: Path<String>,
-                      body: RequestBody| { update_one(state, caller, id, body, flavor) },
-            )
-            .delete(
-                move |state: State<AppState>, caller: Extension<Caller>, id: Path<String>| {
-                    delete_one(state, caller, id, flavor)
-                },
-            ),
-        )
-}
-
-type Reply = Result<Json<Value>, ApiError>;
-
-/// The deepest `attrs` accepted (the identity service's rule).
-const MAX_ATTRS_DEPTH: usize = 8;
-
-fn status(error: tonic::Status) -> ApiError {
-    ApiError::from_status(&error, "account")
-}
-
-// === Handlers ===
-
-async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    flavor: Flavor,
-) -> Reply {
-    let ListParams { mut query, projection, .. } = query::parse(raw.as_deref())?;
-    query.filters.extend(type_filter(flavor));
-    let grouped = !query.group_by.is_empty() || !query.aggregates.is_empty();
-    let response = state
-        .accounts
-        .clone()
-        .list_accounts(caller.grpc(pb::ListAccountsRequest { query: Some(query) }))
-        .await
-        .map_err(status)?
-        .into_inner();
-    if grouped {
-        return Ok(list_response(response.groups.into_iter().map(|g| Value::Object(attrs::from_struct(g)))));
+    fn render(&self, account: pb::Account) -> Object {
+        to_json(account, *self)
     }
-    let mut computed = response.computed.into_iter().map(attrs::from_struct);
-    Ok(list_response(
-        response
-            .accounts
-            .into_iter()
-            .map(|account| Value::Object(projection.apply(to_json(account, flavor), computed.next()))),
-    ))
-}
 
-async fn get_one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    flavor: Flavor,
-) -> Reply {
-    let params = query::parse(raw.as_deref())?;
-    if params.query.fields.iter().any(|f| f.function != 0) || !params.query.aggregates.is_empty() {
-        return Err(ApiError::invalid_field(
-            "fields",
-            "Computed fields and aggregates are available on lists, e.g. GET /accounts?id=…&fields=…",
-        ));
+    fn parse(&self, object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::Account>, Object> {
+        from_json(object, *self, purpose)
     }
-    let account = fetch(&state, &caller, id, flavor).await?;
-    Ok(Json(Value::Object(params.projection.apply(to_json(account, flavor), None))))
-}
 
-async fn create(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: RequestBody,
-    flavor: Flavor,
-) -> Reply {
-    let mut client = state.accounts.clone();
-    match body.shape()? {
-        Shape::Object(object) => {
-            let Parsed { account, .. } =
-                from_json(object, flavor, Purpose::Create).map_err(ApiError::invalid)?;
-            let request = caller.grpc(pb::CreateAccountRequest { account: Some(account) });
-            let created = client.create_account(request).await.map_err(status)?.into_inner();
-            object_reply(created.account, flavor)
-        }
-        Shape::List(values) => {
-            let parsed = each_object(values, |object| from_json(object, flavor, Purpose::Create))?;
-            let requests = parsed
-                .into_iter()
-                .map(|Parsed { account, .. }| pb::CreateAccountRequest { account: Some(account) })
-                .collect();
-            let created = client
-                .batch_create_accounts(caller.grpc(pb::BatchCreateAccountsRequest { requests }))
-                .await
-                .map_err(status)?
-                .into_inner();
-            Ok(list_reply(created.accounts, flavor))
-        }
+    fn fixed_filters(&self) -> Vec<paymesh_proto::common::v1::Filter> {
+        self.fixed_type().map(|t| equals(&["type"], &[type_name(t)])).into_iter().collect()
     }
-}
 
-async fn update_one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: RequestBody,
-    flavor: Flavor,
-) -> Reply {
-    let Shape::Object(object) = body.shape()? else {
-        return Err(ApiError::bad_request(format!("PUT /{}s/{{id}} takes one object", flavor.object())));
-    };
-    let Parsed { mut account, mask, read_only } =
-        from_json(object, flavor, Purpose::Update { path_id: &id }).map_err(ApiError::invalid)?;
-    if flavor.fixed_type().is_some() || !read_only.is_empty() {
-        let current = fetch(&state, &caller, id.clone(), flavor).await?;
-        let problems = read_only_problems(&read_only, &to_json(current, flavor));
-        if !problems.is_empty() {
-            return Err(ApiError::invalid(problems));
-        }
+    fn owns(&self, item: &pb::Account) -> bool {
+        self.fixed_type().is_none_or(|t| item.r#type == t as i32)
     }
-    account.id = id;
-    let request =
-        pb::UpdateAccountRequest { account: Some(account), update_mask: Some(FieldMask { paths: mask }) };
-    let updated =
-        state.accounts.clone().update_account(caller.grpc(request)).await.map_err(status)?.into_inner();
-    object_reply(updated.account, flavor)
-}
 
-async fn update_many(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: RequestBody,
-    flavor: Flavor,
-) -> Reply {
-    let params = query::parse(raw.as_deref())?;
-    let mut client = state.accounts.clone();
-    let accounts = match (body.shape()?, params.mode_query) {
-        (Shape::Object(object), true) => {
-            let Parsed { account, mask, .. } =
-                from_json(object, flavor, Purpose::UpdateByQuery).map_err(ApiError::invalid)?;
-            if mask.is_empty() {
-                return Err(ApiError::bad_request("Send at least one attribute to change"));
+    fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::Account> {
+        Box::pin(async move {
+            let response =
+                state.accounts.clone().get_account(caller.grpc(pb::GetAccountRequest { id })).await?;
+            response.into_inner().account.ok_or_else(|| tonic::Status::not_found("no account"))
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        query: common::ListQuery,
+    ) -> Call<'a, Listed<pb::Account>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::ListAccountsRequest { query: Some(query) });
+            let pb::ListAccountsResponse { accounts, computed, groups } =
+                state.accounts.clone().list_accounts(request).await?.into_inner();
+            Ok(Listed { items: accounts, computed, groups })
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        items: Vec<pb::Account>,
+        many: bool,
+    ) -> Call<'a, Vec<pb::Account>> {
+        Box::pin(async move {
+            let mut client = state.accounts.clone();
+            if many {
+                let requests =
+                    items.into_iter().map(|a| pb::CreateAccountRequest { account: Some(a) }).collect();
+                let request = caller.grpc(pb::BatchCreateAccountsRequest { requests });
+                Ok(client.batch_create_accounts(request).await?.into_inner().accounts)
+            } else {
+                let account = items.into_iter().next();
+                let created =
+                    client.create_account(caller.grpc(pb::CreateAccountRequest { account })).await?;
+                Ok(created.into_inner().account.into_iter().collect())
             }
-            let request = pb::UpdateAccountsByQueryRequest {
-                filters: mutation_filters(&params, flavor)?,
-                account: Some(account),
-                update_mask: Some(FieldMask { paths: mask }),
-            };
-            client.update_accounts_by_query(caller.grpc(request)).await.map_err(status)?.into_inner().accounts
-        }
-        (Shape::List(values), false) => {
-            let parsed = each_object(values, |object| from_json(object, flavor, Purpose::BatchUpdate))?;
-            if flavor.fixed_type().is_some() || parsed.iter().any(|p| !p.read_only.is_empty()) {
-                let ids: Vec<String> = parsed.iter().map(|p| p.account.id.clone()).collect();
-                let current = stored(&state, &caller, &ids, flavor).await?;
-                check_items(flavor, parsed.iter().map(|p| (&p.account.id, &p.read_only)), &current)?;
-            }
-            let requests = parsed
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        items: Vec<(pb::Account, Vec<String>)>,
+        many: bool,
+    ) -> Call<'a, Vec<pb::Account>> {
+        Box::pin(async move {
+            let mut client = state.accounts.clone();
+            let mut requests: Vec<pb::UpdateAccountRequest> = items
                 .into_iter()
-                .map(|Parsed { account, mask, .. }| pb::UpdateAccountRequest {
+                .map(|(account, paths)| pb::UpdateAccountRequest {
                     account: Some(account),
-                    update_mask: Some(FieldMask { paths: mask }),
+                    update_mask: Some(FieldMask { paths }),
                 })
                 .collect();
-            client
-                .batch_update_accounts(caller.grpc(pb::BatchUpdateAccountsRequest { requests }))
-                .await
-                .map_err(status)?
-                .into_inner()
+            if many {
+                let request = caller.grpc(pb::BatchUpdateAccountsRequest { requests });
+                Ok(client.batch_update_accounts(request).await?.into_inner().accounts)
+            } else {
+                let request = requests.pop().unwrap_or_default();
+                Ok(client
+                    .update_account(caller.grpc(request))
+                    .await?
+                    .into_inner()
+                    .account
+                    .into_iter()
+                    .collect())
+            }
+        })
+    }
+
+    fn update_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+        (account, paths): (pb::Account, Vec<String>),
+    ) -> Call<'a, Vec<pb::Account>> {
+        Box::pin(async move {
+            let request = pb::UpdateAccountsByQueryRequest {
+                filters,
+                account: Some(account),
+                update_mask: Some(FieldMask { paths }),
+            };
+            Ok(state
                 .accounts
-        }
-        (Shape::List(_), true) => {
-            return Err(ApiError::bad_request("mode=query takes one object of changes, not a list"));
-        }
-        (Shape::Object(_), false) => return Err(many_hint("PUT", flavor)),
-    };
-    Ok(list_reply(accounts, flavor))
+                .clone()
+                .update_accounts_by_query(caller.grpc(request))
+                .await?
+                .into_inner()
+                .accounts)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        mut ids: Vec<String>,
+        many: bool,
+    ) -> Call<'a, Vec<pb::Account>> {
+        Box::pin(async move {
+            let mut client = state.accounts.clone();
+            if many {
+                let request = caller.grpc(pb::BatchDeleteAccountsRequest { ids });
+                Ok(client.batch_delete_accounts(request).await?.into_inner().accounts)
+            } else {
+                let request = caller.grpc(pb::DeleteAccountRequest { id: ids.pop().unwrap_or_default() });
+                Ok(client.delete_account(request).await?.into_inner().account.into_iter().collect())
+            }
+        })
+    }
+
+    fn delete_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+    ) -> Call<'a, Vec<pb::Account>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::DeleteAccountsByQueryRequest { filters });
+            Ok(state.accounts.clone().delete_accounts_by_query(request).await?.into_inner().accounts)
+        })
+    }
 }
 
-async fn delete_one(
+/// The routes of the three account paths, with their nested paths.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(rest::routes(Flavor::Accounts))
+        .merge(rest::routes(Flavor::Customers))
+        .merge(rest::routes(Flavor::ProcessingAccounts))
+        .route("/customers/{id}/recipients", get(recipients))
+        .route("/processing_accounts/{id}/status_history", get(status_history))
+}
+
+/// `GET /customers/{id}/recipients`: the processing accounts a payer may
+/// see and pay.
+async fn recipients(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    flavor: Flavor,
-) -> Reply {
-    if flavor.fixed_type().is_some() {
-        fetch(&state, &caller, id.clone(), flavor).await?;
-    }
-    let deleted = state
-        .accounts
-        .clone()
-        .delete_account(caller.grpc(pb::DeleteAccountRequest { id }))
-        .await
-        .map_err(status)?
-        .into_inner();
-    object_reply(deleted.account, flavor)
-}
-
-async fn delete_many(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
-    body: RequestBody,
-    flavor: Flavor,
 ) -> Reply {
     let params = query::parse(raw.as_deref())?;
-    let mut client = state.accounts.clone();
-    let accounts = match (body.0.is_some(), params.mode_query) {
-        (false, true) => {
-            let request = pb::DeleteAccountsByQueryRequest { filters: mutation_filters(&params, flavor)? };
-            client.delete_accounts_by_query(caller.grpc(request)).await.map_err(status)?.into_inner().accounts
-        }
-        (true, false) => {
-            let Shape::List(values) = body.shape()? else { return Err(many_hint("DELETE", flavor)) };
-            let ids = each_object(values, |object| match object.get("id") {
-                Some(Value::String(id)) => Ok(id.clone()),
-                Some(_) => Err(one("id", "Must be a string")),
-                None => Err(one("id", "Required")),
-            })?;
-            if flavor.fixed_type().is_some() {
-                let current = stored(&state, &caller, &ids, flavor).await?;
-                let none = Map::new();
-                check_items(flavor, ids.iter().map(|id| (id, &none)), &current)?;
-            }
-            client
-                .batch_delete_accounts(caller.grpc(pb::BatchDeleteAccountsRequest { ids }))
-                .await
-                .map_err(status)?
-                .into_inner()
-                .accounts
-        }
-        (true, true) => return Err(ApiError::bad_request("mode=query takes no body")),
-        (false, false) => return Err(many_hint("DELETE", flavor)),
-    };
-    Ok(list_reply(accounts, flavor))
-}
-
-// === Helpers ===
-
-/// One account as the reply. A service that answers without the account
-/// has broken its contract: that is an internal error, never an empty object.
-fn object_reply(account: Option<pb::Account>, flavor: Flavor) -> Reply {
-    let account = account.ok_or_else(|| {
-        tracing::error!("identity answered without the account");
-        ApiError::internal()
-    })?;
-    Ok(Json(Value::Object(to_json(account, flavor))))
-}
-
-/// Accounts as a list reply.
-fn list_reply(accounts: Vec<pb::Account>, flavor: Flavor) -> Json<Value> {
-    list_response(accounts.into_iter().map(|a| Value::Object(to_json(a, flavor))))
-}
-
-fn many_hint(method: &str, flavor: Flavor) -> ApiError {
-    ApiError::bad_request(format!(
-        "{method} /{o}s acts on several {o}s: send {{\"object\": \"list\", \"values\": [ … ]}} with their ids, \
-         or filter them with ?…&mode=query. For one {o}, use /{o}s/{{id}}",
-        o = flavor.object()
-    ))
-}
-
-fn one(field: &str, message: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert(field.to_owned(), Value::String(message.to_owned()));
-    map
-}
-
-/// Applies `parse` to every item of a list body; problems are reported per
-/// item, in Payload's list shape.
-fn each_object<T>(
-    values: Vec<Value>,
-    parse: impl Fn(Map<String, Value>) -> Result<T, Map<String, Value>>,
-) -> Result<Vec<T>, ApiError> {
-    if values.is_empty() {
-        return Err(ApiError::invalid_field("values", "At least one item is required"));
-    }
-    if values.len() > MAX_BATCH {
-        return Err(ApiError::invalid_field("values", format!("At most {MAX_BATCH} items per request")));
-    }
-    let mut parsed = Vec::with_capacity(values.len());
-    let mut problems = Vec::with_capacity(values.len());
-    for value in values {
-        match value {
-            Value::Object(object) => match parse(object) {
-                Ok(item) => {
-                    parsed.push(item);
-                    problems.push(Map::new());
-                }
-                Err(p) => problems.push(p),
-            },
-            _ => problems.push(one("object", "Each item must be an object")),
-        }
-    }
-    if problems.iter().all(Map::is_empty) { Ok(parsed) } else { Err(ApiError::invalid_items(problems)) }
-}
-
-fn type_filter(flavor: Flavor) -> Option<Filter> {
-    flavor.fixed_type().map(|t| Filter {
-        field: Some(FieldRef { path: vec!["type".to_owned()], function: 0 }),
-        any_of: vec![Condition { operator: Operator::Equal as i32, value: type_name(t).to_owned() }],
-    })
-}
-
-fn mutation_filters(params: &ListParams, flavor: Flavor) -> Result<Vec<Filter>, ApiError> {
-    let mut filters = params.mutation_filters()?;
-    filters.extend(type_filter(flavor));
-    Ok(filters)
-}
-
-/// The account `id`, which must be of the flavor's type.
-async fn fetch(
-    state: &AppState,
-    caller: &Caller,
-    id: String,
-    flavor: Flavor,
-) -> Result<pb::Account, ApiError> {
-    let account = state
+    let grouped = !params.query.group_by.is_empty() || !params.query.aggregates.is_empty();
+    let request = caller.grpc(pb::ListRecipientsRequest { payer_id: id, query: Some(params.query) });
+    let pb::ListRecipientsResponse { accounts, computed, groups } = state
         .accounts
         .clone()
-        .get_account(caller.grpc(pb::GetAccountRequest { id }))
+        .list_recipients(request)
         .await
-        .map_err(|e| if e.code() == tonic::Code::NotFound { flavor.not_found() } else { status(e) })?
-        .into_inner()
-        .account
-        .ok_or_else(|| flavor.not_found())?;
-    match flavor.fixed_type() {
-        Some(t) if account.r#type != t as i32 => Err(flavor.not_found()),
-        _ => Ok(account),
+        .map_err(|e| {
+            if e.code() == tonic::Code::NotFound {
+                Flavor::Customers.not_found()
+            } else {
+                rest::status(&Flavor::ProcessingAccounts, &e)
+            }
+        })?
+        .into_inner();
+    if grouped {
+        return Ok(list_response(
+            groups.into_iter().map(|g| Value::Object(paymesh_kit::json::from_struct(g))),
+        ));
     }
+    let mut computed = computed.into_iter().map(paymesh_kit::json::from_struct);
+    Ok(list_response(accounts.into_iter().map(|a| {
+        Value::Object(params.projection.apply(to_json(a, Flavor::ProcessingAccounts), computed.next()))
+    })))
 }
 
-/// The stored accounts among `ids`, as this flavor sees them (on
-/// `/customers`, only customers), keyed by id (parsed, so any spelling of
-/// a UUID finds its account).
-async fn stored(
-    state: &AppState,
-    caller: &Caller,
-    ids: &[String],
-    flavor: Flavor,
-) -> Result<HashMap<Uuid, Map<String, Value>>, ApiError> {
-    let valid: Vec<&String> = ids.iter().filter(|id| Uuid::parse_str(id).is_ok()).collect();
-    if valid.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut filters = vec![Filter {
-        field: Some(FieldRef { path: vec!["id".to_owned()], function: 0 }),
-        any_of: valid
-            .iter()
-            .map(|id| Condition { operator: Operator::Equal as i32, value: (*id).clone() })
-            .collect(),
-    }];
-    filters.extend(type_filter(flavor));
-    // Batches are at most MAX_BATCH items, well within one page.
-    let query = ListQuery { filters, limit: u32::try_from(valid.len()).unwrap_or(1), ..ListQuery::default() };
-    let request = caller.grpc(pb::ListAccountsRequest { query: Some(query) });
-    let response = state.accounts.clone().list_accounts(request).await.map_err(status)?.into_inner();
-    Ok(response
+/// `GET /processing_accounts/{id}/status_history`: who changed the status,
+/// why and when, oldest first.
+async fn status_history(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    fetch(&Flavor::ProcessingAccounts, &state, &caller, id.clone()).await?;
+    let request = caller.grpc(pb::ListProcessingStatusChangesRequest { account_id: id });
+    let changes = state
         .accounts
-        .into_iter()
-        .filter_map(|a| Some((Uuid::parse_str(&a.id).ok()?, to_json(a, flavor))))
-        .collect())
-}
-
-/// Checks each item of a batch against what is stored: on `/customers` the
-/// id must name a customer; everywhere, read-only values sent must equal the
-/// stored ones. Unknown ids on `/accounts` are left to the service.
-fn check_items<'a>(
-    flavor: Flavor,
-    items: impl Iterator<Item = (&'a String, &'a Map<String, Value>)>,
-    current: &HashMap<Uuid, Map<String, Value>>,
-) -> Result<(), ApiError> {
-    let problems: Vec<Map<String, Value>> = items
-        .map(|(id, read_only)| match Uuid::parse_str(id).ok().and_then(|id| current.get(&id)) {
-            Some(stored) => read_only_problems(read_only, stored),
-            None if flavor.fixed_type().is_some() => one("id", "No such customer"),
-            None => Map::new(),
+        .clone()
+        .list_processing_status_changes(request)
+        .await
+        .map_err(|e| rest::status(&Flavor::ProcessingAccounts, &e))?
+        .into_inner()
+        .changes;
+    Ok(list_response(changes.into_iter().map(|c| {
+        let pb::ProcessingStatusChange {
+            id,
+            account_id,
+            from_status,
+            to_status,
+            reasons,
+            actor_type,
+            actor_id,
+            create_time,
+        } = c;
+        json!({
+            "id": id,
+            "object": "processing_status_change",
+            "account_id": account_id,
+            "from_status": word(STATUSES, from_status),
+            "to_status": word(STATUSES, to_status),
+            "reasons": reasons,
+            "actor_type": actor_type,
+            "actor_id": actor_id,
+            "created_at": timestamp(create_time),
         })
-        .collect();
-    if problems.iter().all(Map::is_empty) { Ok(()) } else { Err(ApiError::invalid_items(problems)) }
-}
-
-/// Read-only attributes sent with an update are accepted when they equal
-/// the stored values (an object from a GET can be sent back), and refused
-/// when they differ.
-fn read_only_problems(read_only: &Map<String, Value>, stored: &Map<String, Value>) -> Map<String, Value> {
-    read_only
-        .iter()
-        .filter(|(key, value)| stored.get(key.as_str()) != Some(value))
-        .map(|(key, _)| {
-            let why = if key == "type" { "Cannot be changed" } else { "Read-only attribute" };
-            (key.clone(), Value::String(why.to_owned()))
-        })
-        .collect()
+    })))
 }
 
 // === JSON ⇄ proto ===
 
-/// What a body is parsed for.
-#[derive(Clone, Copy, Debug)]
-enum Purpose<'a> {
-    Create,
-    Update { path_id: &'a str },
-    BatchUpdate,
-    UpdateByQuery,
-}
-
 fn type_name(t: pb::AccountType) -> &'static str {
     match t {
         pb::AccountType::Customer => "customer",
+        pb::AccountType::Processing => "processing",
         pb::AccountType::Unspecified => "",
     }
 }
 
-/// What a REST object asks for.
-#[derive(Debug, Default)]
-struct Parsed {
-    /// The account's new values.
-    account: pb::Account,
-    /// The attributes to change (updates).
-    mask: Vec<String>,
-    /// Read-only attributes sent with an update, to compare with the stored
-    /// values.
-    read_only: Map<String, Value>,
-}
-
-/// An account and its update mask from a REST object. Problems are returned
-/// per attribute.
-fn from_json(
-    object: Map<String, Value>,
-    flavor: Flavor,
-    purpose: Purpose<'_>,
-) -> Result<Parsed, Map<String, Value>> {
+/// An account and its update mask from a REST object.
+fn from_json(object: Object, flavor: Flavor, purpose: Purpose<'_>) -> Result<Parsed<pb::Account>, Object> {
+    let mut r = Reader::new(purpose);
     let mut account = pb::Account::default();
-    let mut mask = Vec::new();
-    let mut read_only = Map::new();
-    let updating_one = matches!(purpose, Purpose::Update { .. } | Purpose::BatchUpdate);
-    let mut problems = Map::new();
-    let mut problem = |field: &str, message: &str| {
-        problems.insert(field.to_owned(), Value::String(message.to_owned()));
-    };
-    let creating = matches!(purpose, Purpose::Create);
+    let mut id = String::new();
+    let mut custom = None;
     if object.contains_key("name") && object.contains_key("full_name") {
-        problem("full_name", "Send name or full_name, not both");
+        r.problem("full_name", "Send name or full_name, not both");
     }
-    for (key, value) in object {
+    let objects = ["account", "customer", "processing_account"];
+    for (key, mut value) in object {
+        if r.common(&key, &mut value, &objects, flavor.object(), &mut id, &mut custom) {
+            continue;
+        }
         match key.as_str() {
-            "object" => {
-                if !matches!(value.as_str(), Some("account" | "customer")) {
-                    problem("object", &format!("Must be \"{}\"", flavor.object()));
+            "type" => match (flavor.fixed_type(), purpose.creates()) {
+                (Some(fixed), _) => {
+                    if value.as_str() != Some(type_name(fixed)) {
+                        r.problem("type", format!("Must be \"{}\" here", type_name(fixed)));
+                    }
                 }
-            }
-            "id" => match (purpose, value) {
-                (Purpose::Create | Purpose::UpdateByQuery, _) => problem("id", "Read-only attribute"),
-                (Purpose::Update { path_id }, Value::String(id)) if id == path_id => {}
-                (Purpose::Update { .. }, _) => problem("id", "Does not match the id in the path"),
-                (Purpose::BatchUpdate, Value::String(id)) => account.id = id,
-                (Purpose::BatchUpdate, _) => problem("id", "Must be a string"),
+                (None, true) => {
+                    if let Some(t) = r.choice("type", value, TYPES) {
+                        account.r#type = t;
+                    }
+                }
+                (None, false) => r.read_only("type", value),
             },
-            "type" => match (value.as_str(), flavor.fixed_type(), creating) {
-                (None, ..) => problem("type", "Must be a string"),
-                (Some(given), Some(fixed), _) if given != type_name(fixed) => {
-                    problem("type", &format!("Must be \"{}\" here", type_name(fixed)));
-                }
-                (Some(_), Some(_), _) => {}
-                (Some("customer"), None, true) => account.r#type = pb::AccountType::Customer as i32,
-                (Some(_), None, true) => problem("type", "Must be one of: customer"),
-                (Some(_), None, false) if updating_one => {
-                    read_only.insert(key.clone(), value.clone());
-                }
-                (Some(_), None, false) => problem("type", "Cannot be changed"),
-            },
-            "name" | "full_name" => match value {
-                Value::String(name) => {
+            "name" | "full_name" => {
+                if let Some(name) = r.text(&key, value) {
                     account.name = name;
-                    mask.push("name".to_owned());
+                    r.changed("name");
                 }
-                Value::Null => problem(&key, "Required"),
-                _ => problem(&key, "Must be a string"),
-            },
-            "email" => match value {
-                Value::String(email) => {
+            }
+            "email" => {
+                if let Some(email) = r.text("email", value) {
                     account.email = email;
-                    mask.push("email".to_owned());
+                    r.changed("email");
                 }
-                Value::Null => problem("email", "Required"),
-                _ => problem("email", "Must be a string"),
-            },
-            "phone_number" | "description" => {
-                let text = match value {
-                    Value::String(text) => Some(text),
-                    Value::Null => None,
-                    _ => {
-                        problem(&key, "Must be a string or null");
-                        continue;
-                    }
-                };
-                if key == "phone_number" {
-                    account.phone_number = text;
-                } else {
-                    account.description = text;
-                }
-                mask.push(key);
             }
-            "attrs" => match value {
-                Value::Object(map) => {
-                    // Checked here too: deeper values would trip the protobuf
-                    // decoder's recursion limit before the service could answer.
-                    let depth = 1 + map.values().map(attrs::depth).max().unwrap_or(0);
-                    if depth > MAX_ATTRS_DEPTH {
-                        problem("attrs", &format!("Must nest at most {MAX_ATTRS_DEPTH} levels"));
-                    } else {
-                        account.attrs = Some(attrs::to_struct(map));
-                        mask.push("attrs".to_owned());
+            "phone_number" | "description" | "primary_processing_id" => {
+                if let Some(text) = r.nullable(&key, value) {
+                    match key.as_str() {
+                        "phone_number" => account.phone_number = text,
+                        "description" => account.description = text,
+                        _ => account.primary_processing_id = text,
                     }
+                    r.changed(&key);
                 }
-                Value::Null if !creating => mask.push("attrs".to_owned()),
-                _ => problem("attrs", "Must be an object"),
-            },
-            "created_at" | "modified_at" | "livemode" if updating_one => {
-                read_only.insert(key, value);
             }
-            "created_at" | "modified_at" | "livemode" => problem(&key, "Read-only attribute"),
-            _ => problem(&key, "Unknown attribute"),
+            "default_payment_method_id" | "kyc_status" | "kyc_status_reasons" => r.read_only(&key, value),
+            "processing" => {
+                if let Some(fields) = r.object("processing", value) {
+                    account.processing = Some(processing_from_json(&mut r, fields));
+                }
+            }
+            _ => r.unknown(&key),
         }
     }
     if let Some(fixed) = flavor.fixed_type() {
         account.r#type = fixed as i32;
     }
-    if matches!(purpose, Purpose::BatchUpdate) && account.id.is_empty() {
-        problems.entry("id").or_insert_with(|| Value::String("Required".to_owned()));
+    account.attrs = custom;
+    account.id = id.clone();
+    r.finish(account, &id)
+}
+
+fn processing_from_json(r: &mut Reader<'_>, fields: Object) -> pb::Processing {
+    let mut p = pb::Processing::default();
+    for (key, value) in fields {
+        let path = format!("processing.{key}");
+        match key.as_str() {
+            "industry" => {
+                if let Some(text) = r.text(&path, value) {
+                    p.industry = text;
+                    r.changed(&path);
+                }
+            }
+            "category" => {
+                if let Some(c) = r.choice(&path, value, CATEGORIES) {
+                    p.category = c;
+                    r.changed(&path);
+                }
+            }
+            "visibility" => {
+                if let Some(v) = r.choice(&path, value, VISIBILITIES) {
+                    p.visibility = v;
+                    r.changed(&path);
+                }
+            }
+            "payer_id" | "legal_entity_id" => {
+                if let Some(text) = r.nullable(&path, value) {
+                    if key == "payer_id" {
+                        p.payer_id = text;
+                    } else {
+                        p.legal_entity_id = text;
+                    }
+                    r.changed(&path);
+                }
+            }
+            "payout_method" => {
+                if value.is_null() {
+                    p.payout_method = 0;
+                    r.changed(&path);
+                } else if let Some(m) = r.choice(&path, value, PAYOUT_METHODS) {
+                    p.payout_method = m;
+                    r.changed(&path);
+                }
+            }
+            "payout_details" => {
+                if let Some(details) = r.object(&path, value) {
+                    p.payout_details = Some(payout_from_json(r, details));
+                    r.changed(&path);
+                }
+            }
+            "default" => {
+                if let Some(flag) = r.boolean(&path, value) {
+                    p.default = flag;
+                    r.changed(&path);
+                }
+            }
+            "status" => {
+                // Only a change is a request; the status read back is compared.
+                if r.purpose().updates_one() && !matches!(value.as_str(), Some("active" | "inactive")) {
+                    r.read_only(&path, value);
+                } else if let Some(s) = r.choice(&path, value, STATUSES) {
+                    p.status = s;
+                    r.changed(&path);
+                }
+            }
+            "status_reason" => {
+                if let Some(reason) = r.nullable(&path, value) {
+                    p.status_reason = reason;
+                    r.changed(&path);
+                }
+            }
+            "status_reasons" | "status_changed_at" => r.read_only(&path, value),
+            _ => r.unknown(&path),
+        }
     }
-    if problems.is_empty() { Ok(Parsed { account, mask, read_only }) } else { Err(problems) }
+    p
+}
+
+fn payout_from_json(r: &mut Reader<'_>, fields: Object) -> pb::PayoutDetails {
+    let mut d = pb::PayoutDetails::default();
+    for (key, value) in fields {
+        let path = format!("processing.payout_details.{key}");
+        match key.as_str() {
+            "account_holder" | "routing_number" | "account_number" | "institution_number"
+            | "transit_number" => {
+                if let Some(text) = r.nullable(&path, value) {
+                    let text = text.unwrap_or_default();
+                    match key.as_str() {
+                        "account_holder" => d.account_holder = text,
+                        "routing_number" => d.routing_number = text,
+                        "account_number" => d.account_number = text,
+                        "institution_number" => d.institution_number = text,
+                        _ => d.transit_number = text,
+                    }
+                }
+            }
+            "account_type" => {
+                if let Some(t) = r.choice(&path, value, ACCOUNT_TYPES) {
+                    d.account_type = t;
+                }
+            }
+            "mailing_address" => {
+                if let Some(address) = r.object(&path, value) {
+                    d.mailing_address = Some(address_from_json(r, &path, address));
+                }
+            }
+            // Shown with the details; the number itself is write-only.
+            "account_number_last4" => {}
+            _ => r.unknown(&path),
+        }
+    }
+    d
+}
+
+/// An address from its REST attributes (`street_address`, …).
+pub(crate) fn address_from_json(r: &mut Reader<'_>, prefix: &str, fields: Object) -> common::Address {
+    let mut a = common::Address::default();
+    for (key, value) in fields {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if !ADDRESS_PARTS.contains(&key.as_str()) {
+            r.unknown(&path);
+            continue;
+        }
+        if let Some(text) = r.nullable(&path, value) {
+            set_address_part(&mut a, &key, text.unwrap_or_default());
+        }
+    }
+    a
+}
+
+/// The attributes of an address, as REST names them.
+pub(crate) const ADDRESS_PARTS: &[&str] =
+    &["street_address", "unit_number", "city", "state_province", "postal_code", "country"];
+
+/// Sets one part of an address by its REST name.
+pub(crate) fn set_address_part(a: &mut common::Address, part: &str, text: String) {
+    match part {
+        "street_address" => a.street_address = text,
+        "unit_number" => a.unit_number = text,
+        "city" => a.city = text,
+        "state_province" => a.state_province = text,
+        "postal_code" => a.postal_code = text,
+        _ => a.country = text,
+    }
+}
+
+/// An address as REST shows it (empty parts are null).
+pub(crate) fn address_json(address: Option<common::Address>) -> Object {
+    let a = address.unwrap_or_default();
+    object(json!({
+        "street_address": text_or_null(a.street_address),
+        "unit_number": text_or_null(a.unit_number),
+        "city": text_or_null(a.city),
+        "state_province": text_or_null(a.state_province),
+        "postal_code": text_or_null(a.postal_code),
+        "country": text_or_null(a.country),
+    }))
 }
 
 /// An account as REST shows it.
-fn to_json(account: pb::Account, flavor: Flavor) -> Map<String, Value> {
+fn to_json(account: pb::Account, flavor: Flavor) -> Object {
     let pb::Account {
         id,
         r#type,
@@ -656,63 +635,149 @@ fn to_json(account: pb::Account, flavor: Flavor) -> Map<String, Value> {
         livemode,
         create_time,
         update_time,
+        primary_processing_id,
+        default_payment_method_id,
+        kyc_status,
+        kyc_status_reasons,
+        processing,
     } = account;
     let kind = pb::AccountType::try_from(r#type).map_or("", type_name);
-    let Value::Object(map) = json!({
+    let object_name = match (flavor, kind) {
+        (Flavor::Accounts, _) => "account",
+        (_, "processing") => "processing_account",
+        _ => "customer",
+    };
+    let mut out = object(json!({
         "id": id,
-        "object": flavor.object(),
+        "object": object_name,
         "type": kind,
         "name": name,
         "email": email,
         "phone_number": phone_number,
         "description": description,
-        "attrs": Value::Object(custom.map(attrs::from_struct).unwrap_or_default()),
+        "attrs": attrs_json(custom),
         "livemode": livemode,
         "created_at": timestamp(create_time),
         "modified_at": timestamp(update_time),
-    }) else {
-        unreachable!("json! of an object literal is an object")
-    };
-    map
+    }));
+    match processing {
+        Some(p) => {
+            out.insert("processing".to_owned(), Value::Object(processing_json(p)));
+        }
+        None => {
+            out.insert("primary_processing_id".to_owned(), json!(primary_processing_id));
+            out.insert("default_payment_method_id".to_owned(), json!(default_payment_method_id));
+            out.insert("kyc_status".to_owned(), word(KYC_STATUSES, kyc_status));
+            out.insert("kyc_status_reasons".to_owned(), json!(kyc_status_reasons));
+        }
+    }
+    out
+}
+
+fn processing_json(p: pb::Processing) -> Object {
+    let pb::Processing {
+        industry,
+        category,
+        visibility,
+        payer_id,
+        payout_method,
+        payout_details,
+        status,
+        status_reasons,
+        status_time,
+        legal_entity_id,
+        default,
+        status_reason: _,
+    } = p;
+    let details = payout_details.map(|d| {
+        let pb::PayoutDetails {
+            account_holder,
+            routing_number,
+            account_number: _,
+            account_number_last4,
+            account_type,
+            institution_number,
+            transit_number,
+            mailing_address,
+        } = d;
+        let mut details = object(json!({"account_holder": text_or_null(account_holder)}));
+        match pb::PayoutMethod::try_from(payout_method) {
+            Ok(pb::PayoutMethod::Ach | pb::PayoutMethod::Wire) => {
+                details.insert("routing_number".to_owned(), text_or_null(routing_number));
+                details.insert("account_number_last4".to_owned(), text_or_null(account_number_last4));
+                details.insert("account_type".to_owned(), word(ACCOUNT_TYPES, account_type));
+            }
+            Ok(pb::PayoutMethod::Eft) => {
+                details.insert("institution_number".to_owned(), text_or_null(institution_number));
+                details.insert("transit_number".to_owned(), text_or_null(transit_number));
+                details.insert("account_number_last4".to_owned(), text_or_null(account_number_last4));
+            }
+            _ => {
+                details.insert("mailing_address".to_owned(), Value::Object(address_json(mailing_address)));
+            }
+        }
+        Value::Object(details)
+    });
+    object(json!({
+        "industry": industry,
+        "category": word(CATEGORIES, category),
+        "visibility": word(VISIBILITIES, visibility),
+        "payer_id": payer_id,
+        "payout_method": word(PAYOUT_METHODS, payout_method),
+        "payout_details": details,
+        "status": word(STATUSES, status),
+        "status_reasons": status_reasons,
+        "status_changed_at": timestamp(status_time),
+        "legal_entity_id": legal_entity_id,
+        "default": default,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn object(value: Value) -> Map<String, Value> {
+    fn body(value: Value) -> Object {
         value.as_object().unwrap().clone()
     }
 
     #[test]
     fn the_seed_create_body_parses_on_customers() {
-        let Parsed { account, .. } = from_json(
-            object(json!({"email": "matt.perez@example.com", "full_name": "Matt Perez"})),
+        let Parsed { message, .. } = from_json(
+            body(json!({"email": "matt.perez@example.com", "full_name": "Matt Perez"})),
             Flavor::Customers,
             Purpose::Create,
         )
         .unwrap();
-        assert_eq!(account.name, "Matt Perez");
-        assert_eq!(account.r#type, pb::AccountType::Customer as i32);
+        assert_eq!(message.name, "Matt Perez");
+        assert_eq!(message.r#type, pb::AccountType::Customer as i32);
     }
 
     #[test]
     fn accounts_need_a_known_type() {
-        let body = object(json!({"email": "a@x.com", "name": "A", "type": "processing"}));
-        let problems = from_json(body, Flavor::Accounts, Purpose::Create).unwrap_err();
-        assert_eq!(Value::Object(problems), json!({"type": "Must be one of: customer"}));
-        let customers = object(json!({"email": "a@x.com", "name": "A", "type": "processing"}));
-        let problems = from_json(customers, Flavor::Customers, Purpose::Create).unwrap_err();
+        let problems = from_json(
+            body(json!({"email": "a@x.com", "name": "A", "type": "admin"})),
+            Flavor::Accounts,
+            Purpose::Create,
+        )
+        .unwrap_err();
+        assert_eq!(Value::Object(problems), json!({"type": "Must be one of: customer, processing"}));
+        let problems = from_json(
+            body(json!({"email": "a@x.com", "name": "A", "type": "processing"})),
+            Flavor::Customers,
+            Purpose::Create,
+        )
+        .unwrap_err();
         assert_eq!(Value::Object(problems), json!({"type": "Must be \"customer\" here"}));
     }
 
     #[test]
     fn wrong_types_unknown_and_read_only_attributes_are_named() {
-        let body = object(json!({
+        let object = body(json!({
             "email": 5, "name": null, "phone_number": [], "attrs": "x",
             "created_at": "2019-01-01", "id": "x", "secret": 1, "object": "invoice"
         }));
-        let problems = from_json(body, Flavor::Customers, Purpose::Create).unwrap_err();
+        let problems = from_json(object, Flavor::Customers, Purpose::Create).unwrap_err();
         assert_eq!(
             Value::Object(problems),
             json!({
@@ -724,15 +789,43 @@ mod tests {
     }
 
     #[test]
+    fn processing_attributes_parse_with_nested_problems() {
+        let recipient = body(json!({
+            "name": "Acme Rentals", "email": "rent@acme.example",
+            "processing": {
+                "industry": "Property management", "category": "rent", "visibility": "partner",
+                "payout_method": "ach", "default": "true",
+                "payout_details": {"routing_number": "011000015", "account_number": "000123456789"}
+            }
+        }));
+        let Parsed { message, .. } =
+            from_json(recipient, Flavor::ProcessingAccounts, Purpose::Create).unwrap();
+        let p = message.processing.unwrap();
+        assert_eq!(p.category, pb::RecipientCategory::Rent as i32);
+        assert_eq!(p.payout_method, pb::PayoutMethod::Ach as i32);
+        assert!(p.default);
+        assert_eq!(p.payout_details.unwrap().account_number, "000123456789");
+
+        let bad = body(json!({"name": "A", "email": "a@x.com",
+            "processing": {"category": "casino", "visibility": 3, "payout_details": {"iban": "x"}}}));
+        let problems = from_json(bad, Flavor::ProcessingAccounts, Purpose::Create).unwrap_err();
+        assert_eq!(problems["processing"]["visibility"], "Must be one of: payer, partner, biller");
+        assert!(
+            problems["processing"]["category"].as_str().unwrap().starts_with("Must be one of: utilities")
+        );
+        assert_eq!(problems["processing"]["payout_details"]["iban"], "Unknown attribute");
+    }
+
+    #[test]
     fn updates_mask_exactly_what_was_sent() {
-        let body = object(json!({"email": "b@x.com", "description": null, "attrs": null}));
-        let Parsed { account, mask, .. } =
-            from_json(body, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
-        assert_eq!(account.email, "b@x.com");
+        let object = body(json!({"email": "b@x.com", "description": null, "attrs": null}));
+        let Parsed { message, mask, .. } =
+            from_json(object, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
+        assert_eq!(message.email, "b@x.com");
         assert_eq!(mask, ["email", "description", "attrs"]);
-        let mismatch = object(json!({"id": "2"}));
+        let mismatch = body(json!({"id": "2"}));
         assert!(from_json(mismatch, Flavor::Accounts, Purpose::Update { path_id: "1" }).is_err());
-        let missing = object(json!({"email": "b@x.com"}));
+        let missing = body(json!({"email": "b@x.com"}));
         assert_eq!(
             Value::Object(from_json(missing, Flavor::Accounts, Purpose::BatchUpdate).unwrap_err()),
             json!({"id": "Required"})
@@ -740,25 +833,18 @@ mod tests {
     }
 
     #[test]
-    fn read_only_values_sent_with_an_update_are_kept_for_comparison() {
-        let body = object(json!({"name": "B", "created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
-        let parsed = from_json(body, Flavor::Accounts, Purpose::Update { path_id: "1" }).unwrap();
-        assert_eq!(parsed.mask, ["name"]);
+    fn a_status_read_back_is_compared_and_a_change_is_requested() {
+        let read_back = body(json!({"processing": {"status": "update_required", "status_reasons": []}}));
+        let parsed =
+            from_json(read_back, Flavor::ProcessingAccounts, Purpose::Update { path_id: "1" }).unwrap();
+        assert!(parsed.mask.is_empty());
         assert_eq!(
-            Value::Object(parsed.read_only.clone()),
-            json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"})
+            Value::Object(parsed.read_only),
+            json!({"processing.status": "update_required", "processing.status_reasons": []})
         );
-        let stored = object(json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
-        assert!(read_only_problems(&parsed.read_only, &stored).is_empty());
-        let other = object(json!({"created_at": "2025-01-01T00:00:00Z", "type": "processing"}));
-        assert_eq!(
-            Value::Object(read_only_problems(&parsed.read_only, &other)),
-            json!({"created_at": "Read-only attribute", "type": "Cannot be changed"})
-        );
-        let by_query = object(json!({"created_at": "2026-01-01T00:00:00Z", "type": "customer"}));
-        assert_eq!(
-            Value::Object(from_json(by_query, Flavor::Accounts, Purpose::UpdateByQuery).unwrap_err()),
-            json!({"created_at": "Read-only attribute", "type": "Cannot be changed"})
-        );
+        let deactivate = body(json!({"processing": {"status": "inactive", "status_reason": "Closed"}}));
+        let parsed =
+            from_json(deactivate, Flavor::ProcessingAccounts, Purpose::Update { path_id: "1" }).unwrap();
+        assert_eq!(parsed.mask, ["processing.status", "processing.status_reason"]);
     }
 }
