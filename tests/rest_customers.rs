@@ -124,7 +124,7 @@ async fn bulk_creates_updates_and_deletes_are_all_or_nothing() {
         bad.body["details"],
         json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}]})
     );
-    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, 0);
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts WHERE type = 'customer'").await, 0);
 
     let created = http
         .post(
@@ -298,7 +298,13 @@ async fn updates_and_deletes_by_query_act_on_every_match() {
     );
     let unfiltered = http.delete("/customers?mode=query", key, None).await;
     assert_eq!(unfiltered.status, 400);
-    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts WHERE description IS NOT NULL").await, 0);
+    assert_eq!(
+        mesh.count(
+            "SELECT count(*) FROM identity.accounts WHERE type = 'customer' AND description IS NOT NULL"
+        )
+        .await,
+        0
+    );
 
     let without_mode = http.put("/customers?email=andrea@example.com", key, json!({"name": "X"})).await;
     assert_eq!(without_mode.status, 400);
@@ -440,7 +446,7 @@ async fn batches_are_bounded_and_query_updates_need_a_change() {
     let nothing = http.put("/customers?name=Matt&mode=query", key, json!({})).await;
     assert_eq!(nothing.status, 400);
     assert_eq!(nothing.body["description"], "Send at least one attribute to change");
-    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, 0);
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts WHERE type = 'customer'").await, 0);
 }
 
 #[tokio::test]

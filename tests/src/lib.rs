@@ -4,17 +4,20 @@
 //! gateway, in this process, talking gRPC over loopback — on ephemeral
 //! ports against a fresh PostgreSQL database, with two partners (Acme and
 //! Globex) and their keys. Tests then drive it over REST ([`Mesh::http`])
-//! and gRPC ([`Mesh::identity_channel`]).
+//! and gRPC ([`Mesh::identity_channel`], [`Mesh::methods_channel`]).
 
 // A harness for tests: a set-up that cannot proceed panics with a message.
 #![allow(clippy::expect_used)]
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
 
 use paymesh_identity::CreatedPartner;
 use paymesh_kit::{
-    config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, Env},
-    testing::{TestDatabase, init_test_logging},
+    config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, ENV_KEKS, Env},
+    testing::{TestDatabase, init_test_logging, random_keks},
 };
 use serde_json::Value;
 use sqlx::PgPool;
@@ -27,10 +30,14 @@ pub struct Mesh {
     pub url: String,
     /// Where identity serves gRPC.
     pub identity: SocketAddr,
+    /// Where the vault serves gRPC.
+    pub methods: SocketAddr,
     /// A partner with data.
     pub acme: CreatedPartner,
     /// Another partner, who must never see Acme's data.
     pub globex: CreatedPartner,
+    /// The settings the mesh runs with.
+    pub common: CommonConfig,
     pool: PgPool,
     stop: CancellationToken,
     _db: TestDatabase,
@@ -42,17 +49,42 @@ impl Drop for Mesh {
     }
 }
 
-/// The settings a test mesh runs with (small pools, the test database).
-pub fn config(database_url: &str, extra: &[(&str, &str)]) -> (CommonConfig, paymesh_gateway::Config) {
-    let mut pairs = vec![(ENV_DATABASE_URL, database_url), (ENV_DB_MAX_CONNECTIONS, "4")];
+/// The settings a test mesh runs with (small pools, the test database, a
+/// random key-encryption key and fingerprint key).
+pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let keks = random_keks();
+    let fingerprint_key = random_keks().split_once(':').map(|(_, key)| key.to_owned()).unwrap_or_default();
+    let mut pairs = vec![
+        (ENV_DATABASE_URL, database_url),
+        (ENV_DB_MAX_CONNECTIONS, "4"),
+        (ENV_KEKS, &keks),
+        (paymesh_methods::ENV_FINGERPRINT_KEY, &fingerprint_key),
+    ];
     pairs.extend_from_slice(extra);
     let mut env = Env::from_pairs(pairs);
-    let common = CommonConfig::read(&mut env);
-    let gateway = paymesh_gateway::Config::read(&mut env);
+    let settings = Settings {
+        common: CommonConfig::read(&mut env),
+        identity: paymesh_identity::Config::read(&mut env),
+        methods: paymesh_methods::Config::read(&mut env),
+        gateway: paymesh_gateway::Config::read(&mut env),
+    };
     if let Err(e) = env.finish() {
         panic!("test configuration: {e}");
     }
-    (common, gateway)
+    settings
+}
+
+/// Every setting of a test mesh.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The shared ones.
+    pub common: CommonConfig,
+    /// Identity's.
+    pub identity: paymesh_identity::Config,
+    /// The vault's.
+    pub methods: paymesh_methods::Config,
+    /// The gateway's.
+    pub gateway: paymesh_gateway::Config,
 }
 
 impl Mesh {
@@ -65,29 +97,53 @@ impl Mesh {
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         init_test_logging();
         let db = TestDatabase::create().await.expect("test database");
-        let (mut common, gateway_config) = config(db.url(), extra);
+        let Settings {
+            mut common,
+            identity: identity_config,
+            methods: methods_config,
+            gateway: gateway_config,
+        } = config(db.url(), extra);
         let pool = paymesh_identity::open_database(&common).await.expect("identity database");
-        let acme = paymesh_identity::admin::create_partner(&pool, "Acme").await.expect("partner");
-        let globex = paymesh_identity::admin::create_partner(&pool, "Globex").await.expect("partner");
+        let acme = paymesh_identity::admin::create_partner(&common, &pool, "Acme", "payments@acme.example")
+            .await
+            .expect("partner");
+        let globex =
+            paymesh_identity::admin::create_partner(&common, &pool, "Globex", "payments@globex.example")
+                .await
+                .expect("partner");
 
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let methods_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let identity = identity_listener.local_addr().expect("address");
+        let methods = methods_listener.local_addr().expect("address");
         let url = format!("http://{}", gateway_listener.local_addr().expect("address"));
         common.identity_url = format!("http://{identity}");
+        common.methods_url = format!("http://{methods}");
 
         let stop = CancellationToken::new();
         let (identity_common, identity_stop) = (common.clone(), stop.clone());
         tokio::spawn(async move {
+            let stopped = identity_stop.cancelled_owned();
             if let Err(e) =
-                paymesh_identity::serve(&identity_common, identity_listener, identity_stop.cancelled_owned())
-                    .await
+                paymesh_identity::serve(&identity_common, &identity_config, identity_listener, stopped).await
             {
                 eprintln!("identity stopped: {e:#}");
             }
         });
-        let gateway_stop = stop.clone();
+        let (methods_common, methods_stop) = (common.clone(), stop.clone());
         tokio::spawn(async move {
+            let stopped = methods_stop.cancelled_owned();
+            if let Err(e) =
+                paymesh_methods::serve(&methods_common, &methods_config, methods_listener, stopped).await
+            {
+                eprintln!("methods stopped: {e:#}");
+            }
+        });
+        let gateway_stop = stop.clone();
+        let gateway_common = common.clone();
+        tokio::spawn(async move {
+            let common = gateway_common;
             if let Err(e) = paymesh_gateway::serve(
                 &common,
                 gateway_config,
@@ -99,7 +155,7 @@ impl Mesh {
                 eprintln!("gateway stopped: {e:#}");
             }
         });
-        let mesh = Self { url, identity, acme, globex, pool, stop, _db: db };
+        let mesh = Self { url, identity, methods, acme, globex, common, pool, stop, _db: db };
         mesh.wait_until_ready().await;
         mesh
     }
@@ -129,10 +185,58 @@ impl Mesh {
             .connect_lazy()
     }
 
+    /// A gRPC channel to the vault.
+    pub fn methods_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.methods))
+            .expect("methods URL")
+            .connect_lazy()
+    }
+
     /// Runs a scalar query against the test database (for checking what was
     /// or was not written).
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.expect("count query")
+    }
+
+    /// The test database, for checks of what is stored.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Every log line of the test process (each test runs in a process of its
+/// own), for checking what never appears in logs.
+#[derive(Clone, Debug, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Captures every log at debug level from now on. Call it first, once.
+    pub fn start() -> Self {
+        let captured = Self::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        captured
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            .into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -198,6 +302,19 @@ impl Http {
     /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
         self.send(self.request(reqwest::Method::PUT, path, Some(key)).json(&body)).await
+    }
+
+    /// `GET path` of raw bytes: the status, the body and its
+    /// `Content-Disposition`.
+    pub async fn client_get_bytes(&self, path: &str, key: &str) -> (u16, Vec<u8>, Option<String>) {
+        let response = self.request(reqwest::Method::GET, path, Some(key)).send().await.expect("request");
+        let status = response.status().as_u16();
+        let disposition = response
+            .headers()
+            .get(reqwest::header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, response.bytes().await.expect("body").to_vec(), disposition)
     }
 
     /// `DELETE path`, with an optional JSON body.
