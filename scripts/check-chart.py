@@ -11,21 +11,53 @@ import helm_python
 
 CHART = pathlib.Path(__file__).resolve().parent.parent / "deploy" / "helm" / "paymesh"
 KUBE = "1.30.0"
-BASE = {"database": {"url": "postgres://paymesh:secret@postgres:5432/paymesh"}}
+KEK = "kek-2026:" + "A" * 43 + "="
+CRYPTO = {"keks": KEK, "merchantTokenSecret": "B" * 44, "fingerprintKey": "C" * 44, "serviceSecret": "D" * 44}
+BASE = {"database": {"url": "postgres://paymesh:secret@postgres:5432/paymesh"}, "crypto": CRYPTO}
 CASES = {
     "defaults": BASE,
-    "existing secret, ingress, tracing": {
+    "existing secrets, ingress, tracing": {
         "database": {"existingSecret": "paymesh-db"},
+        "crypto": {"existingSecret": "paymesh-crypto"},
         "ingress": {"enabled": True, "className": "nginx", "tls": [{"hosts": ["api.paymesh.example"], "secretName": "tls"}]},
         "config": {"otlpEndpoint": "http://otel-collector:4317"},
     },
-    "gateway only": {**BASE, "services": {"identity": {"enabled": False, "replicas": 1, "port": 50051, "protocol": "grpc"}}},
+    "gateway only": {
+        **BASE,
+        "services": {
+            "identity": {"enabled": False, "replicas": 1, "port": 50051, "protocol": "grpc"},
+            "methods": {"enabled": False, "replicas": 1, "port": 50052, "protocol": "grpc"},
+        },
+    },
+}
+
+# The key material each service must get, and must not.
+SECRETS = {
+    "identity": ({"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_SERVICE_SECRET"}, {"PAYMESH_FINGERPRINT_KEY"}),
+    "methods": ({"PAYMESH_KEKS", "PAYMESH_FINGERPRINT_KEY", "PAYMESH_SERVICE_SECRET"}, {"PAYMESH_MERCHANT_TOKEN_SECRET"}),
+    "gateway": (set(), {"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_FINGERPRINT_KEY", "PAYMESH_SERVICE_SECRET"}),
 }
 
 
 def fail(message: str) -> None:
     print(f"chart: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def check_secrets(manifests: dict) -> None:
+    """Each Deployment gets the key material its service needs, no more."""
+    deployments = "\n".join(text for path, text in manifests.items() if path.endswith("deployment.yaml"))
+    for document in deployments.split("\n---"):
+        component = next((line.split(":", 1)[1].strip() for line in document.splitlines()
+                          if line.strip().startswith("app.kubernetes.io/component:")), None)
+        if component not in SECRETS:
+            continue
+        present = {v for v in SECRETS["gateway"][1] | SECRETS["identity"][0] | SECRETS["methods"][0]
+                   if f"name: {v}\n" in document}
+        wanted, unwanted = SECRETS[component]
+        if not wanted <= present or present & unwanted:
+            fail(f"{component} gets {sorted(present)}; it needs {sorted(wanted)} and none of {sorted(unwanted)}")
+        print(f"chart: {component} gets {', '.join(sorted(present)) or 'no key material'}")
 
 
 def main() -> None:
@@ -50,17 +82,26 @@ def main() -> None:
             )
             if result.returncode != 0:
                 fail(f"{name}: {result.stdout}{result.stderr}")
+        if name == "defaults":
+            check_secrets(manifests)
         kinds = sorted({line.split(":", 1)[1].strip() for text in manifests.values() for line in text.splitlines() if line.startswith("kind:")})
         print(f"chart: {name}: {len(manifests)} templates valid ({', '.join(kinds)})")
 
-    try:
-        chart.render({}, name="paymesh", namespace="payments", is_install=True)
-    except helm_python.HelmRenderError as error:
-        if "set database.url" not in str(error):
-            fail(f"a missing database gives an unclear error: {error}")
-    else:
-        fail("rendering without a database should fail")
-    print("chart: a missing database is refused with a clear message")
+    for missing, values, message in [
+        ("database", {"crypto": CRYPTO}, "set database.url"),
+        ("key-encryption keys", {"database": BASE["database"]}, "set crypto.keks"),
+        ("merchant token secret", {**BASE, "crypto": {**CRYPTO, "merchantTokenSecret": ""}}, "set crypto.merchantTokenSecret"),
+        ("fingerprint key", {**BASE, "crypto": {**CRYPTO, "fingerprintKey": ""}}, "set crypto.fingerprintKey"),
+        ("service secret", {**BASE, "crypto": {**CRYPTO, "serviceSecret": ""}}, "set crypto.serviceSecret"),
+    ]:
+        try:
+            chart.render(values, name="paymesh", namespace="payments", is_install=True)
+        except helm_python.HelmRenderError as error:
+            if message not in str(error):
+                fail(f"a missing {missing} gives an unclear error: {error}")
+        else:
+            fail(f"rendering without a {missing} should fail")
+        print(f"chart: a missing {missing} is refused with a clear message")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ use std::{fs, io::Write as _, path::Path};
 
 use anyhow::Context as _;
 use paymesh_identity::CreatedPartner;
+use paymesh_kit::config::CommonConfig;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -37,18 +38,28 @@ pub(crate) fn print_partner(partner: &CreatedPartner, json: bool) -> anyhow::Res
 
 /// The development partner's test secret key: the one in `state_file` while
 /// it still works, otherwise a new partner's (saved to `state_file`).
-pub(crate) async fn dev_partner_key(pool: &PgPool, state_file: &Path) -> anyhow::Result<String> {
+pub(crate) async fn dev_partner_key(
+    common: &CommonConfig,
+    pool: &PgPool,
+    state_file: &Path,
+) -> anyhow::Result<String> {
     if let Ok(text) = fs::read_to_string(state_file) {
         let saved: DevPartner = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a development partner file", state_file.display()))?;
         if let Some(key) = saved.keys.iter().find(|k| k.starts_with("test_secret_key_"))
-            && paymesh_identity::admin::principal_for_key(pool, key).await?.is_some()
+            && paymesh_identity::admin::principal_for_key(common, pool, key).await?.is_some()
         {
             return Ok(key.clone());
         }
         tracing::info!(file = %state_file.display(), "saved development keys no longer work; creating a new partner");
     }
-    let partner = paymesh_identity::admin::create_partner(pool, "Development partner").await?;
+    let partner = paymesh_identity::admin::create_partner(
+        common,
+        pool,
+        "Development partner",
+        "developer@paymesh.test",
+    )
+    .await?;
     let saved = DevPartner {
         partner_id: partner.id.to_string(),
         keys: partner.keys.iter().map(|k| k.key.clone()).collect(),

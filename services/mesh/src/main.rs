@@ -1,11 +1,12 @@
 //! # paymesh — the one binary of the mesh
 //!
 //! `paymesh all` runs every service and the gateway in one process (they
-//! still talk gRPC to each other over loopback); `paymesh identity` or
-//! `paymesh gateway` runs one, as Kubernetes does with one Deployment per
-//! service (the `-target` pattern of Grafana Loki and Mimir). The other
-//! subcommands are for operators: `migrate`, and `partner create` /
-//! `partner dev` to issue API keys.
+//! still talk gRPC to each other over loopback); `paymesh identity`,
+//! `paymesh methods` or `paymesh gateway` runs one, as Kubernetes does with
+//! one Deployment per service (the `-target` pattern of Grafana Loki and
+//! Mimir). The other subcommands are for operators: `migrate`, `partner
+//! create` / `partner dev` to issue API keys, `document review`, and
+//! `vault rotate-kek`.
 //!
 //! Configuration comes from `PAYMESH_*` variables (see the README); every
 //! invalid one is reported before anything starts.
@@ -36,6 +37,8 @@ enum Command {
     All,
     /// Run the identity service alone (gRPC, default 127.0.0.1:50051).
     Identity,
+    /// Run the payment-method vault alone (gRPC, default 127.0.0.1:50052).
+    Methods,
     /// Run the REST gateway alone (HTTP, default 127.0.0.1:8080).
     Gateway,
     /// Apply every service's database migrations, then exit.
@@ -44,6 +47,39 @@ enum Command {
     Partner {
         #[command(subcommand)]
         command: PartnerCommand,
+    },
+    /// Review identity documents (KYC/KYB) waiting in live mode.
+    Document {
+        #[command(subcommand)]
+        command: DocumentCommand,
+    },
+    /// Operate the key-encryption keys of sealed data.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Re-wrap every sealed value (card and bank account numbers, SSNs,
+    /// EINs, documents) under PAYMESH_ACTIVE_KEK, while services run. Keep
+    /// the old key in PAYMESH_KEKS until this reports nothing remaining
+    /// under it.
+    RotateKek,
+}
+
+#[derive(Debug, Subcommand)]
+enum DocumentCommand {
+    /// Verify a pending document, or reject it with a reason. The
+    /// verification of its customer, legal entity or owner, and the
+    /// activation of the processing accounts that depend on it, follow.
+    Review {
+        /// The document's id.
+        id: uuid::Uuid,
+        /// Reject the document for this reason (otherwise it is verified).
+        #[arg(long)]
+        reject: Option<String>,
     },
 }
 
@@ -54,6 +90,9 @@ enum PartnerCommand {
         /// The partner's name.
         #[arg(long)]
         name: String,
+        /// The email of the partner's default processing accounts.
+        #[arg(long)]
+        email: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -72,6 +111,7 @@ enum PartnerCommand {
 struct Settings {
     common: CommonConfig,
     identity: paymesh_identity::Config,
+    methods: paymesh_methods::Config,
     gateway: paymesh_gateway::Config,
 }
 
@@ -80,6 +120,7 @@ fn settings() -> Result<Settings, paymesh_kit::config::ConfigError> {
     let settings = Settings {
         common: CommonConfig::read(&mut env),
         identity: paymesh_identity::Config::read(&mut env),
+        methods: paymesh_methods::Config::read(&mut env),
         gateway: paymesh_gateway::Config::read(&mut env),
     };
     env.finish().map(|()| settings)
@@ -112,31 +153,71 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let service_name = match &command {
-        Command::All | Command::Migrate | Command::Partner { .. } => "paymesh",
+        Command::All
+        | Command::Migrate
+        | Command::Partner { .. }
+        | Command::Document { .. }
+        | Command::Vault { .. } => "paymesh",
         Command::Identity => "paymesh-identity",
+        Command::Methods => "paymesh-methods",
         Command::Gateway => "paymesh-gateway",
     };
     let _telemetry = telemetry::init(service_name, &settings.common.telemetry)?;
     match command {
         Command::All => serve(Target::All, settings).await,
         Command::Identity => serve(Target::Identity, settings).await,
+        Command::Methods => serve(Target::Methods, settings).await,
         Command::Gateway => serve(Target::Gateway, settings).await,
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
+            paymesh_methods::open_database(&settings.common).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Partner { command: PartnerCommand::Create { name, json } } => {
+        Command::Vault { command: VaultCommand::RotateKek } => rotate_kek(&settings.common).await,
+        Command::Partner { command: PartnerCommand::Create { name, email, json } } => {
             let pool = paymesh_identity::open_database(&settings.common).await?;
-            let partner = paymesh_identity::admin::create_partner(&pool, &name).await?;
+            let partner =
+                paymesh_identity::admin::create_partner(&settings.common, &pool, &name, &email).await?;
             dev::print_partner(&partner, json)
         }
         Command::Partner { command: PartnerCommand::Dev { state_file } } => {
             let pool = paymesh_identity::open_database(&settings.common).await?;
-            let key = dev::dev_partner_key(&pool, &state_file).await?;
+            let key = dev::dev_partner_key(&settings.common, &pool, &state_file).await?;
             println!("{key}");
             Ok(())
         }
+        Command::Document { command: DocumentCommand::Review { id, reject } } => {
+            let pool = paymesh_identity::open_database(&settings.common).await?;
+            let status =
+                paymesh_identity::admin::review_document(&settings.common, &pool, id, reject).await?;
+            println!("document {id} {}", status.as_str());
+            Ok(())
+        }
+    }
+}
+
+/// Re-wraps every sealed column of every service, and says what it did.
+async fn rotate_kek(common: &CommonConfig) -> anyhow::Result<()> {
+    let active = common.keyring.active().as_str().to_owned();
+    let mut reports = paymesh_identity::admin::rotate_kek(common).await?;
+    reports.extend(paymesh_methods::admin::rotate_kek(common).await?);
+    let mut complete = true;
+    for (column, report) in &reports {
+        println!(
+            "{column}: {} re-wrapped, {} already under {active}, {} changed meanwhile",
+            report.rewrapped, report.current, report.raced
+        );
+        for (key, count) in &report.remaining {
+            complete = false;
+            println!("  {count} still under {key}");
+        }
+    }
+    if complete {
+        println!("every sealed value is under {active}; older keys may leave PAYMESH_KEKS");
+        Ok(())
+    } else {
+        anyhow::bail!("some values are still under older keys; run the rotation again")
     }
 }
 
@@ -145,6 +226,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 enum Target {
     All,
     Identity,
+    Methods,
     Gateway,
 }
 
@@ -157,8 +239,35 @@ async fn serve(target: Target, settings: Settings) -> anyhow::Result<()> {
     match target {
         Target::All => all(settings, stop).await,
         Target::Identity => {
+            if !settings.common.service_secret_configured {
+                tracing::warn!(
+                    "PAYMESH_SERVICE_SECRET is not set: identity refuses the calls of services in other \
+                     processes (the vault); set the same secret on every service"
+                );
+            }
             let listener = bind(settings.identity.addr, "identity").await?;
-            let server = paymesh_identity::serve(&settings.common, listener, stop.clone().cancelled_owned());
+            let server = paymesh_identity::serve(
+                &settings.common,
+                &settings.identity,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
+            drain(&stop, deadline, server).await
+        }
+        Target::Methods => {
+            if !settings.common.service_secret_configured {
+                anyhow::bail!(
+                    "PAYMESH_SERVICE_SECRET must be set when the vault runs in a process of its own: identity \
+                     must recognise the vault's service token"
+                );
+            }
+            let listener = bind(settings.methods.addr, "methods").await?;
+            let server = paymesh_methods::serve(
+                &settings.common,
+                &settings.methods,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
             drain(&stop, deadline, server).await
         }
         Target::Gateway => {
@@ -204,30 +313,35 @@ fn stop_on_signal() -> CancellationToken {
 }
 
 /// Every service and the gateway, in this process. If one stops with an
-/// error, the others are stopped too.
+/// error, the others are stopped too. The services stop only after the
+/// gateway has drained: the requests it finishes still call them.
 async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let identity = bind(settings.identity.addr, "identity").await?;
+    let methods = bind(settings.methods.addr, "methods").await?;
     let gateway = bind(settings.gateway.addr, "gateway").await?;
-    // The gateway reaches identity where it really listens.
+    // Every client reaches each service where it really listens.
     settings.common.identity_url = format!("http://{}", identity.local_addr()?);
+    settings.common.methods_url = format!("http://{}", methods.local_addr()?);
     tracing::info!(
         gateway = %format!("http://{}", gateway.local_addr()?),
         identity = %settings.common.identity_url,
+        methods = %settings.common.methods_url,
         "paymesh all: starting"
     );
     let common = settings.common;
     let deadline = common.shutdown_timeout;
 
-    // Identity stops only after the gateway has drained: the requests the
-    // gateway finishes still call it.
-    let identity_stop = CancellationToken::new();
+    // Each service has its own stop: they stop in the reverse order of
+    // their dependencies (the vault calls identity), after the gateway.
+    let (identity_stop, methods_stop) = (CancellationToken::new(), CancellationToken::new());
     let identity_task = tokio::spawn(supervised(stop.clone(), {
-        let common = common.clone();
-        let identity_stop = identity_stop.clone();
-        async move { paymesh_identity::serve(&common, identity, identity_stop.cancelled_owned()).await }
+        let (common, config, stop) = (common.clone(), settings.identity, identity_stop.clone());
+        async move { paymesh_identity::serve(&common, &config, identity, stop.cancelled_owned()).await }
     }));
-    // A failed identity stops everything.
-    let identity_failed = stop.clone();
+    let methods_task = tokio::spawn(supervised(stop.clone(), {
+        let (common, config, stop) = (common.clone(), settings.methods, methods_stop.clone());
+        async move { paymesh_methods::serve(&common, &config, methods, stop.cancelled_owned()).await }
+    }));
     let gateway_result = drain(
         &stop,
         deadline,
@@ -238,14 +352,23 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
         }),
     )
     .await;
-    identity_stop.cancel();
-    let identity_result = drain(&identity_failed, deadline, async {
-        identity_task.await.context("the identity task panicked")?
-    })
-    .await;
-    gateway_result.context("gateway")?;
-    identity_result.context("identity")?;
-    Ok(())
+    // One deadline for the services together.
+    let until = tokio::time::Instant::now() + deadline;
+    let mut first_error = gateway_result.context("gateway").err();
+    for (name, service_stop, task) in
+        [("methods", methods_stop, methods_task), ("identity", identity_stop, identity_task)]
+    {
+        service_stop.cancel();
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let result =
+            drain(&stop, left, async { task.await.with_context(|| format!("the {name} task panicked"))? })
+                .await;
+        if let Err(e) = result {
+            tracing::error!(service = name, error = format!("{e:#}"), "service failed");
+            first_error.get_or_insert(e.context(name));
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Runs `server`; when it fails, cancels `stop` so the rest shut down.

@@ -68,7 +68,7 @@ async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
     let db = TestDatabase::create().await.unwrap();
     let (gateway, identity, metrics) = (free_port(), free_port(), free_port());
     let created = paymesh()
-        .args(["partner", "create", "--name", "CLI", "--json"])
+        .args(["partner", "create", "--name", "CLI", "--email", "ops@cli.example", "--json"])
         .env("DATABASE_URL", db.url())
         .output()
         .unwrap();

@@ -48,3 +48,12 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s-database" (include "paymesh.fullname" .) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Secret that holds the key material. */}}
+{{- define "paymesh.cryptoSecret" -}}
+{{- if .Values.crypto.existingSecret -}}
+{{- .Values.crypto.existingSecret -}}
+{{- else -}}
+{{- printf "%s-crypto" (include "paymesh.fullname" .) -}}
+{{- end -}}
+{{- end -}}
