@@ -48,6 +48,8 @@ pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
 /// The URL at which other services reach the payment-method vault.
 pub const ENV_METHODS_URL: &str = "PAYMESH_METHODS_URL";
+/// Where the payment intents and pricing service answers.
+pub const ENV_INTENTS_URL: &str = "PAYMESH_INTENTS_URL";
 /// The mesh's service secret (base64, at least 32 bytes): services prove
 /// who they are to each other with tokens derived from it. Unset: a random
 /// secret per process, enough when `paymesh all` runs every service.
@@ -71,6 +73,8 @@ pub const DEFAULT_LOG_FILTER: &str = "info,sqlx::postgres::notice=warn";
 pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 /// Where the payment-method vault answers by default.
 pub const DEFAULT_METHODS_URL: &str = "http://127.0.0.1:50052";
+/// The intents service on this machine.
+pub const DEFAULT_INTENTS_URL: &str = "http://127.0.0.1:50053";
 
 // === impl Env ===
 
@@ -360,6 +364,8 @@ pub struct CommonConfig {
     pub identity_url: String,
     /// Where the payment-method vault answers.
     pub methods_url: String,
+    /// Where the payment intents and pricing service answers.
+    pub intents_url: String,
     /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
     pub metrics_addr: Option<SocketAddr>,
     /// How long a stopping process lets requests in flight finish (default
@@ -433,6 +439,7 @@ impl CommonConfig {
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
             identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
             methods_url: env.url(ENV_METHODS_URL, DEFAULT_METHODS_URL),
+            intents_url: env.url(ENV_INTENTS_URL, DEFAULT_INTENTS_URL),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
@@ -486,6 +493,7 @@ mod tests {
         assert_eq!(config.auth.cache_ttl, Duration::from_secs(5));
         assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
         assert_eq!(config.methods_url, DEFAULT_METHODS_URL);
+        assert_eq!(config.intents_url, DEFAULT_INTENTS_URL);
         assert_eq!(config.metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
     }
 

@@ -44,6 +44,7 @@ pub mod error;
 pub mod grpc;
 pub mod json;
 pub mod metrics;
+pub mod money;
 pub mod outbox;
 pub mod query;
 pub mod rewrap;
