@@ -16,6 +16,7 @@ const PROTOS: &[&str] = &[
     "paymesh/identity/v1/api_key.proto",
     "paymesh/identity/v1/access_token.proto",
     "paymesh/methods/v1/payment_method.proto",
+    "paymesh/intents/v1/intents.proto",
 ];
 
 fn main() -> io::Result<()> {

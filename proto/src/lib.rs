@@ -40,3 +40,12 @@ pub mod methods {
         tonic::include_proto!("paymesh.methods.v1");
     }
 }
+
+/// Payment intents and pricing: fees, delivery dates, expiry.
+pub mod intents {
+    /// `paymesh.intents.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.intents.v1");
+    }
+}
