@@ -1,0 +1,509 @@
+//! The intents service's operations: who may, what is looked up, how an
+//! intent is priced and judged, what is stored.
+
+use chrono::{DateTime, Utc};
+use paymesh_kit::{
+    Error, Violation,
+    auth::{Principal, Scope},
+    clock::Clock,
+    config::ListLimits,
+    money::Money,
+    query::Listing,
+    wire::object_id,
+};
+use paymesh_proto::{common::v1::ListQuery, intents::v1 as pb};
+use uuid::Uuid;
+
+use crate::{
+    config::Config,
+    convert::{self, Draft},
+    domain::{
+        delivery::{self, DeliveryOption, PayoutMethod},
+        intent::{self, Pieces, Status},
+        pricing::{FundingType, Overrides, Settings, platform_defaults},
+    },
+    peers::{Peers, Unusable},
+    store::{Intent, PricedOption, Store},
+};
+
+/// The intents service.
+#[derive(Clone, Debug)]
+pub(crate) struct Intents {
+    pub(crate) store: Store,
+    pub(crate) peers: Peers,
+    pub(crate) config: Config,
+    pub(crate) clock: Clock,
+    pub(crate) limits: ListLimits,
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "PaymentIntent" }
+}
+
+/// The refusal of a named piece that cannot be used at all.
+fn unusable(field: &str, kind: &str, why: Unusable) -> Violation {
+    match why {
+        Unusable::Missing => {
+            Violation::new(format!("payment_intent.{field}"), format!("No {kind} with this id"))
+        }
+        Unusable::WrongType => {
+            Violation::new(format!("payment_intent.{field}"), format!("Must be the id of a {kind}"))
+        }
+    }
+}
+
+impl Intents {
+    /// Now, at the microsecond PostgreSQL keeps.
+    fn now(&self) -> DateTime<Utc> {
+        chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6)
+    }
+
+    /// The settings in force for a processing account (or the partner's).
+    async fn settings(&self, scope: Scope, processing_id: Option<Uuid>) -> Result<Settings, Error> {
+        let mut settings = platform_defaults().with(&self.store.overrides(scope, None).await?);
+        if let Some(id) = processing_id {
+            settings = settings.with(&self.store.overrides(scope, Some(id)).await?);
+        }
+        Ok(settings)
+    }
+
+    /// Looks up the pieces `draft` names; ids naming nothing usable are
+    /// bad input.
+    async fn pieces(&self, scope: Scope, draft: &Draft, now: DateTime<Utc>) -> Result<Pieces, Error> {
+        let mut problems = Vec::new();
+        let payer = match draft.payer_id {
+            None => None,
+            Some(id) => match self.peers.payer(scope, id).await? {
+                Ok(payer) => Some(payer),
+                Err(why) => {
+                    problems.push(unusable("payer.id", "customer account", why));
+                    None
+                }
+            },
+        };
+        let recipient = match draft.recipient_id {
+            None => None,
+            Some(id) => match self.peers.recipient(scope, id, payer.as_ref().map(|p| p.id)).await? {
+                Ok(recipient) => Some(recipient),
+                Err(why) => {
+                    problems.push(unusable("recipient.id", "processing account", why));
+                    None
+                }
+            },
+        };
+        let method = match draft.payment_method_id {
+            None => None,
+            Some(id) => match self.peers.method(scope, id, now).await? {
+                Ok(method) => Some(method),
+                Err(why) => {
+                    problems.push(unusable("payment_method.id", "payment method", why));
+                    None
+                }
+            },
+        };
+        if !problems.is_empty() {
+            return Err(Error::InvalidAttributes(problems));
+        }
+        Ok(Pieces { payer, recipient, method, amount: draft.target })
+    }
+
+    /// Prices and judges `draft` at `now`. `date_named`: the caller chose
+    /// the delivery date in this request, so it must be one of the options.
+    async fn evaluate(
+        &self,
+        scope: Scope,
+        draft: Draft,
+        date_named: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Evaluated, Error> {
+        let pieces = self.pieces(scope, &draft, now).await?;
+        let reasons = intent::reasons(&pieces, self.config.limits);
+        let payout = pieces.recipient.as_ref().and_then(|r| r.payout);
+        let funding = pieces.method.as_ref().map(|m| m.funding);
+        let settings = self.settings(scope, draft.recipient_id).await?;
+        let options = payout.map(|p| self.config.speeds.options(p, now)).unwrap_or_default();
+        let mut draft = draft;
+        let chosen = match draft.requested_date {
+            None => delivery::choose(&options, None, draft.is_expedited),
+            Some(date) => match delivery::choose(&options, Some(date), false) {
+                Some(option) => Some(option),
+                None if date_named && options.is_empty() => {
+                    return Err(Error::invalid(
+                        "payment_intent.delivery_date",
+                        "Delivery dates are offered once the recipient and its payout method are known",
+                    ));
+                }
+                None if date_named => {
+                    let offered: Vec<String> = options.iter().map(|o| o.date.to_string()).collect();
+                    return Err(Error::invalid(
+                        "payment_intent.delivery_date",
+                        format!("Must be one of the delivery options: {}", offered.join(", ")),
+                    ));
+                }
+                // A date chosen earlier and no longer offered: back to
+                // the automatic choice.
+                None => {
+                    draft.requested_date = None;
+                    delivery::choose(&options, None, draft.is_expedited)
+                }
+            },
+        }
+        .cloned();
+        let price_for = |option: Option<&DeliveryOption>| {
+            let expedite = match (payout, option) {
+                (Some(p), Some(o)) if o.expedited => settings.expedite_fee(p, &o.speed),
+                _ => crate::domain::pricing::ExpediteFee::FREE,
+            };
+            draft
+                .target
+                .map(|amount| settings.price(amount, funding.unwrap_or(FundingType::Credit), expedite))
+        };
+        let priced: Vec<PricedOption> = options
+            .iter()
+            .map(|o| {
+                let price = price_for(Some(o));
+                PricedOption {
+                    option: o.clone(),
+                    fees: price.as_ref().map(|p| p.lines.clone()).unwrap_or_default(),
+                    source: price.map(|p| p.source),
+                }
+            })
+            .collect();
+        let price = price_for(chosen.as_ref());
+        let expires_at = match &chosen {
+            Some(option) => option.cutoff,
+            None => {
+                now + chrono::Duration::from_std(self.config.draft_lifetime)
+                    .unwrap_or(chrono::Duration::days(1))
+            }
+        };
+        draft.details.payer_name = pieces.payer.as_ref().map(|p| p.name.clone());
+        Ok(Evaluated {
+            status: if reasons.is_empty() { Status::Capturable } else { Status::Incomplete },
+            reasons,
+            payout,
+            funding,
+            options: priced,
+            chosen,
+            price,
+            expires_at,
+            draft,
+        })
+    }
+
+    /// Drafts an intent.
+    pub(crate) async fn create(
+        &self,
+        principal: &Principal,
+        request: pb::CreatePaymentIntentRequest,
+    ) -> Result<Intent, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let draft = convert::draft(request.payment_intent)?;
+        let now = self.now();
+        let evaluated = self.evaluate(scope, draft, true, now).await?;
+        let intent = evaluated.into_intent(Uuid::now_v7(), scope.livemode, now, now);
+        self.store.insert(scope, &intent).await?;
+        tracing::info!(intent = %intent.id, status = intent.status.as_str(), "payment intent created");
+        Ok(intent)
+    }
+
+    /// One intent.
+    pub(crate) async fn get(&self, principal: &Principal, id: &str) -> Result<Intent, Error> {
+        principal.require_secret_key()?;
+        self.store.get(principal.scope(), object_id(id, not_found)?).await
+    }
+
+    /// Intents matching `query`.
+    pub(crate) async fn list(
+        &self,
+        principal: &Principal,
+        query: &ListQuery,
+    ) -> Result<Listing<Intent>, Error> {
+        principal.require_secret_key()?;
+        self.store.list(principal.scope(), query, self.limits).await
+    }
+
+    /// Reads an intent that may still change at `now`.
+    async fn open(&self, scope: Scope, id: &str, now: DateTime<Utc>) -> Result<Intent, Error> {
+        let intent = self.store.get(scope, object_id(id, not_found)?).await?;
+        match intent.status.at(now, intent.expires_at) {
+            Status::Expired => Err(Error::invalid(
+                "payment_intent.expires_at",
+                format!(
+                    "The payment intent expired at {}; create a new one",
+                    intent.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            )),
+            Status::Captured => {
+                Err(Error::invalid("payment_intent.status", "The payment intent was captured"))
+            }
+            Status::Canceled => {
+                Err(Error::invalid("payment_intent.status", "The payment intent was canceled"))
+            }
+            Status::Incomplete | Status::Capturable => Ok(intent),
+        }
+    }
+
+    /// Changes an intent and prices it again now.
+    pub(crate) async fn update(
+        &self,
+        principal: &Principal,
+        request: pb::UpdatePaymentIntentRequest,
+    ) -> Result<Intent, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let pb::UpdatePaymentIntentRequest { payment_intent, update_mask } = request;
+        let given = payment_intent.unwrap_or_default();
+        let now = self.now();
+        let current = self.open(scope, &given.id, now).await?;
+        let (draft, date_named) = convert::updated(Draft::of(&current), given, update_mask)?;
+        let evaluated = self.evaluate(scope, draft, date_named, now).await?;
+        let intent = evaluated.into_intent(current.id, current.livemode, current.created_at, now);
+        self.store.replace(scope, &intent, current.modified_at, "updated").await?;
+        Ok(intent)
+    }
+
+    /// Cancels an intent.
+    pub(crate) async fn cancel(&self, principal: &Principal, id: &str) -> Result<Intent, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let now = self.now();
+        let current = self.store.get(scope, object_id(id, not_found)?).await?;
+        match current.status {
+            Status::Captured => {
+                return Err(Error::invalid("payment_intent.status", "The payment intent was captured"));
+            }
+            Status::Canceled => {
+                return Err(Error::invalid(
+                    "payment_intent.status",
+                    "The payment intent was already canceled",
+                ));
+            }
+            _ => {}
+        }
+        let intent = Intent { status: Status::Canceled, modified_at: now, ..current.clone() };
+        self.store.replace(scope, &intent, current.modified_at, "canceled").await?;
+        Ok(intent)
+    }
+
+    /// Marks an intent captured by the payments service's transaction.
+    pub(crate) async fn capture(
+        &self,
+        principal: &Principal,
+        request: &pb::CapturePaymentIntentRequest,
+    ) -> Result<Intent, Error> {
+        principal.require_service("payments")?;
+        let scope = principal.scope();
+        let transaction = paymesh_kit::wire::id(&request.transaction_id)
+            .map_err(|why| Error::invalid("transaction_id", why))?;
+        let now = self.now();
+        let current = self.open(scope, &request.id, now).await?;
+        // Every piece is judged again: a method may have expired, a
+        // recipient been deactivated since the intent was priced.
+        let pieces = self.pieces(scope, &Draft::of(&current), now).await?;
+        let reasons = intent::reasons(&pieces, self.config.limits);
+        if !reasons.is_empty() {
+            return Err(Error::InvalidAttributes(
+                reasons
+                    .into_iter()
+                    .map(|r| Violation::new(format!("payment_intent.{}", r.field), r.message))
+                    .collect(),
+            ));
+        }
+        let intent = Intent {
+            status: Status::Captured,
+            transaction_id: Some(transaction),
+            modified_at: now,
+            ..current.clone()
+        };
+        self.store.replace(scope, &intent, current.modified_at, "captured").await?;
+        tracing::info!(intent = %intent.id, transaction = %transaction, "payment intent captured");
+        Ok(intent)
+    }
+
+    /// The processing account named in a settings request (none: the
+    /// partner's own level), checked to exist.
+    async fn level(&self, scope: Scope, raw: &str) -> Result<Option<Uuid>, Error> {
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        let missing = || Error::NotFound { resource: "ProcessingAccount" };
+        let id = object_id(raw, missing)?;
+        match self.peers.processing_account(scope, id).await? {
+            Ok(()) => Ok(Some(id)),
+            Err(_) => Err(missing()),
+        }
+    }
+
+    /// The settings in force at a level, and what is set there.
+    pub(crate) async fn get_settings(
+        &self,
+        principal: &Principal,
+        processing_id: &str,
+    ) -> Result<pb::ProcessingSettings, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let level = self.level(scope, processing_id).await?;
+        let here = self.store.overrides(scope, level).await?;
+        Ok(convert::settings_to_proto(level, &self.settings(scope, level).await?, &here))
+    }
+
+    /// Changes the settings set at a level.
+    pub(crate) async fn update_settings(
+        &self,
+        principal: &Principal,
+        request: pb::UpdateProcessingSettingsRequest,
+    ) -> Result<pb::ProcessingSettings, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let given = request.settings.unwrap_or_default();
+        let level = self.level(scope, &given.processing_id).await?;
+        let current = self.store.overrides(scope, level).await?;
+        let overrides: Overrides =
+            convert::settings_updated(current, &given, request.update_mask, &self.config.speeds)?;
+        self.store.set_overrides(scope, level, &overrides, self.now()).await?;
+        Ok(convert::settings_to_proto(level, &self.settings(scope, level).await?, &overrides))
+    }
+
+    /// Prices an amount for a funding type and payout method now.
+    pub(crate) async fn quote(
+        &self,
+        principal: &Principal,
+        request: &pb::QuoteRequest,
+    ) -> Result<pb::QuoteResponse, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let mut problems = Vec::new();
+        let amount = match request.amount.as_ref().map(Money::from_proto) {
+            None => {
+                problems.push(Violation::new("amount", "Required"));
+                None
+            }
+            Some(Err((part, why))) => {
+                problems.push(Violation::new(format!("amount.{part}"), why));
+                None
+            }
+            Some(Ok(money)) => match Money::positive(money.amount, money.currency) {
+                Ok(money) => Some(money),
+                Err(why) => {
+                    problems.push(Violation::new("amount.amount", why));
+                    None
+                }
+            },
+        };
+        let funding = match pb::FundingType::try_from(request.funding_type) {
+            Ok(pb::FundingType::Credit) => Some(FundingType::Credit),
+            Ok(pb::FundingType::Debit) => Some(FundingType::Debit),
+            Ok(pb::FundingType::BankAccount) => Some(FundingType::BankAccount),
+            _ => {
+                problems.push(Violation::new("funding_type", "Must be CREDIT, DEBIT or BANK_ACCOUNT"));
+                None
+            }
+        };
+        let payout = convert::payout_from(request.payout_method);
+        if payout.is_none() {
+            problems.push(Violation::new("payout_method", "Must be ACH, WIRE, CHECK or EFT"));
+        }
+        let (Some(amount), Some(funding), Some(payout), true) =
+            (amount, funding, payout, problems.is_empty())
+        else {
+            return Err(Error::InvalidAttributes(problems));
+        };
+        let level = self.level(scope, &request.processing_id).await?;
+        let settings = self.settings(scope, level).await?;
+        let options = self.config.speeds.options(payout, self.now());
+        let chosen = if request.speed.trim().is_empty() {
+            delivery::choose(&options, None, request.is_expedited)
+        } else {
+            options.iter().find(|o| o.speed == request.speed.trim())
+        };
+        let Some(chosen) = chosen else {
+            let names: Vec<&str> = options.iter().map(|o| o.speed.as_str()).collect();
+            return Err(Error::invalid(
+                "speed",
+                format!("Must be one of the speeds offered now: {}", names.join(", ")),
+            ));
+        };
+        let price_of = |o: &DeliveryOption| {
+            let expedite = if o.expedited {
+                settings.expedite_fee(payout, &o.speed)
+            } else {
+                crate::domain::pricing::ExpediteFee::FREE
+            };
+            settings.price(amount, funding, expedite)
+        };
+        let price = price_of(chosen);
+        let currency = amount.currency;
+        Ok(pb::QuoteResponse {
+            fees: price.lines.iter().map(|l| convert::fee(l, currency)).collect(),
+            source_amount: Some(price.source.to_proto()),
+            target_amount: Some(price.target.to_proto()),
+            fee: Some(price.fee.to_proto()),
+            cust_conv_fee: Some(price.cust_conv_fee.to_proto()),
+            delivery_options: options
+                .iter()
+                .map(|o| {
+                    let p = price_of(o);
+                    pb::DeliveryOption {
+                        delivery_date: o.date.to_string(),
+                        cutoff_time: Some(paymesh_kit::json::timestamp(o.cutoff)),
+                        fees: p.lines.iter().map(|l| convert::fee(l, currency)).collect(),
+                        speed: o.speed.clone(),
+                        expedited: o.expedited,
+                        source_amount: Some(p.source.to_proto()),
+                    }
+                })
+                .collect(),
+            delivery_date: chosen.date.to_string(),
+            speed: chosen.speed.clone(),
+            cutoff_time: Some(paymesh_kit::json::timestamp(chosen.cutoff)),
+        })
+    }
+}
+
+/// An intent's draft, priced and judged.
+struct Evaluated {
+    draft: Draft,
+    status: Status,
+    reasons: Vec<intent::Reason>,
+    payout: Option<PayoutMethod>,
+    funding: Option<FundingType>,
+    options: Vec<PricedOption>,
+    chosen: Option<DeliveryOption>,
+    price: Option<crate::domain::pricing::Price>,
+    expires_at: DateTime<Utc>,
+}
+
+impl Evaluated {
+    fn into_intent(self, id: Uuid, livemode: bool, created_at: DateTime<Utc>, now: DateTime<Utc>) -> Intent {
+        let Self { draft, status, reasons, payout, funding, options, chosen, price, expires_at } = self;
+        Intent {
+            id,
+            livemode,
+            payer_id: draft.payer_id,
+            recipient_id: draft.recipient_id,
+            payment_method_id: draft.payment_method_id,
+            target: draft.target,
+            source: price.as_ref().map(|p| p.source),
+            fee: price.as_ref().map(|p| p.fee),
+            cust_conv_fee: price.as_ref().map(|p| p.cust_conv_fee),
+            fees: price.map(|p| p.lines).unwrap_or_default(),
+            details: draft.details,
+            requested_date: draft.requested_date,
+            delivery_date: chosen.as_ref().map(|o| o.date),
+            speed: chosen.map(|o| o.speed),
+            is_expedited: draft.is_expedited,
+            options,
+            funding,
+            payout,
+            status,
+            reasons,
+            transaction_id: None,
+            attrs: draft.attrs.into_inner(),
+            expires_at,
+            created_at,
+            modified_at: now,
+        }
+    }
+}
