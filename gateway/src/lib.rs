@@ -41,6 +41,10 @@ use paymesh_proto::{
         api_key_service_client::ApiKeyServiceClient, document_service_client::DocumentServiceClient,
         legal_entity_service_client::LegalEntityServiceClient,
     },
+    intents::v1::{
+        payment_intent_service_client::PaymentIntentServiceClient,
+        pricing_service_client::PricingServiceClient,
+    },
     methods::v1::payment_method_service_client::PaymentMethodServiceClient,
 };
 use tokio::net::TcpListener;
@@ -69,6 +73,8 @@ pub struct AppState {
     api_keys: ApiKeyServiceClient<Channel>,
     access_tokens: AccessTokenServiceClient<Channel>,
     payment_methods: PaymentMethodServiceClient<Channel>,
+    payment_intents: PaymentIntentServiceClient<Channel>,
+    pricing: PricingServiceClient<Channel>,
     /// The gRPC health of every service the gateway calls, by name.
     health: Vec<(&'static str, HealthClient<Channel>)>,
 }
@@ -84,6 +90,7 @@ impl AppState {
     pub fn new(common: &CommonConfig, config: Config) -> anyhow::Result<Self> {
         let identity = grpc::connect(&common.identity_url, common.request_timeout)?;
         let methods = grpc::connect(&common.methods_url, common.request_timeout)?;
+        let intents = grpc::connect(&common.intents_url, common.request_timeout)?;
         let authenticator: Arc<dyn Authenticator> =
             Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
         Ok(Self {
@@ -99,7 +106,13 @@ impl AppState {
             api_keys: ApiKeyServiceClient::new(identity.clone()),
             access_tokens: AccessTokenServiceClient::new(identity.clone()),
             payment_methods: PaymentMethodServiceClient::new(methods.clone()),
-            health: vec![("identity", HealthClient::new(identity)), ("methods", HealthClient::new(methods))],
+            payment_intents: PaymentIntentServiceClient::new(intents.clone()),
+            pricing: PricingServiceClient::new(intents.clone()),
+            health: vec![
+                ("identity", HealthClient::new(identity)),
+                ("methods", HealthClient::new(methods)),
+                ("intents", HealthClient::new(intents)),
+            ],
         })
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod accounts;
 pub(crate) mod api_keys;
 pub(crate) mod documents;
 pub(crate) mod legal_entities;
+pub(crate) mod payment_intents;
 pub(crate) mod payment_methods;
 
 use axum::Router;
@@ -21,4 +22,5 @@ pub(crate) fn routes(max_document_bytes: usize) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(access_tokens::routes())
         .merge(payment_methods::routes())
+        .merge(payment_intents::routes())
 }

@@ -136,6 +136,7 @@ has_id!(
     paymesh_proto::identity::v1::ApiKey,
     paymesh_proto::identity::v1::AccessToken,
     paymesh_proto::methods::v1::PaymentMethod,
+    paymesh_proto::intents::v1::PaymentIntent,
 );
 
 /// One REST collection and the gRPC calls behind it.

@@ -32,6 +32,11 @@ pub struct Mesh {
     pub identity: SocketAddr,
     /// Where the vault serves gRPC.
     pub methods: SocketAddr,
+    /// Where the intents service serves gRPC.
+    pub intents: SocketAddr,
+    /// The intents service's clock: it starts at the real time and moves
+    /// only when a test advances it.
+    pub intents_clock: paymesh_kit::clock::Clock,
     /// A partner with data.
     pub acme: CreatedPartner,
     /// Another partner, who must never see Acme's data.
@@ -66,6 +71,7 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         common: CommonConfig::read(&mut env),
         identity: paymesh_identity::Config::read(&mut env),
         methods: paymesh_methods::Config::read(&mut env),
+        intents: paymesh_intents::Config::read(&mut env),
         gateway: paymesh_gateway::Config::read(&mut env),
     };
     if let Err(e) = env.finish() {
@@ -83,6 +89,8 @@ pub struct Settings {
     pub identity: paymesh_identity::Config,
     /// The vault's.
     pub methods: paymesh_methods::Config,
+    /// The intents service's.
+    pub intents: paymesh_intents::Config,
     /// The gateway's.
     pub gateway: paymesh_gateway::Config,
 }
@@ -101,6 +109,7 @@ impl Mesh {
             mut common,
             identity: identity_config,
             methods: methods_config,
+            intents: intents_config,
             gateway: gateway_config,
         } = config(db.url(), extra);
         let pool = paymesh_identity::open_database(&common).await.expect("identity database");
@@ -114,12 +123,15 @@ impl Mesh {
 
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let methods_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let intents_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let intents = intents_listener.local_addr().expect("address");
         let identity = identity_listener.local_addr().expect("address");
         let methods = methods_listener.local_addr().expect("address");
         let url = format!("http://{}", gateway_listener.local_addr().expect("address"));
         common.identity_url = format!("http://{identity}");
         common.methods_url = format!("http://{methods}");
+        common.intents_url = format!("http://{intents}");
 
         let stop = CancellationToken::new();
         let (identity_common, identity_stop) = (common.clone(), stop.clone());
@@ -140,6 +152,24 @@ impl Mesh {
                 eprintln!("methods stopped: {e:#}");
             }
         });
+        let intents_clock = paymesh_kit::clock::Clock::manual(chrono::Utc::now());
+        let intents_pool = paymesh_intents::open_database(&common).await.expect("intents database");
+        let (intents_common, intents_stop, clock) = (common.clone(), stop.clone(), intents_clock.clone());
+        tokio::spawn(async move {
+            let stopped = intents_stop.cancelled_owned();
+            let served = paymesh_intents::serve_with(
+                &intents_common,
+                &intents_config,
+                intents_pool,
+                clock,
+                intents_listener,
+                stopped,
+            )
+            .await;
+            if let Err(e) = served {
+                eprintln!("intents stopped: {e:#}");
+            }
+        });
         let gateway_stop = stop.clone();
         let gateway_common = common.clone();
         tokio::spawn(async move {
@@ -155,7 +185,19 @@ impl Mesh {
                 eprintln!("gateway stopped: {e:#}");
             }
         });
-        let mesh = Self { url, identity, methods, acme, globex, common, pool, stop, _db: db };
+        let mesh = Self {
+            url,
+            identity,
+            methods,
+            intents,
+            intents_clock,
+            acme,
+            globex,
+            common,
+            pool,
+            stop,
+            _db: db,
+        };
         mesh.wait_until_ready().await;
         mesh
     }
@@ -189,6 +231,13 @@ impl Mesh {
     pub fn methods_channel(&self) -> tonic::transport::Channel {
         tonic::transport::Endpoint::from_shared(format!("http://{}", self.methods))
             .expect("methods URL")
+            .connect_lazy()
+    }
+
+    /// A gRPC channel to the intents service.
+    pub fn intents_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.intents))
+            .expect("intents URL")
             .connect_lazy()
     }
 

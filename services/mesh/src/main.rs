@@ -2,7 +2,7 @@
 //!
 //! `paymesh all` runs every service and the gateway in one process (they
 //! still talk gRPC to each other over loopback); `paymesh identity`,
-//! `paymesh methods` or `paymesh gateway` runs one, as Kubernetes does with
+//! `paymesh methods`, `paymesh intents` or `paymesh gateway` runs one, as Kubernetes does with
 //! one Deployment per service (the `-target` pattern of Grafana Loki and
 //! Mimir). The other subcommands are for operators: `migrate`, `partner
 //! create` / `partner dev` to issue API keys, `document review`, and
@@ -39,6 +39,9 @@ enum Command {
     Identity,
     /// Run the payment-method vault alone (gRPC, default 127.0.0.1:50052).
     Methods,
+    /// Run the payment intents and pricing service alone (gRPC, default
+    /// 127.0.0.1:50053).
+    Intents,
     /// Run the REST gateway alone (HTTP, default 127.0.0.1:8080).
     Gateway,
     /// Apply every service's database migrations, then exit.
@@ -112,6 +115,7 @@ struct Settings {
     common: CommonConfig,
     identity: paymesh_identity::Config,
     methods: paymesh_methods::Config,
+    intents: paymesh_intents::Config,
     gateway: paymesh_gateway::Config,
 }
 
@@ -121,6 +125,7 @@ fn settings() -> Result<Settings, paymesh_kit::config::ConfigError> {
         common: CommonConfig::read(&mut env),
         identity: paymesh_identity::Config::read(&mut env),
         methods: paymesh_methods::Config::read(&mut env),
+        intents: paymesh_intents::Config::read(&mut env),
         gateway: paymesh_gateway::Config::read(&mut env),
     };
     env.finish().map(|()| settings)
@@ -160,6 +165,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         | Command::Vault { .. } => "paymesh",
         Command::Identity => "paymesh-identity",
         Command::Methods => "paymesh-methods",
+        Command::Intents => "paymesh-intents",
         Command::Gateway => "paymesh-gateway",
     };
     let _telemetry = telemetry::init(service_name, &settings.common.telemetry)?;
@@ -167,10 +173,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::All => serve(Target::All, settings).await,
         Command::Identity => serve(Target::Identity, settings).await,
         Command::Methods => serve(Target::Methods, settings).await,
+        Command::Intents => serve(Target::Intents, settings).await,
         Command::Gateway => serve(Target::Gateway, settings).await,
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
             paymesh_methods::open_database(&settings.common).await?;
+            paymesh_intents::open_database(&settings.common).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -227,6 +235,7 @@ enum Target {
     All,
     Identity,
     Methods,
+    Intents,
     Gateway,
 }
 
@@ -265,6 +274,22 @@ async fn serve(target: Target, settings: Settings) -> anyhow::Result<()> {
             let server = paymesh_methods::serve(
                 &settings.common,
                 &settings.methods,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
+            drain(&stop, deadline, server).await
+        }
+        Target::Intents => {
+            if !settings.common.service_secret_configured {
+                anyhow::bail!(
+                    "PAYMESH_SERVICE_SECRET must be set when intents run in a process of their own: identity \
+                     and the vault must recognise the intents service's token"
+                );
+            }
+            let listener = bind(settings.intents.addr, "intents").await?;
+            let server = paymesh_intents::serve(
+                &settings.common,
+                &settings.intents,
                 listener,
                 stop.clone().cancelled_owned(),
             );
@@ -318,22 +343,27 @@ fn stop_on_signal() -> CancellationToken {
 async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let identity = bind(settings.identity.addr, "identity").await?;
     let methods = bind(settings.methods.addr, "methods").await?;
+    let intents = bind(settings.intents.addr, "intents").await?;
     let gateway = bind(settings.gateway.addr, "gateway").await?;
     // Every client reaches each service where it really listens.
     settings.common.identity_url = format!("http://{}", identity.local_addr()?);
     settings.common.methods_url = format!("http://{}", methods.local_addr()?);
+    settings.common.intents_url = format!("http://{}", intents.local_addr()?);
     tracing::info!(
         gateway = %format!("http://{}", gateway.local_addr()?),
         identity = %settings.common.identity_url,
         methods = %settings.common.methods_url,
+        intents = %settings.common.intents_url,
         "paymesh all: starting"
     );
     let common = settings.common;
     let deadline = common.shutdown_timeout;
 
     // Each service has its own stop: they stop in the reverse order of
-    // their dependencies (the vault calls identity), after the gateway.
-    let (identity_stop, methods_stop) = (CancellationToken::new(), CancellationToken::new());
+    // their dependencies (intents call the vault and identity, the vault
+    // calls identity), after the gateway.
+    let (identity_stop, methods_stop, intents_stop) =
+        (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
     let identity_task = tokio::spawn(supervised(stop.clone(), {
         let (common, config, stop) = (common.clone(), settings.identity, identity_stop.clone());
         async move { paymesh_identity::serve(&common, &config, identity, stop.cancelled_owned()).await }
@@ -341,6 +371,10 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let methods_task = tokio::spawn(supervised(stop.clone(), {
         let (common, config, stop) = (common.clone(), settings.methods, methods_stop.clone());
         async move { paymesh_methods::serve(&common, &config, methods, stop.cancelled_owned()).await }
+    }));
+    let intents_task = tokio::spawn(supervised(stop.clone(), {
+        let (common, config, stop) = (common.clone(), settings.intents, intents_stop.clone());
+        async move { paymesh_intents::serve(&common, &config, intents, stop.cancelled_owned()).await }
     }));
     let gateway_result = drain(
         &stop,
@@ -355,9 +389,11 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
     // One deadline for the services together.
     let until = tokio::time::Instant::now() + deadline;
     let mut first_error = gateway_result.context("gateway").err();
-    for (name, service_stop, task) in
-        [("methods", methods_stop, methods_task), ("identity", identity_stop, identity_task)]
-    {
+    for (name, service_stop, task) in [
+        ("intents", intents_stop, intents_task),
+        ("methods", methods_stop, methods_task),
+        ("identity", identity_stop, identity_task),
+    ] {
         service_stop.cancel();
         let left = until.saturating_duration_since(tokio::time::Instant::now());
         let result =
