@@ -161,9 +161,7 @@ async fn the_references_examples_are_reproduced_field_for_field() {
     assert_eq!(chosen.body["delivery_options"], created.body["delivery_options"]);
 
     // Expedited: the fastest date is chosen by itself.
-    let fastest = http
-        .put(&format!("/payment_intents/{id}"), key, json!({"delivery_date": null, "is_expedited": true}))
-        .await;
+    let fastest = http.put(&format!("/payment_intents/{id}"), key, json!({"is_expedited": true})).await;
     assert_eq!(fastest.body["delivery_date"], "2021-05-11", "{:?}", fastest.body);
     assert_eq!(fastest.body["speed"], "same_day");
 
@@ -178,6 +176,9 @@ async fn the_references_examples_are_reproduced_field_for_field() {
         json!({"expires_at": "The payment intent expired at 2021-05-11T14:59:59Z; create a new one"})
     );
     assert_eq!(http.get(&format!("/payment_intents/{id}"), key).await.body["details"]["memo"], Value::Null);
+    let cancel = http.put(&format!("/payment_intents/{id}"), key, json!({"status": "CANCELED"})).await;
+    assert_eq!(cancel.status, 400, "an expired intent cannot be canceled either: {:?}", cancel.body);
+    assert_eq!(http.get(&format!("/payment_intents/{id}"), key).await.body["status"], "EXPIRED");
 }
 
 #[tokio::test]
@@ -186,6 +187,7 @@ async fn incomplete_intents_name_every_reason_and_bad_input_changes_nothing() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (payer, card, recipient) = parties(&mesh, key, ach()).await;
+    set_clock(&mesh, "2021-05-11T10:52:39Z");
 
     let empty = http.post("/payment_intents", key, json!({})).await;
     assert_eq!(empty.status, 200, "{:?}", empty.body);
@@ -335,6 +337,45 @@ async fn incomplete_intents_name_every_reason_and_bad_input_changes_nothing() {
     let listed = http.get("/payment_intents?status=CAPTURABLE", key).await;
     assert_eq!(listed.body["values"].as_array().unwrap().len(), 1, "{:?}", listed.body);
     assert_eq!(http.get("/payment_intents", test_key(&mesh.globex)).await.body["values"], json!([]));
+
+    let missing = http.post("/payment_intents", key, json!({"target_amount": {"value": 5}})).await;
+    assert_eq!(
+        missing.body["details"],
+        json!({"target_amount": {"currency": "Required"}}),
+        "{:?}",
+        missing.body
+    );
+
+    // A card deleted after it was chosen is a reason, not a refusal: the
+    // intent can still change (and take another card).
+    let spare = http
+        .post(
+            "/payment_methods",
+            key,
+            json!({"type": "card", "account_id": payer, "card": {"card_number": "5200 8282 8282 8210", "expiry": "12/30"},
+                   "billing_address": {"postal_code": "10001"}}),
+        )
+        .await;
+    assert_eq!(spare.status, 200, "{:?}", spare.body);
+    let spare = spare.body["id"].as_str().unwrap().to_owned();
+    let with_spare = http.put(&path, key, json!({"payment_method": {"id": spare}})).await;
+    assert_eq!(with_spare.body["status"], "CAPTURABLE", "{:?}", with_spare.body);
+    assert_eq!(http.delete(&format!("/payment_methods/{spare}"), key, None).await.status, 200);
+    let orphan = http.put(&path, key, json!({"details": {"memo": "rent"}})).await;
+    assert_eq!(orphan.status, 200, "{:?}", orphan.body);
+    assert_eq!(orphan.body["status"], "INCOMPLETE");
+    assert_eq!(orphan.body["status_reasons"][0]["code"], "payment_method_deleted");
+    let fixed = http.put(&path, key, json!({"payment_method": {"id": card}})).await;
+    assert_eq!(fixed.body["status"], "CAPTURABLE");
+
+    // Cancel alone: with other changes it is refused, and nothing changes.
+    let mixed = http.put(&path, key, json!({"status": "CANCELED", "details": {"memo": "x"}})).await;
+    assert_eq!(mixed.status, 400, "{:?}", mixed.body);
+    assert_eq!(
+        mixed.body["details"]["status"],
+        "Cancel with {\"status\": \"CANCELED\"} alone, without other changes"
+    );
+    assert_eq!(http.get(&path, key).await.body, fixed.body);
 
     // Canceled: final.
     let canceled = http.put(&path, key, json!({"status": "CANCELED"})).await;
@@ -493,6 +534,23 @@ async fn quotes_and_captures_over_grpc() {
     let details = tonic_types::StatusExt::get_details_bad_request(&bad).unwrap();
     let fields: Vec<&str> = details.field_violations.iter().map(|v| v.field.as_str()).collect();
     assert_eq!(fields, ["amount", "funding_type", "payout_method"]);
+    let usd_by_eft = pricing
+        .quote(authorized(
+            key,
+            pb::QuoteRequest {
+                amount: Some(paymesh_proto::common::v1::Money {
+                    amount: "100.00".into(),
+                    currency: "USD".into(),
+                }),
+                funding_type: pb::FundingType::Credit as i32,
+                payout_method: paymesh_proto::identity::v1::PayoutMethod::Eft as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    let details = tonic_types::StatusExt::get_details_bad_request(&usd_by_eft).unwrap();
+    assert_eq!(details.field_violations[0].field, "amount.currency");
 
     let mut intents = PaymentIntentServiceClient::new(mesh.intents_channel());
     let intent = intents
@@ -539,4 +597,57 @@ async fn quotes_and_captures_over_grpc() {
         mesh.count("SELECT count(*) FROM intents.outbox WHERE event_type = 'payment_intent.captured'").await,
         1
     );
+}
+
+#[tokio::test]
+async fn eft_pays_cad_on_canadian_business_days_and_expiry_catches_drafts_and_cards() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let eft = json!({"payout_method": "eft", "payout_details": {"institution_number": "001", "transit_number": "00011",
+                     "account_number": "1234567"}});
+    let (payer, card, recipient) = parties(&mesh, key, eft).await;
+    // Friday 2024-06-28, morning: Monday July 1st is Canada Day.
+    set_clock(&mesh, "2024-06-28T09:00:00Z");
+    let body = json!({"payer": {"id": payer}, "recipient": {"id": recipient}, "payment_method": {"id": card},
+                      "target_amount": {"value": 100, "currency": "USD"}});
+    let usd = http.post("/payment_intents", key, body.clone()).await;
+    assert_eq!(usd.status, 200, "{:?}", usd.body);
+    assert_eq!(usd.body["status"], "INCOMPLETE");
+    assert_eq!(usd.body["status_reasons"][0]["code"], "currency_not_supported");
+    assert_eq!(usd.body["status_reasons"][0]["field"], "target_amount");
+    let id = usd.body["id"].as_str().unwrap().to_owned();
+    let cad = http
+        .put(
+            &format!("/payment_intents/{id}"),
+            key,
+            json!({"target_amount": {"value": 100, "currency": "CAD"}}),
+        )
+        .await;
+    assert_eq!(cad.body["status"], "CAPTURABLE", "{:?}", cad.body);
+    assert_eq!(cad.body["source_amount"], json!({"value": 102.9, "currency": "CAD"}));
+    assert_eq!(cad.body["fees"][0]["amount"], json!({"value": 2.9, "currency": "CAD"}));
+    let options: Vec<(&str, &str)> = cad.body["delivery_options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["delivery_date"].as_str().unwrap(), o["speed"].as_str().unwrap()))
+        .collect();
+    // Friday + 1 and + 2 business days, skipping the weekend and Canada Day.
+    assert_eq!(options, [("2024-07-02", "next_day"), ("2024-07-03", "standard")]);
+
+    // A draft with no recipient lives a day; then it reads EXPIRED.
+    let draft = http.post("/payment_intents", key, json!({"payer": {"id": payer}})).await;
+    assert_eq!(draft.body["expires_at"], "2024-06-29T09:00:00Z", "{:?}", draft.body);
+    mesh.intents_clock.advance(TimeDelta::days(1) + TimeDelta::seconds(1));
+    let draft_id = draft.body["id"].as_str().unwrap();
+    assert_eq!(http.get(&format!("/payment_intents/{draft_id}"), key).await.body["status"], "EXPIRED");
+
+    // The card expires at the end of 12/2030: an intent priced in 2031
+    // names it.
+    set_clock(&mesh, "2031-01-02T09:00:00Z");
+    let late = http.post("/payment_intents", key, body).await;
+    let codes: Vec<&str> =
+        late.body["status_reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["currency_not_supported", "payment_method_expired"], "{:?}", late.body);
 }

@@ -196,7 +196,7 @@ fn from_json(object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::PaymentI
             "target_amount" => match value {
                 Value::Null => r.changed("target_amount"),
                 Value::Object(parts) => {
-                    let mut amount = common::Money { amount: String::new(), currency: "USD".to_owned() };
+                    let mut amount = common::Money::default();
                     for (part, value) in parts {
                         let path = format!("target_amount.{part}");
                         match part.as_str() {
@@ -215,6 +215,9 @@ fn from_json(object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::PaymentI
                     }
                     if amount.amount.is_empty() {
                         r.problem("target_amount.value", "Required");
+                    }
+                    if amount.currency.is_empty() {
+                        r.problem("target_amount.currency", "Required");
                     }
                     m.target_amount = Some(amount);
                     r.changed("target_amount");
@@ -347,6 +350,14 @@ impl Collection for PaymentIntents {
             let (intent, mut paths) = items.into_iter().next().unwrap_or_default();
             let cancel = paths.iter().any(|p| p == "status");
             paths.retain(|p| p != "status");
+            if cancel && !paths.is_empty() {
+                // Two calls could half succeed: cancel on its own.
+                return Err(paymesh_kit::Error::invalid(
+                    "payment_intent.status",
+                    "Cancel with {\"status\": \"CANCELED\"} alone, without other changes",
+                )
+                .into());
+            }
             let mut updated = None;
             if !paths.is_empty() {
                 let request = caller.grpc(pb::UpdatePaymentIntentRequest {

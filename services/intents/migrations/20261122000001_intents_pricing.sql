@@ -36,6 +36,9 @@ CREATE TABLE payment_intents (
     status_reasons          jsonb NOT NULL DEFAULT '[]',
     transaction_id          uuid UNIQUE,
     attrs                   jsonb NOT NULL DEFAULT '{}',
+    -- Every write adds one; a write names the version it read, so two
+    -- concurrent changes (even within one clock tick) cannot both land.
+    version                 bigint NOT NULL DEFAULT 0,
     expires_at              timestamptz NOT NULL,
     created_at              timestamptz NOT NULL,
     modified_at             timestamptz NOT NULL,

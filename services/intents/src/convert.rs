@@ -98,32 +98,56 @@ fn date(raw: Option<&str>) -> Result<Option<NaiveDate>, String> {
 fn read_into(draft: &mut Draft, intent: pb::PaymentIntent, names: &[&str]) -> Result<(), Error> {
     let mut fields = Fields::new("payment_intent");
     let named = |name: &str| names.contains(&name);
-    let details = intent.details.unwrap_or_default();
+    // Every field named, so that a new one cannot be forgotten here.
+    let pb::PaymentIntent {
+        id: _,
+        payer_id,
+        recipient_id,
+        payment_method_id,
+        target_amount,
+        details,
+        delivery_date,
+        is_expedited,
+        attrs,
+        // Computed by the service; never read from a request.
+        source_amount: _,
+        fees: _,
+        status: _,
+        status_reasons: _,
+        delivery_options: _,
+        expire_time: _,
+        create_time: _,
+        update_time: _,
+        livemode: _,
+        fee: _,
+        cust_conv_fee: _,
+        funding_type: _,
+        payout_method: _,
+        speed: _,
+        transaction_id: _,
+    } = intent;
+    let details = details.unwrap_or_default();
     for name in names {
         match *name {
             "payer_id" => {
-                draft.payer_id =
-                    fields.take("payer.id", wire::optional_id(intent.payer_id.as_deref())).flatten()
+                draft.payer_id = fields.take("payer.id", wire::optional_id(payer_id.as_deref())).flatten()
             }
             "recipient_id" => {
                 draft.recipient_id =
-                    fields.take("recipient.id", wire::optional_id(intent.recipient_id.as_deref())).flatten();
+                    fields.take("recipient.id", wire::optional_id(recipient_id.as_deref())).flatten();
             }
             "payment_method_id" => {
                 draft.payment_method_id = fields
-                    .take("payment_method.id", wire::optional_id(intent.payment_method_id.as_deref()))
+                    .take("payment_method.id", wire::optional_id(payment_method_id.as_deref()))
                     .flatten();
             }
-            "target_amount" => {
-                draft.target = intent.target_amount.as_ref().and_then(|m| target(&mut fields, m))
-            }
+            "target_amount" => draft.target = target_amount.as_ref().and_then(|m| target(&mut fields, m)),
             "delivery_date" => {
-                draft.requested_date =
-                    fields.take("delivery_date", date(intent.delivery_date.as_deref())).flatten();
+                draft.requested_date = fields.take("delivery_date", date(delivery_date.as_deref())).flatten();
             }
-            "is_expedited" => draft.is_expedited = intent.is_expedited,
+            "is_expedited" => draft.is_expedited = is_expedited,
             "attrs" => {
-                if let Some(attrs) = fields.take("attrs", wire::attrs(intent.attrs.clone())) {
+                if let Some(attrs) = fields.take("attrs", wire::attrs(attrs.clone())) {
                     draft.attrs = attrs;
                 }
             }
@@ -177,7 +201,12 @@ pub(crate) fn updated(
     let names: Vec<&str> = paths.iter().map(String::as_str).collect();
     let mut draft = current;
     read_into(&mut draft, intent, &names)?;
-    Ok((draft, names.contains(&"delivery_date")))
+    let date_named = names.contains(&"delivery_date");
+    // Expedited without a date: the fastest option, not a date chosen earlier.
+    if names.contains(&"is_expedited") && !date_named {
+        draft.requested_date = None;
+    }
+    Ok((draft, date_named))
 }
 
 /// The wire form of a fee line.

@@ -77,6 +77,7 @@ impl Peers {
             id,
             name: account.name,
             kyc_verified: account.kyc_status == id::KycStatus::Verified as i32,
+            deleted: false,
         }))
     }
 
@@ -119,6 +120,7 @@ impl Peers {
             visible,
             active: processing.status == id::ProcessingStatus::Active as i32,
             payout,
+            deleted: false,
         }))
     }
 

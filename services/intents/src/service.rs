@@ -20,7 +20,7 @@ use crate::{
     domain::{
         delivery::{self, DeliveryOption, PayoutMethod},
         intent::{self, Pieces, Status},
-        pricing::{FundingType, Overrides, Settings, platform_defaults},
+        pricing::{ExpediteFee, FundingType, Price, Settings, platform_defaults},
     },
     peers::{Peers, Unusable},
     store::{Intent, PricedOption, Store},
@@ -69,22 +69,34 @@ impl Intents {
 
     /// Looks up the pieces `draft` names; ids naming nothing usable are
     /// bad input.
-    async fn pieces(&self, scope: Scope, draft: &Draft, now: DateTime<Utc>) -> Result<Pieces, Error> {
+    /// `stored`: the intent as it was, whose pieces may have been deleted
+    /// since (a status reason, not bad input).
+    async fn pieces(
+        &self,
+        scope: Scope,
+        draft: &Draft,
+        stored: Option<&Draft>,
+        now: DateTime<Utc>,
+    ) -> Result<Pieces, Error> {
         let mut problems = Vec::new();
+        let was = |id: Uuid, of: fn(&Draft) -> Option<Uuid>| stored.is_some_and(|s| of(s) == Some(id));
         let payer = match draft.payer_id {
             None => None,
             Some(id) => match self.peers.payer(scope, id).await? {
                 Ok(payer) => Some(payer),
+                Err(Unusable::Missing) if was(id, |d| d.payer_id) => Some(intent::Payer::deleted(id)),
                 Err(why) => {
                     problems.push(unusable("payer.id", "customer account", why));
                     None
                 }
             },
         };
+        let seen_by = payer.as_ref().filter(|p| !p.deleted).map(|p| p.id);
         let recipient = match draft.recipient_id {
             None => None,
-            Some(id) => match self.peers.recipient(scope, id, payer.as_ref().map(|p| p.id)).await? {
+            Some(id) => match self.peers.recipient(scope, id, seen_by).await? {
                 Ok(recipient) => Some(recipient),
+                Err(Unusable::Missing) if was(id, |d| d.recipient_id) => Some(intent::Recipient::deleted(id)),
                 Err(why) => {
                     problems.push(unusable("recipient.id", "processing account", why));
                     None
@@ -95,6 +107,9 @@ impl Intents {
             None => None,
             Some(id) => match self.peers.method(scope, id, now).await? {
                 Ok(method) => Some(method),
+                Err(Unusable::Missing) if was(id, |d| d.payment_method_id) => {
+                    Some(intent::Method::deleted(draft.payer_id.unwrap_or_default()))
+                }
                 Err(why) => {
                     problems.push(unusable("payment_method.id", "payment method", why));
                     None
@@ -113,10 +128,11 @@ impl Intents {
         &self,
         scope: Scope,
         draft: Draft,
+        stored: Option<&Draft>,
         date_named: bool,
         now: DateTime<Utc>,
     ) -> Result<Evaluated, Error> {
-        let pieces = self.pieces(scope, &draft, now).await?;
+        let pieces = self.pieces(scope, &draft, stored, now).await?;
         let reasons = intent::reasons(&pieces, self.config.limits);
         let payout = pieces.recipient.as_ref().and_then(|r| r.payout);
         let funding = pieces.method.as_ref().map(|m| m.funding);
@@ -152,7 +168,7 @@ impl Intents {
         let price_for = |option: Option<&DeliveryOption>| {
             let expedite = match (payout, option) {
                 (Some(p), Some(o)) if o.expedited => settings.expedite_fee(p, &o.speed),
-                _ => crate::domain::pricing::ExpediteFee::FREE,
+                _ => ExpediteFee::FREE,
             };
             draft
                 .target
@@ -201,8 +217,8 @@ impl Intents {
         let scope = principal.scope();
         let draft = convert::draft(request.payment_intent)?;
         let now = self.now();
-        let evaluated = self.evaluate(scope, draft, true, now).await?;
-        let intent = evaluated.into_intent(Uuid::now_v7(), scope.livemode, now, now);
+        let evaluated = self.evaluate(scope, draft, None, true, now).await?;
+        let intent = evaluated.into_intent(Uuid::now_v7(), scope.livemode, 0, now, now);
         self.store.insert(scope, &intent).await?;
         tracing::info!(intent = %intent.id, status = intent.status.as_str(), "payment intent created");
         Ok(intent)
@@ -221,7 +237,7 @@ impl Intents {
         query: &ListQuery,
     ) -> Result<Listing<Intent>, Error> {
         principal.require_secret_key()?;
-        self.store.list(principal.scope(), query, self.limits).await
+        self.store.list(principal.scope(), query, self.limits, self.now()).await
     }
 
     /// Reads an intent that may still change at `now`.
@@ -257,10 +273,12 @@ impl Intents {
         let given = payment_intent.unwrap_or_default();
         let now = self.now();
         let current = self.open(scope, &given.id, now).await?;
-        let (draft, date_named) = convert::updated(Draft::of(&current), given, update_mask)?;
-        let evaluated = self.evaluate(scope, draft, date_named, now).await?;
-        let intent = evaluated.into_intent(current.id, current.livemode, current.created_at, now);
-        self.store.replace(scope, &intent, current.modified_at, "updated").await?;
+        let stored = Draft::of(&current);
+        let (draft, date_named) = convert::updated(stored.clone(), given, update_mask)?;
+        let evaluated = self.evaluate(scope, draft, Some(&stored), date_named, now).await?;
+        let intent =
+            evaluated.into_intent(current.id, current.livemode, current.version, current.created_at, now);
+        self.store.replace(scope, &intent, "updated").await?;
         Ok(intent)
     }
 
@@ -269,21 +287,10 @@ impl Intents {
         principal.require_secret_key()?;
         let scope = principal.scope();
         let now = self.now();
-        let current = self.store.get(scope, object_id(id, not_found)?).await?;
-        match current.status {
-            Status::Captured => {
-                return Err(Error::invalid("payment_intent.status", "The payment intent was captured"));
-            }
-            Status::Canceled => {
-                return Err(Error::invalid(
-                    "payment_intent.status",
-                    "The payment intent was already canceled",
-                ));
-            }
-            _ => {}
-        }
+        // Neither a captured, a canceled nor an expired intent changes.
+        let current = self.open(scope, id, now).await?;
         let intent = Intent { status: Status::Canceled, modified_at: now, ..current.clone() };
-        self.store.replace(scope, &intent, current.modified_at, "canceled").await?;
+        self.store.replace(scope, &intent, "canceled").await?;
         Ok(intent)
     }
 
@@ -301,7 +308,8 @@ impl Intents {
         let current = self.open(scope, &request.id, now).await?;
         // Every piece is judged again: a method may have expired, a
         // recipient been deactivated since the intent was priced.
-        let pieces = self.pieces(scope, &Draft::of(&current), now).await?;
+        let stored = Draft::of(&current);
+        let pieces = self.pieces(scope, &stored, Some(&stored), now).await?;
         let reasons = intent::reasons(&pieces, self.config.limits);
         if !reasons.is_empty() {
             return Err(Error::InvalidAttributes(
@@ -317,7 +325,7 @@ impl Intents {
             modified_at: now,
             ..current.clone()
         };
-        self.store.replace(scope, &intent, current.modified_at, "captured").await?;
+        self.store.replace(scope, &intent, "captured").await?;
         tracing::info!(intent = %intent.id, transaction = %transaction, "payment intent captured");
         Ok(intent)
     }
@@ -359,10 +367,13 @@ impl Intents {
         let scope = principal.scope();
         let given = request.settings.unwrap_or_default();
         let level = self.level(scope, &given.processing_id).await?;
-        let current = self.store.overrides(scope, level).await?;
-        let overrides: Overrides =
-            convert::settings_updated(current, &given, request.update_mask, &self.config.speeds)?;
-        self.store.set_overrides(scope, level, &overrides, self.now()).await?;
+        let speeds = &self.config.speeds;
+        let overrides = self
+            .store
+            .update_overrides(scope, level, self.now(), |current| {
+                convert::settings_updated(current, &given, request.update_mask, speeds)
+            })
+            .await?;
         Ok(convert::settings_to_proto(level, &self.settings(scope, level).await?, &overrides))
     }
 
@@ -374,8 +385,10 @@ impl Intents {
     ) -> Result<pb::QuoteResponse, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
+        let pb::QuoteRequest { processing_id, amount, funding_type, payout_method, speed, is_expedited } =
+            request;
         let mut problems = Vec::new();
-        let amount = match request.amount.as_ref().map(Money::from_proto) {
+        let amount = match amount.as_ref().map(Money::from_proto) {
             None => {
                 problems.push(Violation::new("amount", "Required"));
                 None
@@ -392,7 +405,7 @@ impl Intents {
                 }
             },
         };
-        let funding = match pb::FundingType::try_from(request.funding_type) {
+        let funding = match pb::FundingType::try_from(*funding_type) {
             Ok(pb::FundingType::Credit) => Some(FundingType::Credit),
             Ok(pb::FundingType::Debit) => Some(FundingType::Debit),
             Ok(pb::FundingType::BankAccount) => Some(FundingType::BankAccount),
@@ -401,22 +414,35 @@ impl Intents {
                 None
             }
         };
-        let payout = convert::payout_from(request.payout_method);
+        let payout = convert::payout_from(*payout_method);
         if payout.is_none() {
             problems.push(Violation::new("payout_method", "Must be ACH, WIRE, CHECK or EFT"));
+        }
+        // The rule intents hold payments to: EFT pays CAD, and only EFT does.
+        if let (Some(amount), Some(payout)) = (amount, payout)
+            && (payout == PayoutMethod::Eft) != (amount.currency == paymesh_kit::money::Currency::Cad)
+        {
+            problems.push(Violation::new(
+                "amount.currency",
+                format!(
+                    "{} payouts are paid in {}",
+                    payout.as_str(),
+                    if payout == PayoutMethod::Eft { "CAD" } else { "USD" }
+                ),
+            ));
         }
         let (Some(amount), Some(funding), Some(payout), true) =
             (amount, funding, payout, problems.is_empty())
         else {
             return Err(Error::InvalidAttributes(problems));
         };
-        let level = self.level(scope, &request.processing_id).await?;
+        let level = self.level(scope, processing_id).await?;
         let settings = self.settings(scope, level).await?;
         let options = self.config.speeds.options(payout, self.now());
-        let chosen = if request.speed.trim().is_empty() {
-            delivery::choose(&options, None, request.is_expedited)
+        let chosen = if speed.trim().is_empty() {
+            delivery::choose(&options, None, *is_expedited)
         } else {
-            options.iter().find(|o| o.speed == request.speed.trim())
+            options.iter().find(|o| o.speed == speed.trim())
         };
         let Some(chosen) = chosen else {
             let names: Vec<&str> = options.iter().map(|o| o.speed.as_str()).collect();
@@ -426,11 +452,8 @@ impl Intents {
             ));
         };
         let price_of = |o: &DeliveryOption| {
-            let expedite = if o.expedited {
-                settings.expedite_fee(payout, &o.speed)
-            } else {
-                crate::domain::pricing::ExpediteFee::FREE
-            };
+            let expedite =
+                if o.expedited { settings.expedite_fee(payout, &o.speed) } else { ExpediteFee::FREE };
             settings.price(amount, funding, expedite)
         };
         let price = price_of(chosen);
@@ -471,12 +494,19 @@ struct Evaluated {
     funding: Option<FundingType>,
     options: Vec<PricedOption>,
     chosen: Option<DeliveryOption>,
-    price: Option<crate::domain::pricing::Price>,
+    price: Option<Price>,
     expires_at: DateTime<Utc>,
 }
 
 impl Evaluated {
-    fn into_intent(self, id: Uuid, livemode: bool, created_at: DateTime<Utc>, now: DateTime<Utc>) -> Intent {
+    fn into_intent(
+        self,
+        id: Uuid,
+        livemode: bool,
+        version: i64,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Intent {
         let Self { draft, status, reasons, payout, funding, options, chosen, price, expires_at } = self;
         Intent {
             id,
@@ -501,6 +531,7 @@ impl Evaluated {
             reasons,
             transaction_id: None,
             attrs: draft.attrs.into_inner(),
+            version,
             expires_at,
             created_at,
             modified_at: now,

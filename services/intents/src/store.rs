@@ -49,6 +49,8 @@ pub(crate) struct Intent {
     pub(crate) reasons: Vec<Reason>,
     pub(crate) transaction_id: Option<Uuid>,
     pub(crate) attrs: serde_json::Map<String, serde_json::Value>,
+    /// The stored version; every write adds one.
+    pub(crate) version: i64,
     pub(crate) expires_at: DateTime<Utc>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
@@ -125,7 +127,10 @@ static PAYMENT_INTENTS: Resource = Resource {
         Column { name: "id", sql: "id", ty: ColumnType::Id },
         Column {
             name: "status",
-            sql: "CASE WHEN status IN ('INCOMPLETE', 'CAPTURABLE') AND expires_at < now() THEN 'EXPIRED' ELSE status END",
+            // The service's clock, not the database's: `list` sets
+            // `paymesh.now` for the transaction it reads in.
+            sql: "CASE WHEN status IN ('INCOMPLETE', 'CAPTURABLE') \
+                  AND expires_at < current_setting('paymesh.now')::timestamptz THEN 'EXPIRED' ELSE status END",
             ty: ColumnType::Enum(&["INCOMPLETE", "CAPTURABLE", "EXPIRED", "CAPTURED", "CANCELED"]),
         },
         Column { name: "payer_id", sql: "payer_id", ty: ColumnType::Id },
@@ -150,7 +155,7 @@ static PAYMENT_INTENTS: Resource = Resource {
 const INTENT_COLUMNS: &str = "id, livemode, payer_id, recipient_id, payment_method_id, currency, target_amount, \
      source_amount, fee, cust_conv_fee, fees, account_name, payer_name, account_number, memo, \
      requested_delivery_date, delivery_date, speed, is_expedited, delivery_options, funding_type, payout_method, \
-     status, status_reasons, transaction_id, attrs, expires_at, created_at, modified_at";
+     status, status_reasons, transaction_id, attrs, version, expires_at, created_at, modified_at";
 
 fn corrupt(what: &str) -> Error {
     Error::Internal(anyhow::anyhow!("unreadable {what} stored in payment_intents"))
@@ -218,6 +223,7 @@ fn read_intent(row: &PgRow) -> Result<Intent, Error> {
         reasons: reasons.0,
         transaction_id: row.try_get("transaction_id")?,
         attrs: attrs.0,
+        version: row.try_get("version")?,
         expires_at: row.try_get("expires_at")?,
         created_at: row.try_get("created_at")?,
         modified_at: row.try_get("modified_at")?,
@@ -267,14 +273,23 @@ impl Store {
         row.as_ref().map(read_intent).transpose()?.ok_or(Error::NotFound { resource: "PaymentIntent" })
     }
 
-    /// Intents matching `query`.
+    /// Intents matching `query`, their status (and status filters) read
+    /// at `now`.
     pub(crate) async fn list(
         &self,
         scope: Scope,
         query: &ListQuery,
         limits: ListLimits,
+        now: DateTime<Utc>,
     ) -> Result<Listing<Intent>, Error> {
-        list(&self.pool, &PAYMENT_INTENTS, scope, query, limits, |_| {}, read_intent).await
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('paymesh.now', $1, true)")
+            .bind(now.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        let listing = list(&mut *tx, &PAYMENT_INTENTS, scope, query, limits, |_| {}, read_intent).await?;
+        tx.commit().await?;
+        Ok(listing)
     }
 
     /// Stores a new intent with its `payment_intent.created` event.
@@ -302,26 +317,24 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces an intent last modified at `seen`, with its event
-    /// (`payment_intent.<change>`). A concurrent change in between is a
-    /// conflict: the caller retries with what it reads then.
-    pub(crate) async fn replace(
-        &self,
-        scope: Scope,
-        intent: &Intent,
-        seen: DateTime<Utc>,
-        change: &str,
-    ) -> Result<(), Error> {
+    /// Replaces the intent read at `intent.version` with `intent`, with
+    /// its event (`payment_intent.<change>`). A concurrent change in
+    /// between (even within one clock tick) is a conflict: the caller
+    /// retries with what it reads then.
+    pub(crate) async fn replace(&self, scope: Scope, intent: &Intent, change: &str) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         let sql = "UPDATE payment_intents SET livemode = $3, payer_id = $4, recipient_id = $5, \
              payment_method_id = $6, currency = $7, target_amount = $8, source_amount = $9, fee = $10, \
              cust_conv_fee = $11, fees = $12, account_name = $13, payer_name = $14, account_number = $15, memo = $16, \
              requested_delivery_date = $17, delivery_date = $18, speed = $19, is_expedited = $20, \
              delivery_options = $21, funding_type = $22, payout_method = $23, status = $24, status_reasons = $25, \
-             transaction_id = $26, attrs = $27, expires_at = $28, created_at = $29, modified_at = $30 \
-             WHERE partner_id = $1 AND id = $2 AND modified_at = $31";
-        let done =
-            bind_intent(sqlx::query(sql).bind(scope.partner_id), intent).bind(seen).execute(&mut *tx).await?;
+             transaction_id = $26, attrs = $27, expires_at = $28, created_at = $29, modified_at = $30, \
+             version = version + 1 \
+             WHERE partner_id = $1 AND id = $2 AND livemode = $3 AND version = $31";
+        let done = bind_intent(sqlx::query(sql).bind(scope.partner_id), intent)
+            .bind(intent.version)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() != 1 {
             return Err(Error::Conflict(
                 "The payment intent changed meanwhile; read it again and retry".to_owned(),
@@ -357,77 +370,103 @@ impl Store {
         .bind(processing_id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((fields, expedite)) = row else { return Ok(Overrides::default()) };
-        let fields = fields
-            .0
-            .into_iter()
-            .map(|(name, value)| {
-                Field::parse(&name).map(|f| (f, value)).ok_or_else(|| corrupt_settings(&name))
-            })
-            .collect::<Result<_, Error>>()?;
-        let expedite = expedite
-            .0
-            .into_iter()
-            .map(|(key, fee)| {
-                let (payout, speed) = key.split_once('.').ok_or_else(|| corrupt_settings(&key))?;
-                let payout = PayoutMethod::parse(payout).ok_or_else(|| corrupt_settings(&key))?;
-                Ok(((payout, speed.to_owned()), fee.into()))
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Overrides { fields, expedite })
+        row.map_or_else(|| Ok(Overrides::default()), overrides_from)
     }
 
-    /// Stores what is set at one level.
-    pub(crate) async fn set_overrides(
+    /// Changes what is set at one level with `change`, under a row lock:
+    /// concurrent changes of one level apply one after the other. Answers
+    /// what is set after the change.
+    pub(crate) async fn update_overrides(
         &self,
         scope: Scope,
         processing_id: Option<Uuid>,
-        overrides: &Overrides,
         at: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        let fields: BTreeMap<String, Decimal> =
-            overrides.fields.iter().map(|(f, v)| (f.name(), *v)).collect();
-        let expedite: BTreeMap<String, StoredExpedite> = overrides
-            .expedite
-            .iter()
-            .map(|((payout, speed), fee)| {
-                (format!("{}.{speed}", payout.as_str()), StoredExpedite::from(*fee))
-            })
-            .collect();
+        change: impl FnOnce(Overrides) -> Result<Overrides, Error>,
+    ) -> Result<Overrides, Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "DELETE FROM processing_settings \
-             WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3",
+            "INSERT INTO processing_settings (partner_id, livemode, processing_id, modified_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (partner_id, livemode, coalesce(processing_id, '00000000-0000-0000-0000-000000000000')) \
+             DO NOTHING",
         )
         .bind(scope.partner_id)
         .bind(scope.livemode)
         .bind(processing_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO processing_settings (partner_id, livemode, processing_id, fields, expedite_fees, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .bind(processing_id)
-        .bind(sqlx::types::Json(&fields))
-        .bind(sqlx::types::Json(&expedite))
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        let data =
-            serde_json::json!({"processing_id": processing_id, "fields": fields, "expedite_fees": expedite});
-        let id = processing_id.unwrap_or(scope.partner_id);
-        outbox::record_change(&mut tx, scope, "processing_settings", "updated", id, data, at).await?;
+        let row: SettingsRow = sqlx::query_as(
+            "SELECT fields, expedite_fees FROM processing_settings \
+             WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3 FOR UPDATE",
+        )
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(processing_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let overrides = change(overrides_from(row)?)?;
+        write_overrides(&mut tx, scope, processing_id, &overrides, at).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(overrides)
     }
+}
+
+/// Writes what is set at one level, with its event, in `tx`.
+async fn write_overrides(
+    tx: &mut sqlx::PgConnection,
+    scope: Scope,
+    processing_id: Option<Uuid>,
+    overrides: &Overrides,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let fields: BTreeMap<String, Decimal> = overrides.fields.iter().map(|(f, v)| (f.name(), *v)).collect();
+    let expedite: BTreeMap<String, StoredExpedite> = overrides
+        .expedite
+        .iter()
+        .map(|((payout, speed), fee)| (format!("{}.{speed}", payout.as_str()), StoredExpedite::from(*fee)))
+        .collect();
+    sqlx::query(
+        "UPDATE processing_settings SET fields = $4, expedite_fees = $5, modified_at = $6 \
+             WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3",
+    )
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(processing_id)
+    .bind(sqlx::types::Json(&fields))
+    .bind(sqlx::types::Json(&expedite))
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let data =
+        serde_json::json!({"processing_id": processing_id, "fields": fields, "expedite_fees": expedite});
+    let id = processing_id.unwrap_or(scope.partner_id);
+    outbox::record_change(tx, scope, "processing_settings", "updated", id, data, at).await?;
+    Ok(())
 }
 
 /// A processing settings row: the fields and the expedite fees.
 type SettingsRow =
     (sqlx::types::Json<BTreeMap<String, Decimal>>, sqlx::types::Json<BTreeMap<String, StoredExpedite>>);
+
+/// The overrides of a settings row.
+fn overrides_from((fields, expedite): SettingsRow) -> Result<Overrides, Error> {
+    let fields = fields
+        .0
+        .into_iter()
+        .map(|(name, value)| Field::parse(&name).map(|f| (f, value)).ok_or_else(|| corrupt_settings(&name)))
+        .collect::<Result<_, Error>>()?;
+    let expedite = expedite
+        .0
+        .into_iter()
+        .map(|(key, fee)| {
+            let (payout, speed) = key.split_once('.').ok_or_else(|| corrupt_settings(&key))?;
+            let payout = PayoutMethod::parse(payout).ok_or_else(|| corrupt_settings(&key))?;
+            Ok(((payout, speed.to_owned()), fee.into()))
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(Overrides { fields, expedite })
+}
 
 fn corrupt_settings(name: &str) -> Error {
     Error::Internal(anyhow::anyhow!("unknown processing setting {name:?} stored"))

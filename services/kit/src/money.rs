@@ -87,23 +87,18 @@ impl Money {
         Ok(Self { amount, currency })
     }
 
-    /// The sum of two amounts of the same currency.
-    ///
-    /// # Panics
-    /// When the currencies differ: adding dollars to Canadian dollars is a
-    /// programming error, never an input one.
-    #[must_use]
-    pub fn plus(self, other: Self) -> Self {
-        assert_eq!(self.currency, other.currency, "adding amounts of different currencies");
-        Self { amount: self.amount + other.amount, currency: self.currency }
-    }
-
     /// The protobuf form, the amount with the minor unit's places
     /// (`"102.90"`).
     pub fn to_proto(self) -> pb::Money {
-        let mut amount = self.amount;
+        pb::Money { amount: self.amount_text(), currency: self.currency.code().to_owned() }
+    }
+
+    /// The amount with the minor unit's places and no more than it needs
+    /// (`102.9000` from a `numeric(20,4)` column reads `102.90`).
+    fn amount_text(self) -> String {
+        let mut amount = self.amount.normalize();
         amount.rescale(self.currency.minor_digits().max(amount.scale()));
-        pb::Money { amount: amount.to_string(), currency: self.currency.code().to_owned() }
+        amount.to_string()
     }
 
     /// Parses the protobuf form; the error names the part that is wrong
@@ -121,9 +116,7 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut amount = self.amount;
-        amount.rescale(self.currency.minor_digits().max(amount.scale()));
-        write!(f, "{amount} {}", self.currency)
+        write!(f, "{} {}", self.amount_text(), self.currency)
     }
 }
 
@@ -181,6 +174,13 @@ mod tests {
         assert_eq!(money.to_proto(), pb::Money { amount: "102.90".into(), currency: "USD".into() });
         assert_eq!(Money::from_proto(&money.to_proto()), Ok(money));
         assert_eq!(money.to_string(), "102.90 USD");
+        let stored = Money::new(dec("102.9000"), Currency::Usd);
+        assert_eq!(stored.to_proto().amount, "102.90", "as read back from numeric(20,4)");
+        assert_eq!(
+            Money::new(dec("0.125"), Currency::Usd).to_proto().amount,
+            "0.125",
+            "places are never lost"
+        );
         let bad = pb::Money { amount: "ten".into(), currency: "USD".into() };
         assert_eq!(Money::from_proto(&bad).unwrap_err().0, "amount");
         let bad = pb::Money { amount: "1".into(), currency: "EUR".into() };

@@ -86,6 +86,15 @@ pub struct Payer {
     pub name: String,
     /// Whether the payer's KYC is verified.
     pub kyc_verified: bool,
+    /// Whether the payer was deleted since it was chosen.
+    pub deleted: bool,
+}
+
+impl Payer {
+    /// A payer chosen earlier and deleted since.
+    pub const fn deleted(id: Uuid) -> Self {
+        Self { id, name: String::new(), kyc_verified: false, deleted: true }
+    }
 }
 
 /// What the recipient is like, as the payer sees it.
@@ -99,6 +108,15 @@ pub struct Recipient {
     pub active: bool,
     /// How it is paid, once set.
     pub payout: Option<PayoutMethod>,
+    /// Whether the recipient was deleted since it was chosen.
+    pub deleted: bool,
+}
+
+impl Recipient {
+    /// A recipient chosen earlier and deleted since.
+    pub const fn deleted(id: Uuid) -> Self {
+        Self { id, visible: true, active: false, payout: None, deleted: true }
+    }
 }
 
 /// What the payment method is like.
@@ -112,6 +130,13 @@ pub struct Method {
     pub expired: bool,
     /// Whether it was deleted since it was chosen.
     pub deleted: bool,
+}
+
+impl Method {
+    /// A method chosen earlier and deleted since.
+    pub const fn deleted(owner: Uuid) -> Self {
+        Self { owner, funding: FundingType::Credit, expired: false, deleted: true }
+    }
 }
 
 /// The limits an intent is held to.
@@ -142,6 +167,9 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
     let mut reasons = Vec::new();
     match &pieces.payer {
         None => reasons.push(Reason::new("payer_required", "payer", "Choose the payer, a customer account")),
+        Some(payer) if payer.deleted => {
+            reasons.push(Reason::new("payer_deleted", "payer", "The payer was deleted; choose another"));
+        }
         Some(payer) => {
             if let Some(amount) = pieces.amount
                 && amount.amount > limits.kyc_threshold
@@ -164,6 +192,13 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
             "recipient",
             "Choose the recipient, a processing account",
         )),
+        Some(recipient) if recipient.deleted => {
+            reasons.push(Reason::new(
+                "recipient_deleted",
+                "recipient",
+                "The recipient was deleted; choose another",
+            ));
+        }
         Some(recipient) => {
             if !recipient.visible {
                 reasons.push(Reason::new(
@@ -217,7 +252,7 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
                     "payment_method",
                     "The payment method was deleted",
                 ));
-            } else if pieces.payer.as_ref().is_some_and(|p| p.id != method.owner) {
+            } else if pieces.payer.as_ref().is_some_and(|p| !p.deleted && p.id != method.owner) {
                 reasons.push(Reason::new(
                     "payment_method_not_payers",
                     "payment_method",
@@ -255,12 +290,13 @@ mod tests {
     fn complete() -> Pieces {
         let payer = Uuid::now_v7();
         Pieces {
-            payer: Some(Payer { id: payer, name: "Matt Perez".into(), kyc_verified: false }),
+            payer: Some(Payer { id: payer, name: "Matt Perez".into(), kyc_verified: false, deleted: false }),
             recipient: Some(Recipient {
                 id: Uuid::now_v7(),
                 visible: true,
                 active: true,
                 payout: Some(PayoutMethod::Ach),
+                deleted: false,
             }),
             method: Some(Method {
                 owner: payer,
@@ -311,6 +347,16 @@ mod tests {
                 "amount_over_limit"
             ]
         );
+    }
+
+    #[test]
+    fn pieces_deleted_since_they_were_chosen_are_named_alone() {
+        let mut pieces = complete();
+        let payer = pieces.payer.as_ref().unwrap().id;
+        pieces.payer = Some(Payer::deleted(payer));
+        pieces.recipient = Some(Recipient::deleted(Uuid::now_v7()));
+        pieces.method = Some(Method::deleted(payer));
+        assert_eq!(codes(&pieces), ["payer_deleted", "recipient_deleted", "payment_method_deleted"]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use paymesh_proto::common::v1::ListQuery;
 use serde_json::{Map, Value};
-use sqlx::{PgPool, Postgres, QueryBuilder, postgres::PgRow};
+use sqlx::{Postgres, QueryBuilder, postgres::PgRow};
 
 use super::{Resource, Select, Shape, select_where};
 use crate::{Error, auth::Scope, config::ListLimits};
@@ -27,8 +27,10 @@ impl<T> Default for Listing<T> {
 
 /// Runs a list query over `resource` and reads its rows with `read`;
 /// `condition` adds the service's own constraint (see [`select_where`]).
-pub async fn list<T>(
-    pool: &PgPool,
+/// `executor` is a pool, or a connection or transaction the caller set up
+/// (e.g. with transaction-local settings the resource's columns read).
+pub async fn list<'e, T>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
     resource: &Resource,
     scope: Scope,
     query: &ListQuery,
@@ -37,7 +39,7 @@ pub async fn list<T>(
     read: impl Fn(&PgRow) -> Result<T, Error>,
 ) -> Result<Listing<T>, Error> {
     let Select { mut builder, shape } = select_where(resource, scope, query, limits, condition)?;
-    let rows = builder.build().fetch_all(pool).await?;
+    let rows = builder.build().fetch_all(executor).await?;
     let mut listing = Listing::default();
     match &shape {
         Shape::Objects { computed } => {
