@@ -377,8 +377,20 @@ async fn incomplete_intents_name_every_reason_and_bad_input_changes_nothing() {
     );
     assert_eq!(http.get(&path, key).await.body, fixed.body);
 
-    // Canceled: final.
-    let canceled = http.put(&path, key, json!({"status": "CANCELED"})).await;
+    // Canceled: final. A key restricted to reading and changing intents
+    // may cancel (a change) but not draft one.
+    let clerk = http
+        .post(
+            "/api_keys",
+            key,
+            json!({"type": "secret", "name": "Clerk", "permissions": [
+                {"method": "GET", "resource": "/payment_intents"}, {"method": "PUT", "resource": "/payment_intents"}]}),
+        )
+        .await;
+    assert_eq!(clerk.status, 200, "{:?}", clerk.body);
+    let clerk = clerk.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(http.post("/payment_intents", &clerk, json!({})).await.status, 403);
+    let canceled = http.put(&path, &clerk, json!({"status": "CANCELED"})).await;
     assert_eq!(canceled.body["status"], "CANCELED", "{:?}", canceled.body);
     let after = http.put(&path, key, json!({"details": {"memo": "late"}})).await;
     assert_eq!(after.body["details"], json!({"status": "The payment intent was canceled"}));

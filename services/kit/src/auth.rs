@@ -319,15 +319,16 @@ pub fn verb_from_proto(method: i32) -> Option<Verb> {
 }
 
 /// The method a gRPC call counts as for permissions, by the RPC's name:
-/// `Get…`, `List…` and `Resolve…` read (GET); `Update…` and
-/// `BatchUpdate…` change (PUT); `Delete…`, `BatchDelete…` and `Revoke…`
+/// `Get…`, `List…` and `Resolve…` read (GET); `Update…`,
+/// `BatchUpdate…` and `Cancel…` change (PUT, as `PUT {"status":
+/// "CANCELED"}` does); `Delete…`, `BatchDelete…` and `Revoke…`
 /// remove (DELETE); everything else — `Create…` and actions such as
 /// `Roll…` — is a POST, as its REST route is.
 pub fn verb_of_rpc(method: &str) -> Verb {
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| method.starts_with(p));
     if starts(&["Get", "List", "Resolve"]) {
         Verb::Get
-    } else if starts(&["Update", "BatchUpdate"]) {
+    } else if starts(&["Update", "BatchUpdate", "Cancel"]) {
         Verb::Put
     } else if starts(&["Delete", "BatchDelete", "Revoke"]) {
         Verb::Delete
@@ -946,6 +947,7 @@ mod tests {
         assert_eq!(verb_of_rpc("RollApiKey"), Verb::Post);
         assert_eq!(verb_of_rpc("RevokeApiKey"), Verb::Delete);
         assert_eq!(verb_of_rpc("BatchUpdateAccounts"), Verb::Put);
+        assert_eq!(verb_of_rpc("CancelPaymentIntent"), Verb::Put);
     }
 
     #[test]
