@@ -2,10 +2,14 @@
 //!
 //! This crate will own the `payments` schema and the `paymesh.payments.v1`
 //! gRPC service (default port 50054): transactions (payment, refund, void,
-//! chargeback, reversal, deposit), the connector trait with its built-in test
-//! processor (the decline table of the seeds, ACH rejects, chargebacks), the
-//! append-only double-entry ledger, daily deposits per processing account and
-//! idempotent money movement under row locks.
+//! chargeback, reversal, deposit), the append-only double-entry ledger,
+//! daily deposits per processing account and idempotent money movement
+//! under row locks.
 //!
-//! It holds no code yet: payments arrive with their own issue, built on the
-//! runtime in `paymesh-kit`.
+//! What is here so far is the [`connector`] seam: the [`connector::Connector`]
+//! trait every processor implements, and the built-in
+//! [`connector::TestProcessor`] (the seeds' decline table, scripted ACH
+//! returns and chargebacks, a deterministic risk score) that test mode
+//! uses. The service itself arrives with the rest of the payments issue.
+
+pub mod connector;

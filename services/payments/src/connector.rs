@@ -1,0 +1,266 @@
+//! Connectors: what charges a card or debits a bank account. The payments
+//! service talks to one [`Connector`]; test mode always uses the built-in
+//! [`TestProcessor`], live mode the connector an operator configures (with
+//! none, live payments fail with a clear error and nothing is charged).
+
+mod test_processor;
+
+use std::{fmt, future::Future, pin::Pin};
+
+use chrono::NaiveDate;
+use paymesh_kit::money::Money;
+use rust_decimal::Decimal;
+
+pub use test_processor::{BANK_REJECTS, CHARGEBACK_CARDS, DECLINE_CARDS, TestProcessor};
+
+/// A boxed future, so that connectors can be chosen at run time.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What is charged: the full numbers, as the vault releases them to the
+/// payments service for the payment in flight. Never logged: `Debug`
+/// shows the last four digits only.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Instrument {
+    /// A card.
+    Card {
+        /// The card number, digits only.
+        number: String,
+        /// The last month the card is good for, as (year, month).
+        expiry: (i32, u32),
+        /// The billing postal code, if the method has one.
+        postal_code: Option<String>,
+        /// Whether the BIN table says the card is prepaid.
+        prepaid: bool,
+    },
+    /// A US or Canadian bank account.
+    BankAccount {
+        /// The account number, digits only.
+        account_number: String,
+    },
+}
+
+impl fmt::Debug for Instrument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last4 = |digits: &str| digits.get(digits.len().saturating_sub(4)..).unwrap_or("").to_owned();
+        match self {
+            Self::Card { number, expiry, .. } => {
+                write!(f, "Card(x-{}, {:02}/{})", last4(number), expiry.1, expiry.0)
+            }
+            Self::BankAccount { account_number } => write!(f, "BankAccount(x-{})", last4(account_number)),
+        }
+    }
+}
+
+/// One charge asked of a connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    /// What to charge, fees included.
+    pub amount: Money,
+    /// What to charge it to.
+    pub instrument: Instrument,
+    /// The day it is made, on the service's clock (expiry is judged on it).
+    pub today: NaiveDate,
+}
+
+/// Why a card was declined: the codes of the Payload reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeclineCode {
+    /// The card has expired.
+    CardExpired,
+    /// The transaction appears to be a duplicate attempt.
+    DuplicateAttempt,
+    /// The amount exceeds the allowed limit for the account.
+    ExceededLimit,
+    /// Declined by the issuer.
+    GeneralDecline,
+    /// Not enough balance.
+    InsufficientBal,
+    /// The security code is invalid.
+    InvalidCardCode,
+    /// The card number is invalid.
+    InvalidCardNumber,
+    /// The ZIP code does not match the card.
+    InvalidZip,
+    /// Identified as suspicious.
+    SuspiciousActivity,
+    /// Too many attempts.
+    TooManyAttempts,
+}
+
+impl DeclineCode {
+    /// Every code, in the order of the reference's table.
+    pub const ALL: [Self; 10] = [
+        Self::CardExpired,
+        Self::DuplicateAttempt,
+        Self::ExceededLimit,
+        Self::GeneralDecline,
+        Self::InsufficientBal,
+        Self::InvalidCardCode,
+        Self::InvalidCardNumber,
+        Self::InvalidZip,
+        Self::SuspiciousActivity,
+        Self::TooManyAttempts,
+    ];
+
+    /// The `status_code` of a declined transaction.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CardExpired => "card_expired",
+            Self::DuplicateAttempt => "duplicate_attempt",
+            Self::ExceededLimit => "exceeded_limit",
+            Self::GeneralDecline => "general_decline",
+            Self::InsufficientBal => "insufficient_bal",
+            Self::InvalidCardCode => "invalid_card_code",
+            Self::InvalidCardNumber => "invalid_card_number",
+            Self::InvalidZip => "invalid_zip",
+            Self::SuspiciousActivity => "suspicious_activity",
+            Self::TooManyAttempts => "too_many_attempts",
+        }
+    }
+
+    /// The `status_message` of a declined transaction.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::CardExpired => "The card has expired.",
+            Self::DuplicateAttempt => {
+                "This transaction appears be a duplicate attempt and has been prevented."
+            }
+            Self::ExceededLimit => {
+                "The amount of the transaction exceeds the allowed limit for this account."
+            }
+            Self::GeneralDecline => "The card has been declined, contact card issuer for more information.",
+            Self::InsufficientBal => "The card does not have a sufficient balance to complete the payment.",
+            Self::InvalidCardCode => "The security code is invalid, please check the number.",
+            Self::InvalidCardNumber => "The card number is invalid, please check the number.",
+            Self::InvalidZip => "The ZIP Code does not match the card.",
+            Self::SuspiciousActivity => "This transaction has been identified as suspicious.",
+            Self::TooManyAttempts => "Too many payment attempts have been made, please try again later.",
+        }
+    }
+}
+
+/// How risky a payment looks: a score from −1 (safe) to 1, and the flag
+/// it earns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Risk {
+    /// The score, two decimal places.
+    pub score: Decimal,
+    /// The flag of the score.
+    pub flag: RiskFlag,
+}
+
+/// What a risk score means for the payment (Payload's `risk_flag`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RiskFlag {
+    /// Processed normally.
+    Allowed,
+    /// Processed, and listed for the partner to review.
+    InReview,
+    /// Refused (declined as `suspicious_activity`).
+    Denied,
+}
+
+impl RiskFlag {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::InReview => "in_review",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// What a connector answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The charge is authorized.
+    Approved {
+        /// The connector's reference of the authorization.
+        authorization: String,
+        /// The payment's risk.
+        risk: Risk,
+    },
+    /// The charge is declined.
+    Declined {
+        /// Why.
+        code: DeclineCode,
+        /// The payment's risk.
+        risk: Risk,
+    },
+}
+
+/// Why a connector could not answer at all (nothing was charged).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// The connector is unreachable or failed; retrying may work.
+    #[error("the payment connector is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// An ACH return: why a bank refused a debit after it was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AchReturn {
+    /// Insufficient funds.
+    R01,
+    /// Account closed.
+    R02,
+    /// No account, or unable to locate the account.
+    R03,
+}
+
+impl AchReturn {
+    /// The NACHA return code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::R01 => "R01",
+            Self::R02 => "R02",
+            Self::R03 => "R03",
+        }
+    }
+
+    /// The NACHA description.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::R01 => "Insufficient funds",
+            Self::R02 => "Account closed",
+            Self::R03 => "No account or unable to locate account",
+        }
+    }
+}
+
+/// What happens to an approved payment after it settles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aftermath {
+    /// Nothing more.
+    None,
+    /// The bank returns the debit, some business days after settlement.
+    BankReject {
+        /// The return code.
+        code: AchReturn,
+        /// Business days after settlement.
+        after_business_days: u32,
+    },
+    /// The payer disputes the card payment, some days after settlement;
+    /// the dispute may later be overturned.
+    Chargeback {
+        /// Days after settlement.
+        after_days: u32,
+        /// Days after the chargeback when it is overturned, if it is.
+        reversed_after_days: Option<u32>,
+    },
+}
+
+/// A payment processor.
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// The connector's name, for transactions and logs.
+    fn name(&self) -> &'static str;
+
+    /// Authorizes `charge`.
+    fn authorize<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<Outcome, ConnectorError>>;
+
+    /// What will happen to an approved payment to `instrument` after it
+    /// settles (the test processor's scripted returns and disputes; live
+    /// connectors report them as they come, and answer `None` here).
+    fn aftermath(&self, instrument: &Instrument) -> Aftermath;
+}
