@@ -164,9 +164,13 @@ async fn a_merchant_token_opens_one_processing_account_and_nothing_else() {
         .await;
     assert_eq!(theirs.status, 404);
 
-    let mut tampered = jwt.clone();
-    tampered.pop();
-    tampered.push(if jwt.ends_with('A') { 'B' } else { 'A' });
+    // One character inside the signature, where all six bits count (the
+    // last character carries padding bits: changing it can make the text
+    // malformed instead of forged).
+    let mut bytes = jwt.clone().into_bytes();
+    let at = bytes.len() - 10;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
     let forged = http
         .send(
             http.request(Method::GET, &format!("/processing_accounts/{account}"), None)
