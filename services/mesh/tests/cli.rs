@@ -81,6 +81,11 @@ async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
         .env("DATABASE_URL", db.url())
         .env("PAYMESH_GATEWAY_ADDR", format!("127.0.0.1:{gateway}"))
         .env("PAYMESH_IDENTITY_ADDR", format!("127.0.0.1:{identity}"))
+        // The services the test does not call listen where the system puts
+        // them (`paymesh all` points its clients at the bound addresses);
+        // their default ports could be taken by any other connection.
+        .env("PAYMESH_METHODS_ADDR", "127.0.0.1:0")
+        .env("PAYMESH_INTENTS_ADDR", "127.0.0.1:0")
         .env("PAYMESH_LOG_FORMAT", "json")
         .env("PAYMESH_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
         .stdout(Stdio::null())
