@@ -89,7 +89,8 @@ const VISIBILITIES: &[(&str, i32)] = &[
     ("biller", pb::Visibility::Biller as i32),
 ];
 
-const PAYOUT_METHODS: &[(&str, i32)] = &[
+/// Payout methods as REST spells them.
+pub(crate) const PAYOUT_METHODS: &[(&str, i32)] = &[
     ("ach", pb::PayoutMethod::Ach as i32),
     ("wire", pb::PayoutMethod::Wire as i32),
     ("check", pb::PayoutMethod::Check as i32),

@@ -16,7 +16,6 @@ use axum::{
 use paymesh_kit::json::decimal_json;
 use paymesh_proto::{
     common::v1 as common,
-    identity::v1::PayoutMethod,
     intents::v1::{self as pb},
 };
 use prost_types::FieldMask;
@@ -29,6 +28,7 @@ use crate::{
     body::{RequestBody, Shape},
     error::ApiError,
     fields::Reader,
+    resources::accounts::{PAYOUT_METHODS, word},
     rest::{self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, timestamp},
 };
 
@@ -44,15 +44,26 @@ fn money(m: Option<common::Money>) -> Value {
     })
 }
 
-fn fee_type(value: i32) -> &'static str {
-    match pb::FeeType::try_from(value) {
-        Ok(pb::FeeType::ServiceFee) => "SERVICE_FEE",
-        Ok(pb::FeeType::ExpeditedProcessingFee) => "EXPEDITED_PROCESSING_FEE",
-        Ok(pb::FeeType::ExpeditedHandlingFee) => "EXPEDITED_HANDLING_FEE",
-        Ok(pb::FeeType::DeliveryFee) => "DELIVERY_FEE",
-        _ => "UNSPECIFIED",
-    }
-}
+const FEE_TYPES: &[(&str, i32)] = &[
+    ("SERVICE_FEE", pb::FeeType::ServiceFee as i32),
+    ("EXPEDITED_PROCESSING_FEE", pb::FeeType::ExpeditedProcessingFee as i32),
+    ("EXPEDITED_HANDLING_FEE", pb::FeeType::ExpeditedHandlingFee as i32),
+    ("DELIVERY_FEE", pb::FeeType::DeliveryFee as i32),
+];
+
+const STATUSES: &[(&str, i32)] = &[
+    ("INCOMPLETE", pb::PaymentIntentStatus::Incomplete as i32),
+    ("CAPTURABLE", pb::PaymentIntentStatus::Capturable as i32),
+    ("EXPIRED", pb::PaymentIntentStatus::Expired as i32),
+    ("CAPTURED", pb::PaymentIntentStatus::Captured as i32),
+    ("CANCELED", pb::PaymentIntentStatus::Canceled as i32),
+];
+
+const FUNDING_TYPES: &[(&str, i32)] = &[
+    ("credit", pb::FundingType::Credit as i32),
+    ("debit", pb::FundingType::Debit as i32),
+    ("bank_account", pb::FundingType::BankAccount as i32),
+];
 
 fn fees(lines: Vec<pb::Fee>) -> Value {
     Value::Array(
@@ -60,7 +71,7 @@ fn fees(lines: Vec<pb::Fee>) -> Value {
             .into_iter()
             .map(|f| {
                 let rate = if f.rate.is_empty() { Value::Null } else { Value::String(f.rate) };
-                json!({"amount": money(f.amount), "type": fee_type(f.r#type), "rate": rate})
+                json!({"amount": money(f.amount), "type": word(FEE_TYPES, f.r#type), "rate": rate})
             })
             .collect(),
     )
@@ -70,42 +81,7 @@ fn reference(id: Option<String>) -> Value {
     id.map_or(Value::Null, |id| json!({"id": id}))
 }
 
-fn status_word(value: i32) -> &'static str {
-    match pb::PaymentIntentStatus::try_from(value) {
-        Ok(pb::PaymentIntentStatus::Incomplete) => "INCOMPLETE",
-        Ok(pb::PaymentIntentStatus::Capturable) => "CAPTURABLE",
-        Ok(pb::PaymentIntentStatus::Expired) => "EXPIRED",
-        Ok(pb::PaymentIntentStatus::Captured) => "CAPTURED",
-        Ok(pb::PaymentIntentStatus::Canceled) => "CANCELED",
-        _ => "UNSPECIFIED",
-    }
-}
-
-/// A payout method's REST word.
-fn payout_word(value: i32) -> Value {
-    match PayoutMethod::try_from(value) {
-        Ok(PayoutMethod::Ach) => json!("ach"),
-        Ok(PayoutMethod::Wire) => json!("wire"),
-        Ok(PayoutMethod::Check) => json!("check"),
-        Ok(PayoutMethod::Eft) => json!("eft"),
-        _ => Value::Null,
-    }
-}
-
-const PAYOUTS: &[(&str, i32)] = &[
-    ("ach", PayoutMethod::Ach as i32),
-    ("wire", PayoutMethod::Wire as i32),
-    ("check", PayoutMethod::Check as i32),
-    ("eft", PayoutMethod::Eft as i32),
-];
-
 fn to_json(i: pb::PaymentIntent) -> Object {
-    let funding = match pb::FundingType::try_from(i.funding_type) {
-        Ok(pb::FundingType::Credit) => json!("credit"),
-        Ok(pb::FundingType::Debit) => json!("debit"),
-        Ok(pb::FundingType::BankAccount) => json!("bank_account"),
-        _ => Value::Null,
-    };
     let details = i.details.unwrap_or_default();
     rest::object(json!({
         "id": i.id,
@@ -121,7 +97,7 @@ fn to_json(i: pb::PaymentIntent) -> Object {
             "account_number": details.account_number,
             "memo": details.memo,
         },
-        "status": status_word(i.status),
+        "status": word(STATUSES, i.status),
         "status_reasons": i.status_reasons.into_iter()
             .map(|r| json!({"code": r.code, "field": r.field, "message": r.message}))
             .collect::<Vec<_>>(),
@@ -141,8 +117,8 @@ fn to_json(i: pb::PaymentIntent) -> Object {
         })).collect::<Vec<_>>(),
         "fee": money(i.fee),
         "cust_conv_fee": money(i.cust_conv_fee),
-        "funding_type": funding,
-        "payout_method": payout_word(i.payout_method),
+        "funding_type": word(FUNDING_TYPES, i.funding_type),
+        "payout_method": word(PAYOUT_METHODS, i.payout_method),
         "transaction_id": i.transaction_id,
         "livemode": i.livemode,
         "attrs": attrs_json(i.attrs),
@@ -450,7 +426,7 @@ fn settings_json(mut s: pb::ProcessingSettings) -> Value {
                 .into_iter()
                 .map(|e| {
                     json!({
-                        "payout_method": payout_word(e.payout_method),
+                        "payout_method": word(PAYOUT_METHODS, e.payout_method),
                         "speed": e.speed,
                         "rate": number_json(&e.rate),
                         "handling_fee": number_json(&e.handling_fee),
@@ -490,7 +466,7 @@ fn settings_from_json(
                         let path = format!("{at}.{part}");
                         match part.as_str() {
                             "payout_method" => {
-                                fee.payout_method = r.choice(&path, value, PAYOUTS).unwrap_or_default()
+                                fee.payout_method = r.choice(&path, value, PAYOUT_METHODS).unwrap_or_default()
                             }
                             "speed" => fee.speed = r.text(&path, value).unwrap_or_default(),
                             "rate" => fee.rate = r.number(&path, value).unwrap_or_default(),

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        delivery::PayoutMethod,
+        delivery::{DeliveryOption, PayoutMethod},
         intent::Status,
         pricing::{ExpediteFee, FeeKind, FeeLine, Field, FundingType, Overrides, Settings},
     },
@@ -224,6 +224,23 @@ pub(crate) fn fee(line: &FeeLine, currency: paymesh_kit::money::Currency) -> pb:
     }
 }
 
+/// The wire form of a delivery option priced with `fees` and `source`.
+pub(crate) fn option(
+    option: &DeliveryOption,
+    fees: &[FeeLine],
+    source: Option<Money>,
+    currency: paymesh_kit::money::Currency,
+) -> pb::DeliveryOption {
+    pb::DeliveryOption {
+        delivery_date: option.date.to_string(),
+        cutoff_time: Some(timestamp(option.cutoff)),
+        fees: fees.iter().map(|l| fee(l, currency)).collect(),
+        speed: option.speed.clone(),
+        expedited: option.expedited,
+        source_amount: source.map(Money::to_proto),
+    }
+}
+
 /// The wire form of a funding type.
 pub(crate) const fn funding(funding: FundingType) -> pb::FundingType {
     match funding {
@@ -292,14 +309,7 @@ pub(crate) fn to_proto(intent: &Intent, now: DateTime<Utc>) -> pb::PaymentIntent
         delivery_options: intent
             .options
             .iter()
-            .map(|o| pb::DeliveryOption {
-                delivery_date: o.option.date.to_string(),
-                cutoff_time: Some(timestamp(o.option.cutoff)),
-                fees: o.fees.iter().map(|l| fee(l, currency)).collect(),
-                speed: o.option.speed.clone(),
-                expedited: o.option.expedited,
-                source_amount: o.source.map(Money::to_proto),
-            })
+            .map(|o| option(&o.option, &o.fees, o.source, currency))
             .collect(),
         expire_time: Some(timestamp(intent.expires_at)),
         create_time: Some(timestamp(intent.created_at)),

@@ -18,7 +18,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::domain::{
-    delivery::PayoutMethod,
     intent::{Method, Payer, Recipient},
     pricing::FundingType,
 };
@@ -108,13 +107,7 @@ impl Peers {
                 }
             }
         };
-        let payout = match id::PayoutMethod::try_from(processing.payout_method) {
-            Ok(id::PayoutMethod::Ach) => Some(PayoutMethod::Ach),
-            Ok(id::PayoutMethod::Wire) => Some(PayoutMethod::Wire),
-            Ok(id::PayoutMethod::Check) => Some(PayoutMethod::Check),
-            Ok(id::PayoutMethod::Eft) => Some(PayoutMethod::Eft),
-            _ => None,
-        };
+        let payout = crate::convert::payout_from(processing.payout_method);
         Ok(Ok(Recipient {
             id,
             visible,

@@ -20,7 +20,7 @@ use crate::{
     domain::{
         delivery::{self, DeliveryOption, PayoutMethod},
         intent::{self, Pieces, Status},
-        pricing::{ExpediteFee, FundingType, Price, Settings, platform_defaults},
+        pricing::{ExpediteFee, FundingType, Overrides, Price, Settings, platform_defaults},
     },
     peers::{Peers, Unusable},
     store::{Intent, PricedOption, Store},
@@ -60,15 +60,28 @@ impl Intents {
 
     /// The settings in force for a processing account (or the partner's).
     async fn settings(&self, scope: Scope, processing_id: Option<Uuid>) -> Result<Settings, Error> {
-        let mut settings = platform_defaults().with(&self.store.overrides(scope, None).await?);
-        if let Some(id) = processing_id {
-            settings = settings.with(&self.store.overrides(scope, Some(id)).await?);
-        }
-        Ok(settings)
+        let here = self.store.overrides(scope, processing_id).await?;
+        self.settings_at(scope, processing_id, &here).await
+    }
+
+    /// The settings in force at a level (an account's, or the partner's
+    /// with `None`), given what is set at that level (`here`).
+    async fn settings_at(
+        &self,
+        scope: Scope,
+        level: Option<Uuid>,
+        here: &Overrides,
+    ) -> Result<Settings, Error> {
+        let below = match level {
+            None => platform_defaults(),
+            Some(_) => platform_defaults().with(&self.store.overrides(scope, None).await?),
+        };
+        Ok(below.with(here))
     }
 
     /// Looks up the pieces `draft` names; ids naming nothing usable are
     /// bad input.
+    ///
     /// `stored`: the intent as it was, whose pieces may have been deleted
     /// since (a status reason, not bad input).
     async fn pieces(
@@ -167,7 +180,7 @@ impl Intents {
         .cloned();
         let price_for = |option: Option<&DeliveryOption>| {
             let expedite = match (payout, option) {
-                (Some(p), Some(o)) if o.expedited => settings.expedite_fee(p, &o.speed),
+                (Some(p), Some(o)) => settings.expedite_for(p, o),
                 _ => ExpediteFee::FREE,
             };
             draft
@@ -354,7 +367,7 @@ impl Intents {
         let scope = principal.scope();
         let level = self.level(scope, processing_id).await?;
         let here = self.store.overrides(scope, level).await?;
-        Ok(convert::settings_to_proto(level, &self.settings(scope, level).await?, &here))
+        Ok(convert::settings_to_proto(level, &self.settings_at(scope, level, &here).await?, &here))
     }
 
     /// Changes the settings set at a level.
@@ -374,7 +387,7 @@ impl Intents {
                 convert::settings_updated(current, &given, request.update_mask, speeds)
             })
             .await?;
-        Ok(convert::settings_to_proto(level, &self.settings(scope, level).await?, &overrides))
+        Ok(convert::settings_to_proto(level, &self.settings_at(scope, level, &overrides).await?, &overrides))
     }
 
     /// Prices an amount for a funding type and payout method now.
@@ -420,15 +433,11 @@ impl Intents {
         }
         // The rule intents hold payments to: EFT pays CAD, and only EFT does.
         if let (Some(amount), Some(payout)) = (amount, payout)
-            && (payout == PayoutMethod::Eft) != (amount.currency == paymesh_kit::money::Currency::Cad)
+            && payout.currency() != amount.currency
         {
             problems.push(Violation::new(
                 "amount.currency",
-                format!(
-                    "{} payouts are paid in {}",
-                    payout.as_str(),
-                    if payout == PayoutMethod::Eft { "CAD" } else { "USD" }
-                ),
+                format!("{} payouts are paid in {}", payout.as_str(), payout.currency()),
             ));
         }
         let (Some(amount), Some(funding), Some(payout), true) =
@@ -451,11 +460,7 @@ impl Intents {
                 format!("Must be one of the speeds offered now: {}", names.join(", ")),
             ));
         };
-        let price_of = |o: &DeliveryOption| {
-            let expedite =
-                if o.expedited { settings.expedite_fee(payout, &o.speed) } else { ExpediteFee::FREE };
-            settings.price(amount, funding, expedite)
-        };
+        let price_of = |o: &DeliveryOption| settings.price(amount, funding, settings.expedite_for(payout, o));
         let price = price_of(chosen);
         let currency = amount.currency;
         Ok(pb::QuoteResponse {
@@ -468,14 +473,7 @@ impl Intents {
                 .iter()
                 .map(|o| {
                     let p = price_of(o);
-                    pb::DeliveryOption {
-                        delivery_date: o.date.to_string(),
-                        cutoff_time: Some(paymesh_kit::json::timestamp(o.cutoff)),
-                        fees: p.lines.iter().map(|l| convert::fee(l, currency)).collect(),
-                        speed: o.speed.clone(),
-                        expedited: o.expedited,
-                        source_amount: Some(p.source.to_proto()),
-                    }
+                    convert::option(o, &p.lines, Some(p.source), currency)
                 })
                 .collect(),
             delivery_date: chosen.date.to_string(),

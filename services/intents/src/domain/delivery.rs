@@ -10,6 +10,7 @@
 //! is offered.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use paymesh_kit::money::Currency;
 
 use super::calendar::Calendar;
 
@@ -43,6 +44,15 @@ impl PayoutMethod {
     /// The payout method named `name`.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The currency the rail pays: Canadian dollars by EFT, US dollars
+    /// otherwise.
+    pub const fn currency(self) -> Currency {
+        match self {
+            Self::Eft => Currency::Cad,
+            Self::Ach | Self::Wire | Self::Check => Currency::Usd,
+        }
     }
 
     /// The holidays the rail observes.

@@ -2,7 +2,7 @@
 //! reason it cannot be captured yet.
 
 use chrono::{DateTime, Utc};
-use paymesh_kit::money::{Currency, Money};
+use paymesh_kit::money::Money;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -220,20 +220,19 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
                     "recipient",
                     "The recipient has no payout method yet",
                 )),
-                (Some(PayoutMethod::Eft), Some(Currency::Usd)) => reasons.push(Reason::new(
-                    "currency_not_supported",
-                    "target_amount",
-                    "EFT pays Canadian dollars: use CAD for this recipient",
-                )),
-                (Some(payout), Some(Currency::Cad)) if payout != PayoutMethod::Eft => {
+                (Some(payout), Some(currency)) if payout.currency() != currency => {
                     reasons.push(Reason::new(
                         "currency_not_supported",
                         "target_amount",
-                        format!(
-                            "Only EFT pays Canadian dollars; this recipient is paid by {}",
-                            payout.as_str()
-                        ),
-                    ))
+                        if payout == PayoutMethod::Eft {
+                            "EFT pays Canadian dollars: use CAD for this recipient".to_owned()
+                        } else {
+                            format!(
+                                "Only EFT pays Canadian dollars; this recipient is paid by {}",
+                                payout.as_str()
+                            )
+                        },
+                    ));
                 }
                 _ => {}
             }
@@ -280,6 +279,8 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
 
 #[cfg(test)]
 mod tests {
+    use paymesh_kit::money::Currency;
+
     use super::*;
 
     const LIMITS: Limits = Limits {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use paymesh_kit::money::{Money, percent, round_cents};
 use rust_decimal::Decimal;
 
-use super::delivery::PayoutMethod;
+use super::delivery::{DeliveryOption, PayoutMethod};
 
 /// How a payment is funded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -183,6 +183,12 @@ impl Settings {
     /// The expedite fee of a speed (none when the speed has none).
     pub fn expedite_fee(&self, payout: PayoutMethod, speed: &str) -> ExpediteFee {
         self.expedite.get(&(payout, speed.to_owned())).copied().unwrap_or(ExpediteFee::FREE)
+    }
+
+    /// The expedite fees of delivering by `option` to `payout`: none unless
+    /// the option's speed is an expedited one.
+    pub fn expedite_for(&self, payout: PayoutMethod, option: &DeliveryOption) -> ExpediteFee {
+        if option.expedited { self.expedite_fee(payout, &option.speed) } else { ExpediteFee::FREE }
     }
 
     /// Prices `amount` funded by `funding`, with `expedite`'s fees.
