@@ -17,6 +17,7 @@ const PROTOS: &[&str] = &[
     "paymesh/identity/v1/access_token.proto",
     "paymesh/methods/v1/payment_method.proto",
     "paymesh/intents/v1/intents.proto",
+    "paymesh/payments/v1/transactions.proto",
 ];
 
 fn main() -> io::Result<()> {

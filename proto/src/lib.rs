@@ -49,3 +49,12 @@ pub mod intents {
         tonic::include_proto!("paymesh.intents.v1");
     }
 }
+
+/// Payments: transactions, refunds, voids and their ledger.
+pub mod payments {
+    /// `paymesh.payments.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.payments.v1");
+    }
+}

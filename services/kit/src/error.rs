@@ -65,6 +65,17 @@ pub enum Error {
     Conflict(String),
     /// A dependency (database, peer service) is unavailable; retrying after
     /// the delay may succeed.
+    /// A payment the processor declined. The declined transaction is
+    /// stored; the status names it in its `ErrorInfo` metadata.
+    #[error("{message}")]
+    Declined {
+        /// The declined transaction.
+        transaction_id: uuid::Uuid,
+        /// The decline code, e.g. `card_expired`.
+        code: String,
+        /// The decline in words.
+        message: String,
+    },
     #[error("service unavailable: {reason}")]
     Unavailable {
         /// What is unavailable (sent to the caller; no internal detail).
@@ -133,6 +144,7 @@ impl Error {
             | Self::Unauthorized(_)
             | Self::Forbidden(_)
             | Self::NotFound { .. }
+            | Self::Declined { .. }
             | Self::Internal(_) => false,
         }
     }
@@ -174,6 +186,16 @@ impl From<Error> for Status {
                 status(Code::NotFound, ErrorReason::NotFound, format!("{resource} not found"))
             }
             Error::Conflict(message) => status(Code::Aborted, ErrorReason::Conflict, message),
+            Error::Declined { transaction_id, code, message } => {
+                let mut details = ErrorDetails::new();
+                let metadata = std::collections::HashMap::from([
+                    ("transaction_id".to_owned(), transaction_id.to_string()),
+                    ("status_code".to_owned(), code),
+                    ("status_message".to_owned(), message.clone()),
+                ]);
+                details.set_error_info(reason_name(ErrorReason::TransactionDeclined), ERROR_DOMAIN, metadata);
+                (Code::FailedPrecondition, message, details)
+            }
             Error::Unavailable { reason, retry_after } => {
                 let (code, message, mut details) =
                     status(Code::Unavailable, ErrorReason::ServiceUnavailable, reason);
