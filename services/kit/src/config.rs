@@ -50,6 +50,8 @@ pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
 pub const ENV_METHODS_URL: &str = "PAYMESH_METHODS_URL";
 /// Where the payment intents and pricing service answers.
 pub const ENV_INTENTS_URL: &str = "PAYMESH_INTENTS_URL";
+/// Where the payments service answers.
+pub const ENV_PAYMENTS_URL: &str = "PAYMESH_PAYMENTS_URL";
 /// The mesh's service secret (base64, at least 32 bytes): services prove
 /// who they are to each other with tokens derived from it. Unset: a random
 /// secret per process, enough when `paymesh all` runs every service.
@@ -75,6 +77,8 @@ pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_METHODS_URL: &str = "http://127.0.0.1:50052";
 /// The intents service on this machine.
 pub const DEFAULT_INTENTS_URL: &str = "http://127.0.0.1:50053";
+/// The payments service on this machine.
+pub const DEFAULT_PAYMENTS_URL: &str = "http://127.0.0.1:50054";
 
 // === impl Env ===
 
@@ -366,6 +370,8 @@ pub struct CommonConfig {
     pub methods_url: String,
     /// Where the payment intents and pricing service answers.
     pub intents_url: String,
+    /// Where the payments service answers.
+    pub payments_url: String,
     /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
     pub metrics_addr: Option<SocketAddr>,
     /// How long a stopping process lets requests in flight finish (default
@@ -440,6 +446,7 @@ impl CommonConfig {
             identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
             methods_url: env.url(ENV_METHODS_URL, DEFAULT_METHODS_URL),
             intents_url: env.url(ENV_INTENTS_URL, DEFAULT_INTENTS_URL),
+            payments_url: env.url(ENV_PAYMENTS_URL, DEFAULT_PAYMENTS_URL),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
@@ -494,6 +501,7 @@ mod tests {
         assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
         assert_eq!(config.methods_url, DEFAULT_METHODS_URL);
         assert_eq!(config.intents_url, DEFAULT_INTENTS_URL);
+        assert_eq!(config.payments_url, DEFAULT_PAYMENTS_URL);
         assert_eq!(config.metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
     }
 

@@ -1,0 +1,345 @@
+//! The rules of transactions with no I/O: kinds, statuses, which status
+//! changes are allowed, and the ledger postings each money movement writes.
+
+use paymesh_kit::money::Money;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// Declares a closed set of wire words: the enum, `as_str`, `parse`, `ALL`.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &[Self] = &[$(Self::$variant,)+];
+
+            /// The wire word.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+
+            /// The value named `word`.
+            pub fn parse(word: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == word)
+            }
+        }
+    };
+}
+
+words! {
+    /// What kind of movement a transaction is.
+    Kind {
+        /// Money taken from a payer.
+        Payment = "payment",
+        /// Money returned to a payer.
+        Refund = "refund",
+        /// Money paid out to a processing account.
+        Deposit = "deposit",
+        /// A deposit taken back.
+        Reversal = "reversal",
+        /// A disputed card payment.
+        Chargeback = "chargeback",
+        /// A dispute decided for the processing account.
+        ChargebackReversal = "chargeback_reversal",
+    }
+}
+
+words! {
+    /// Where a transaction stands.
+    Status {
+        /// Approved and held, not captured.
+        Authorized = "authorized",
+        /// Accepted, not settled (bank payments).
+        Processing = "processing",
+        /// Done.
+        Processed = "processed",
+        /// Refused by the processor.
+        Declined = "declined",
+        /// Canceled before it settled.
+        Voided = "voided",
+        /// Returned by the bank.
+        Rejected = "rejected",
+    }
+}
+
+words! {
+    /// Where a payment's money stands for the processing account.
+    FundingStatus {
+        /// Not captured.
+        Pending = "pending",
+        /// Captured, not paid out.
+        Captured = "captured",
+        /// In a deposit.
+        Batched = "batched",
+        /// Refunded in full.
+        Refunded = "refunded",
+        /// Taken back.
+        Reversed = "reversed",
+    }
+}
+
+/// What a payment method is, for settlement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodKind {
+    /// A card: processed at capture.
+    Card,
+    /// A bank account: processing until it settles.
+    BankAccount,
+}
+
+impl MethodKind {
+    /// The stored word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::BankAccount => "bank_account",
+        }
+    }
+
+    /// The kind stored as `word`.
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Card, Self::BankAccount].into_iter().find(|k| k.as_str() == word)
+    }
+
+    /// The status of a payment of this kind once captured.
+    pub const fn captured_status(self) -> Status {
+        match self {
+            Self::Card => Status::Processed,
+            Self::BankAccount => Status::Processing,
+        }
+    }
+}
+
+/// A change a caller asks of a payment's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Capture an authorized payment.
+    Capture,
+    /// Void a payment that has not settled.
+    Void,
+}
+
+/// Why a status change is refused, in the caller's words.
+pub fn refuse_change(
+    kind: Kind,
+    status: Status,
+    funding: FundingStatus,
+    refunded: Decimal,
+    change: StatusChange,
+) -> Option<String> {
+    if kind != Kind::Payment {
+        return Some(format!("Only payments can change status; this is a {}", kind.as_str()));
+    }
+    match (change, status) {
+        (StatusChange::Capture, Status::Authorized) => None,
+        (StatusChange::Capture, other) => {
+            Some(format!("Only an authorized payment can be captured; this one is {}", other.as_str()))
+        }
+        (StatusChange::Void, Status::Authorized | Status::Processing | Status::Processed)
+            if refunded > Decimal::ZERO =>
+        {
+            Some("The payment was partly refunded; refund what is left instead of voiding it".to_owned())
+        }
+        (StatusChange::Void, Status::Authorized | Status::Processing) => None,
+        (StatusChange::Void, Status::Processed) if funding == FundingStatus::Captured => None,
+        (StatusChange::Void, Status::Processed) => {
+            Some("The payment was refunded or paid out; refund what is left instead of voiding it".to_owned())
+        }
+        (StatusChange::Void, other) => Some(format!("A {} payment cannot be voided", other.as_str())),
+    }
+}
+
+/// The ledger accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    /// What the processor owes the platform (an asset: debits positive).
+    ProcessorClearing,
+    /// The platform's fee revenue.
+    PlatformFees,
+    /// What the platform owes a processing account.
+    ProcessingAccount(Uuid),
+}
+
+impl Account {
+    /// The stored name, e.g. `processing_account:0192…`.
+    pub fn name(self) -> String {
+        match self {
+            Self::ProcessorClearing => "processor_clearing".to_owned(),
+            Self::PlatformFees => "platform_fees".to_owned(),
+            Self::ProcessingAccount(id) => format!("processing_account:{id}"),
+        }
+    }
+}
+
+/// One line of a posting: a signed amount on an account (debit positive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The account.
+    pub account: Account,
+    /// The signed amount.
+    pub amount: Money,
+}
+
+/// The entries of one money movement; they sum to zero.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posting(Vec<Entry>);
+
+impl Posting {
+    /// A posting from `entries`, zero lines dropped. Refuses entries that
+    /// do not balance or mix currencies (a bug, never a caller's error).
+    fn new(entries: Vec<Entry>) -> Self {
+        let entries: Vec<Entry> = entries.into_iter().filter(|e| !e.amount.amount.is_zero()).collect();
+        let sum: Decimal = entries.iter().map(|e| e.amount.amount).sum();
+        assert!(sum.is_zero(), "unbalanced posting: {entries:?}");
+        assert!(
+            entries.windows(2).all(|w| w[0].amount.currency == w[1].amount.currency),
+            "posting mixes currencies: {entries:?}"
+        );
+        Self(entries)
+    }
+
+    /// A captured payment: the processor owes the whole amount; the
+    /// processing account is owed it less every fee; the platform earns
+    /// the fees (the account's and the payer's share).
+    pub fn capture(processing: Uuid, amount: Money, fee: Money, cust_conv_fee: Money) -> Self {
+        let fees = fee.amount + cust_conv_fee.amount;
+        let c = amount.currency;
+        Self::new(vec![
+            Entry { account: Account::ProcessorClearing, amount },
+            Entry {
+                account: Account::ProcessingAccount(processing),
+                amount: Money::new(fees - amount.amount, c),
+            },
+            Entry { account: Account::PlatformFees, amount: Money::new(-fees, c) },
+        ])
+    }
+
+    /// A refund: the processing account bears it (fees are not returned),
+    /// the processor pays it back to the payer.
+    pub fn refund(processing: Uuid, amount: Money) -> Self {
+        Self::new(vec![
+            Entry { account: Account::ProcessingAccount(processing), amount },
+            Entry {
+                account: Account::ProcessorClearing,
+                amount: Money::new(-amount.amount, amount.currency),
+            },
+        ])
+    }
+
+    /// The reverse of `self`: what undoes it (a void after capture).
+    pub fn reversed(&self) -> Self {
+        Self::new(
+            self.0
+                .iter()
+                .map(|e| Entry {
+                    account: e.account,
+                    amount: Money::new(-e.amount.amount, e.amount.currency),
+                })
+                .collect(),
+        )
+    }
+
+    /// The entries.
+    pub fn entries(&self) -> &[Entry] {
+        &self.0
+    }
+}
+
+/// The funding status of a payment after refunds totalling `refunded` of
+/// its `amount`.
+pub fn funding_after_refund(amount: Decimal, refunded: Decimal) -> FundingStatus {
+    if refunded >= amount { FundingStatus::Refunded } else { FundingStatus::Captured }
+}
+
+#[cfg(test)]
+mod tests {
+    use paymesh_kit::money::Currency;
+
+    use super::*;
+
+    fn usd(cents: i64) -> Money {
+        Money::new(Decimal::new(cents, 2), Currency::Usd)
+    }
+
+    fn sum(posting: &Posting) -> Decimal {
+        posting.entries().iter().map(|e| e.amount.amount).sum()
+    }
+
+    #[test]
+    fn a_capture_pays_the_account_less_fees_and_balances() {
+        let account = Uuid::now_v7();
+        let posting = Posting::capture(account, usd(10_290), usd(0), usd(290));
+        assert_eq!(sum(&posting), Decimal::ZERO);
+        assert_eq!(
+            posting.entries(),
+            &[
+                Entry { account: Account::ProcessorClearing, amount: usd(10_290) },
+                Entry { account: Account::ProcessingAccount(account), amount: usd(-10_000) },
+                Entry { account: Account::PlatformFees, amount: usd(-290) },
+            ]
+        );
+        // No fee at all: no zero line.
+        assert_eq!(Posting::capture(account, usd(500), usd(0), usd(0)).entries().len(), 2);
+    }
+
+    #[test]
+    fn a_reversal_undoes_a_posting_and_a_refund_balances() {
+        let account = Uuid::now_v7();
+        let capture = Posting::capture(account, usd(10_000), usd(125), usd(0));
+        let undo = capture.reversed();
+        for (a, b) in capture.entries().iter().zip(undo.entries()) {
+            assert_eq!(a.amount.amount, -b.amount.amount);
+        }
+        assert_eq!(sum(&Posting::refund(account, usd(2_500))), Decimal::ZERO);
+        assert_eq!(Account::ProcessingAccount(account).name(), format!("processing_account:{account}"));
+    }
+
+    #[test]
+    fn status_changes_follow_the_lifecycle() {
+        use FundingStatus as F;
+        use StatusChange::{Capture, Void};
+        assert_eq!(
+            refuse_change(Kind::Payment, Status::Authorized, F::Pending, Decimal::ZERO, Capture),
+            None
+        );
+        assert_eq!(refuse_change(Kind::Payment, Status::Authorized, F::Pending, Decimal::ZERO, Void), None);
+        assert_eq!(refuse_change(Kind::Payment, Status::Processed, F::Captured, Decimal::ZERO, Void), None);
+        assert_eq!(refuse_change(Kind::Payment, Status::Processing, F::Captured, Decimal::ZERO, Void), None);
+        for (status, funding, change) in [
+            (Status::Processed, F::Captured, Capture),
+            (Status::Declined, F::Pending, Void),
+            (Status::Voided, F::Pending, Void),
+            (Status::Processed, F::Refunded, Void),
+            (Status::Processed, F::Batched, Void),
+        ] {
+            let refused = refuse_change(Kind::Payment, status, funding, Decimal::ZERO, change);
+            assert!(refused.is_some(), "{status:?} {change:?}");
+        }
+        let partly_refunded =
+            refuse_change(Kind::Payment, Status::Processed, F::Captured, Decimal::ONE, Void);
+        assert!(partly_refunded.unwrap().contains("partly refunded"));
+        assert!(refuse_change(Kind::Refund, Status::Processed, F::Pending, Decimal::ZERO, Void).is_some());
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
+        }
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(*status));
+        }
+        for funding in FundingStatus::ALL {
+            assert_eq!(FundingStatus::parse(funding.as_str()), Some(*funding));
+        }
+        assert_eq!(funding_after_refund(Decimal::from(10), Decimal::from(10)), FundingStatus::Refunded);
+        assert_eq!(funding_after_refund(Decimal::from(10), Decimal::from(4)), FundingStatus::Captured);
+    }
+}

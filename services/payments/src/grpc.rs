@@ -1,0 +1,103 @@
+//! The payments service's gRPC handlers: convert, call the service,
+//! convert back.
+
+use paymesh_kit::{
+    auth::{self, ServiceResources},
+    wire::structs,
+};
+use paymesh_proto::payments::v1::{self as pb, transaction_service_server::TransactionService};
+use tonic::{Request, Response, Status};
+
+use crate::{convert, service::Payments};
+
+/// The REST resources the service serves, for restricted keys.
+pub(crate) static RESOURCES: &[ServiceResources] = &[ServiceResources {
+    service: "paymesh.payments.v1.TransactionService",
+    resources: &["/transactions", "/transaction_ledgers"],
+}];
+
+/// The gRPC metadata key of an idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// `TransactionService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct TransactionApi(pub(crate) Payments);
+
+#[tonic::async_trait]
+impl TransactionService for TransactionApi {
+    async fn create_transaction(
+        &self,
+        request: Request<pb::CreateTransactionRequest>,
+    ) -> Result<Response<pb::CreateTransactionResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let key = match request.metadata().get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(key)) => Some(key.to_owned()),
+            Some(Err(_)) => {
+                return Err(paymesh_kit::Error::BadRequest(
+                    "The Idempotency-Key must be printable ASCII".to_owned(),
+                )
+                .into());
+            }
+        };
+        let response = self.0.create_idempotent(&principal, request.into_inner(), key.as_deref()).await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_transaction(
+        &self,
+        request: Request<pb::GetTransactionRequest>,
+    ) -> Result<Response<pb::GetTransactionResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let transaction = self.0.get(&principal, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetTransactionResponse { transaction: Some(convert::to_proto(&transaction)) }))
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<pb::ListTransactionsRequest>,
+    ) -> Result<Response<pb::ListTransactionsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let listing = self.0.list(&principal, request.get_ref()).await?;
+        Ok(Response::new(pb::ListTransactionsResponse {
+            transactions: listing.items.iter().map(convert::to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_transaction(
+        &self,
+        request: Request<pb::UpdateTransactionRequest>,
+    ) -> Result<Response<pb::UpdateTransactionResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let transaction = self.0.update(&principal, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateTransactionResponse {
+            transaction: Some(convert::to_proto(&transaction)),
+        }))
+    }
+
+    async fn get_transaction_ledger(
+        &self,
+        request: Request<pb::GetTransactionLedgerRequest>,
+    ) -> Result<Response<pb::GetTransactionLedgerResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let link = self.0.ledger_link(&principal, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetTransactionLedgerResponse {
+            transaction_ledger: Some(convert::link_to_proto(&link)),
+        }))
+    }
+
+    async fn list_transaction_ledgers(
+        &self,
+        request: Request<pb::ListTransactionLedgersRequest>,
+    ) -> Result<Response<pb::ListTransactionLedgersResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let listing = self.0.list_links(&principal, request.get_ref()).await?;
+        Ok(Response::new(pb::ListTransactionLedgersResponse {
+            transaction_ledgers: listing.items.iter().map(convert::link_to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+}

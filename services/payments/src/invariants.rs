@@ -1,0 +1,60 @@
+//! The ledger's invariants, checked against the database: what must hold
+//! after any sequence of operations. Tests run [`check`] after every
+//! scenario; operators can run it against a live database.
+
+use sqlx::{PgPool, Row};
+
+/// Every broken invariant, described; empty when the ledger is sound.
+///
+/// - every posting sums to zero;
+/// - every payment's processed refunds add up to its `refunded_amount`,
+///   which is at most its amount;
+/// - an intent is charged at most once;
+/// - every stored balance equals the sum of its account's entries;
+/// - money moved only for payments that were captured: a declined or
+///   authorized payment has no entries, a voided one nets to zero.
+pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    let mut broken = Vec::new();
+    let checks: [(&str, &str); 5] = [
+        (
+            "posting does not balance",
+            "SELECT posting_id::text AS what FROM payments.ledger_entries GROUP BY posting_id HAVING sum(amount) <> 0",
+        ),
+        (
+            "refunds do not match refunded_amount, or exceed the payment",
+            "SELECT p.id::text AS what FROM payments.transactions p \
+             LEFT JOIN payments.transaction_ledgers l ON l.transaction_id = p.id AND l.entry_type = 'refund' \
+             WHERE p.type = 'payment' GROUP BY p.id, p.refunded_amount, p.amount \
+             HAVING coalesce(-sum(l.amount), 0) <> p.refunded_amount OR p.refunded_amount > p.amount",
+        ),
+        (
+            "intent charged more than once",
+            "SELECT payment_intent_id::text AS what FROM payments.transactions \
+             WHERE type = 'payment' AND payment_intent_id IS NOT NULL AND status <> 'declined' \
+             GROUP BY payment_intent_id HAVING count(*) > 1",
+        ),
+        (
+            "balance differs from its entries",
+            "SELECT b.account || ' ' || b.currency AS what FROM payments.ledger_balances b \
+             LEFT JOIN (SELECT partner_id, livemode, account, currency, sum(amount) AS total \
+                        FROM payments.ledger_entries GROUP BY 1, 2, 3, 4) e \
+             USING (partner_id, livemode, account, currency) \
+             WHERE b.balance <> coalesce(e.total, 0)",
+        ),
+        (
+            "payment moved money it never captured",
+            "SELECT t.id::text AS what FROM payments.transactions t \
+             JOIN payments.ledger_entries e ON e.transaction_id = t.id AND e.account = 'processor_clearing' \
+             WHERE t.type = 'payment' GROUP BY t.id, t.status, t.amount \
+             HAVING (t.status IN ('declined', 'authorized', 'voided') AND sum(e.amount) <> 0) \
+                 OR (t.status IN ('processed', 'processing') AND sum(e.amount) <> t.amount)",
+        ),
+    ];
+    for (invariant, sql) in checks {
+        for row in sqlx::query(sql).fetch_all(pool).await? {
+            let what: String = row.try_get("what")?;
+            broken.push(format!("{invariant}: {what}"));
+        }
+    }
+    Ok(broken)
+}

@@ -1,0 +1,271 @@
+//! What payments ask the other services: identity about customers and
+//! processing accounts, the vault for a method and (to charge it) its
+//! numbers, intents for pricing and to capture an intent. Calls carry the
+//! payments service's token, acting for the caller's partner and mode.
+
+use paymesh_kit::{
+    Error,
+    auth::{Scope, ServiceToken},
+    grpc::Channel,
+    money::Money,
+};
+use paymesh_proto::{
+    common::v1 as common,
+    identity::v1::{self as id, account_service_client::AccountServiceClient},
+    intents::v1::{
+        self as pi, payment_intent_service_client::PaymentIntentServiceClient,
+        pricing_service_client::PricingServiceClient,
+    },
+    methods::v1::{
+        self as pm, payment_method_service_client::PaymentMethodServiceClient,
+        vault_service_client::VaultServiceClient,
+    },
+};
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::{connector::Instrument, domain::MethodKind};
+
+/// A customer, as a payment needs it.
+#[derive(Clone, Debug)]
+pub(crate) struct Customer {
+    pub(crate) primary_processing_id: Option<Uuid>,
+}
+
+/// A payment method, as a payment needs it (no numbers).
+#[derive(Clone, Debug)]
+pub(crate) struct Method {
+    pub(crate) owner: Uuid,
+    pub(crate) kind: MethodKind,
+    pub(crate) funding: pi::FundingType,
+}
+
+/// The clients of identity, the vault and intents.
+#[derive(Clone)]
+pub(crate) struct Peers {
+    accounts: AccountServiceClient<Channel>,
+    methods: PaymentMethodServiceClient<Channel>,
+    vault: VaultServiceClient<Channel>,
+    intents: PaymentIntentServiceClient<Channel>,
+    pricing: PricingServiceClient<Channel>,
+    token: ServiceToken,
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peers").finish_non_exhaustive()
+    }
+}
+
+fn id_of(raw: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw)
+        .map_err(|_| Error::Internal(anyhow::anyhow!("a peer answered a {what} that is not an id")))
+}
+
+/// A list query's equality filter on `path` (dotted).
+fn equal(path: &str, value: &str) -> common::Filter {
+    common::Filter {
+        field: Some(common::FieldRef { path: path.split('.').map(str::to_owned).collect(), function: 0 }),
+        any_of: vec![common::Condition { operator: common::Operator::Equal as i32, value: value.to_owned() }],
+    }
+}
+
+fn optional_id(raw: Option<&String>) -> Option<Uuid> {
+    raw.and_then(|r| Uuid::parse_str(r).ok())
+}
+
+impl Peers {
+    /// Clients over `identity`, `methods` and `intents`, presenting `token`.
+    pub(crate) fn new(identity: Channel, methods: Channel, intents: Channel, token: ServiceToken) -> Self {
+        Self {
+            accounts: AccountServiceClient::new(identity),
+            methods: PaymentMethodServiceClient::new(methods.clone()),
+            vault: VaultServiceClient::new(methods),
+            intents: PaymentIntentServiceClient::new(intents.clone()),
+            pricing: PricingServiceClient::new(intents),
+            token,
+        }
+    }
+
+    async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<id::Account>, Error> {
+        let request = self.token.request(scope, id::GetAccountRequest { id: id.to_string() });
+        match self.accounts.clone().get_account(request).await {
+            Ok(response) => Ok(response.into_inner().account),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(Error::from_peer("identity", &status)),
+        }
+    }
+
+    /// Customer `id`; `None` if there is no such customer.
+    pub(crate) async fn customer(&self, scope: Scope, id: Uuid) -> Result<Option<Customer>, Error> {
+        let account = self.account(scope, id).await?;
+        Ok(account
+            .filter(|a| a.r#type == id::AccountType::Customer as i32)
+            .map(|a| Customer { primary_processing_id: optional_id(a.primary_processing_id.as_ref()) }))
+    }
+
+    /// Processing account `id`'s payout method; `None` if there is no such
+    /// processing account.
+    pub(crate) async fn processing_account(&self, scope: Scope, id: Uuid) -> Result<Option<i32>, Error> {
+        let account = self.account(scope, id).await?;
+        Ok(account
+            .filter(|a| a.r#type == id::AccountType::Processing as i32)
+            .and_then(|a| a.processing)
+            .map(|p| p.payout_method))
+    }
+
+    /// The partner's default processing account in this mode, if any.
+    pub(crate) async fn default_processing_account(&self, scope: Scope) -> Result<Option<Uuid>, Error> {
+        let query = common::ListQuery {
+            filters: vec![equal("type", "processing"), equal("processing.default", "true")],
+            limit: 1,
+            ..Default::default()
+        };
+        let request = self.token.request(scope, id::ListAccountsRequest { query: Some(query) });
+        let response = self.accounts.clone().list_accounts(request).await;
+        let accounts =
+            response.map_err(|status| Error::from_peer("identity", &status))?.into_inner().accounts;
+        accounts.first().map(|a| id_of(&a.id, "account id")).transpose()
+    }
+
+    /// The default payment method of `account`, as the vault (which owns
+    /// the flag) has it now.
+    pub(crate) async fn default_method(&self, scope: Scope, account: Uuid) -> Result<Option<Uuid>, Error> {
+        let query = common::ListQuery {
+            filters: vec![equal("account_id", &account.to_string()), equal("default_payment_method", "true")],
+            limit: 1,
+            ..Default::default()
+        };
+        let request = self.token.request(scope, pm::ListPaymentMethodsRequest { query: Some(query) });
+        let response = self.methods.clone().list_payment_methods(request).await;
+        let methods =
+            response.map_err(|status| Error::from_peer("methods", &status))?.into_inner().payment_methods;
+        methods.first().map(|m| id_of(&m.id, "method id")).transpose()
+    }
+
+    /// Payment method `id`; `None` if there is no such method.
+    pub(crate) async fn method(&self, scope: Scope, id: Uuid) -> Result<Option<Method>, Error> {
+        let request = self.token.request(scope, pm::GetPaymentMethodRequest { id: id.to_string() });
+        let method = match self.methods.clone().get_payment_method(request).await {
+            Ok(response) => response.into_inner().payment_method,
+            Err(status) if status.code() == Code::NotFound => return Ok(None),
+            Err(status) => return Err(Error::from_peer("methods", &status)),
+        };
+        let Some(method) = method else { return Ok(None) };
+        let (kind, funding) = match &method.card {
+            Some(card) => (
+                MethodKind::Card,
+                match pm::CardType::try_from(card.card_type) {
+                    Ok(pm::CardType::Debit | pm::CardType::Prepaid) => pi::FundingType::Debit,
+                    _ => pi::FundingType::Credit,
+                },
+            ),
+            None => (MethodKind::BankAccount, pi::FundingType::BankAccount),
+        };
+        Ok(Some(Method { owner: id_of(&method.account_id, "method owner")?, kind, funding }))
+    }
+
+    /// The numbers of method `id`, released by the vault for `purpose`.
+    pub(crate) async fn instrument(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        purpose: String,
+    ) -> Result<Instrument, Error> {
+        let request = self.token.request(scope, pm::DetokenizeRequest { id: id.to_string(), purpose });
+        let response = self.vault.clone().detokenize(request).await;
+        let response = match response {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(Error::invalid(
+                    "transaction.payment_method_id",
+                    "The payment method was deleted",
+                ));
+            }
+            Err(status) => return Err(Error::from_peer("methods", &status)),
+        };
+        let method = response.payment_method.unwrap_or_default();
+        match (response.card, response.bank_account) {
+            (Some(card), _) => Ok(Instrument::Card {
+                number: card.number,
+                expiry: (i32::try_from(card.expiry_year).unwrap_or(0), card.expiry_month),
+                postal_code: method.billing_address.map(|a| a.postal_code).filter(|p| !p.trim().is_empty()),
+                prepaid: method.card.is_some_and(|c| c.card_type == pm::CardType::Prepaid as i32),
+            }),
+            (None, Some(bank)) => Ok(Instrument::BankAccount { account_number: bank.account_number }),
+            (None, None) => Err(Error::Internal(anyhow::anyhow!("the vault released no numbers"))),
+        }
+    }
+
+    /// Payment intent `id`; `None` if there is no such intent.
+    pub(crate) async fn intent(&self, scope: Scope, id: Uuid) -> Result<Option<pi::PaymentIntent>, Error> {
+        let request = self.token.request(scope, pi::GetPaymentIntentRequest { id: id.to_string() });
+        match self.intents.clone().get_payment_intent(request).await {
+            Ok(response) => Ok(response.into_inner().payment_intent),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(Error::from_peer("intents", &status)),
+        }
+    }
+
+    /// Marks intent `id` captured by `transaction`. A refusal (the intent
+    /// changed, expired or was captured meanwhile) is the caller's 400.
+    pub(crate) async fn capture_intent(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        transaction: Uuid,
+    ) -> Result<(), Error> {
+        let request = self.token.request(
+            scope,
+            pi::CapturePaymentIntentRequest { id: id.to_string(), transaction_id: transaction.to_string() },
+        );
+        match self.intents.clone().capture_payment_intent(request).await {
+            Ok(_) => Ok(()),
+            Err(status) if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition) => {
+                Err(Error::invalid(
+                    "transaction.payment_intent_id",
+                    format!("The payment intent cannot be charged: {}", status.message()),
+                ))
+            }
+            Err(status) => Err(Error::from_peer("intents", &status)),
+        }
+    }
+
+    /// The fees of charging `amount` to a method of `funding` for the
+    /// processing account `processing` paid by `payout`: (fee, the payer's
+    /// share, what the method is charged).
+    pub(crate) async fn price(
+        &self,
+        scope: Scope,
+        processing: Uuid,
+        amount: Money,
+        funding: pi::FundingType,
+        payout: i32,
+    ) -> Result<(Money, Money, Money), Error> {
+        let request = self.token.request(
+            scope,
+            pi::QuoteRequest {
+                processing_id: processing.to_string(),
+                amount: Some(amount.to_proto()),
+                funding_type: funding as i32,
+                payout_method: payout,
+                speed: String::new(),
+                is_expedited: false,
+            },
+        );
+        let quote = match self.pricing.clone().quote(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::InvalidArgument => {
+                return Err(Error::invalid("transaction.amount.currency", status.message().to_owned()));
+            }
+            Err(status) => return Err(Error::from_peer("intents", &status)),
+        };
+        let money =
+            |m: Option<common::Money>| {
+                m.as_ref().map(Money::from_proto).transpose().ok().flatten().ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("intents answered a quote without amounts"))
+                })
+            };
+        Ok((money(quote.fee)?, money(quote.cust_conv_fee)?, money(quote.source_amount)?))
+    }
+}

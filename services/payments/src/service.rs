@@ -1,0 +1,797 @@
+//! The payments operations: charge, authorize, capture, void, refund,
+//! read; idempotent creation; settlement of bank payments.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, TimeDelta, Utc, Weekday};
+use paymesh_kit::{
+    Error, Violation,
+    auth::{Principal, Scope},
+    clock::Clock,
+    config::ListLimits,
+    money::Money,
+    query::Listing,
+    wire::{self, Fields},
+};
+use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
+use prost::Message as _;
+use rust_decimal::Decimal;
+use sha2::{Digest as _, Sha256};
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::{
+    config::Config,
+    connector::{Charge, Connector, Outcome},
+    domain::{FundingStatus, Kind, MethodKind, Posting, Status as TxStatus, StatusChange, refuse_change},
+    peers::Peers,
+    store::{Answer, Claim, LedgerLink, Store, Transaction},
+};
+
+/// The longest idempotency key.
+const MAX_KEY_CHARS: usize = 255;
+/// The longest description.
+const MAX_DESCRIPTION_CHARS: usize = 500;
+/// The longest order number.
+const MAX_ORDER_NUMBER_CHARS: usize = 100;
+/// Business days after acceptance when a bank payment settles.
+pub(crate) const BANK_SETTLEMENT_BUSINESS_DAYS: u32 = 2;
+
+/// The payments service.
+#[derive(Clone, Debug)]
+pub(crate) struct Payments {
+    pub(crate) store: Store,
+    pub(crate) peers: Peers,
+    /// The connector of test mode.
+    pub(crate) test: Arc<dyn Connector>,
+    /// The connector of live mode, if an operator configured one.
+    pub(crate) live: Option<Arc<dyn Connector>>,
+    pub(crate) config: Config,
+    pub(crate) clock: Clock,
+    pub(crate) limits: ListLimits,
+}
+
+/// `at` plus `days` business days (weekends skipped).
+pub(crate) fn add_business_days(at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let mut at = at;
+    let mut left = days;
+    while left > 0 {
+        at += TimeDelta::days(1);
+        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    at
+}
+
+fn money_of(
+    fields: &mut Fields<'_>,
+    name: &str,
+    money: Option<&paymesh_proto::common::v1::Money>,
+) -> Option<Money> {
+    let money = money?;
+    match Money::from_proto(money) {
+        Err((part, why)) => {
+            fields.push(&format!("{name}.{part}"), why);
+            None
+        }
+        Ok(m) => fields.take(&format!("{name}.amount"), Money::positive(m.amount, m.currency)),
+    }
+}
+
+fn text(fields: &mut Fields<'_>, name: &str, value: Option<String>, max: usize) -> Option<String> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+    if value.chars().count() > max {
+        fields.push(name, format!("Must be at most {max} characters"));
+        return None;
+    }
+    Some(value)
+}
+
+fn id_field(fields: &mut Fields<'_>, name: &str, raw: Option<&String>) -> Option<Uuid> {
+    fields.take(name, wire::optional_id(raw.map(String::as_str))).flatten()
+}
+
+/// The fingerprint of a request, to tell a retry from another request.
+fn fingerprint(request: &pb::CreateTransactionRequest) -> Vec<u8> {
+    Sha256::digest(request.encode_to_vec()).to_vec()
+}
+
+/// An idempotency key as given: at most 255 printable ASCII characters.
+pub(crate) fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(Error::BadRequest(format!(
+            "The Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+/// What a new payment charges, once its pieces are resolved.
+struct Plan {
+    customer_id: Option<Uuid>,
+    method_id: Uuid,
+    kind: MethodKind,
+    processing_id: Uuid,
+    intent_id: Option<Uuid>,
+    charged: Money,
+    fee: Money,
+    cust_conv_fee: Money,
+}
+
+impl Payments {
+    fn connector(&self, scope: Scope) -> Result<&Arc<dyn Connector>, Error> {
+        if !scope.livemode {
+            return Ok(&self.test);
+        }
+        self.live.as_ref().ok_or_else(|| {
+            Error::BadRequest(
+                "Live payments are not enabled: this platform has no live payment connector configured. \
+                 Nothing was charged."
+                    .to_owned(),
+            )
+        })
+    }
+
+    /// Creates a transaction, honouring an idempotency key: a retry gets
+    /// the first answer, another request with the key or a retry while the
+    /// first is in flight a conflict. Requests that changed nothing (bad
+    /// input, unavailable peers) release the key.
+    pub(crate) async fn create_idempotent(
+        &self,
+        principal: &Principal,
+        request: pb::CreateTransactionRequest,
+        key: Option<&str>,
+    ) -> Result<pb::CreateTransactionResponse, Status> {
+        let Some(key) = key else { return Ok(self.create(principal, request).await?) };
+        check_key(key)?;
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let now = self.clock.now();
+        let ttl = TimeDelta::from_std(self.config.idempotency_ttl).unwrap_or(TimeDelta::days(1));
+        match self.store.claim(scope, key, &fingerprint(&request), now, now - ttl).await? {
+            Claim::Fresh => {}
+            Claim::Answered(Answer::Response(bytes)) => {
+                return pb::CreateTransactionResponse::decode(bytes.as_slice())
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("unreadable stored response: {e}")).into());
+            }
+            Claim::Answered(Answer::Error { code, message, details }) => {
+                return Err(Status::with_details(code.into(), message, details.into()));
+            }
+            Claim::Mismatch => {
+                return Err(Error::Conflict(
+                    "This Idempotency-Key was already used with a different request; use a new key"
+                        .to_owned(),
+                )
+                .into());
+            }
+            Claim::InFlight => {
+                return Err(Error::Conflict(
+                    "A request with this Idempotency-Key is still in progress; retry shortly".to_owned(),
+                )
+                .into());
+            }
+        }
+        match self.create(principal, request).await {
+            Ok(response) => {
+                self.store.answer(scope, key, &Answer::Response(response.encode_to_vec())).await?;
+                Ok(response)
+            }
+            Err(error @ Error::Declined { .. }) => {
+                let status = Status::from(error);
+                let answer = Answer::Error {
+                    code: status.code() as i32,
+                    message: status.message().to_owned(),
+                    details: status.details().to_vec(),
+                };
+                self.store.answer(scope, key, &answer).await?;
+                Err(status)
+            }
+            Err(error) => {
+                if let Err(e) = self.store.release(scope, key).await {
+                    tracing::warn!(error = %e, "could not release an idempotency key");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Creates a payment or a refund.
+    pub(crate) async fn create(
+        &self,
+        principal: &Principal,
+        request: pb::CreateTransactionRequest,
+    ) -> Result<pb::CreateTransactionResponse, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let transaction = request.transaction.unwrap_or_default();
+        let created = match pb::TransactionType::try_from(transaction.r#type) {
+            Ok(pb::TransactionType::Payment) => self.pay(scope, transaction).await?,
+            Ok(pb::TransactionType::Refund) => self.refund(scope, transaction).await?,
+            Ok(pb::TransactionType::Unspecified) => {
+                return Err(Error::invalid("transaction.type", "Required: payment or refund"));
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "transaction.type",
+                    "Only payments and refunds can be created; deposits, reversals and chargebacks are made \
+                     by paymesh",
+                ));
+            }
+        };
+        Ok(pb::CreateTransactionResponse { transaction: Some(crate::convert::to_proto(&created)) })
+    }
+
+    async fn pay(&self, scope: Scope, t: pb::Transaction) -> Result<Transaction, Error> {
+        let mut fields = Fields::new("transaction");
+        let authorize_only = match pb::TransactionStatus::try_from(t.status) {
+            Ok(pb::TransactionStatus::Unspecified | pb::TransactionStatus::Processed) => false,
+            Ok(pb::TransactionStatus::Authorized) => true,
+            _ => {
+                fields.push(
+                    "status",
+                    "On create: authorized (to capture later), or leave it out to charge now",
+                );
+                false
+            }
+        };
+        let amount = money_of(&mut fields, "amount", t.amount.as_ref());
+        let customer_id = id_field(&mut fields, "customer_id", t.customer_id.as_ref());
+        let method_id = id_field(&mut fields, "payment_method_id", t.payment_method_id.as_ref());
+        let processing_id = id_field(&mut fields, "processing_id", t.processing_id.as_ref());
+        let intent_id = id_field(&mut fields, "payment_intent_id", t.payment_intent_id.as_ref());
+        let description = text(&mut fields, "description", t.description, MAX_DESCRIPTION_CHARS);
+        let order_number = text(&mut fields, "order_number", t.order_number, MAX_ORDER_NUMBER_CHARS);
+        let attrs = fields.take("attrs", wire::attrs(t.attrs));
+        if !t.ledger.is_empty() {
+            fields.push("ledger", "Only refunds name an associated transaction");
+        }
+        let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
+        if !named(&t.payment_method_id) && !named(&t.customer_id) && !named(&t.payment_intent_id) {
+            fields.push(
+                "payment_method_id",
+                "Required: name a payment_method_id, a customer_id (its default method is charged) or a \
+                 payment_intent_id",
+            );
+        }
+        if t.amount.is_none() && !named(&t.payment_intent_id) {
+            fields.push("amount", "Required");
+        }
+        if !fields.ok() {
+            return Err(Error::InvalidAttributes(fields.into_violations()));
+        }
+        let connector = self.connector(scope)?;
+        let plan = match intent_id {
+            Some(intent) => {
+                self.plan_intent(scope, intent, amount, customer_id, method_id, processing_id).await?
+            }
+            None => self.plan_direct(scope, amount, customer_id, method_id, processing_id).await?,
+        };
+        let id = Uuid::now_v7();
+        let now = self.clock.now();
+        let instrument =
+            self.peers.instrument(scope, plan.method_id, format!("authorize payment {id}")).await?;
+        let charge = Charge { amount: plan.charged, instrument, today: now.date_naive() };
+        let outcome = connector
+            .authorize(&charge)
+            .await
+            .map_err(|e| Error::Unavailable { reason: e.to_string(), retry_after: None })?;
+        let zero = Money::zero(plan.charged.currency);
+        let mut transaction = Transaction {
+            id,
+            livemode: scope.livemode,
+            kind: Kind::Payment,
+            status: TxStatus::Declined,
+            status_code: String::new(),
+            status_message: String::new(),
+            amount: plan.charged,
+            fee: plan.fee,
+            cust_conv_fee: plan.cust_conv_fee,
+            refunded: Decimal::ZERO,
+            funding: FundingStatus::Pending,
+            risk_score: None,
+            risk_flag: None,
+            customer_id: plan.customer_id,
+            payment_method_id: Some(plan.method_id),
+            method_kind: Some(plan.kind),
+            processing_id: Some(plan.processing_id),
+            payment_intent_id: plan.intent_id,
+            description,
+            order_number,
+            attrs: attrs.map(paymesh_kit::values::Attrs::into_inner).unwrap_or_default(),
+            connector: connector.name().to_owned(),
+            authorization_ref: None,
+            settles_at: None,
+            created_at: now,
+            modified_at: now,
+            ledger: Vec::new(),
+        };
+        match outcome {
+            Outcome::Declined { code, risk } => {
+                transaction.status_code = code.as_str().to_owned();
+                transaction.status_message = code.message().to_owned();
+                transaction.risk_score = Some(risk.score);
+                transaction.risk_flag = Some(risk.flag.as_str().to_owned());
+                // A declined payment moves nothing and owes no fee.
+                transaction.fee = zero;
+                transaction.cust_conv_fee = zero;
+                self.store.insert(scope, &transaction, None, "decline").await?;
+                tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
+                Err(Error::Declined {
+                    transaction_id: id,
+                    code: code.as_str().to_owned(),
+                    message: code.message().to_owned(),
+                })
+            }
+            Outcome::Approved { authorization, risk } => {
+                if let Some(intent) = plan.intent_id {
+                    self.peers.capture_intent(scope, intent, id).await?;
+                }
+                transaction.risk_score = Some(risk.score);
+                transaction.risk_flag = Some(risk.flag.as_str().to_owned());
+                transaction.authorization_ref = Some(authorization);
+                let posting = if authorize_only {
+                    transaction.status = TxStatus::Authorized;
+                    transaction.status_code = "authorized".to_owned();
+                    transaction.status_message = "Authorized; capture it to collect the funds.".to_owned();
+                    None
+                } else {
+                    self.captured(&mut transaction, now);
+                    Some(Posting::capture(plan.processing_id, plan.charged, plan.fee, plan.cust_conv_fee))
+                };
+                let event = if authorize_only { "authorized" } else { "payment" };
+                self.store.insert(scope, &transaction, posting.as_ref(), event).await?;
+                tracing::info!(transaction = %id, status = transaction.status.as_str(), "payment approved");
+                Ok(transaction)
+            }
+        }
+    }
+
+    /// Marks `transaction` captured at `now`.
+    fn captured(&self, transaction: &mut Transaction, now: DateTime<Utc>) {
+        let kind = transaction.method_kind.unwrap_or(MethodKind::Card);
+        transaction.status = kind.captured_status();
+        transaction.funding = FundingStatus::Captured;
+        transaction.status_code = "approved".to_owned();
+        transaction.status_message = "Approved.".to_owned();
+        if kind == MethodKind::BankAccount {
+            transaction.settles_at = Some(add_business_days(now, BANK_SETTLEMENT_BUSINESS_DAYS));
+        }
+        transaction.modified_at = now;
+    }
+
+    async fn plan_intent(
+        &self,
+        scope: Scope,
+        intent_id: Uuid,
+        amount: Option<Money>,
+        customer_id: Option<Uuid>,
+        method_id: Option<Uuid>,
+        processing_id: Option<Uuid>,
+    ) -> Result<Plan, Error> {
+        let field = "transaction.payment_intent_id";
+        let intent = self
+            .peers
+            .intent(scope, intent_id)
+            .await?
+            .ok_or_else(|| Error::invalid(field, "No such payment intent"))?;
+        if intent.status != pi::PaymentIntentStatus::Capturable as i32 {
+            let status = pi::PaymentIntentStatus::try_from(intent.status).map_or("UNKNOWN".to_owned(), |s| {
+                s.as_str_name().trim_start_matches("PAYMENT_INTENT_STATUS_").to_owned()
+            });
+            let reasons: Vec<&str> = intent.status_reasons.iter().map(|r| r.code.as_str()).collect();
+            let why = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
+            return Err(Error::invalid(
+                field,
+                format!("The payment intent is {status}{why}; only a CAPTURABLE one can be charged"),
+            ));
+        }
+        let parse = |raw: Option<&String>| raw.and_then(|r| Uuid::parse_str(r).ok());
+        let (payer, method, recipient) = (
+            parse(intent.payer_id.as_ref()),
+            parse(intent.payment_method_id.as_ref()),
+            parse(intent.recipient_id.as_ref()),
+        );
+        let mut problems = Vec::new();
+        for (name, given, held) in [
+            ("customer_id", customer_id, payer),
+            ("payment_method_id", method_id, method),
+            ("processing_id", processing_id, recipient),
+        ] {
+            if given.is_some() && given != held {
+                problems.push(Violation::new(
+                    format!("transaction.{name}"),
+                    "Must be the payment intent's, or left out",
+                ));
+            }
+        }
+        let money = |m: Option<&paymesh_proto::common::v1::Money>| m.and_then(|m| Money::from_proto(m).ok());
+        let source = money(intent.source_amount.as_ref());
+        if let (Some(given), Some(source)) = (amount, source)
+            && given != source
+        {
+            problems.push(Violation::new(
+                "transaction.amount",
+                format!("Must be the payment intent's source amount, {source}, or left out"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidAttributes(problems));
+        }
+        let (Some(method), Some(recipient), Some(charged)) = (method, recipient, source) else {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "a capturable intent lacks a method, recipient or amount"
+            )));
+        };
+        let kind = self.peers.method(scope, method).await?.map(|m| m.kind).ok_or_else(|| {
+            Error::invalid("transaction.payment_method_id", "The payment intent's payment method was deleted")
+        })?;
+        let zero = Money::zero(charged.currency);
+        Ok(Plan {
+            customer_id: payer,
+            method_id: method,
+            kind,
+            processing_id: recipient,
+            intent_id: Some(intent_id),
+            charged,
+            fee: money(intent.fee.as_ref()).unwrap_or(zero),
+            cust_conv_fee: money(intent.cust_conv_fee.as_ref()).unwrap_or(zero),
+        })
+    }
+
+    async fn plan_direct(
+        &self,
+        scope: Scope,
+        amount: Option<Money>,
+        customer_id: Option<Uuid>,
+        method_id: Option<Uuid>,
+        processing_id: Option<Uuid>,
+    ) -> Result<Plan, Error> {
+        let Some(amount) = amount else { return Err(Error::invalid("transaction.amount", "Required")) };
+        let customer = match customer_id {
+            Some(id) => Some(
+                self.peers
+                    .customer(scope, id)
+                    .await?
+                    .ok_or_else(|| Error::invalid("transaction.customer_id", "No such customer"))?,
+            ),
+            None => None,
+        };
+        let method_id = match (method_id, customer_id) {
+            (Some(id), _) => id,
+            (None, Some(customer)) => self.peers.default_method(scope, customer).await?.ok_or_else(|| {
+                Error::invalid(
+                    "transaction.customer_id",
+                    "The customer has no default payment method; name a payment_method_id",
+                )
+            })?,
+            (None, None) => return Err(Error::invalid("transaction.payment_method_id", "Required")),
+        };
+        let method = self
+            .peers
+            .method(scope, method_id)
+            .await?
+            .ok_or_else(|| Error::invalid("transaction.payment_method_id", "No such payment method"))?;
+        let (customer_id, customer) = match (customer_id, customer) {
+            (Some(id), Some(customer)) => {
+                if method.owner != id {
+                    return Err(Error::invalid(
+                        "transaction.payment_method_id",
+                        "The payment method belongs to another account than the customer",
+                    ));
+                }
+                (Some(id), Some(customer))
+            }
+            _ => match self.peers.customer(scope, method.owner).await? {
+                Some(customer) => (Some(method.owner), Some(customer)),
+                None => (None, None),
+            },
+        };
+        let processing_id = match processing_id.or(customer.and_then(|c| c.primary_processing_id)) {
+            Some(id) => id,
+            None => self.peers.default_processing_account(scope).await?.ok_or_else(|| {
+                Error::invalid(
+                    "transaction.processing_id",
+                    "Required: name a processing account (the partner has no default one)",
+                )
+            })?,
+        };
+        let payout = self
+            .peers
+            .processing_account(scope, processing_id)
+            .await?
+            .ok_or_else(|| Error::invalid("transaction.processing_id", "No such processing account"))?;
+        let (fee, cust_conv_fee, charged) =
+            self.peers.price(scope, processing_id, amount, method.funding, payout).await?;
+        Ok(Plan {
+            customer_id,
+            method_id,
+            kind: method.kind,
+            processing_id,
+            intent_id: None,
+            charged,
+            fee,
+            cust_conv_fee,
+        })
+    }
+
+    async fn refund(&self, scope: Scope, t: pb::Transaction) -> Result<Transaction, Error> {
+        let mut fields = Fields::new("transaction");
+        if t.status != pb::TransactionStatus::Unspecified as i32 {
+            fields.push("status", "Refunds are processed at once; leave the status out");
+        }
+        let amount = money_of(&mut fields, "amount", t.amount.as_ref());
+        if t.amount.is_none() {
+            fields.push("amount", "Required");
+        }
+        let payment_id = match t.ledger.as_slice() {
+            [link] => {
+                id_field(&mut fields, "ledger[0].assoc_transaction_id", Some(&link.assoc_transaction_id))
+            }
+            [] => None,
+            _ => {
+                fields.push("ledger", "A refund names one payment");
+                None
+            }
+        };
+        if t.ledger.len() == 1 && payment_id.is_none() && fields.ok() {
+            fields.push("ledger[0].assoc_transaction_id", "Required: the payment to refund");
+        }
+        if t.ledger.is_empty() {
+            fields.push("ledger[0].assoc_transaction_id", "Required: the payment to refund");
+        }
+        for (name, given) in [
+            ("customer_id", &t.customer_id),
+            ("payment_method_id", &t.payment_method_id),
+            ("processing_id", &t.processing_id),
+            ("payment_intent_id", &t.payment_intent_id),
+        ] {
+            if given.as_deref().is_some_and(|g| !g.trim().is_empty()) {
+                fields.push(name, "A refund takes it from the payment it refunds; leave it out");
+            }
+        }
+        let description = text(&mut fields, "description", t.description, MAX_DESCRIPTION_CHARS);
+        let order_number = text(&mut fields, "order_number", t.order_number, MAX_ORDER_NUMBER_CHARS);
+        let attrs = fields.take("attrs", wire::attrs(t.attrs));
+        let (Some(amount), Some(payment_id), true) = (amount, payment_id, fields.ok()) else {
+            return Err(Error::InvalidAttributes(fields.into_violations()));
+        };
+        let connector = self.connector(scope)?;
+        let now = self.clock.now();
+        let refund = Transaction {
+            id: Uuid::now_v7(),
+            livemode: scope.livemode,
+            kind: Kind::Refund,
+            status: TxStatus::Processed,
+            status_code: "refunded".to_owned(),
+            status_message: "Refunded.".to_owned(),
+            amount,
+            fee: Money::zero(amount.currency),
+            cust_conv_fee: Money::zero(amount.currency),
+            refunded: Decimal::ZERO,
+            funding: FundingStatus::Captured,
+            risk_score: None,
+            risk_flag: None,
+            customer_id: None,
+            payment_method_id: None,
+            method_kind: None,
+            processing_id: None,
+            payment_intent_id: None,
+            description,
+            order_number,
+            attrs: attrs.map(paymesh_kit::values::Attrs::into_inner).unwrap_or_default(),
+            connector: connector.name().to_owned(),
+            authorization_ref: None,
+            settles_at: None,
+            created_at: now,
+            modified_at: now,
+            ledger: Vec::new(),
+        };
+        let link = "transaction.ledger[0].assoc_transaction_id";
+        let check = |payment: &Transaction| -> Result<Uuid, Error> {
+            if payment.kind != Kind::Payment {
+                return Err(Error::invalid(
+                    link,
+                    format!("Only payments can be refunded; this is a {}", payment.kind.as_str()),
+                ));
+            }
+            match payment.status {
+                TxStatus::Processed | TxStatus::Processing => {}
+                TxStatus::Authorized => {
+                    return Err(Error::invalid(link, "The payment is only authorized: void it instead"));
+                }
+                other => {
+                    return Err(Error::invalid(
+                        link,
+                        format!("A {} payment cannot be refunded", other.as_str()),
+                    ));
+                }
+            }
+            if payment.amount.currency != amount.currency {
+                return Err(Error::invalid(
+                    "transaction.amount.currency",
+                    format!("Must be the payment's currency, {}", payment.amount.currency),
+                ));
+            }
+            let left = payment.amount.amount - payment.refunded;
+            if amount.amount > left {
+                return Err(Error::invalid(
+                    "transaction.amount",
+                    format!(
+                        "Must be at most {}: the payment's amount less what was already refunded",
+                        Money::new(left, amount.currency)
+                    ),
+                ));
+            }
+            payment
+                .processing_id
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a payment without a processing account")))
+        };
+        let refund = self.store.refund(scope, payment_id, refund, check).await.map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(link, "No such payment"),
+            other => other,
+        })?;
+        tracing::info!(refund = %refund.id, payment = %payment_id, "payment refunded");
+        Ok(refund)
+    }
+
+    /// Transaction `id`.
+    pub(crate) async fn get(&self, principal: &Principal, id: &str) -> Result<Transaction, Error> {
+        principal.require_secret_key()?;
+        let id = wire::object_id(id, || Error::NotFound { resource: "Transaction" })?;
+        self.store.get(principal.scope(), id).await
+    }
+
+    /// Transactions matching `query`.
+    pub(crate) async fn list(
+        &self,
+        principal: &Principal,
+        request: &pb::ListTransactionsRequest,
+    ) -> Result<Listing<Transaction>, Error> {
+        principal.require_secret_key()?;
+        let query = request.query.clone().unwrap_or_default();
+        self.store.list(principal.scope(), &query, self.limits, request.include_ledger).await
+    }
+
+    /// Ledger link `id`.
+    pub(crate) async fn ledger_link(&self, principal: &Principal, id: &str) -> Result<LedgerLink, Error> {
+        principal.require_secret_key()?;
+        let id = wire::object_id(id, || Error::NotFound { resource: "TransactionLedger" })?;
+        self.store.ledger_link(principal.scope(), id).await
+    }
+
+    /// Ledger links matching `query`.
+    pub(crate) async fn list_links(
+        &self,
+        principal: &Principal,
+        request: &pb::ListTransactionLedgersRequest,
+    ) -> Result<Listing<LedgerLink>, Error> {
+        principal.require_secret_key()?;
+        let query = request.query.clone().unwrap_or_default();
+        self.store.list_links(principal.scope(), &query, self.limits).await
+    }
+
+    /// Captures, voids or relabels a transaction.
+    pub(crate) async fn update(
+        &self,
+        principal: &Principal,
+        request: pb::UpdateTransactionRequest,
+    ) -> Result<Transaction, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let t = request.transaction.unwrap_or_default();
+        let id = wire::object_id(&t.id, || Error::NotFound { resource: "Transaction" })?;
+        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
+        let mut fields = Fields::new("transaction");
+        if paths.is_empty() {
+            fields.push_path("update_mask", "Required: name the fields to change");
+        }
+        let mut change = None;
+        let (mut description, mut order_number, mut attrs) = (None, None, None);
+        for path in &paths {
+            match path.as_str() {
+                "status" => match pb::TransactionStatus::try_from(t.status) {
+                    Ok(pb::TransactionStatus::Processed) => change = Some(StatusChange::Capture),
+                    Ok(pb::TransactionStatus::Voided) => change = Some(StatusChange::Void),
+                    _ => fields.push("status", "Must be processed (to capture) or voided (to void)"),
+                },
+                "description" => {
+                    description =
+                        Some(text(&mut fields, "description", t.description.clone(), MAX_DESCRIPTION_CHARS))
+                }
+                "order_number" => {
+                    order_number = Some(text(
+                        &mut fields,
+                        "order_number",
+                        t.order_number.clone(),
+                        MAX_ORDER_NUMBER_CHARS,
+                    ))
+                }
+                "attrs" => attrs = fields.take("attrs", wire::attrs(t.attrs.clone())),
+                other => fields.unchangeable(other, &["status", "description", "order_number", "attrs"]),
+            }
+        }
+        if paths.iter().any(|p| p == "status") && paths.len() > 1 {
+            fields.push_path("update_mask", "A status change stands alone; change other fields separately");
+        }
+        if !fields.ok() {
+            return Err(Error::InvalidAttributes(fields.into_violations()));
+        }
+        let now = self.clock.now();
+        let updated = self
+            .store
+            .change(scope, id, |mut current| {
+                current.modified_at = now;
+                let Some(change) = change else {
+                    if let Some(description) = description {
+                        current.description = description;
+                    }
+                    if let Some(order_number) = order_number {
+                        current.order_number = order_number;
+                    }
+                    if let Some(attrs) = attrs {
+                        current.attrs = attrs.into_inner();
+                    }
+                    return Ok((current, None, "updated"));
+                };
+                if let Some(why) =
+                    refuse_change(current.kind, current.status, current.funding, current.refunded, change)
+                {
+                    return Err(Error::invalid("transaction.status", why));
+                }
+                let processing = current.processing_id.ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("a payment without a processing account"))
+                })?;
+                let capture =
+                    Posting::capture(processing, current.amount, current.fee, current.cust_conv_fee);
+                match change {
+                    StatusChange::Capture => {
+                        self.captured(&mut current, now);
+                        Ok((current, Some(capture), "payment"))
+                    }
+                    StatusChange::Void => {
+                        let was_captured = current.status != TxStatus::Authorized;
+                        current.status = TxStatus::Voided;
+                        current.status_code = "voided".to_owned();
+                        current.status_message =
+                            "Voided before it settled; nothing was collected.".to_owned();
+                        current.funding =
+                            if was_captured { FundingStatus::Reversed } else { FundingStatus::Pending };
+                        current.settles_at = None;
+                        Ok((current, was_captured.then(|| capture.reversed()), "void"))
+                    }
+                }
+            })
+            .await?;
+        tracing::info!(transaction = %id, status = updated.status.as_str(), "transaction updated");
+        Ok(updated)
+    }
+
+    /// Settles the bank payments due by now.
+    pub(crate) async fn settle_due(&self) -> Result<u64, Error> {
+        self.store.settle_due(self.clock.now()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_days_skip_weekends() {
+        let friday = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(add_business_days(friday, 2).to_rfc3339(), "2026-11-24T15:00:00+00:00");
+        let monday = DateTime::parse_from_rfc3339("2026-11-23T15:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(add_business_days(monday, 2).to_rfc3339(), "2026-11-25T15:00:00+00:00");
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked() {
+        assert!(check_key("order-42 retry").is_ok());
+        assert!(check_key(&"k".repeat(255)).is_ok());
+        for bad in ["", "tab\there", "é", &"k".repeat(256)] {
+            assert!(matches!(check_key(bad), Err(Error::BadRequest(_))), "{bad:?}");
+        }
+    }
+}
