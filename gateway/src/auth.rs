@@ -28,8 +28,15 @@ use crate::{AppState, error::ApiError};
 pub(crate) struct Caller {
     key: ApiKey,
     request_id: Option<String>,
+    /// The `Idempotency-Key` of a POST, carried to the service.
+    idempotency_key: Option<String>,
     timeout: Duration,
 }
+
+/// The header (and gRPC metadata key) of idempotency keys.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The longest idempotency key.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 impl Caller {
     /// A gRPC request carrying the caller's key, the request id and the
@@ -43,6 +50,9 @@ impl Caller {
         }
         if let Some(value) = self.request_id.as_deref().and_then(|id| MetadataValue::try_from(id).ok()) {
             metadata.insert("x-request-id", value);
+        }
+        if let Some(value) = self.idempotency_key.as_deref().and_then(|k| MetadataValue::try_from(k).ok()) {
+            metadata.insert(IDEMPOTENCY_KEY, value);
         }
         request
     }
@@ -64,16 +74,46 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             .into_response()
         }
         Ok((key, principal)) => {
+            let idempotency_key = match idempotency_key(&request) {
+                Ok(found) => found,
+                Err(error) => return error.into_response(),
+            };
             tracing::Span::current().record("partner_id", tracing::field::display(principal.partner_id));
             let request_id =
                 request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            request.extensions_mut().insert(Caller { key, request_id, timeout: state.request_timeout });
+            request.extensions_mut().insert(Caller {
+                key,
+                request_id,
+                idempotency_key,
+                timeout: state.request_timeout,
+            });
             next.run(request).await
         }
         Err(AuthError::Unavailable(_)) => {
             ApiError::unavailable("Authentication is unavailable; retry shortly").into_response()
         }
         Err(refusal) => ApiError::unauthorized(refusal.to_string()).into_response(),
+    }
+}
+
+/// The `Idempotency-Key` of a POST: at most 255 printable ASCII
+/// characters. Other methods are idempotent already and ignore it.
+fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
+    if request.method() != http::Method::POST {
+        return Ok(None);
+    }
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    match value.to_str() {
+        Ok(key)
+            if !key.is_empty()
+                && key.len() <= MAX_IDEMPOTENCY_KEY
+                && key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') =>
+        {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+        ))),
     }
 }
 

@@ -160,6 +160,7 @@ impl ApiError {
         let (http, error_type) = match (reason, status.code()) {
             (Some(ErrorReason::InvalidAttributes), _) => (StatusCode::BAD_REQUEST, "InvalidAttributes"),
             (Some(ErrorReason::BadRequest), _) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            (Some(ErrorReason::TransactionDeclined), _) => (StatusCode::BAD_REQUEST, "TransactionDeclined"),
             (Some(ErrorReason::Unauthorized), _) | (None, Code::Unauthenticated) => {
                 (StatusCode::UNAUTHORIZED, "Unauthorized")
             }
@@ -207,6 +208,16 @@ impl ApiError {
             // gRPC request message spells them.
             error.0.description = describe(&rest);
             error = error.with_details(rest);
+        }
+        if reason == Some(ErrorReason::TransactionDeclined) {
+            // The declined transaction, as the resource rendered it (or
+            // what the service said of it).
+            let metadata = details.error_info().map(|info| info.metadata.clone()).unwrap_or_default();
+            let transaction = metadata
+                .get("transaction")
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                .unwrap_or_else(|| json!(metadata));
+            error = error.with_details(transaction);
         }
         if http == StatusCode::SERVICE_UNAVAILABLE {
             let seconds = details.retry_info().and_then(|r| r.retry_delay).map_or(1, |d| d.as_secs().max(1));

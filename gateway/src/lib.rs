@@ -46,6 +46,7 @@ use paymesh_proto::{
         pricing_service_client::PricingServiceClient,
     },
     methods::v1::payment_method_service_client::PaymentMethodServiceClient,
+    payments::v1::transaction_service_client::TransactionServiceClient,
 };
 use tokio::net::TcpListener;
 use tonic_health::pb::health_client::HealthClient;
@@ -75,6 +76,7 @@ pub struct AppState {
     payment_methods: PaymentMethodServiceClient<Channel>,
     payment_intents: PaymentIntentServiceClient<Channel>,
     pricing: PricingServiceClient<Channel>,
+    transactions: TransactionServiceClient<Channel>,
     /// The gRPC health of every service the gateway calls, by name.
     health: Vec<(&'static str, HealthClient<Channel>)>,
 }
@@ -91,6 +93,7 @@ impl AppState {
         let identity = grpc::connect(&common.identity_url, common.request_timeout)?;
         let methods = grpc::connect(&common.methods_url, common.request_timeout)?;
         let intents = grpc::connect(&common.intents_url, common.request_timeout)?;
+        let payments = grpc::connect(&common.payments_url, common.request_timeout)?;
         let authenticator: Arc<dyn Authenticator> =
             Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
         Ok(Self {
@@ -108,10 +111,12 @@ impl AppState {
             payment_methods: PaymentMethodServiceClient::new(methods.clone()),
             payment_intents: PaymentIntentServiceClient::new(intents.clone()),
             pricing: PricingServiceClient::new(intents.clone()),
+            transactions: TransactionServiceClient::new(payments.clone()),
             health: vec![
                 ("identity", HealthClient::new(identity)),
                 ("methods", HealthClient::new(methods)),
                 ("intents", HealthClient::new(intents)),
+                ("payments", HealthClient::new(payments)),
             ],
         })
     }

@@ -8,6 +8,7 @@ pub(crate) mod documents;
 pub(crate) mod legal_entities;
 pub(crate) mod payment_intents;
 pub(crate) mod payment_methods;
+pub(crate) mod transactions;
 
 use axum::Router;
 
@@ -23,4 +24,5 @@ pub(crate) fn routes(max_document_bytes: usize) -> Router<AppState> {
         .merge(access_tokens::routes())
         .merge(payment_methods::routes())
         .merge(payment_intents::routes())
+        .merge(transactions::routes())
 }

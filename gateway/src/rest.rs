@@ -137,6 +137,8 @@ has_id!(
     paymesh_proto::identity::v1::AccessToken,
     paymesh_proto::methods::v1::PaymentMethod,
     paymesh_proto::intents::v1::PaymentIntent,
+    paymesh_proto::payments::v1::Transaction,
+    paymesh_proto::payments::v1::TransactionLedger,
 );
 
 /// One REST collection and the gRPC calls behind it.
