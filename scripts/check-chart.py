@@ -28,6 +28,7 @@ CASES = {
             "identity": {"enabled": False, "replicas": 1, "port": 50051, "protocol": "grpc"},
             "methods": {"enabled": False, "replicas": 1, "port": 50052, "protocol": "grpc"},
             "intents": {"enabled": False, "replicas": 1, "port": 50053, "protocol": "grpc"},
+            "payments": {"enabled": False, "replicas": 1, "port": 50054, "protocol": "grpc"},
         },
     },
 }
@@ -37,6 +38,7 @@ SECRETS = {
     "identity": ({"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_SERVICE_SECRET"}, {"PAYMESH_FINGERPRINT_KEY"}),
     "methods": ({"PAYMESH_KEKS", "PAYMESH_FINGERPRINT_KEY", "PAYMESH_SERVICE_SECRET"}, {"PAYMESH_MERCHANT_TOKEN_SECRET"}),
     "intents": ({"PAYMESH_SERVICE_SECRET"}, {"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_FINGERPRINT_KEY"}),
+    "payments": ({"PAYMESH_SERVICE_SECRET"}, {"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_FINGERPRINT_KEY"}),
     "gateway": (set(), {"PAYMESH_KEKS", "PAYMESH_MERCHANT_TOKEN_SECRET", "PAYMESH_FINGERPRINT_KEY", "PAYMESH_SERVICE_SECRET"}),
 }
 

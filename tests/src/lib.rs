@@ -34,8 +34,10 @@ pub struct Mesh {
     pub methods: SocketAddr,
     /// Where the intents service serves gRPC.
     pub intents: SocketAddr,
-    /// The intents service's clock: it starts at the real time and moves
-    /// only when a test advances it.
+    /// Where the payments service serves gRPC.
+    pub payments: SocketAddr,
+    /// The clock of intents and payments: it starts at the real time and
+    /// moves only when a test advances it.
     pub intents_clock: paymesh_kit::clock::Clock,
     /// A partner with data.
     pub acme: CreatedPartner,
@@ -64,6 +66,8 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         (ENV_DB_MAX_CONNECTIONS, "4"),
         (ENV_KEKS, &keks),
         (paymesh_methods::ENV_FINGERPRINT_KEY, &fingerprint_key),
+        // Bank payments settle as soon as the clock says they are due.
+        (paymesh_payments::ENV_SETTLE_INTERVAL_MS, "50"),
     ];
     pairs.extend_from_slice(extra);
     let mut env = Env::from_pairs(pairs);
@@ -72,6 +76,7 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         identity: paymesh_identity::Config::read(&mut env),
         methods: paymesh_methods::Config::read(&mut env),
         intents: paymesh_intents::Config::read(&mut env),
+        payments: paymesh_payments::Config::read(&mut env),
         gateway: paymesh_gateway::Config::read(&mut env),
     };
     if let Err(e) = env.finish() {
@@ -91,6 +96,8 @@ pub struct Settings {
     pub methods: paymesh_methods::Config,
     /// The intents service's.
     pub intents: paymesh_intents::Config,
+    /// The payments service's.
+    pub payments: paymesh_payments::Config,
     /// The gateway's.
     pub gateway: paymesh_gateway::Config,
 }
@@ -110,6 +117,7 @@ impl Mesh {
             identity: identity_config,
             methods: methods_config,
             intents: intents_config,
+            payments: payments_config,
             gateway: gateway_config,
         } = config(db.url(), extra);
         let pool = paymesh_identity::open_database(&common).await.expect("identity database");
@@ -124,7 +132,9 @@ impl Mesh {
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let methods_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let intents_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let payments_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let payments = payments_listener.local_addr().expect("address");
         let intents = intents_listener.local_addr().expect("address");
         let identity = identity_listener.local_addr().expect("address");
         let methods = methods_listener.local_addr().expect("address");
@@ -132,6 +142,7 @@ impl Mesh {
         common.identity_url = format!("http://{identity}");
         common.methods_url = format!("http://{methods}");
         common.intents_url = format!("http://{intents}");
+        common.payments_url = format!("http://{payments}");
 
         let stop = CancellationToken::new();
         let (identity_common, identity_stop) = (common.clone(), stop.clone());
@@ -170,6 +181,23 @@ impl Mesh {
                 eprintln!("intents stopped: {e:#}");
             }
         });
+        let payments_pool = paymesh_payments::open_database(&common).await.expect("payments database");
+        let (payments_common, payments_stop, clock) = (common.clone(), stop.clone(), intents_clock.clone());
+        tokio::spawn(async move {
+            let stopped = payments_stop.cancelled_owned();
+            let served = paymesh_payments::serve_with(
+                &payments_common,
+                &payments_config,
+                payments_pool,
+                clock,
+                payments_listener,
+                stopped,
+            )
+            .await;
+            if let Err(e) = served {
+                eprintln!("payments stopped: {e:#}");
+            }
+        });
         let gateway_stop = stop.clone();
         let gateway_common = common.clone();
         tokio::spawn(async move {
@@ -190,6 +218,7 @@ impl Mesh {
             identity,
             methods,
             intents,
+            payments,
             intents_clock,
             acme,
             globex,
@@ -239,6 +268,20 @@ impl Mesh {
         tonic::transport::Endpoint::from_shared(format!("http://{}", self.intents))
             .expect("intents URL")
             .connect_lazy()
+    }
+
+    /// A gRPC channel to the payments service.
+    pub fn payments_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.payments))
+            .expect("payments URL")
+            .connect_lazy()
+    }
+
+    /// Fails the test if the books are broken (see
+    /// `paymesh_payments::invariants::check`).
+    pub async fn assert_ledger_invariants(&self) {
+        let broken = paymesh_payments::invariants::check(&self.pool).await.expect("invariant queries");
+        assert!(broken.is_empty(), "ledger invariants broken: {broken:#?}");
     }
 
     /// Runs a scalar query against the test database (for checking what was

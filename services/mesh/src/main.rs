@@ -42,6 +42,8 @@ enum Command {
     /// Run the payment intents and pricing service alone (gRPC, default
     /// 127.0.0.1:50053).
     Intents,
+    /// Run the payments service alone (gRPC, default 127.0.0.1:50054).
+    Payments,
     /// Run the REST gateway alone (HTTP, default 127.0.0.1:8080).
     Gateway,
     /// Apply every service's database migrations, then exit.
@@ -116,6 +118,7 @@ struct Settings {
     identity: paymesh_identity::Config,
     methods: paymesh_methods::Config,
     intents: paymesh_intents::Config,
+    payments: paymesh_payments::Config,
     gateway: paymesh_gateway::Config,
 }
 
@@ -126,6 +129,7 @@ fn settings() -> Result<Settings, paymesh_kit::config::ConfigError> {
         identity: paymesh_identity::Config::read(&mut env),
         methods: paymesh_methods::Config::read(&mut env),
         intents: paymesh_intents::Config::read(&mut env),
+        payments: paymesh_payments::Config::read(&mut env),
         gateway: paymesh_gateway::Config::read(&mut env),
     };
     env.finish().map(|()| settings)
@@ -166,6 +170,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Identity => "paymesh-identity",
         Command::Methods => "paymesh-methods",
         Command::Intents => "paymesh-intents",
+        Command::Payments => "paymesh-payments",
         Command::Gateway => "paymesh-gateway",
     };
     let _telemetry = telemetry::init(service_name, &settings.common.telemetry)?;
@@ -174,11 +179,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Identity => serve(Target::Identity, settings).await,
         Command::Methods => serve(Target::Methods, settings).await,
         Command::Intents => serve(Target::Intents, settings).await,
+        Command::Payments => serve(Target::Payments, settings).await,
         Command::Gateway => serve(Target::Gateway, settings).await,
         Command::Migrate => {
             paymesh_identity::open_database(&settings.common).await?;
             paymesh_methods::open_database(&settings.common).await?;
             paymesh_intents::open_database(&settings.common).await?;
+            paymesh_payments::open_database(&settings.common).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -236,6 +243,7 @@ enum Target {
     Identity,
     Methods,
     Intents,
+    Payments,
     Gateway,
 }
 
@@ -295,6 +303,22 @@ async fn serve(target: Target, settings: Settings) -> anyhow::Result<()> {
             );
             drain(&stop, deadline, server).await
         }
+        Target::Payments => {
+            if !settings.common.service_secret_configured {
+                anyhow::bail!(
+                    "PAYMESH_SERVICE_SECRET must be set when payments run in a process of their own: identity, \
+                     the vault and intents must recognise the payments service's token"
+                );
+            }
+            let listener = bind(settings.payments.addr, "payments").await?;
+            let server = paymesh_payments::serve(
+                &settings.common,
+                &settings.payments,
+                listener,
+                stop.clone().cancelled_owned(),
+            );
+            drain(&stop, deadline, server).await
+        }
         Target::Gateway => {
             let listener = bind(settings.gateway.addr, "gateway").await?;
             let server = paymesh_gateway::serve(
@@ -344,26 +368,34 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let identity = bind(settings.identity.addr, "identity").await?;
     let methods = bind(settings.methods.addr, "methods").await?;
     let intents = bind(settings.intents.addr, "intents").await?;
+    let payments = bind(settings.payments.addr, "payments").await?;
     let gateway = bind(settings.gateway.addr, "gateway").await?;
     // Every client reaches each service where it really listens.
     settings.common.identity_url = format!("http://{}", identity.local_addr()?);
     settings.common.methods_url = format!("http://{}", methods.local_addr()?);
     settings.common.intents_url = format!("http://{}", intents.local_addr()?);
+    settings.common.payments_url = format!("http://{}", payments.local_addr()?);
     tracing::info!(
         gateway = %format!("http://{}", gateway.local_addr()?),
         identity = %settings.common.identity_url,
         methods = %settings.common.methods_url,
         intents = %settings.common.intents_url,
+        payments = %settings.common.payments_url,
         "paymesh all: starting"
     );
     let common = settings.common;
     let deadline = common.shutdown_timeout;
 
     // Each service has its own stop: they stop in the reverse order of
-    // their dependencies (intents call the vault and identity, the vault
-    // calls identity), after the gateway.
-    let (identity_stop, methods_stop, intents_stop) =
-        (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
+    // their dependencies (payments call intents, the vault and identity;
+    // intents call the vault and identity; the vault calls identity),
+    // after the gateway.
+    let (identity_stop, methods_stop, intents_stop, payments_stop) = (
+        CancellationToken::new(),
+        CancellationToken::new(),
+        CancellationToken::new(),
+        CancellationToken::new(),
+    );
     let identity_task = tokio::spawn(supervised(stop.clone(), {
         let (common, config, stop) = (common.clone(), settings.identity, identity_stop.clone());
         async move { paymesh_identity::serve(&common, &config, identity, stop.cancelled_owned()).await }
@@ -375,6 +407,10 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let intents_task = tokio::spawn(supervised(stop.clone(), {
         let (common, config, stop) = (common.clone(), settings.intents, intents_stop.clone());
         async move { paymesh_intents::serve(&common, &config, intents, stop.cancelled_owned()).await }
+    }));
+    let payments_task = tokio::spawn(supervised(stop.clone(), {
+        let (common, config, stop) = (common.clone(), settings.payments, payments_stop.clone());
+        async move { paymesh_payments::serve(&common, &config, payments, stop.cancelled_owned()).await }
     }));
     let gateway_result = drain(
         &stop,
@@ -390,6 +426,7 @@ async fn all(mut settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let until = tokio::time::Instant::now() + deadline;
     let mut first_error = gateway_result.context("gateway").err();
     for (name, service_stop, task) in [
+        ("payments", payments_stop, payments_task),
         ("intents", intents_stop, intents_task),
         ("methods", methods_stop, methods_task),
         ("identity", identity_stop, identity_task),

@@ -86,6 +86,7 @@ async fn paymesh_all_serves_and_stops_cleanly_on_sigterm() {
         // their default ports could be taken by any other connection.
         .env("PAYMESH_METHODS_ADDR", "127.0.0.1:0")
         .env("PAYMESH_INTENTS_ADDR", "127.0.0.1:0")
+        .env("PAYMESH_PAYMENTS_ADDR", "127.0.0.1:0")
         .env("PAYMESH_LOG_FORMAT", "json")
         .env("PAYMESH_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
         .stdout(Stdio::null())

@@ -1,0 +1,566 @@
+//! Payments through the gateway and over gRPC, against the built-in test
+//! processor: charges priced by intents, every decline code, authorize /
+//! capture / void, refunds through the ledger (also under concurrency),
+//! idempotent retries, intents captured once, bank payments settling on
+//! the clock, the query language, tenancy, and the books checked after
+//! every scenario.
+
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::TimeDelta;
+use paymesh_proto::payments::v1::{self as pb, transaction_service_client::TransactionServiceClient};
+use paymesh_tests::{Mesh, key as live_key, test_key};
+use serde_json::{Value, json};
+
+/// A customer with a method (`card` or bank account body), and the
+/// partner's default processing account made active (paid by ACH).
+/// Returns (customer, method, processing account).
+async fn parties(mesh: &Mesh, key: &str, method: Value) -> (String, String, String) {
+    let http = mesh.http();
+    let processing = mesh.acme.default_accounts[0].to_string();
+    let customer =
+        http.post("/customers", key, json!({"name": "Matt Perez", "email": "matt@example.com"})).await;
+    let customer = customer.body["id"].as_str().unwrap().to_owned();
+    let mut method = method;
+    method["default_payment_method"] = json!(true);
+    let method = add_method(mesh, key, &customer, method).await;
+    let payout = json!({"payout_method": "ach",
+        "payout_details": {"routing_number": "011000015", "account_number": "000123456789"}});
+    let updated =
+        http.put(&format!("/processing_accounts/{processing}"), key, json!({"processing": payout})).await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    (customer, method, processing)
+}
+
+async fn add_method(mesh: &Mesh, key: &str, customer: &str, mut method: Value) -> String {
+    method["account_id"] = json!(customer);
+    let created = mesh.http().post("/payment_methods", key, method).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+fn card(number: &str) -> Value {
+    json!({"type": "card", "card": {"card_number": number, "expiry": "12/40"}, "billing_address": {"postal_code": "10001"}})
+}
+
+fn bank(account_number: &str) -> Value {
+    json!({"type": "bank_account", "account_holder": "Matt Perez",
+           "bank_account": {"account_number": account_number, "routing_number": "011000015", "account_type": "checking"}})
+}
+
+fn id(reply: &paymesh_tests::Reply) -> String {
+    reply.body["id"].as_str().unwrap_or_else(|| panic!("no id in {:?}", reply.body)).to_owned()
+}
+
+/// Runs `tasks` at once; their outputs in order.
+async fn all<T: Send + 'static>(
+    tasks: impl Iterator<Item = impl Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = tasks.map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn a_payment_is_priced_refunded_through_the_ledger_and_private() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+
+    let paid = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 100, "payment_method_id": method,
+                                            "description": "Invoice 1001", "order_number": "1001"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    let payment = id(&paid);
+    let p = &paid.body;
+    // The platform's default credit pricing: 2.90%, all of it the payer's.
+    assert_eq!(
+        (p["object"].clone(), p["type"].clone(), p["status"].clone()),
+        (json!("transaction"), json!("payment"), json!("processed"))
+    );
+    assert_eq!(
+        (p["amount"].clone(), p["cust_conv_fee"].clone(), p["fee"].clone()),
+        (json!(102.9), json!(2.9), json!(0))
+    );
+    assert_eq!(p["currency"], "USD");
+    assert_eq!(p["funding_status"], "captured");
+    assert_eq!(p["status_code"], "approved");
+    assert_eq!((p["risk_flag"].clone(), p["risk_score"].clone()), (json!("allowed"), json!(0)));
+    assert_eq!(
+        (p["customer_id"].as_str(), p["processing_id"].as_str()),
+        (Some(customer.as_str()), Some(processing.as_str()))
+    );
+    assert_eq!(p["connector"], "test");
+    assert_eq!(p["ledger"], json!([]));
+    assert!(!p.to_string().contains("4242424242424242"));
+
+    // Refunds name the payment in ledger[0][assoc_transaction_id].
+    let refund = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 40, "ledger": [{"assoc_transaction_id": payment}]}),
+        )
+        .await;
+    assert_eq!(refund.status, 200, "{:?}", refund.body);
+    assert_eq!(
+        (refund.body["type"].clone(), refund.body["status"].clone()),
+        (json!("refund"), json!("processed"))
+    );
+    assert_eq!(refund.body["ledger"][0]["assoc_transaction_id"], json!(payment));
+    assert_eq!(refund.body["ledger"][0]["entry_type"], "payment");
+    assert_eq!(refund.body["customer_id"], json!(customer));
+    let too_much = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 70, "ledger": [{"assoc_transaction_id": payment}]}),
+        )
+        .await;
+    assert_eq!(too_much.status, 400, "{:?}", too_much.body);
+    assert_eq!(too_much.body["error_type"], "InvalidAttributes");
+    assert!(too_much.body["details"]["amount"].as_str().unwrap().contains("62.90"), "{:?}", too_much.body);
+    let rest = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 62.9, "ledger": [{"assoc_transaction_id": payment}]}),
+        )
+        .await;
+    assert_eq!(rest.status, 200, "{:?}", rest.body);
+
+    let read = http.get(&format!("/transactions/{payment}"), key).await;
+    assert_eq!(read.body["refunded_amount"], json!(102.9));
+    assert_eq!(read.body["funding_status"], "refunded");
+    let ledger = read.body["ledger"].as_array().unwrap();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!((ledger[0]["entry_type"].clone(), ledger[0]["amount"].clone()), (json!("refund"), json!(-40)));
+    assert_eq!(ledger[1]["assoc_transaction_id"], json!(id(&rest)));
+    let links = http.get(&format!("/transaction_ledgers?transaction_id={payment}"), key).await;
+    assert_eq!(links.body["values"].as_array().unwrap().len(), 2, "{:?}", links.body);
+    let link = links.body["values"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        http.get(&format!("/transaction_ledgers/{link}"), key).await.body["object"],
+        "transaction_ledger"
+    );
+
+    // The query language: filters and aggregates.
+    let refunds = http.get("/transactions?type=refund&amount=>50", key).await;
+    assert_eq!(refunds.body["values"].as_array().unwrap().len(), 1, "{:?}", refunds.body);
+    let sums = http.get("/transactions?fields=sum(amount),type&group_by=type&order_by=type", key).await;
+    assert_eq!(sums.status, 200, "{:?}", sums.body);
+    assert_eq!(
+        sums.body["values"],
+        json!([{"sum(amount)": 102.9, "type": "payment"}, {"sum(amount)": 102.9, "type": "refund"}])
+    );
+
+    // Another partner, and the other mode, see nothing.
+    let globex = test_key(&mesh.globex);
+    for (who, path) in [
+        (globex, format!("/transactions/{payment}")),
+        (live_key(&mesh.acme, "secret_key_"), format!("/transactions/{payment}")),
+    ] {
+        let hidden = http.get(&path, who).await;
+        assert_eq!(hidden.status, 404, "{:?}", hidden.body);
+    }
+    assert_eq!(http.get("/transactions", globex).await.body["values"], json!([]));
+    assert_eq!(http.get(&format!("/transaction_ledgers/{link}"), globex).await.status, 404);
+    let stolen = http
+        .post(
+            "/transactions",
+            globex,
+            json!({"type": "refund", "amount": 1, "ledger": [{"assoc_transaction_id": payment}]}),
+        )
+        .await;
+    assert_eq!(stolen.status, 400, "{:?}", stolen.body);
+    assert_eq!(stolen.body["details"]["ledger[0]"]["assoc_transaction_id"], "No such payment");
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.refund'").await,
+        2
+    );
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.payment'").await,
+        1
+    );
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn every_decline_code_is_answered_stored_and_charges_nothing() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, _, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let codes = [
+        "card_expired",
+        "duplicate_attempt",
+        "exceeded_limit",
+        "general_decline",
+        "insufficient_bal",
+        "invalid_card_code",
+        "invalid_card_number",
+        "invalid_zip",
+        "suspicious_activity",
+        "too_many_attempts",
+    ];
+    let mut cards: Vec<(String, &str)> =
+        codes.iter().enumerate().map(|(i, c)| (format!("411111111111990{i}"), *c)).collect();
+    cards.push(("5555555555554444".to_owned(), "general_decline"));
+    for (number, code) in &cards {
+        let method = add_method(&mesh, key, &customer, card(number)).await;
+        let declined = http
+            .post("/transactions", key, json!({"type": "payment", "amount": 10, "payment_method_id": method}))
+            .await;
+        assert_eq!(declined.status, 400, "{number}: {:?}", declined.body);
+        assert_eq!(declined.body["error_type"], "TransactionDeclined", "{number}");
+        let t = &declined.body["details"];
+        assert_eq!(
+            (t["status"].as_str(), t["status_code"].as_str()),
+            (Some("declined"), Some(*code)),
+            "{number}: {t:?}"
+        );
+        assert!(!t["status_message"].as_str().unwrap().is_empty());
+        assert_eq!((t["fee"].clone(), t["cust_conv_fee"].clone()), (json!(0), json!(0)));
+        let stored = http.get(&format!("/transactions/{}", t["id"].as_str().unwrap()), key).await;
+        assert_eq!(stored.body["status"], "declined");
+    }
+    let suspicious = http.get("/transactions?status_code=suspicious_activity", key).await;
+    assert_eq!(suspicious.body["values"][0]["risk_flag"], "denied");
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions WHERE status = 'declined'").await, 11);
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.ledger_entries").await, 0);
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.decline'").await,
+        11
+    );
+    // The good Mastercard goes through.
+    let method = add_method(&mesh, key, &customer, card("5200 8282 8282 8210")).await;
+    let paid = http
+        .post("/transactions", key, json!({"type": "payment", "amount": 10, "payment_method_id": method}))
+        .await;
+    assert_eq!(paid.body["status"], "processed", "{:?}", paid.body);
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn authorize_capture_void_and_bad_input_that_changes_nothing() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, method, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let authorize = json!({"type": "payment", "amount": 50, "customer_id": customer, "status": "authorized"});
+
+    // The customer's default method is charged when none is named.
+    let held = http.post("/transactions", key, authorize.clone()).await;
+    assert_eq!(held.status, 200, "{:?}", held.body);
+    assert_eq!(
+        (held.body["status"].clone(), held.body["funding_status"].clone()),
+        (json!("authorized"), json!("pending"))
+    );
+    assert_eq!(held.body["payment_method_id"], json!(method));
+    let held = id(&held);
+    let captured = http.put(&format!("/transactions/{held}"), key, json!({"status": "processed"})).await;
+    assert_eq!(captured.status, 200, "{:?}", captured.body);
+    assert_eq!(
+        (captured.body["status"].clone(), captured.body["funding_status"].clone()),
+        (json!("processed"), json!("captured"))
+    );
+    let again = http.put(&format!("/transactions/{held}"), key, json!({"status": "processed"})).await;
+    assert_eq!(again.status, 400, "{:?}", again.body);
+    assert!(again.body["details"]["status"].as_str().unwrap().contains("authorized"));
+
+    // Void an authorization, and a captured payment before it settles.
+    let second = id(&http.post("/transactions", key, authorize.clone()).await);
+    let voided = http.put(&format!("/transactions/{second}"), key, json!({"status": "voided"})).await;
+    assert_eq!(
+        (voided.body["status"].clone(), voided.body["funding_status"].clone()),
+        (json!("voided"), json!("pending"))
+    );
+    let voided = http.put(&format!("/transactions/{held}"), key, json!({"status": "voided"})).await;
+    assert_eq!(
+        (voided.body["status"].clone(), voided.body["funding_status"].clone()),
+        (json!("voided"), json!("reversed"))
+    );
+    let refund = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 1, "ledger": [{"assoc_transaction_id": held}]}),
+        )
+        .await;
+    assert_eq!(refund.status, 400, "{:?}", refund.body);
+    let third = id(&http
+        .post("/transactions", key, json!({"type": "payment", "amount": 20, "payment_method_id": method}))
+        .await);
+    http.post(
+        "/transactions",
+        key,
+        json!({"type": "refund", "amount": 5, "ledger": [{"assoc_transaction_id": third}]}),
+    )
+    .await;
+    let partly = http.put(&format!("/transactions/{third}"), key, json!({"status": "voided"})).await;
+    assert_eq!(partly.status, 400, "{:?}", partly.body);
+    let relabeled = http
+        .put(&format!("/transactions/{third}"), key, json!({"description": "Table 4", "attrs": {"till": 2}}))
+        .await;
+    assert_eq!(
+        (relabeled.body["description"].clone(), relabeled.body["attrs"].clone()),
+        (json!("Table 4"), json!({"till": 2}))
+    );
+
+    // Bad input is named per attribute and stores nothing.
+    let before = mesh.count("SELECT count(*) FROM payments.transactions").await;
+    let events = mesh.count("SELECT count(*) FROM payments.outbox").await;
+    let cases = [
+        (json!({"type": "payment"}), vec!["amount", "payment_method_id"]),
+        (
+            json!({"type": "payment", "amount": -3, "payment_method_id": "nope"}),
+            vec!["amount", "payment_method_id"],
+        ),
+        (
+            json!({"type": "payment", "amount": 5, "payment_method_id": method, "status": "voided"}),
+            vec!["status"],
+        ),
+        (
+            json!({"type": "payment", "amount": 1.234, "payment_method_id": method, "currency": "EUR"}),
+            vec!["amount"],
+        ),
+        (json!({"type": "deposit", "amount": 5}), vec!["type"]),
+        (
+            json!({"type": "payment", "amount": 5, "payment_method_id": "0192f0c0-0000-7000-8000-000000000000"}),
+            vec!["payment_method_id"],
+        ),
+        (
+            json!({"type": "payment", "amount": 5, "customer_id": "0192f0c0-0000-7000-8000-000000000000"}),
+            vec!["customer_id"],
+        ),
+        (json!({"type": "refund", "amount": 5}), vec!["ledger[0]"]),
+        (json!({"type": "payment", "amount": 5, "payment_method_id": method, "fee": 0}), vec!["fee"]),
+    ];
+    for (body, fields) in cases {
+        let refused = http.post("/transactions", key, body.clone()).await;
+        assert_eq!(refused.status, 400, "{body}: {:?}", refused.body);
+        for field in fields {
+            assert!(refused.body["details"].get(field).is_some(), "{body}: {field} in {:?}", refused.body);
+        }
+    }
+    let unchanged = http.put(&format!("/transactions/{third}"), key, json!({"status": "declined"})).await;
+    assert_eq!(unchanged.status, 400, "{:?}", unchanged.body);
+    assert_eq!(http.delete(&format!("/transactions/{third}"), key, None).await.status, 405);
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.outbox").await, events);
+
+    // Live mode has no connector: a clear refusal, nothing stored.
+    let live = live_key(&mesh.acme, "secret_key_");
+    let refused = http
+        .post("/transactions", live, json!({"type": "payment", "amount": 5, "payment_method_id": method}))
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(
+        refused.body["description"].as_str().unwrap().contains("Live payments are not enabled"),
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn one_key_charges_once_and_concurrent_refunds_never_exceed_the_payment() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (_, method, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let body = json!({"type": "payment", "amount": 100, "payment_method_id": method, "order_number": "A-1"});
+    let owned = key.to_owned();
+    let send = |body: Value, idempotency: &'static str| {
+        let (http, key) = (http.clone(), owned.clone());
+        async move {
+            let request = http
+                .request(reqwest::Method::POST, "/transactions", Some(&key))
+                .header("Idempotency-Key", idempotency)
+                .json(&body);
+            http.send(request).await
+        }
+    };
+    let replies = all((0..50).map(|_| send(body.clone(), "order-A-1"))).await;
+    let mut ids: Vec<String> = replies.iter().filter(|r| r.status == 200).map(id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{replies:?}");
+    assert!(replies.iter().all(|r| r.status == 200 || r.status == 409), "{replies:?}");
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions WHERE order_number = 'A-1'").await, 1);
+    let retry = send(body.clone(), "order-A-1").await;
+    assert_eq!((retry.status, id(&retry)), (200, ids[0].clone()));
+    let other =
+        send(json!({"type": "payment", "amount": 101, "payment_method_id": method}), "order-A-1").await;
+    assert_eq!(other.status, 409, "{:?}", other.body);
+    assert!(other.body["description"].as_str().unwrap().contains("different request"));
+    // A refused request keeps nothing: the key is free for the fixed one.
+    let bad = send(json!({"type": "payment", "payment_method_id": method}), "order-B").await;
+    assert_eq!(bad.status, 400);
+    let fixed = send(json!({"type": "payment", "amount": 5, "payment_method_id": method}), "order-B").await;
+    assert_eq!(fixed.status, 200, "{:?}", fixed.body);
+    let long = http
+        .send(
+            http.request(reqwest::Method::POST, "/transactions", Some(key))
+                .header("Idempotency-Key", "k".repeat(256))
+                .json(&body),
+        )
+        .await;
+    assert_eq!(long.status, 400, "{:?}", long.body);
+
+    // 20 refunds of 10.00 at once against 102.90: exactly 10 fit.
+    let payment = ids[0].clone();
+    let refund = |_| {
+        let (http, payment, key) = (http.clone(), payment.clone(), owned.clone());
+        async move {
+            http.post(
+                "/transactions",
+                &key,
+                json!({"type": "refund", "amount": 10, "ledger": [{"assoc_transaction_id": payment}]}),
+            )
+            .await
+        }
+    };
+    let refunds = all((0..20).map(refund)).await;
+    let done = refunds.iter().filter(|r| r.status == 200).count();
+    assert_eq!(done, 10, "{refunds:?}");
+    assert!(refunds.iter().all(|r| r.status == 200 || r.status == 400), "{refunds:?}");
+    let read = http.get(&format!("/transactions/{payment}"), key).await;
+    assert_eq!(read.body["refunded_amount"], json!(100));
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn intents_are_charged_once_and_bank_payments_settle_on_the_clock_over_grpc() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let intent = http
+        .post(
+            "/payment_intents",
+            key,
+            json!({"payer": {"id": customer}, "recipient": {"id": processing},
+               "payment_method": {"id": method}, "target_amount": {"value": 100, "currency": "USD"}}),
+        )
+        .await;
+    assert_eq!(intent.body["status"], "CAPTURABLE", "{:?}", intent.body);
+    let intent = id(&intent);
+    let wrong = http
+        .post("/transactions", key, json!({"type": "payment", "payment_intent_id": intent, "amount": 5}))
+        .await;
+    assert_eq!(wrong.status, 400, "{:?}", wrong.body);
+    let paid = http.post("/transactions", key, json!({"type": "payment", "payment_intent_id": intent})).await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    assert_eq!((paid.body["amount"].clone(), paid.body["cust_conv_fee"].clone()), (json!(102.9), json!(2.9)));
+    assert_eq!(paid.body["payment_intent_id"], json!(intent));
+    let captured = http.get(&format!("/payment_intents/{intent}"), key).await;
+    assert_eq!(
+        (captured.body["status"].clone(), captured.body["transaction_id"].clone()),
+        (json!("CAPTURED"), paid.body["id"].clone())
+    );
+    let twice =
+        http.post("/transactions", key, json!({"type": "payment", "payment_intent_id": intent})).await;
+    assert_eq!(twice.status, 400, "{:?}", twice.body);
+    assert!(twice.body["details"]["payment_intent_id"].as_str().unwrap().contains("CAPTURED"));
+
+    // Over gRPC: a bank payment is processing until it settles.
+    let account = add_method(&mesh, key, &customer, bank("000123456789")).await;
+    let mut payments = TransactionServiceClient::new(mesh.payments_channel());
+    let money =
+        |amount: &str| paymesh_proto::common::v1::Money { amount: amount.into(), currency: "USD".into() };
+    let created = payments
+        .create_transaction(authorized(
+            key,
+            pb::CreateTransactionRequest {
+                transaction: Some(pb::Transaction {
+                    r#type: pb::TransactionType::Payment as i32,
+                    amount: Some(money("250.00")),
+                    payment_method_id: Some(account.clone()),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .transaction
+        .unwrap();
+    assert_eq!(created.status, pb::TransactionStatus::Processing as i32);
+    // The platform's bank pricing: 1.25 borne by the processing account.
+    assert_eq!(
+        (created.amount.unwrap().amount, created.fee.unwrap().amount),
+        ("250.00".to_owned(), "1.25".to_owned())
+    );
+    mesh.intents_clock.advance(TimeDelta::days(5));
+    let mut settled = None;
+    for _ in 0..100 {
+        let read = payments
+            .get_transaction(authorized(key, pb::GetTransactionRequest { id: created.id.clone() }))
+            .await
+            .unwrap();
+        let t = read.into_inner().transaction.unwrap();
+        if t.status == pb::TransactionStatus::Processed as i32 {
+            settled = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(settled.expect("the bank payment settled").status_code, "settled");
+
+    // A decline over gRPC: FAILED_PRECONDITION naming the transaction.
+    let declining = add_method(&mesh, key, &customer, card("4111111111119904")).await;
+    let declined = payments
+        .create_transaction(authorized(
+            key,
+            pb::CreateTransactionRequest {
+                transaction: Some(pb::Transaction {
+                    r#type: pb::TransactionType::Payment as i32,
+                    amount: Some(money("10.00")),
+                    payment_method_id: Some(declining),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(declined.code(), tonic::Code::FailedPrecondition);
+    let info = tonic_types::StatusExt::get_details_error_info(&declined).unwrap();
+    assert_eq!(info.reason, "TRANSACTION_DECLINED");
+    assert_eq!(info.metadata["status_code"], "insufficient_bal");
+    let empty = payments
+        .create_transaction(authorized(key, pb::CreateTransactionRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), tonic::Code::InvalidArgument);
+    let violations = tonic_types::StatusExt::get_details_bad_request(&empty).unwrap();
+    assert_eq!(violations.field_violations[0].field, "transaction.type");
+    let listed = payments
+        .list_transactions(authorized(key, pb::ListTransactionsRequest { query: None, include_ledger: true }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.transactions.len(), 3);
+    let other = payments
+        .get_transaction(authorized(test_key(&mesh.globex), pb::GetTransactionRequest { id: created.id }))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), tonic::Code::NotFound);
+    mesh.assert_ledger_invariants().await;
+}
