@@ -18,7 +18,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse as _, Response},
 };
-use paymesh_kit::auth::{ApiKey, AuthError, Verb, key_from_headers};
+use paymesh_kit::{
+    auth::{ApiKey, AuthError, Verb, key_from_headers},
+    wire::{self, IDEMPOTENCY_KEY},
+};
 use tonic::metadata::MetadataValue;
 
 use crate::{AppState, error::ApiError};
@@ -32,11 +35,6 @@ pub(crate) struct Caller {
     idempotency_key: Option<String>,
     timeout: Duration,
 }
-
-/// The header (and gRPC metadata key) of idempotency keys.
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-/// The longest idempotency key.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 impl Caller {
     /// A gRPC request carrying the caller's key, the request id and the
@@ -96,25 +94,16 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
     }
 }
 
-/// The `Idempotency-Key` of a POST: at most 255 printable ASCII
-/// characters. Other methods are idempotent already and ignore it.
+/// The `Idempotency-Key` of a POST (see [`wire::idempotency_key`]). Other
+/// methods are idempotent already and ignore it.
 fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
     if request.method() != http::Method::POST {
         return Ok(None);
     }
     let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else { return Ok(None) };
-    match value.to_str() {
-        Ok(key)
-            if !key.is_empty()
-                && key.len() <= MAX_IDEMPOTENCY_KEY
-                && key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') =>
-        {
-            Ok(Some(key.to_owned()))
-        }
-        _ => Err(ApiError::bad_request(format!(
-            "The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
-        ))),
-    }
+    // A header that is not even text fails the same rule.
+    let raw = String::from_utf8_lossy(value.as_bytes());
+    wire::idempotency_key(&raw).map(|key| Some(key.to_owned())).map_err(ApiError::bad_request)
 }
 
 /// The permission method an HTTP method needs.

@@ -115,6 +115,23 @@ pub fn object_id(raw: &str, not_found: impl FnOnce() -> crate::Error) -> Result<
     raw.trim().parse().map_err(|_| not_found())
 }
 
+/// The HTTP header, and gRPC metadata key, of idempotency keys.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// Checks an idempotency key as a caller sent it: 1 to 255 printable ASCII
+/// characters (spaces allowed).
+pub fn idempotency_key(key: &str) -> Result<&str, String> {
+    let printable = key.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_CHARS || !printable {
+        return Err(format!(
+            "The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters"
+        ));
+    }
+    Ok(key)
+}
+
 /// A list's computed fields and groups on the wire.
 pub fn structs(rows: Vec<serde_json::Map<String, serde_json::Value>>) -> Vec<prost_types::Struct> {
     rows.into_iter().map(json::to_struct).collect()
@@ -123,6 +140,15 @@ pub fn structs(rows: Vec<serde_json::Map<String, serde_json::Value>>) -> Vec<pro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idempotency_keys_are_printable_ascii_of_bounded_length() {
+        assert_eq!(idempotency_key("order-42 retry"), Ok("order-42 retry"));
+        assert!(idempotency_key(&"k".repeat(255)).is_ok());
+        for bad in ["", "tab\there", "é", &"k".repeat(256)] {
+            assert!(idempotency_key(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn problems_are_named_by_their_path_and_kept_together() {

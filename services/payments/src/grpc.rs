@@ -3,7 +3,7 @@
 
 use paymesh_kit::{
     auth::{self, ServiceResources},
-    wire::structs,
+    wire::{IDEMPOTENCY_KEY, structs},
 };
 use paymesh_proto::payments::v1::{self as pb, transaction_service_server::TransactionService};
 use tonic::{Request, Response, Status};
@@ -16,9 +16,6 @@ pub(crate) static RESOURCES: &[ServiceResources] = &[ServiceResources {
     resources: &["/transactions", "/transaction_ledgers"],
 }];
 
-/// The gRPC metadata key of an idempotency key.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 /// `TransactionService` over the service.
 #[derive(Clone, Debug)]
 pub(crate) struct TransactionApi(pub(crate) Payments);
@@ -30,16 +27,11 @@ impl TransactionService for TransactionApi {
         request: Request<pb::CreateTransactionRequest>,
     ) -> Result<Response<pb::CreateTransactionResponse>, Status> {
         let principal = auth::principal(&request)?;
-        let key = match request.metadata().get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(key)) => Some(key.to_owned()),
-            Some(Err(_)) => {
-                return Err(paymesh_kit::Error::BadRequest(
-                    "The Idempotency-Key must be printable ASCII".to_owned(),
-                )
-                .into());
-            }
-        };
+        // Metadata that is not even text fails the key's rule in the service.
+        let key = request
+            .metadata()
+            .get(IDEMPOTENCY_KEY)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let response = self.0.create_idempotent(&principal, request.into_inner(), key.as_deref()).await?;
         Ok(Response::new(response))
     }

@@ -49,7 +49,6 @@ use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ENV_IDEMPOTENCY_TTL, ENV_PAYMENTS_ADDR, ENV_SETTLE_INTERVAL_MS};
-pub use grpc::IDEMPOTENCY_KEY;
 
 /// The schema the payments service owns.
 pub const SCHEMA: &str = "payments";
