@@ -436,6 +436,7 @@ fn settings_json(mut s: pb::ProcessingSettings) -> Value {
                 .collect(),
         ),
     );
+    object.insert("billing_preference".into(), rest::text_or_null(s.billing_preference.unwrap_or_default()));
     object.insert("overridden".into(), json!(s.overridden));
     Value::Object(object)
 }
@@ -477,6 +478,13 @@ fn settings_from_json(
                     }
                     s.expedite_fees.push(fee);
                 }
+                paths.push(key);
+            }
+            "billing_preference" => {
+                s.billing_preference = match value {
+                    Value::Null => None,
+                    value => Some(r.text("billing_preference", value).unwrap_or_default()),
+                };
                 paths.push(key);
             }
             "object" | "processing_id" | "overridden" => {}

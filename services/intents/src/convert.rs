@@ -20,7 +20,9 @@ use crate::{
     domain::{
         delivery::{DeliveryOption, PayoutMethod},
         intent::Status,
-        pricing::{ExpediteFee, FeeKind, FeeLine, Field, FundingType, Overrides, Settings},
+        pricing::{
+            BillingPreference, ExpediteFee, FeeKind, FeeLine, Field, FundingType, Overrides, Settings,
+        },
     },
     store::{Details, Intent},
 };
@@ -335,6 +337,9 @@ pub(crate) fn settings_to_proto(
         |f: &str| Field::parse(f).and_then(|f| settings.fields.get(&f)).map(|v| v.normalize().to_string());
     let mut overridden: Vec<String> = here.fields.keys().map(|f| f.name()).collect();
     overridden.extend(here.expedite.keys().map(|(p, s)| format!("expedite_fees.{}.{s}", p.as_str())));
+    if here.billing.is_some() {
+        overridden.push("billing_preference".to_owned());
+    }
     pb::ProcessingSettings {
         processing_id: processing_id.map(|i| i.to_string()).unwrap_or_default(),
         credit_trans_rate: value("credit_trans_rate"),
@@ -358,6 +363,7 @@ pub(crate) fn settings_to_proto(
             })
             .collect(),
         overridden,
+        billing_preference: Some(settings.billing.as_str().to_owned()),
     }
 }
 
@@ -439,10 +445,26 @@ pub(crate) fn settings_updated(
             }
             continue;
         }
+        if path == "billing_preference" {
+            match settings.billing_preference.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+                None => overrides.billing = None,
+                Some(word) => match BillingPreference::parse(word) {
+                    Some(preference) => overrides.billing = Some(preference),
+                    None => fields.push(path, "Must be netted_daily or billed_monthly"),
+                },
+            }
+            continue;
+        }
         let (Some(field), Some(value)) = (Field::parse(path), settings_field(settings, path)) else {
             fields.unchangeable(
                 path,
-                &["credit_trans_rate", "…_trans_cost", "…_conv_fee_alloc", "expedite_fees"],
+                &[
+                    "credit_trans_rate",
+                    "…_trans_cost",
+                    "…_conv_fee_alloc",
+                    "expedite_fees",
+                    "billing_preference",
+                ],
             );
             continue;
         };

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::domain::{
     delivery::{DeliveryOption, PayoutMethod},
     intent::{Reason, Status},
-    pricing::{ExpediteFee, FeeKind, FeeLine, Field, FundingType, Overrides},
+    pricing::{BillingPreference, ExpediteFee, FeeKind, FeeLine, Field, FundingType, Overrides},
 };
 
 /// A payment intent as stored.
@@ -362,7 +362,7 @@ impl Store {
         processing_id: Option<Uuid>,
     ) -> Result<Overrides, Error> {
         let row: Option<SettingsRow> = sqlx::query_as(
-            "SELECT fields, expedite_fees FROM processing_settings \
+            "SELECT fields, expedite_fees, billing_preference FROM processing_settings \
                  WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3",
         )
         .bind(scope.partner_id)
@@ -397,7 +397,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let row: SettingsRow = sqlx::query_as(
-            "SELECT fields, expedite_fees FROM processing_settings \
+            "SELECT fields, expedite_fees, billing_preference FROM processing_settings \
              WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3 FOR UPDATE",
         )
         .bind(scope.partner_id)
@@ -426,31 +426,44 @@ async fn write_overrides(
         .iter()
         .map(|((payout, speed), fee)| (format!("{}.{speed}", payout.as_str()), StoredExpedite::from(*fee)))
         .collect();
+    let billing = overrides.billing.map(BillingPreference::as_str);
     sqlx::query(
-        "UPDATE processing_settings SET fields = $4, expedite_fees = $5, modified_at = $6 \
-             WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3",
+        "UPDATE processing_settings SET fields = $4, expedite_fees = $5, billing_preference = $6, \
+         modified_at = $7 WHERE partner_id = $1 AND livemode = $2 AND processing_id IS NOT DISTINCT FROM $3",
     )
     .bind(scope.partner_id)
     .bind(scope.livemode)
     .bind(processing_id)
     .bind(sqlx::types::Json(&fields))
     .bind(sqlx::types::Json(&expedite))
+    .bind(billing)
     .bind(at)
     .execute(&mut *tx)
     .await?;
-    let data =
-        serde_json::json!({"processing_id": processing_id, "fields": fields, "expedite_fees": expedite});
+    let data = serde_json::json!({
+        "processing_id": processing_id,
+        "fields": fields,
+        "expedite_fees": expedite,
+        "billing_preference": billing,
+    });
     let id = processing_id.unwrap_or(scope.partner_id);
     outbox::record_change(tx, scope, "processing_settings", "updated", id, data, at).await?;
     Ok(())
 }
 
-/// A processing settings row: the fields and the expedite fees.
-type SettingsRow =
-    (sqlx::types::Json<BTreeMap<String, Decimal>>, sqlx::types::Json<BTreeMap<String, StoredExpedite>>);
+/// A processing settings row: the fields, the expedite fees and the
+/// billing preference.
+type SettingsRow = (
+    sqlx::types::Json<BTreeMap<String, Decimal>>,
+    sqlx::types::Json<BTreeMap<String, StoredExpedite>>,
+    Option<String>,
+);
 
 /// The overrides of a settings row.
-fn overrides_from((fields, expedite): SettingsRow) -> Result<Overrides, Error> {
+fn overrides_from((fields, expedite, billing): SettingsRow) -> Result<Overrides, Error> {
+    let billing = billing
+        .map(|word| BillingPreference::parse(&word).ok_or_else(|| corrupt_settings(&word)))
+        .transpose()?;
     let fields = fields
         .0
         .into_iter()
@@ -465,7 +478,7 @@ fn overrides_from((fields, expedite): SettingsRow) -> Result<Overrides, Error> {
             Ok(((payout, speed.to_owned()), fee.into()))
         })
         .collect::<Result<_, Error>>()?;
-    Ok(Overrides { fields, expedite })
+    Ok(Overrides { fields, expedite, billing })
 }
 
 fn corrupt_settings(name: &str) -> Error {

@@ -147,6 +147,35 @@ impl ExpediteFee {
     }
 }
 
+/// How a processing account pays its processing fees (Payload's
+/// `billing_preference`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BillingPreference {
+    /// Fees are withheld from each daily deposit (net deposits).
+    #[default]
+    NettedDaily,
+    /// Deposits are gross; the fees are billed once a month.
+    BilledMonthly,
+}
+
+impl BillingPreference {
+    /// Every preference.
+    pub const ALL: [Self; 2] = [Self::NettedDaily, Self::BilledMonthly];
+
+    /// The wire and stored word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NettedDaily => "netted_daily",
+            Self::BilledMonthly => "billed_monthly",
+        }
+    }
+
+    /// The preference named `word`.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == word)
+    }
+}
+
 /// Settings set at one level (a processing account, or the partner):
 /// only what differs from the level below.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -155,6 +184,8 @@ pub struct Overrides {
     pub fields: BTreeMap<Field, Decimal>,
     /// Expedite fees set at this level, by payout method and speed.
     pub expedite: BTreeMap<(PayoutMethod, String), ExpediteFee>,
+    /// The billing preference, if set at this level.
+    pub billing: Option<BillingPreference>,
 }
 
 /// The settings in force: every field has a value.
@@ -164,6 +195,8 @@ pub struct Settings {
     pub fields: BTreeMap<Field, Decimal>,
     /// The fees of every expedited speed.
     pub expedite: BTreeMap<(PayoutMethod, String), ExpediteFee>,
+    /// How the fees are paid.
+    pub billing: BillingPreference,
 }
 
 impl Settings {
@@ -173,6 +206,7 @@ impl Settings {
         let mut settings = self.clone();
         settings.fields.extend(overrides.fields.iter().map(|(k, v)| (*k, *v)));
         settings.expedite.extend(overrides.expedite.iter().map(|(k, v)| (k.clone(), *v)));
+        settings.billing = overrides.billing.unwrap_or(settings.billing);
         settings
     }
 
@@ -298,6 +332,7 @@ pub struct Price {
 ///
 /// Expedited checks: overnight 0.5% + 29.00 handling + 1.49 delivery;
 /// two-day 0.2% + 29.00 + 1.49. Other expedited speeds cost nothing more.
+/// Fees are netted from daily deposits.
 pub fn platform_defaults() -> Settings {
     let d = |units: i64, scale: u32| Decimal::new(units, scale);
     let mut fields = BTreeMap::new();
@@ -314,7 +349,7 @@ pub fn platform_defaults() -> Settings {
         ((PayoutMethod::Check, "overnight".to_owned()), check(d(5, 3))),
         ((PayoutMethod::Check, "two_day".to_owned()), check(d(2, 3))),
     ]);
-    Settings { fields, expedite }
+    Settings { fields, expedite, billing: BillingPreference::NettedDaily }
 }
 
 #[cfg(test)]
@@ -329,6 +364,21 @@ mod tests {
 
     fn usd(text: &str) -> Money {
         Money::new(dec(text), Currency::Usd)
+    }
+
+    #[test]
+    fn the_billing_preference_is_netted_unless_a_level_says_otherwise() {
+        let platform = platform_defaults();
+        assert_eq!(platform.billing, BillingPreference::NettedDaily);
+        let partner = Overrides { billing: Some(BillingPreference::BilledMonthly), ..Overrides::default() };
+        let account = Overrides::default();
+        assert_eq!(platform.with(&partner).with(&account).billing, BillingPreference::BilledMonthly);
+        let back = Overrides { billing: Some(BillingPreference::NettedDaily), ..Overrides::default() };
+        assert_eq!(platform.with(&partner).with(&back).billing, BillingPreference::NettedDaily);
+        for preference in BillingPreference::ALL {
+            assert_eq!(BillingPreference::parse(preference.as_str()), Some(preference));
+        }
+        assert_eq!(BillingPreference::parse("weekly"), None);
     }
 
     #[test]
