@@ -38,6 +38,12 @@ impl<'p> Reader<'p> {
         self.problems.entry(key.to_owned()).or_insert_with(|| Value::String(message.into()));
     }
 
+    /// Records the problems of a nested object `key` that its own reader
+    /// found (already nested).
+    pub(crate) fn nested_problems(&mut self, key: &str, problems: Object) {
+        self.problems.entry(key.to_owned()).or_insert(Value::Object(problems));
+    }
+
     /// Marks `path` (as the service's update mask names it) changed.
     pub(crate) fn changed(&mut self, path: &str) {
         if !self.mask.iter().any(|p| p == path) {

@@ -209,6 +209,13 @@ async fn of_account(
 
 // === REST → gRPC ===
 
+/// A method given inline in another object (a payment's
+/// `payment_method`), read as a new method; its problems nested as the
+/// body is.
+pub(crate) fn inline(object: Object) -> Result<pb::PaymentMethod, Object> {
+    from_json(object, Purpose::Create).map(|parsed| parsed.message)
+}
+
 /// A method from its REST attributes.
 fn from_json(object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::PaymentMethod>, Object> {
     let mut r = Reader::new(purpose);

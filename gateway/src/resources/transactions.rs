@@ -111,6 +111,8 @@ fn to_json(t: pb::Transaction) -> Object {
         "order_number": t.order_number,
         "connector": t.connector,
         "ledger": t.ledger.into_iter().map(|l| Value::Object(link_json(l))).collect::<Vec<_>>(),
+        "prior_attempt_ids": t.prior_attempt_ids,
+        "settled_at": timestamp(t.settle_time),
         "livemode": t.livemode,
         "attrs": attrs_json(t.attrs),
         "created_at": timestamp(t.create_time),
@@ -215,11 +217,17 @@ fn from_json(object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::Transact
                     m.ledger.push(link);
                 }
             }
+            "payment_method" if purpose.creates() => {
+                let Some(parts) = r.object(&key, value) else { continue };
+                match super::payment_methods::inline(parts) {
+                    Ok(method) => m.payment_method = Some(method),
+                    Err(problems) => r.nested_problems(&key, problems),
+                }
+            }
             "type" | "amount" | "currency" | "customer_id" | "payment_method_id" | "processing_id"
             | "payment_intent_id" | "ledger" | "status_code" | "status_message" | "fee" | "cust_conv_fee"
-            | "refunded_amount" | "funding_status" | "risk_score" | "risk_flag" | "connector" => {
-                r.read_only(&key, value)
-            }
+            | "refunded_amount" | "funding_status" | "risk_score" | "risk_flag" | "connector"
+            | "prior_attempt_ids" | "settled_at" | "payment_method" => r.read_only(&key, value),
             _ => r.unknown(&key),
         }
     }

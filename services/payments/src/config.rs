@@ -6,7 +6,8 @@ use paymesh_kit::config::Env;
 
 /// Where the payments service listens for gRPC.
 pub const ENV_PAYMENTS_ADDR: &str = "PAYMESH_PAYMENTS_ADDR";
-/// How often, in milliseconds, bank payments due to settle are settled
+/// How often, in milliseconds, the payments sweep runs: bank payments
+/// settle, bank returns and chargebacks are applied, deposits are made
 /// (default 60000).
 pub const ENV_SETTLE_INTERVAL_MS: &str = "PAYMESH_SETTLE_INTERVAL_MS";
 /// How long idempotency keys are kept, in seconds (default 86400: 24 h).
@@ -17,7 +18,8 @@ pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
 pub struct Config {
     /// The gRPC listen address (default `127.0.0.1:50054`).
     pub addr: SocketAddr,
-    /// How often bank payments due to settle are settled.
+    /// How often the sweep runs (settlement, returns and chargebacks,
+    /// daily deposits).
     pub settle_interval: Duration,
     /// How long an idempotency key is kept.
     pub idempotency_ttl: Duration,

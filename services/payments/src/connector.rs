@@ -219,6 +219,11 @@ impl AchReturn {
         }
     }
 
+    /// The return named by its NACHA `code`.
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::R01, Self::R02, Self::R03].into_iter().find(|r| r.code() == code)
+    }
+
     /// The NACHA description.
     pub const fn message(self) -> &'static str {
         match self {

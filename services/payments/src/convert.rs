@@ -92,5 +92,8 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         livemode: t.livemode,
         create_time: Some(timestamp(t.created_at)),
         update_time: Some(timestamp(t.modified_at)),
+        payment_method: None,
+        prior_attempt_ids: t.prior_attempts.iter().map(ToString::to_string).collect(),
+        settle_time: t.settled_at.map(timestamp),
     }
 }

@@ -1,6 +1,7 @@
 //! The rules of transactions with no I/O: kinds, statuses, which status
 //! changes are allowed, and the ledger postings each money movement writes.
 
+use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc, Weekday};
 use paymesh_kit::money::Money;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -221,9 +222,10 @@ impl Posting {
         ])
     }
 
-    /// A refund: the processing account bears it (fees are not returned),
-    /// the processor pays it back to the payer.
-    pub fn refund(processing: Uuid, amount: Money) -> Self {
+    /// Money that leaves processor clearing on the processing account's
+    /// behalf: a refund, a bank return or a chargeback the account bears
+    /// (fees are not returned), or a deposit paid out to it.
+    pub fn debit_account(processing: Uuid, amount: Money) -> Self {
         Self::new(vec![
             Entry { account: Account::ProcessingAccount(processing), amount },
             Entry {
@@ -231,6 +233,13 @@ impl Posting {
                 amount: Money::new(-amount.amount, amount.currency),
             },
         ])
+    }
+
+    /// Money that comes back into processor clearing for the processing
+    /// account: a reversal drawn from its bank account, or an overturned
+    /// chargeback returned to it.
+    pub fn credit_account(processing: Uuid, amount: Money) -> Self {
+        Self::debit_account(processing, amount).reversed()
     }
 
     /// The reverse of `self`: what undoes it (a void after capture).
@@ -250,6 +259,44 @@ impl Posting {
     pub fn entries(&self) -> &[Entry] {
         &self.0
     }
+}
+
+/// What a deposit pays out for one transaction it takes: a payment's
+/// amount less what was refunded, less the payer's convenience fee (the
+/// platform's), less the account's fee when fees are netted (`netted`);
+/// a chargeback reversal's whole amount. May be negative (a payment
+/// refunded beyond the account's share).
+pub fn deposit_share(
+    kind: Kind,
+    amount: Decimal,
+    refunded: Decimal,
+    fee: Decimal,
+    cust_conv_fee: Decimal,
+    netted: bool,
+) -> Decimal {
+    match kind {
+        Kind::Payment => amount - refunded - cust_conv_fee - if netted { fee } else { Decimal::ZERO },
+        _ => amount,
+    }
+}
+
+/// `at` plus `days` business days (weekends skipped).
+pub fn add_business_days(at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let mut at = at;
+    let mut left = days;
+    while left > 0 {
+        at += TimeDelta::days(1);
+        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    at
+}
+
+/// The first instant of `at`'s UTC day: deposits made at `at` take what
+/// settled before it.
+pub fn start_of_day(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.date_naive().and_time(NaiveTime::MIN).and_utc()
 }
 
 /// The funding status of a payment after refunds totalling `refunded` of
@@ -297,7 +344,14 @@ mod tests {
         for (a, b) in capture.entries().iter().zip(undo.entries()) {
             assert_eq!(a.amount.amount, -b.amount.amount);
         }
-        assert_eq!(sum(&Posting::refund(account, usd(2_500))), Decimal::ZERO);
+        assert_eq!(sum(&Posting::debit_account(account, usd(2_500))), Decimal::ZERO);
+        assert_eq!(
+            Posting::credit_account(account, usd(2_500)).entries(),
+            &[
+                Entry { account: Account::ProcessingAccount(account), amount: usd(-2_500) },
+                Entry { account: Account::ProcessorClearing, amount: usd(2_500) },
+            ]
+        );
         assert_eq!(Account::ProcessingAccount(account).name(), format!("processing_account:{account}"));
     }
 
@@ -326,6 +380,26 @@ mod tests {
             refuse_change(Kind::Payment, Status::Processed, F::Captured, Decimal::ONE, Void);
         assert!(partly_refunded.unwrap().contains("partly refunded"));
         assert!(refuse_change(Kind::Refund, Status::Processed, F::Pending, Decimal::ZERO, Void).is_some());
+    }
+
+    #[test]
+    fn deposits_pay_the_accounts_share_net_or_gross() {
+        let d = |cents: i64| Decimal::new(cents, 2);
+        // 100.00 + 2.90 paid by the payer; 0.30 borne by the account; 10.00 refunded.
+        assert_eq!(deposit_share(Kind::Payment, d(10_290), d(1_000), d(30), d(290), true), d(8_970));
+        assert_eq!(deposit_share(Kind::Payment, d(10_290), d(1_000), d(30), d(290), false), d(9_000));
+        assert_eq!(deposit_share(Kind::ChargebackReversal, d(5_000), d(0), d(0), d(0), true), d(5_000));
+        // Refunded beyond the account's share: negative, netted in the deposit.
+        assert_eq!(deposit_share(Kind::Payment, d(10_290), d(10_200), d(0), d(290), true), d(-200));
+    }
+
+    #[test]
+    fn business_days_skip_weekends_and_days_start_at_midnight() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(add_business_days(at("2026-11-20T15:00:00Z"), 2), at("2026-11-24T15:00:00Z"));
+        assert_eq!(add_business_days(at("2026-11-23T15:00:00Z"), 2), at("2026-11-25T15:00:00Z"));
+        assert_eq!(add_business_days(at("2026-11-23T15:00:00Z"), 0), at("2026-11-23T15:00:00Z"));
+        assert_eq!(start_of_day(at("2026-11-23T15:04:05Z")), at("2026-11-23T00:00:00Z"));
     }
 
     #[test]

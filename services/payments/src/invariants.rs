@@ -12,10 +12,13 @@ use sqlx::{PgPool, Row};
 /// - an intent is charged at most once;
 /// - every stored balance equals the sum of its account's entries;
 /// - money moved only for payments that were captured: a declined or
-///   authorized payment has no entries, a voided one nets to zero.
+///   authorized payment has no entries, a voided or rejected one nets to
+///   zero in processor clearing;
+/// - a deposit pays out exactly what its ledger lists, and every batched
+///   payment is in exactly one deposit.
 pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let mut broken = Vec::new();
-    let checks: [(&str, &str); 5] = [
+    let checks: [(&str, &str); 7] = [
         (
             "posting does not balance",
             "SELECT posting_id::text AS what FROM payments.ledger_entries GROUP BY posting_id HAVING sum(amount) <> 0",
@@ -46,8 +49,21 @@ pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
             "SELECT t.id::text AS what FROM payments.transactions t \
              JOIN payments.ledger_entries e ON e.transaction_id = t.id AND e.account = 'processor_clearing' \
              WHERE t.type = 'payment' GROUP BY t.id, t.status, t.amount \
-             HAVING (t.status IN ('declined', 'authorized', 'voided') AND sum(e.amount) <> 0) \
+             HAVING (t.status IN ('declined', 'authorized', 'voided', 'rejected') AND sum(e.amount) <> 0) \
                  OR (t.status IN ('processed', 'processing') AND sum(e.amount) <> t.amount)",
+        ),
+        (
+            "deposit does not pay out what its ledger lists",
+            "SELECT d.id::text AS what FROM payments.transactions d \
+             LEFT JOIN payments.transaction_ledgers l ON l.transaction_id = d.id \
+             WHERE d.type = 'deposit' GROUP BY d.id, d.amount HAVING coalesce(sum(l.amount), 0) <> d.amount",
+        ),
+        (
+            "batched transaction not in exactly one deposit",
+            "SELECT t.id::text AS what FROM payments.transactions t \
+             LEFT JOIN payments.transaction_ledgers l ON l.transaction_id = t.id AND l.entry_type = 'deposit' \
+             WHERE t.funding_status = 'batched' AND t.type IN ('payment', 'chargeback_reversal') \
+             GROUP BY t.id HAVING count(l.id) <> 1",
         ),
     ];
     for (invariant, sql) in checks {

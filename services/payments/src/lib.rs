@@ -98,26 +98,32 @@ pub async fn serve_with(
         clock,
         limits: common.list,
     };
-    let settler = tokio::spawn(settle_forever(payments.clone(), config.settle_interval));
+    let sweeper = tokio::spawn(sweep_forever(payments.clone(), config.settle_interval));
     let served = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
         .resources(grpc::RESOURCES)
         .add_service(TransactionServiceServer::new(grpc::TransactionApi(payments)))
         .serve(listener, shutdown)
         .await;
-    settler.abort();
+    sweeper.abort();
     served
 }
 
-/// Settles due bank payments every `interval`, until aborted.
-async fn settle_forever(payments: service::Payments, interval: std::time::Duration) {
+/// Runs the clock's work (settlement, bank returns and chargebacks, daily
+/// deposits) every `interval`, until aborted.
+async fn sweep_forever(payments: service::Payments, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match payments.settle_due().await {
-            Ok(0) => {}
-            Ok(settled) => tracing::info!(settled, "bank payments settled"),
-            Err(e) => tracing::warn!(error = %e, "settling bank payments failed; will retry"),
+        match payments.sweep().await {
+            Ok(swept) if swept == service::Swept::default() => {}
+            Ok(swept) => tracing::info!(
+                settled = swept.settled,
+                aftermaths = swept.aftermaths,
+                deposits = swept.deposits,
+                "payments sweep"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the payments sweep failed; will retry"),
         }
     }
 }

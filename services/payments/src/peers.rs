@@ -4,7 +4,7 @@
 //! payments service's token, acting for the caller's partner and mode.
 
 use paymesh_kit::{
-    Error,
+    Error, Violation,
     auth::{Scope, ServiceToken},
     grpc::Channel,
     money::Money,
@@ -22,6 +22,7 @@ use paymesh_proto::{
     },
 };
 use tonic::Code;
+use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 use crate::{connector::Instrument, domain::MethodKind};
@@ -141,6 +142,90 @@ impl Peers {
         let methods =
             response.map_err(|status| Error::from_peer("methods", &status))?.into_inner().payment_methods;
         methods.first().map(|m| id_of(&m.id, "method id")).transpose()
+    }
+
+    /// The payment methods of `account`, the default first, then the
+    /// others oldest first (at most 20).
+    pub(crate) async fn methods_of(&self, scope: Scope, account: Uuid) -> Result<Vec<Uuid>, Error> {
+        let order = |name: &str, descending| common::OrderBy {
+            field: Some(common::FieldRef { path: vec![name.to_owned()], function: 0 }),
+            descending,
+        };
+        let query = common::ListQuery {
+            filters: vec![equal("account_id", &account.to_string())],
+            order_by: vec![order("default_payment_method", true), order("created_at", false)],
+            limit: 20,
+            ..Default::default()
+        };
+        let request = self.token.request(scope, pm::ListPaymentMethodsRequest { query: Some(query) });
+        let response = self.methods.clone().list_payment_methods(request).await;
+        let methods =
+            response.map_err(|status| Error::from_peer("methods", &status))?.into_inner().payment_methods;
+        methods.iter().map(|m| id_of(&m.id, "method id")).collect()
+    }
+
+    /// Stores `method`, given inline with a payment, in the vault for
+    /// `customer`; answers its id. The vault's objections are the
+    /// caller's, under `transaction.payment_method`.
+    pub(crate) async fn store_method(
+        &self,
+        scope: Scope,
+        customer: Uuid,
+        mut method: pm::PaymentMethod,
+    ) -> Result<Uuid, Error> {
+        method.account_id = customer.to_string();
+        let request =
+            self.token.request(scope, pm::CreatePaymentMethodRequest { payment_method: Some(method) });
+        match self.methods.clone().create_payment_method(request).await {
+            Ok(response) => {
+                let method = response.into_inner().payment_method.unwrap_or_default();
+                id_of(&method.id, "method id")
+            }
+            Err(status) if status.code() == Code::InvalidArgument => {
+                let violations: Vec<Violation> = status
+                    .get_error_details()
+                    .bad_request()
+                    .map(|bad| {
+                        bad.field_violations
+                            .iter()
+                            .map(|v| {
+                                let field = v.field.strip_prefix("payment_method.").unwrap_or(&v.field);
+                                let field = if field == "account_id" {
+                                    "customer_id".to_owned()
+                                } else {
+                                    field.to_owned()
+                                };
+                                if field == "customer_id" {
+                                    Violation::new("transaction.customer_id", v.description.clone())
+                                } else {
+                                    Violation::new(field, v.description.clone())
+                                        .nest("transaction.payment_method")
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if violations.is_empty() {
+                    Err(Error::invalid("transaction.payment_method", status.message().to_owned()))
+                } else {
+                    Err(Error::InvalidAttributes(violations))
+                }
+            }
+            Err(status) => Err(Error::from_peer("methods", &status)),
+        }
+    }
+
+    /// Whether `processing`'s fees are netted from its deposits (Payload's
+    /// `netted_daily`) rather than billed monthly (gross deposits).
+    pub(crate) async fn fees_netted(&self, scope: Scope, processing: Uuid) -> Result<bool, Error> {
+        let request = self
+            .token
+            .request(scope, pi::GetProcessingSettingsRequest { processing_id: processing.to_string() });
+        let settings = match self.pricing.clone().get_processing_settings(request).await {
+            Ok(response) => response.into_inner().settings.unwrap_or_default(),
+            Err(status) => return Err(Error::from_peer("intents", &status)),
+        };
+        Ok(settings.billing_preference.as_deref() != Some("billed_monthly"))
     }
 
     /// Payment method `id`; `None` if there is no such method.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, TimeDelta, Utc};
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
@@ -16,15 +16,17 @@ use paymesh_kit::{
 };
 use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
 use prost::Message as _;
-use rust_decimal::Decimal;
 use sha2::{Digest as _, Sha256};
 use tonic::Status;
 use uuid::Uuid;
 
 use crate::{
     config::Config,
-    connector::{Charge, Connector, Outcome},
-    domain::{FundingStatus, Kind, MethodKind, Posting, Status as TxStatus, StatusChange, refuse_change},
+    connector::{Aftermath, Charge, Connector, Outcome},
+    domain::{
+        FundingStatus, Kind, MethodKind, Posting, Status as TxStatus, StatusChange, add_business_days,
+        refuse_change, start_of_day,
+    },
     peers::Peers,
     store::{Answer, Claim, LedgerLink, Store, Transaction},
 };
@@ -35,6 +37,23 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 const MAX_ORDER_NUMBER_CHARS: usize = 100;
 /// Business days after acceptance when a bank payment settles.
 pub(crate) const BANK_SETTLEMENT_BUSINESS_DAYS: u32 = 2;
+/// The most methods a payment charged to a customer's default method
+/// tries, the default included.
+const MAX_CASCADE_ATTEMPTS: usize = 5;
+
+/// Aftermaths applied per sweep at most (the rest wait for the next).
+const SWEEP_BATCH: u32 = 200;
+
+/// What one sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Swept {
+    /// Bank payments settled.
+    pub(crate) settled: u64,
+    /// Bank returns, chargebacks and chargeback reversals applied.
+    pub(crate) aftermaths: u32,
+    /// Deposits made.
+    pub(crate) deposits: u32,
+}
 
 /// The payments service.
 #[derive(Clone, Debug)]
@@ -48,19 +67,6 @@ pub(crate) struct Payments {
     pub(crate) config: Config,
     pub(crate) clock: Clock,
     pub(crate) limits: ListLimits,
-}
-
-/// `at` plus `days` business days (weekends skipped).
-pub(crate) fn add_business_days(at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let mut at = at;
-    let mut left = days;
-    while left > 0 {
-        at += TimeDelta::days(1);
-        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    at
 }
 
 fn money_of(
@@ -92,6 +98,7 @@ fn id_field(fields: &mut Fields<'_>, name: &str, raw: Option<&String>) -> Option
 }
 
 /// What a partner labels a transaction with.
+#[derive(Clone)]
 struct Labels {
     description: Option<String>,
     order_number: Option<String>,
@@ -107,48 +114,22 @@ fn labels(fields: &mut Fields<'_>, t: &mut pb::Transaction) -> Labels {
     }
 }
 
-/// A new transaction `id` of `kind` for `amount` at `now`, handled by
-/// `connector`: no fees, nothing refunded, no parties or links yet. Its
-/// status is for the caller to set (until then: declined, which moves
-/// nothing).
+/// A new transaction of `kind` for `amount` at `now`, handled by
+/// `connector`, with the partner's labels. Its status is for the caller
+/// to set.
 fn draft(
     scope: Scope,
-    id: Uuid,
     kind: Kind,
     amount: Money,
     connector: &str,
     labels: Labels,
     now: DateTime<Utc>,
 ) -> Transaction {
-    let zero = Money::zero(amount.currency);
     Transaction {
-        id,
-        livemode: scope.livemode,
-        kind,
-        status: TxStatus::Declined,
-        status_code: String::new(),
-        status_message: String::new(),
-        amount,
-        fee: zero,
-        cust_conv_fee: zero,
-        refunded: Decimal::ZERO,
-        funding: FundingStatus::Pending,
-        risk_score: None,
-        risk_flag: None,
-        customer_id: None,
-        payment_method_id: None,
-        method_kind: None,
-        processing_id: None,
-        payment_intent_id: None,
         description: labels.description,
         order_number: labels.order_number,
         attrs: labels.attrs,
-        connector: connector.to_owned(),
-        authorization_ref: None,
-        settles_at: None,
-        created_at: now,
-        modified_at: now,
-        ledger: Vec::new(),
+        ..Transaction::new(scope.livemode, kind, amount, connector, now)
     }
 }
 
@@ -295,11 +276,26 @@ impl Payments {
             fields.push("ledger", "Only refunds name an associated transaction");
         }
         let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
-        if !named(&t.payment_method_id) && !named(&t.customer_id) && !named(&t.payment_intent_id) {
+        let inline = t.payment_method.take();
+        if inline.is_some() {
+            if !named(&t.customer_id) {
+                fields.push(
+                    "customer_id",
+                    "Required with an inline payment_method: the customer it is stored for",
+                );
+            }
+            for (name, given) in
+                [("payment_method_id", &t.payment_method_id), ("payment_intent_id", &t.payment_intent_id)]
+            {
+                if named(given) {
+                    fields.push(name, "Leave it out with an inline payment_method");
+                }
+            }
+        } else if !named(&t.payment_method_id) && !named(&t.customer_id) && !named(&t.payment_intent_id) {
             fields.push(
                 "payment_method_id",
-                "Required: name a payment_method_id, a customer_id (its default method is charged) or a \
-                 payment_intent_id",
+                "Required: name a payment_method_id, a customer_id (its default method is charged), a \
+                 payment_intent_id, or give a payment_method",
             );
         }
         if t.amount.is_none() && !named(&t.payment_intent_id) {
@@ -309,22 +305,59 @@ impl Payments {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         }
         let connector = self.connector(scope)?;
-        let plan = match intent_id {
+        let method_id = match (inline, customer_id) {
+            (Some(method), Some(customer)) => Some(self.peers.store_method(scope, customer, method).await?),
+            _ => method_id,
+        };
+        let mut plan = match intent_id {
             Some(intent) => {
                 self.plan_intent(scope, intent, amount, customer_id, method_id, processing_id).await?
             }
             None => self.plan_direct(scope, amount, customer_id, method_id, processing_id).await?,
         };
-        let id = Uuid::now_v7();
+        // A customer named alone: its default method first, then the others.
+        let mut others = match (intent_id, method_id, customer_id) {
+            (None, None, Some(customer)) => self.peers.methods_of(scope, customer).await?,
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter(|m| *m != plan.method_id)
+        .take(MAX_CASCADE_ATTEMPTS - 1)
+        .collect::<std::collections::VecDeque<_>>();
+        let mut prior = Vec::new();
+        loop {
+            match self.attempt(scope, connector, &plan, authorize_only, labels.clone(), &prior).await {
+                Err(Error::Declined { transaction_id, code, message }) => {
+                    prior.push(transaction_id);
+                    let declined = Error::Declined { transaction_id, code, message };
+                    plan = loop {
+                        let Some(next) = others.pop_front() else { return Err(declined) };
+                        match self.plan_direct(scope, amount, customer_id, Some(next), processing_id).await {
+                            Ok(next) => break next,
+                            Err(e) => {
+                                tracing::warn!(method = %next, error = %e, "the cascade skipped a method");
+                            }
+                        }
+                    };
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Charges `plan` once: stores the payment approved (captured, or
+    /// authorized only) or declined, with the declined attempts `prior`
+    /// to it. A decline is `Error::Declined` naming the stored payment.
+    async fn attempt(
+        &self,
+        scope: Scope,
+        connector: &Arc<dyn Connector>,
+        plan: &Plan,
+        authorize_only: bool,
+        labels: Labels,
+        prior: &[Uuid],
+    ) -> Result<Transaction, Error> {
         let now = self.clock.now();
-        let instrument =
-            self.peers.instrument(scope, plan.method_id, format!("authorize payment {id}")).await?;
-        let charge = Charge { amount: plan.charged, instrument, today: now.date_naive() };
-        let outcome = connector
-            .authorize(&charge)
-            .await
-            .map_err(|e| Error::Unavailable { reason: e.to_string(), retry_after: None })?;
-        let zero = Money::zero(plan.charged.currency);
         let mut transaction = Transaction {
             fee: plan.fee,
             cust_conv_fee: plan.cust_conv_fee,
@@ -333,11 +366,23 @@ impl Payments {
             method_kind: Some(plan.kind),
             processing_id: Some(plan.processing_id),
             payment_intent_id: plan.intent_id,
-            ..draft(scope, id, Kind::Payment, plan.charged, connector.name(), labels, now)
+            prior_attempts: prior.to_vec(),
+            settled_at: None,
+            ..draft(scope, Kind::Payment, plan.charged, connector.name(), labels, now)
         };
+        let id = transaction.id;
+        let instrument =
+            self.peers.instrument(scope, plan.method_id, format!("authorize payment {id}")).await?;
+        let charge = Charge { amount: plan.charged, instrument, today: now.date_naive() };
+        let outcome = connector
+            .authorize(&charge)
+            .await
+            .map_err(|e| Error::Unavailable { reason: e.to_string(), retry_after: None })?;
         match outcome {
             Outcome::Declined { code, risk } => {
+                let zero = Money::zero(plan.charged.currency);
                 transaction.status = TxStatus::Declined;
+                transaction.funding = FundingStatus::Pending;
                 transaction.status_code = code.as_str().to_owned();
                 transaction.status_message = code.message().to_owned();
                 transaction.risk_score = Some(risk.score);
@@ -345,7 +390,7 @@ impl Payments {
                 // A declined payment moves nothing and owes no fee.
                 transaction.fee = zero;
                 transaction.cust_conv_fee = zero;
-                self.store.insert(scope, &transaction, None, "decline").await?;
+                self.store.insert(scope, &transaction, None, "decline", Aftermath::None).await?;
                 tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
                 Err(Error::Declined {
                     transaction_id: id,
@@ -362,6 +407,7 @@ impl Payments {
                 transaction.authorization_ref = Some(authorization);
                 let posting = if authorize_only {
                     transaction.status = TxStatus::Authorized;
+                    transaction.funding = FundingStatus::Pending;
                     transaction.status_code = "authorized".to_owned();
                     transaction.status_message = "Authorized; capture it to collect the funds.".to_owned();
                     None
@@ -370,7 +416,8 @@ impl Payments {
                     Some(Posting::capture(plan.processing_id, plan.charged, plan.fee, plan.cust_conv_fee))
                 };
                 let event = if authorize_only { "authorized" } else { "payment" };
-                self.store.insert(scope, &transaction, posting.as_ref(), event).await?;
+                let aftermath = connector.aftermath(&charge.instrument);
+                self.store.insert(scope, &transaction, posting.as_ref(), event, aftermath).await?;
                 tracing::info!(transaction = %id, status = transaction.status.as_str(), "payment approved");
                 Ok(transaction)
             }
@@ -384,8 +431,11 @@ impl Payments {
         transaction.funding = FundingStatus::Captured;
         transaction.status_code = "approved".to_owned();
         transaction.status_message = "Approved.".to_owned();
-        if kind == MethodKind::BankAccount {
-            transaction.settles_at = Some(add_business_days(now, BANK_SETTLEMENT_BUSINESS_DAYS));
+        match kind {
+            MethodKind::BankAccount => {
+                transaction.settles_at = Some(add_business_days(now, BANK_SETTLEMENT_BUSINESS_DAYS));
+            }
+            MethodKind::Card => transaction.settled_at = Some(now),
         }
         transaction.modified_at = now;
     }
@@ -593,7 +643,7 @@ impl Payments {
             status_code: "refunded".to_owned(),
             status_message: "Refunded.".to_owned(),
             funding: FundingStatus::Captured,
-            ..draft(scope, Uuid::now_v7(), Kind::Refund, amount, connector.name(), labels, now)
+            ..draft(scope, Kind::Refund, amount, connector.name(), labels, now)
         };
         let link = "transaction.ledger[0].assoc_transaction_id";
         let check = |payment: &Transaction| -> Result<Uuid, Error> {
@@ -615,6 +665,12 @@ impl Payments {
                     ));
                 }
             }
+            if payment.funding == FundingStatus::Reversed {
+                return Err(Error::invalid(
+                    link,
+                    "The payment was charged back or reversed; there is nothing left to refund",
+                ));
+            }
             if payment.amount.currency != amount.currency {
                 return Err(Error::invalid(
                     "transaction.amount.currency",
@@ -631,9 +687,7 @@ impl Payments {
                     ),
                 ));
             }
-            payment
-                .processing_id
-                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a payment without a processing account")))
+            payment.processing()
         };
         let refund = self.store.refund(scope, payment_id, refund, check).await.map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(link, "No such payment"),
@@ -747,9 +801,7 @@ impl Payments {
                 {
                     return Err(Error::invalid("transaction.status", why));
                 }
-                let processing = current.processing_id.ok_or_else(|| {
-                    Error::Internal(anyhow::anyhow!("a payment without a processing account"))
-                })?;
+                let processing = current.processing()?;
                 let capture =
                     Posting::capture(processing, current.amount, current.fee, current.cust_conv_fee);
                 match change {
@@ -775,21 +827,26 @@ impl Payments {
         Ok(updated)
     }
 
-    /// Settles the bank payments due by now.
-    pub(crate) async fn settle_due(&self) -> Result<u64, Error> {
-        self.store.settle_due(self.clock.now()).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn business_days_skip_weekends() {
-        let friday = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(add_business_days(friday, 2).to_rfc3339(), "2026-11-24T15:00:00+00:00");
-        let monday = DateTime::parse_from_rfc3339("2026-11-23T15:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(add_business_days(monday, 2).to_rfc3339(), "2026-11-25T15:00:00+00:00");
+    /// The work the clock makes due, in order: bank payments settle; bank
+    /// returns, chargebacks and their reversals are applied; what settled
+    /// before today is paid out in daily deposits. Returns how many of
+    /// each were done.
+    pub(crate) async fn sweep(&self) -> Result<Swept, Error> {
+        let now = self.clock.now();
+        let settled = self.store.settle_due(now).await?;
+        let aftermaths = self.store.apply_aftermaths(now, SWEEP_BATCH).await?;
+        let mut deposits = 0;
+        let before = start_of_day(now);
+        for (scope, processing, currency) in self.store.depositable(before).await? {
+            let netted = self.peers.fees_netted(scope, processing).await?;
+            let connector = self.connector(scope)?.name();
+            let made =
+                self.store.deposit(scope, (processing, currency), before, netted, (connector, now)).await?;
+            if let Some(deposit) = made {
+                tracing::info!(deposit = %deposit.id, processing = %processing, items = deposit.ledger.len(), "deposit made");
+                deposits += 1;
+            }
+        }
+        Ok(Swept { settled, aftermaths, deposits })
     }
 }

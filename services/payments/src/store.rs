@@ -21,7 +21,12 @@ use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, Row, Transaction as DbTransaction, postgres::PgRow};
 use uuid::Uuid;
 
-use crate::domain::{FundingStatus, Kind, MethodKind, Posting, Status};
+use chrono::TimeDelta;
+
+use crate::{
+    connector::{AchReturn, Aftermath},
+    domain::{FundingStatus, Kind, MethodKind, Posting, Status, add_business_days, deposit_share},
+};
 
 /// A transaction as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +55,10 @@ pub(crate) struct Transaction {
     pub(crate) connector: String,
     pub(crate) authorization_ref: Option<String>,
     pub(crate) settles_at: Option<DateTime<Utc>>,
+    /// When it became processed (deposits take what settled before the day).
+    pub(crate) settled_at: Option<DateTime<Utc>>,
+    /// A cascaded payment: the declined attempts before this one.
+    pub(crate) prior_attempts: Vec<Uuid>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
     /// The ledger links, oldest first (read with the transaction).
@@ -67,6 +76,80 @@ pub(crate) struct LedgerLink {
     pub(crate) amount: Money,
     pub(crate) attrs: Map<String, Value>,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+impl Transaction {
+    /// A new processed transaction of `kind` for `amount` at `now`, handled
+    /// by `connector`: no fees, parties, labels or links; nothing refunded.
+    /// The caller sets what applies.
+    pub(crate) fn new(
+        livemode: bool,
+        kind: Kind,
+        amount: Money,
+        connector: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let zero = Money::zero(amount.currency);
+        Self {
+            id: Uuid::now_v7(),
+            livemode,
+            kind,
+            status: Status::Processed,
+            status_code: String::new(),
+            status_message: String::new(),
+            amount,
+            fee: zero,
+            cust_conv_fee: zero,
+            refunded: Decimal::ZERO,
+            funding: FundingStatus::Captured,
+            risk_score: None,
+            risk_flag: None,
+            customer_id: None,
+            payment_method_id: None,
+            method_kind: None,
+            processing_id: None,
+            payment_intent_id: None,
+            description: None,
+            order_number: None,
+            attrs: Map::new(),
+            connector: connector.to_owned(),
+            authorization_ref: None,
+            settles_at: None,
+            settled_at: Some(now),
+            prior_attempts: Vec::new(),
+            created_at: now,
+            modified_at: now,
+            ledger: Vec::new(),
+        }
+    }
+
+    /// A new processed transaction of `kind` for `amount` that follows
+    /// `from` (a refund, reversal or chargeback of a payment): the same
+    /// customer, method and processing account.
+    fn following(
+        from: &Self,
+        kind: Kind,
+        amount: Money,
+        (code, message): (&str, &str),
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            status_code: code.to_owned(),
+            status_message: message.to_owned(),
+            customer_id: from.customer_id,
+            payment_method_id: from.payment_method_id,
+            method_kind: from.method_kind,
+            processing_id: from.processing_id,
+            ..Self::new(from.livemode, kind, amount, &from.connector, now)
+        }
+    }
+
+    /// The processing account of a payment (every stored payment has one).
+    pub(crate) fn processing(&self) -> Result<Uuid, Error> {
+        self.processing_id.ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("transaction {} has no processing account", self.id))
+        })
+    }
 }
 
 const STATUS_WORDS: &[&str] = &["authorized", "processing", "processed", "declined", "voided", "rejected"];
@@ -116,7 +199,7 @@ static TRANSACTIONS: Resource = Resource {
 const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status_code, status_message, currency, amount, fee, \
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
-     settles_at, created_at, modified_at";
+     settles_at, settled_at, prior_attempt_ids, created_at, modified_at";
 
 /// What callers may filter ledger links by.
 static LEDGERS: Resource = Resource {
@@ -186,6 +269,8 @@ fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
         connector: row.try_get("connector")?,
         authorization_ref: row.try_get("authorization_ref")?,
         settles_at: row.try_get("settles_at")?,
+        settled_at: row.try_get("settled_at")?,
+        prior_attempts: row.try_get("prior_attempt_ids")?,
         created_at: row.try_get("created_at")?,
         modified_at: row.try_get("modified_at")?,
         ledger: Vec::new(),
@@ -342,18 +427,22 @@ impl Store {
 
     /// Stores a new transaction with its posting (if money moved) and its
     /// event (`transaction.<event>`), in one database transaction.
+    /// What the connector said will follow an approved payment
+    /// (`aftermath`) is scheduled with it.
     pub(crate) async fn insert(
         &self,
         scope: Scope,
         transaction: &Transaction,
         posting: Option<&Posting>,
         event: &str,
+        aftermath: Aftermath,
     ) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         insert_row(&mut tx, scope, transaction).await?;
         if let Some(posting) = posting {
             post(&mut tx, scope, transaction.id, posting, transaction.modified_at).await?;
         }
+        insert_aftermath(&mut tx, scope, transaction, aftermath).await?;
         record(&mut tx, scope, transaction, event).await?;
         tx.commit().await?;
         Ok(())
@@ -370,10 +459,23 @@ impl Store {
     ) -> Result<Transaction, Error> {
         let mut tx = self.pool.begin().await?;
         let current = lock(&mut tx, scope, id).await?;
+        let was = current.status;
         let (mut changed, posting, event) = change(current)?;
         update_row(&mut tx, scope, &changed).await?;
         if let Some(posting) = posting {
             post(&mut tx, scope, changed.id, &posting, changed.modified_at).await?;
+        }
+        match changed.status {
+            Status::Voided => {
+                sqlx::query("DELETE FROM aftermaths WHERE payment_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Status::Processed if was != Status::Processed => {
+                schedule_aftermath(&mut tx, id, changed.modified_at).await?;
+            }
+            _ => {}
         }
         record(&mut tx, scope, &changed, event).await?;
         tx.commit().await?;
@@ -400,38 +502,25 @@ impl Store {
         refund.method_kind = payment.method_kind;
         refund.processing_id = Some(processing);
         let at = refund.modified_at;
-        let c = refund.amount.currency;
-        let refund_link = LedgerLink {
-            id: Uuid::now_v7(),
-            livemode: scope.livemode,
-            transaction_id: refund.id,
-            assoc_transaction_id: payment.id,
-            entry_type: Kind::Payment.as_str().to_owned(),
-            amount: payment.amount,
-            attrs: Map::new(),
-            created_at: at,
-        };
-        let payment_link = LedgerLink {
-            id: Uuid::now_v7(),
-            livemode: scope.livemode,
-            transaction_id: payment.id,
-            assoc_transaction_id: refund.id,
-            entry_type: Kind::Refund.as_str().to_owned(),
-            amount: Money::new(-refund.amount.amount, c),
-            attrs: Map::new(),
-            created_at: at,
-        };
-        refund.ledger = vec![refund_link.clone()];
+        let amount = refund.amount;
         insert_row(&mut tx, scope, &refund).await?;
-        payment.refunded += refund.amount.amount;
-        payment.funding = crate::domain::funding_after_refund(payment.amount.amount, payment.refunded);
+        let (refund_link, _) =
+            link_both(&mut tx, scope, &refund, &payment, payment.amount, amount, at).await?;
+        refund.ledger = vec![refund_link];
+        let was_batched = payment.funding == FundingStatus::Batched;
+        payment.refunded += amount.amount;
+        payment.funding = if was_batched && payment.refunded < payment.amount.amount {
+            FundingStatus::Batched
+        } else {
+            crate::domain::funding_after_refund(payment.amount.amount, payment.refunded)
+        };
         payment.modified_at = at;
         update_row(&mut tx, scope, &payment).await?;
-        for link in [&refund_link, &payment_link] {
-            insert_link(&mut tx, scope, link).await?;
-        }
-        post(&mut tx, scope, refund.id, &Posting::refund(processing, refund.amount), at).await?;
+        post(&mut tx, scope, refund.id, &Posting::debit_account(processing, amount), at).await?;
         record(&mut tx, scope, &refund, "refund").await?;
+        if was_batched {
+            reverse(&mut tx, scope, &payment, amount, at).await?;
+        }
         tx.commit().await?;
         Ok(refund)
     }
@@ -454,12 +543,172 @@ impl Store {
             transaction.status_code = "settled".to_owned();
             transaction.status_message = "The bank payment settled.".to_owned();
             transaction.modified_at = now;
+            transaction.settled_at = Some(now);
             update_row(&mut tx, scope, &transaction).await?;
+            schedule_aftermath(&mut tx, transaction.id, now).await?;
             record(&mut tx, scope, &transaction, "settled").await?;
             settled += 1;
         }
         tx.commit().await?;
         Ok(settled)
+    }
+
+    /// Applies the aftermaths due by `now` (bank returns, chargebacks and
+    /// their reversals), each in its own database transaction under the
+    /// payment's row lock. Returns how many were applied.
+    pub(crate) async fn apply_aftermaths(&self, now: DateTime<Utc>, at_most: u32) -> Result<u32, Error> {
+        let mut applied = 0;
+        while applied < at_most {
+            let mut tx = self.pool.begin().await?;
+            let due = sqlx::query(
+                "SELECT payment_id, partner_id, livemode, kind, return_code, reverse_after_days, chargeback_id \
+                 FROM aftermaths WHERE due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(due) = due else { break };
+            let scope = Scope { partner_id: due.try_get("partner_id")?, livemode: due.try_get("livemode")? };
+            let payment_id: Uuid = due.try_get("payment_id")?;
+            let mut payment = lock(&mut tx, scope, payment_id).await?;
+            let kind: String = due.try_get("kind")?;
+            let next = match kind.as_str() {
+                "bank_reject" => {
+                    let code: Option<String> = due.try_get("return_code")?;
+                    let code =
+                        code.as_deref().and_then(AchReturn::parse).ok_or_else(|| corrupt("return code"))?;
+                    bank_reject(&mut tx, scope, &mut payment, code, now).await?;
+                    None
+                }
+                "chargeback" => {
+                    let reverse_after: Option<i32> = due.try_get("reverse_after_days")?;
+                    let chargeback = charge_back(&mut tx, scope, &mut payment, now).await?;
+                    chargeback.zip(reverse_after)
+                }
+                "chargeback_reversal" => {
+                    let chargeback_id: Option<Uuid> = due.try_get("chargeback_id")?;
+                    let chargeback =
+                        lock(&mut tx, scope, chargeback_id.ok_or_else(|| corrupt("chargeback"))?).await?;
+                    overturn(&mut tx, scope, &chargeback, now).await?;
+                    None
+                }
+                _ => return Err(corrupt("aftermath")),
+            };
+            match next {
+                Some((chargeback, days)) => {
+                    sqlx::query(
+                        "UPDATE aftermaths SET kind = 'chargeback_reversal', chargeback_id = $2, \
+                         reverse_after_days = NULL, due_at = $3 WHERE payment_id = $1",
+                    )
+                    .bind(payment_id)
+                    .bind(chargeback)
+                    .bind(now + TimeDelta::days(i64::from(days)))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM aftermaths WHERE payment_id = $1")
+                        .bind(payment_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            applied += 1;
+        }
+        Ok(applied)
+    }
+
+    /// The processing accounts (with partner, mode and currency) that have
+    /// transactions settled before `before` and not yet paid out.
+    pub(crate) async fn depositable(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(Scope, Uuid, Currency)>, Error> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT partner_id, livemode, processing_id, currency FROM transactions \
+             WHERE status = 'processed' AND funding_status = 'captured' \
+               AND type IN ('payment', 'chargeback_reversal') AND settled_at < $1 AND processing_id IS NOT NULL \
+             LIMIT 100",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let scope =
+                    Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? };
+                Ok((scope, row.try_get("processing_id")?, currency_of(row)?))
+            })
+            .collect()
+    }
+
+    /// Pays out to `processing` what settled before `before` in `currency`:
+    /// one deposit whose ledger lists what it takes, each marked batched,
+    /// fees withheld when `netted`. `None` when nothing is due, or what is
+    /// due does not add up to more than zero (it waits for more).
+    pub(crate) async fn deposit(
+        &self,
+        scope: Scope,
+        (processing, currency): (Uuid, Currency),
+        before: DateTime<Utc>,
+        netted: bool,
+        (connector, now): (&str, DateTime<Utc>),
+    ) -> Result<Option<Transaction>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions \
+             WHERE partner_id = $1 AND livemode = $2 AND processing_id = $3 AND currency = $4 \
+               AND status = 'processed' AND funding_status = 'captured' \
+               AND type IN ('payment', 'chargeback_reversal') AND settled_at < $5 \
+             ORDER BY id FOR UPDATE"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .bind(processing)
+            .bind(currency.code())
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+        let items = rows.iter().map(read_transaction).collect::<Result<Vec<_>, Error>>()?;
+        let share = |t: &Transaction| {
+            deposit_share(t.kind, t.amount.amount, t.refunded, t.fee.amount, t.cust_conv_fee.amount, netted)
+        };
+        let total: Decimal = items.iter().map(share).sum();
+        if items.is_empty() || total <= Decimal::ZERO {
+            return Ok(None);
+        }
+        let withheld: Decimal = if netted {
+            items.iter().filter(|t| t.kind == Kind::Payment).map(|t| t.fee.amount).sum()
+        } else {
+            Decimal::ZERO
+        };
+        let mut deposit = Transaction {
+            status_code: "deposited".to_owned(),
+            status_message: if netted {
+                "Paid out to the processing account, fees withheld.".to_owned()
+            } else {
+                "Paid out to the processing account in full; fees are billed monthly.".to_owned()
+            },
+            fee: Money::new(withheld, currency),
+            funding: FundingStatus::Batched,
+            processing_id: Some(processing),
+            ..Transaction::new(scope.livemode, Kind::Deposit, Money::new(total, currency), connector, now)
+        };
+        insert_row(&mut tx, scope, &deposit).await?;
+        for mut item in items {
+            let amount = Money::new(share(&item), currency);
+            let (link, _) = link_both(&mut tx, scope, &deposit, &item, amount, amount, now).await?;
+            deposit.ledger.push(link);
+            item.funding = FundingStatus::Batched;
+            item.modified_at = now;
+            update_row(&mut tx, scope, &item).await?;
+        }
+        post(&mut tx, scope, deposit.id, &Posting::debit_account(processing, deposit.amount), now).await?;
+        record(&mut tx, scope, &deposit, "deposit").await?;
+        tx.commit().await?;
+        Ok(Some(deposit))
     }
 
     /// Claims idempotency `key` for a request whose fingerprint is `hash`.
@@ -579,9 +828,9 @@ async fn insert_row(
         "INSERT INTO transactions (id, partner_id, livemode, type, status, status_code, status_message, currency, \
          amount, fee, cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, \
          payment_method_id, method_kind, processing_id, payment_intent_id, description, order_number, attrs, \
-         connector, authorization_ref, settles_at, created_at, modified_at) \
+         connector, authorization_ref, settles_at, settled_at, prior_attempt_ids, created_at, modified_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28)",
+         $22, $23, $24, $25, $26, $27, $28, $29, $30)",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -609,6 +858,8 @@ async fn insert_row(
     .bind(&t.connector)
     .bind(t.authorization_ref.as_deref())
     .bind(t.settles_at)
+    .bind(t.settled_at)
+    .bind(&t.prior_attempts)
     .bind(t.created_at)
     .bind(t.modified_at)
     .execute(&mut **tx)
@@ -632,7 +883,7 @@ async fn update_row(
     sqlx::query(
         "UPDATE transactions SET status = $4, status_code = $5, status_message = $6, refunded_amount = $7, \
          funding_status = $8, description = $9, order_number = $10, attrs = $11, settles_at = $12, \
-         modified_at = $13 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+         settled_at = $13, modified_at = $14 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -646,6 +897,7 @@ async fn update_row(
     .bind(t.order_number.as_deref())
     .bind(sqlx::types::Json(&t.attrs))
     .bind(t.settles_at)
+    .bind(t.settled_at)
     .bind(t.modified_at)
     .execute(&mut **tx)
     .await?;
@@ -730,4 +982,226 @@ async fn record(
     let data = event_data(transaction);
     outbox::record_change(tx, scope, "transaction", event, transaction.id, data, transaction.modified_at)
         .await
+}
+
+/// Schedules what the connector said will follow an approved `payment`;
+/// due at once counted from now if it is already processed.
+async fn insert_aftermath(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    payment: &Transaction,
+    aftermath: Aftermath,
+) -> Result<(), Error> {
+    let (kind, code, delay, reverse_after) = match aftermath {
+        Aftermath::None => return Ok(()),
+        Aftermath::BankReject { code, after_business_days } => {
+            ("bank_reject", Some(code.code()), after_business_days, None)
+        }
+        Aftermath::Chargeback { after_days, reversed_after_days } => {
+            ("chargeback", None, after_days, reversed_after_days)
+        }
+    };
+    let days =
+        |d: u32| i32::try_from(d).map_err(|_| Error::Internal(anyhow::anyhow!("aftermath delay too long")));
+    sqlx::query(
+        "INSERT INTO aftermaths (payment_id, partner_id, livemode, kind, return_code, delay_days, \
+         reverse_after_days) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(payment.id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(kind)
+    .bind(code)
+    .bind(days(delay)?)
+    .bind(reverse_after.map(days).transpose()?)
+    .execute(&mut **tx)
+    .await?;
+    if payment.status == Status::Processed {
+        schedule_aftermath(tx, payment.id, payment.modified_at).await?;
+    }
+    Ok(())
+}
+
+/// Sets when payment `id`'s aftermath (if it has one) comes, now that it
+/// settled at `settled`.
+async fn schedule_aftermath(
+    tx: &mut DbTransaction<'_, Postgres>,
+    id: Uuid,
+    settled: DateTime<Utc>,
+) -> Result<(), Error> {
+    let row = sqlx::query("SELECT kind, delay_days FROM aftermaths WHERE payment_id = $1 AND due_at IS NULL")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let kind: String = row.try_get("kind")?;
+    let delay = u32::try_from(row.try_get::<i32, _>("delay_days")?).map_err(|_| corrupt("delay"))?;
+    let due = match kind.as_str() {
+        "bank_reject" => add_business_days(settled, delay),
+        _ => settled + TimeDelta::days(i64::from(delay)),
+    };
+    sqlx::query("UPDATE aftermaths SET due_at = $2 WHERE payment_id = $1")
+        .bind(id)
+        .bind(due)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Links `from` and `to` both ways at `at`: `from`'s link to `to` carries
+/// `to_amount`, `to`'s link back the negative of `from_amount`. Answers
+/// both links (from's, to's).
+async fn link_both(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    from: &Transaction,
+    to: &Transaction,
+    to_amount: Money,
+    from_amount: Money,
+    at: DateTime<Utc>,
+) -> Result<(LedgerLink, LedgerLink), Error> {
+    let link = |transaction: &Transaction, assoc: &Transaction, amount: Money| LedgerLink {
+        id: Uuid::now_v7(),
+        livemode: scope.livemode,
+        transaction_id: transaction.id,
+        assoc_transaction_id: assoc.id,
+        entry_type: assoc.kind.as_str().to_owned(),
+        amount,
+        attrs: Map::new(),
+        created_at: at,
+    };
+    let forth = link(from, to, to_amount);
+    let back = link(to, from, Money::new(-from_amount.amount, from_amount.currency));
+    for l in [&forth, &back] {
+        insert_link(tx, scope, l).await?;
+    }
+    Ok((forth, back))
+}
+
+/// Takes `amount` back from the processing account of `payment`, which was
+/// already paid out: a `reversal` linked to the payment, posted and
+/// recorded.
+async fn reverse(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    payment: &Transaction,
+    amount: Money,
+    at: DateTime<Utc>,
+) -> Result<Transaction, Error> {
+    let mut reversal = Transaction {
+        funding: FundingStatus::Reversed,
+        ..Transaction::following(
+            payment,
+            Kind::Reversal,
+            amount,
+            ("reversed", "Debited from the processing account: the payment was already paid out."),
+            at,
+        )
+    };
+    insert_row(tx, scope, &reversal).await?;
+    // The payment sees the reversal as money coming back (positive).
+    let negative = Money::new(-amount.amount, amount.currency);
+    let (link, _) = link_both(tx, scope, &reversal, payment, negative, negative, at).await?;
+    reversal.ledger = vec![link];
+    post(tx, scope, reversal.id, &Posting::credit_account(payment.processing()?, amount), at).await?;
+    record(tx, scope, &reversal, "reversal").await?;
+    Ok(reversal)
+}
+
+/// The bank returned `payment`'s debit with `code`: the payment becomes
+/// rejected, the processing account bears the whole amount (and, if it was
+/// paid out, a reversal takes it back). A payment no longer processed
+/// (voided meanwhile) is left alone.
+async fn bank_reject(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    payment: &mut Transaction,
+    code: AchReturn,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if payment.kind != Kind::Payment || payment.status != Status::Processed {
+        return Ok(());
+    }
+    let was_batched = payment.funding == FundingStatus::Batched;
+    payment.status = Status::Rejected;
+    payment.status_code = code.code().to_owned();
+    payment.status_message = format!("The bank returned the payment: {}.", code.message());
+    payment.funding = FundingStatus::Reversed;
+    payment.modified_at = now;
+    update_row(tx, scope, payment).await?;
+    post(tx, scope, payment.id, &Posting::debit_account(payment.processing()?, payment.amount), now).await?;
+    record(tx, scope, payment, "bank_account_reject").await?;
+    if was_batched {
+        reverse(tx, scope, payment, payment.amount, now).await?;
+    }
+    Ok(())
+}
+
+/// The payer disputed `payment`: a `chargeback` of what was not refunded,
+/// borne by the processing account (and taken back if it was paid out).
+/// Answers the chargeback's id; `None` when nothing was left to dispute.
+async fn charge_back(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    payment: &mut Transaction,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, Error> {
+    let disputed = payment.amount.amount - payment.refunded;
+    let open = matches!(payment.funding, FundingStatus::Captured | FundingStatus::Batched);
+    if payment.kind != Kind::Payment
+        || payment.status != Status::Processed
+        || !open
+        || disputed <= Decimal::ZERO
+    {
+        return Ok(None);
+    }
+    let amount = Money::new(disputed, payment.amount.currency);
+    let chargeback = Transaction {
+        funding: FundingStatus::Reversed,
+        ..Transaction::following(
+            payment,
+            Kind::Chargeback,
+            amount,
+            ("chargeback", "The payer disputed the payment; the card network returned the funds to them."),
+            now,
+        )
+    };
+    insert_row(tx, scope, &chargeback).await?;
+    link_both(tx, scope, &chargeback, payment, payment.amount, amount, now).await?;
+    let was_batched = payment.funding == FundingStatus::Batched;
+    payment.funding = FundingStatus::Reversed;
+    payment.modified_at = now;
+    update_row(tx, scope, payment).await?;
+    post(tx, scope, chargeback.id, &Posting::debit_account(payment.processing()?, amount), now).await?;
+    record(tx, scope, &chargeback, "chargeback").await?;
+    if was_batched {
+        reverse(tx, scope, payment, amount, now).await?;
+    }
+    Ok(Some(chargeback.id))
+}
+
+/// The dispute behind `chargeback` was decided for the processing account:
+/// a `chargeback_reversal` returns the amount to it (paid out with the
+/// next deposit).
+async fn overturn(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    chargeback: &Transaction,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let reversal = Transaction::following(
+        chargeback,
+        Kind::ChargebackReversal,
+        chargeback.amount,
+        (
+            "chargeback_reversed",
+            "The dispute was decided for the processing account; the funds are returned.",
+        ),
+        now,
+    );
+    insert_row(tx, scope, &reversal).await?;
+    link_both(tx, scope, &reversal, chargeback, chargeback.amount, chargeback.amount, now).await?;
+    post(tx, scope, reversal.id, &Posting::credit_account(chargeback.processing()?, reversal.amount), now)
+        .await?;
+    record(tx, scope, &reversal, "chargeback_reversal").await
 }
