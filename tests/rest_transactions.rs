@@ -2,7 +2,9 @@
 //! processor: charges priced by intents, every decline code, authorize /
 //! capture / void, refunds through the ledger (also under concurrency),
 //! idempotent retries, intents captured once, bank payments settling on
-//! the clock, the query language, tenancy, and the books checked after
+//! the clock, daily deposits (net and gross) with reversals, bank returns
+//! and chargebacks on the clock, the cascade through a customer's methods,
+//! inline cards, the query language, tenancy, and the books checked after
 //! every scenario.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
@@ -63,6 +65,25 @@ async fn all<T: Send + 'static>(
         outputs.push(handle.await.unwrap());
     }
     outputs
+}
+
+/// Polls `path` until its list holds `n` values (the sweep runs every
+/// 50 ms in the test mesh); the last reply.
+async fn until_listed(mesh: &Mesh, key: &str, path: &str, n: usize) -> paymesh_tests::Reply {
+    let http = mesh.http();
+    let mut reply = http.get(path, key).await;
+    for _ in 0..200 {
+        if reply.body["values"].as_array().is_some_and(|v| v.len() == n) {
+            return reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        reply = http.get(path, key).await;
+    }
+    panic!("{path} never listed {n}: {:?}", reply.body);
+}
+
+fn pay(amount: f64, method: &str) -> Value {
+    json!({"type": "payment", "amount": amount, "payment_method_id": method})
 }
 
 fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
@@ -556,11 +577,333 @@ async fn intents_are_charged_once_and_bank_payments_settle_on_the_clock_over_grp
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(listed.transactions.len(), 3);
+    // Three payments (the card payment may have been paid out in a deposit
+    // since the clock moved).
+    let payments_listed =
+        listed.transactions.iter().filter(|t| t.r#type == pb::TransactionType::Payment as i32).count();
+    assert_eq!(payments_listed, 3);
     let other = payments
         .get_transaction(authorized(test_key(&mesh.globex), pb::GetTransactionRequest { id: created.id }))
         .await
         .unwrap_err();
     assert_eq!(other.code(), tonic::Code::NotFound);
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_reversed() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    // The account bears the whole card fee: 2.90% + 0.30.
+    let settings = format!("/processing_accounts/{processing}/processing_settings");
+    let set = http.put(&settings, key, json!({"credit_trans_cost": 0.30, "credit_conv_fee_alloc": 0})).await;
+    assert_eq!(
+        (set.status, set.body["billing_preference"].clone()),
+        (200, json!("netted_daily")),
+        "{:?}",
+        set.body
+    );
+
+    let first = http.post("/transactions", key, pay(100.0, &method)).await;
+    assert_eq!(
+        (first.body["amount"].clone(), first.body["fee"].clone()),
+        (json!(100), json!(3.2)),
+        "{:?}",
+        first.body
+    );
+    let second = http.post("/transactions", key, pay(50.0, &method)).await;
+    assert_eq!(second.body["fee"], json!(1.75), "{:?}", second.body);
+    let (first, second) = (id(&first), id(&second));
+    let refund = json!({"type": "refund", "amount": 10, "ledger": [{"assoc_transaction_id": first}]});
+    assert_eq!(http.post("/transactions", key, refund).await.status, 200);
+    // Neither an authorization nor a decline is paid out.
+    let held = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 20, "status": "authorized",
+        "payment_method_id": method}),
+        )
+        .await;
+    assert_eq!(held.body["status"], "authorized", "{:?}", held.body);
+    let declining = add_method(&mesh, key, &customer, card("4111111111119903")).await;
+    assert_eq!(http.post("/transactions", key, pay(5.0, &declining)).await.status, 400);
+    // Nothing settled before today: no deposit yet.
+    assert_eq!(http.get("/transactions?type=deposit", key).await.body["values"], json!([]));
+
+    mesh.intents_clock.advance(TimeDelta::days(1));
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit", 1).await;
+    let deposit = &deposits.body["values"][0];
+    // Net: (100 - 10 refunded - 3.20) + (50 - 1.75).
+    assert_eq!(
+        (deposit["amount"].clone(), deposit["fee"].clone(), deposit["status"].clone()),
+        (json!(135.05), json!(4.95), json!("processed")),
+        "{deposit:?}"
+    );
+    assert_eq!(deposit["processing_id"], json!(processing));
+    let mut items: Vec<(String, Value)> = deposit["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["assoc_transaction_id"].as_str().unwrap().to_owned(), l["amount"].clone()))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![(first.clone(), json!(86.8)), (second.clone(), json!(48.25))];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(items, expected);
+    let paid_out = http.get(&format!("/transactions/{first}"), key).await;
+    assert_eq!(paid_out.body["funding_status"], "batched");
+    assert!(
+        paid_out.body["ledger"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["entry_type"] == "deposit" && l["amount"] == json!(-86.8)),
+        "{:?}",
+        paid_out.body
+    );
+    assert_eq!(
+        http.get(&format!("/transactions/{}", id(&held)), key).await.body["funding_status"],
+        "pending"
+    );
+
+    // A refund after the deposit draws a reversal from the account.
+    let late = json!({"type": "refund", "amount": 20, "ledger": [{"assoc_transaction_id": first}]});
+    assert_eq!(http.post("/transactions", key, late).await.status, 200);
+    let reversals = http.get("/transactions?type=reversal", key).await;
+    let reversal = &reversals.body["values"][0];
+    assert_eq!(
+        (reversal["amount"].clone(), reversal["processing_id"].clone()),
+        (json!(20), json!(processing))
+    );
+    let reversed = http.get(&format!("/transactions/{first}"), key).await;
+    assert!(
+        reversed.body["ledger"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["entry_type"] == "reversal" && l["amount"] == json!(20)),
+        "{:?}",
+        reversed.body
+    );
+
+    // Gross deposits: fees are billed monthly, the deposit pays in full.
+    let wrong = http.put(&settings, key, json!({"billing_preference": "weekly"})).await;
+    assert_eq!(wrong.status, 400, "{:?}", wrong.body);
+    assert!(wrong.body["details"]["billing_preference"].as_str().unwrap().contains("billed_monthly"));
+    let gross = http.put(&settings, key, json!({"billing_preference": "billed_monthly"})).await;
+    assert_eq!(gross.body["billing_preference"], "billed_monthly", "{:?}", gross.body);
+    assert!(gross.body["overridden"].as_array().unwrap().contains(&json!("billing_preference")));
+    let third = http.post("/transactions", key, pay(50.0, &method)).await;
+    assert_eq!(third.body["fee"], json!(1.75));
+    mesh.intents_clock.advance(TimeDelta::days(1));
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&order_by=desc(created_at)", 2).await;
+    let newest = &deposits.body["values"][0];
+    assert_eq!((newest["amount"].clone(), newest["fee"].clone()), (json!(50), json!(0)), "{newest:?}");
+    assert_eq!(newest["ledger"][0]["assoc_transaction_id"], third.body["id"]);
+
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.deposit'").await,
+        2
+    );
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.reversal'").await,
+        1
+    );
+    // Another partner sees none of it.
+    assert_eq!(
+        http.get("/transactions?type=deposit", test_key(&mesh.globex)).await.body["values"],
+        json!([])
+    );
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, _, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let returned = add_method(&mesh, key, &customer, bank("1000000001")).await;
+    let disputed = add_method(&mesh, key, &customer, card("4000000000000259")).await;
+    let overturned = add_method(&mesh, key, &customer, card("4000000000002685")).await;
+    let bank_payment = http.post("/transactions", key, pay(80.0, &returned)).await;
+    assert_eq!(bank_payment.body["status"], "processing", "{:?}", bank_payment.body);
+    let lost = http.post("/transactions", key, pay(40.0, &disputed)).await;
+    let won = http.post("/transactions", key, pay(30.0, &overturned)).await;
+    assert_eq!((lost.body["amount"].clone(), won.body["amount"].clone()), (json!(41.16), json!(30.87)));
+    let (bank_payment, lost, won) = (id(&bank_payment), id(&lost), id(&won));
+    let refund = json!({"type": "refund", "amount": 10, "ledger": [{"assoc_transaction_id": won}]});
+    assert_eq!(http.post("/transactions", key, refund).await.status, 200);
+
+    // Day 1: the card payments are paid out.
+    mesh.intents_clock.advance(TimeDelta::days(1));
+    let deposit = until_listed(&mesh, key, "/transactions?type=deposit", 1).await;
+    assert_eq!(deposit.body["values"][0]["ledger"].as_array().unwrap().len(), 2, "{:?}", deposit.body);
+
+    // Day 4: both disputed; they were paid out, so each draws a reversal.
+    mesh.intents_clock.advance(TimeDelta::days(3));
+    let chargebacks = until_listed(&mesh, key, "/transactions?type=chargeback&order_by=amount", 2).await;
+    let chargebacks = chargebacks.body["values"].as_array().unwrap().clone();
+    assert_eq!(
+        chargebacks
+            .iter()
+            .map(|c| (c["amount"].clone(), c["ledger"][0]["assoc_transaction_id"].clone()))
+            .collect::<Vec<_>>(),
+        // What was left of the payment: 30.87 - 10 refunded; 41.16.
+        vec![(json!(20.87), json!(won)), (json!(41.16), json!(lost))]
+    );
+    let reversals = until_listed(&mesh, key, "/transactions?type=reversal", 2).await;
+    assert!(reversals.body["values"].as_array().unwrap().iter().all(|r| r["status"] == "processed"));
+    let charged_back = http.get(&format!("/transactions/{lost}"), key).await;
+    assert_eq!(charged_back.body["funding_status"], "reversed");
+    let refund = json!({"type": "refund", "amount": 1, "ledger": [{"assoc_transaction_id": lost}]});
+    let refused = http.post("/transactions", key, refund).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(
+        refused.body["details"]["ledger[0]"]["assoc_transaction_id"]
+            .as_str()
+            .is_some_and(|why| why.contains("charged back")),
+        "{:?}",
+        refused.body
+    );
+
+    // Day 14: the bank returns the debit (R01); the second dispute is
+    // overturned and the funds come back.
+    mesh.intents_clock.advance(TimeDelta::days(10));
+    let rejected = until_listed(&mesh, key, "/transactions?status=rejected", 1).await;
+    let rejected = &rejected.body["values"][0];
+    assert_eq!(
+        (rejected["id"].clone(), rejected["status_code"].clone(), rejected["funding_status"].clone()),
+        (json!(bank_payment), json!("R01"), json!("reversed"))
+    );
+    assert!(rejected["status_message"].as_str().unwrap().contains("Insufficient funds"));
+    let overturns = until_listed(&mesh, key, "/transactions?type=chargeback_reversal", 1).await;
+    let overturn = &overturns.body["values"][0];
+    assert_eq!(overturn["amount"], json!(20.87));
+    assert_eq!(overturn["ledger"][0]["entry_type"], "chargeback");
+
+    // Day 15: the overturned amount is paid out with the next deposit.
+    mesh.intents_clock.advance(TimeDelta::days(1));
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&order_by=desc(created_at)", 2).await;
+    assert_eq!(deposits.body["values"][0]["amount"], json!(20.87), "{:?}", deposits.body);
+
+    for (event, n) in [
+        ("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.bank_account_reject'", 1),
+        ("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.chargeback'", 2),
+        ("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.chargeback_reversal'", 1),
+        ("SELECT count(*) FROM payments.aftermaths", 0),
+    ] {
+        assert_eq!(mesh.count(event).await, n, "{event}");
+    }
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn a_customers_default_cascades_and_inline_cards_are_stored_and_charged() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, default, _) = parties(&mesh, key, card("4111111111119904")).await;
+    let also_declines = add_method(&mesh, key, &customer, card("4111111111119903")).await;
+    let good = add_method(&mesh, key, &customer, card("4242424242424242")).await;
+
+    // The default declines, then the others are tried oldest first.
+    let paid = http
+        .post("/transactions", key, json!({"type": "payment", "amount": 10, "customer_id": customer}))
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    assert_eq!(paid.body["payment_method_id"], json!(good));
+    let attempts: Vec<String> = paid.body["prior_attempt_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(attempts.len(), 2, "{:?}", paid.body);
+    for (attempt, (method, code)) in
+        attempts.iter().zip([(&default, "insufficient_bal"), (&also_declines, "general_decline")])
+    {
+        let read = http.get(&format!("/transactions/{attempt}"), key).await;
+        assert_eq!(
+            (
+                read.body["status"].clone(),
+                read.body["payment_method_id"].clone(),
+                read.body["status_code"].clone()
+            ),
+            (json!("declined"), json!(method), json!(code))
+        );
+    }
+    // A named method is charged alone: no cascade.
+    let alone = http.post("/transactions", key, pay(10.0, &default)).await;
+    assert_eq!(alone.status, 400);
+    assert_eq!(alone.body["details"]["prior_attempt_ids"], json!([]), "{:?}", alone.body);
+
+    // Every method declines: the last attempt answers, naming the others.
+    let (broke, _, _) = parties(&mesh, key, card("4111111111119904")).await;
+    add_method(&mesh, key, &broke, card("4111111111119900")).await;
+    let declined =
+        http.post("/transactions", key, json!({"type": "payment", "amount": 10, "customer_id": broke})).await;
+    assert_eq!((declined.status, declined.body["error_type"].clone()), (400, json!("TransactionDeclined")));
+    assert_eq!(declined.body["details"]["status_code"], "card_expired", "{:?}", declined.body);
+    assert_eq!(declined.body["details"]["prior_attempt_ids"].as_array().unwrap().len(), 1);
+
+    // An inline card is stored for the customer and charged.
+    let inline = json!({"type": "payment", "amount": 25, "customer_id": customer,
+        "payment_method": {"type": "card", "card": {"card_number": "5200 8282 8282 8210", "expiry": "12/40"},
+                           "billing_address": {"postal_code": "10001"}}});
+    let charged = http.post("/transactions", key, inline).await;
+    assert_eq!(charged.status, 200, "{:?}", charged.body);
+    assert!(!charged.body.to_string().contains("5200828282828210"));
+    let stored = http
+        .get(&format!("/payment_methods/{}", charged.body["payment_method_id"].as_str().unwrap()), key)
+        .await;
+    assert_eq!(stored.body["account_id"], json!(customer), "{:?}", stored.body);
+
+    // Bad inline methods change nothing.
+    let before = mesh.count("SELECT count(*) FROM payments.transactions").await;
+    let methods_before = mesh.count("SELECT count(*) FROM methods.payment_methods").await;
+    let no_customer = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 5,
+        "payment_method": {"type": "card", "card": {"card_number": "4242424242424242", "expiry": "12/40"}}}),
+        )
+        .await;
+    assert_eq!(no_customer.status, 400);
+    assert!(
+        no_customer.body["details"]["customer_id"].as_str().unwrap().contains("inline"),
+        "{:?}",
+        no_customer.body
+    );
+    let bad_number = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 5, "customer_id": customer,
+        "payment_method": {"type": "card", "card": {"card_number": "4242424242424241", "expiry": "12/40"}}}),
+        )
+        .await;
+    assert_eq!(bad_number.status, 400, "{:?}", bad_number.body);
+    assert!(
+        bad_number.body["details"]["payment_method"]["card"]["card_number"].is_string(),
+        "{:?}",
+        bad_number.body
+    );
+    let unknown = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 5, "customer_id": customer,
+        "payment_method": {"type": "card", "colour": "red"}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body["details"]["payment_method"]["colour"].is_string(), "{:?}", unknown.body);
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
+    assert_eq!(mesh.count("SELECT count(*) FROM methods.payment_methods").await, methods_before);
     mesh.assert_ledger_invariants().await;
 }
