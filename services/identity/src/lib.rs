@@ -30,7 +30,7 @@ mod store;
 use std::future::Future;
 
 use anyhow::Context as _;
-use paymesh_kit::{clock::Clock, config::CommonConfig, db, grpc::GrpcServer};
+use paymesh_kit::{clock::Clock, config::CommonConfig, db, grpc::GrpcServer, idempotency::IdempotencyKeys};
 use paymesh_proto::identity::v1::{
     access_token_service_server::AccessTokenServiceServer, account_service_server::AccountServiceServer,
     api_key_service_server::ApiKeyServiceServer, auth_service_server::AuthServiceServer,
@@ -91,6 +91,7 @@ pub async fn serve_with(
             MerchantSigner::random().context("the OS random source failed")?
         }
     };
+    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency_ttl);
     let store = store::Store::new(pool, common.keyring.clone());
     let authenticator = grpc::auth::authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
     let limits = common.list;
@@ -104,11 +105,13 @@ pub async fn serve_with(
             clock.clone(),
             limits,
             authenticator.clone(),
+            keys.clone(),
         )))
         .add_service(LegalEntityServiceServer::new(grpc::kyb::LegalEntityApi::new(
             store.clone(),
             clock.clone(),
             limits,
+            keys.clone(),
         )))
         .add_service(
             DocumentServiceServer::new(grpc::documents::DocumentApi::new(
@@ -116,6 +119,7 @@ pub async fn serve_with(
                 clock.clone(),
                 limits,
                 common.max_document_bytes,
+                keys.clone(),
             ))
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message),

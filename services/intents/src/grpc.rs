@@ -34,9 +34,14 @@ impl PaymentIntentService for PaymentIntentApi {
         &self,
         request: Request<pb::CreatePaymentIntentRequest>,
     ) -> Result<Response<pb::CreatePaymentIntentResponse>, Status> {
-        let principal = auth::principal(&request)?;
-        let intent = self.0.create(&principal, request.into_inner()).await?;
-        Ok(Response::new(pb::CreatePaymentIntentResponse { payment_intent: self.reply(&intent) }))
+        let intents = &self.0;
+        intents
+            .keys
+            .once(request, intents.clock.now(), |principal, message| async move {
+                let intent = intents.create(&principal, message).await?;
+                Ok(pb::CreatePaymentIntentResponse { payment_intent: self.reply(&intent) })
+            })
+            .await
     }
 
     async fn get_payment_intent(

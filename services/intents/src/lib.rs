@@ -37,6 +37,7 @@ use paymesh_kit::{
     config::CommonConfig,
     db,
     grpc::{self as kit_grpc, GrpcServer},
+    idempotency::IdempotencyKeys,
 };
 use paymesh_proto::intents::v1::{
     payment_intent_service_server::PaymentIntentServiceServer, pricing_service_server::PricingServiceServer,
@@ -89,6 +90,7 @@ pub async fn serve_with(
         common.auth,
     ));
     let intents = service::Intents {
+        keys: IdempotencyKeys::new(pool.clone(), common.idempotency_ttl),
         store: store::Store::new(pool),
         peers: peers::Peers::new(identity, methods, common.service_keys.token(SERVICE_NAME)),
         config: config.clone(),

@@ -7,6 +7,7 @@ use paymesh_kit::{
     auth::{Principal, Scope},
     clock::Clock,
     config::ListLimits,
+    idempotency::IdempotencyKeys,
     money::Money,
     query::Listing,
     wire::object_id,
@@ -34,6 +35,8 @@ pub(crate) struct Intents {
     pub(crate) config: Config,
     pub(crate) clock: Clock,
     pub(crate) limits: ListLimits,
+    /// The idempotency keys of intent creation.
+    pub(crate) keys: IdempotencyKeys,
 }
 
 fn not_found() -> Error {

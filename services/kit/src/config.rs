@@ -42,6 +42,8 @@ pub const ENV_LIST_DEFAULT_LIMIT: &str = "PAYMESH_LIST_DEFAULT_LIMIT";
 pub const ENV_LIST_MAX_LIMIT: &str = "PAYMESH_LIST_MAX_LIMIT";
 /// How long a stopping process lets requests in flight finish.
 pub const ENV_SHUTDOWN_TIMEOUT_MS: &str = "PAYMESH_SHUTDOWN_TIMEOUT_MS";
+/// How long `Idempotency-Key`s are kept, in seconds (default 86400: 24 h).
+pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
 /// Where `/metrics` is served (`off` to serve none).
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The URL at which other services reach the identity service.
@@ -377,6 +379,8 @@ pub struct CommonConfig {
     /// How long a stopping process lets requests in flight finish (default
     /// 20 s, inside Kubernetes' 30 s grace period).
     pub shutdown_timeout: Duration,
+    /// How long an `Idempotency-Key` and its answer are kept (default 24 h).
+    pub idempotency_ttl: Duration,
     /// The key-encryption keys of envelope encryption.
     pub keyring: Keyring,
     /// The largest identity document (default 5 MiB).
@@ -448,6 +452,14 @@ impl CommonConfig {
             intents_url: env.url(ENV_INTENTS_URL, DEFAULT_INTENTS_URL),
             payments_url: env.url(ENV_PAYMENTS_URL, DEFAULT_PAYMENTS_URL),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
+            idempotency_ttl: env.parse_with(
+                ENV_IDEMPOTENCY_TTL,
+                Duration::from_secs(86_400),
+                |raw| match raw.parse() {
+                    Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+                    _ => Err("must be a positive number of seconds".to_owned()),
+                },
+            ),
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
                 Some(SocketAddr::from(([127, 0, 0, 1], 9464))),

@@ -21,6 +21,8 @@
 //! - [`metrics`]: Prometheus counters and latency histograms per RPC and
 //!   per HTTP route, exposed on their own listener;
 //! - [`outbox`]: domain events recorded in the transaction of their change;
+//! - [`idempotency`]: `Create…` requests carried out once per
+//!   `Idempotency-Key`;
 //! - [`crypto`]: envelope encryption (AES-256-GCM data keys wrapped by
 //!   configured key-encryption keys) for the values paymesh must not hold in
 //!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
@@ -42,6 +44,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod money;

@@ -29,11 +29,14 @@ impl PaymentMethodService for PaymentMethodApi {
         &self,
         request: Request<pb::CreatePaymentMethodRequest>,
     ) -> Result<Response<pb::CreatePaymentMethodResponse>, Status> {
-        let principal = auth::principal(&request)?;
-        let method = self.0.create(&principal, request.into_inner().payment_method).await?;
-        Ok(Response::new(pb::CreatePaymentMethodResponse {
-            payment_method: Some(convert::to_proto(&method)),
-        }))
+        let vault = &self.0;
+        vault
+            .keys
+            .once(request, vault.clock.now(), |principal, message| async move {
+                let method = vault.create(&principal, message.payment_method).await?;
+                Ok(pb::CreatePaymentMethodResponse { payment_method: Some(convert::to_proto(&method)) })
+            })
+            .await
     }
 
     async fn get_payment_method(

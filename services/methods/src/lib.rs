@@ -38,6 +38,7 @@ use paymesh_kit::{
     config::CommonConfig,
     db,
     grpc::{self as kit_grpc, GrpcServer},
+    idempotency::IdempotencyKeys,
 };
 use paymesh_proto::methods::v1::{
     payment_method_service_server::PaymentMethodServiceServer, vault_service_server::VaultServiceServer,
@@ -146,6 +147,7 @@ async fn vault(
             Fingerprinter::development()
         }
     };
+    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency_ttl);
     let store = store::Store::new(pool, common.keyring.clone());
     let bins = store.bins().await.map_err(|e| anyhow::anyhow!("cannot load the BIN table: {e}"))?;
     tracing::info!(prefixes = bins.len(), "BIN table loaded");
@@ -154,6 +156,7 @@ async fn vault(
         accounts: accounts::Accounts::new(identity, common.service_keys.token(SERVICE_NAME)),
         fingerprints,
         bins,
+        keys,
         clock,
         limits: common.list,
     })

@@ -21,6 +21,7 @@ use paymesh_kit::{
     auth::{KeyKind, Principal, Scope},
     clock::Clock,
     config::ListLimits,
+    idempotency::IdempotencyKeys,
     query::Listing,
 };
 use paymesh_proto::{common::v1::ListQuery, methods::v1 as pb};
@@ -57,6 +58,8 @@ pub(crate) struct Vault {
     pub(crate) bins: BinTable,
     pub(crate) clock: Clock,
     pub(crate) limits: ListLimits,
+    /// The idempotency keys of method creation.
+    pub(crate) keys: IdempotencyKeys,
 }
 
 /// Who may create a method for an account of kind `owner`, and make it the

@@ -10,8 +10,6 @@ pub const ENV_PAYMENTS_ADDR: &str = "PAYMESH_PAYMENTS_ADDR";
 /// settle, bank returns and chargebacks are applied, deposits are made
 /// (default 60000).
 pub const ENV_SETTLE_INTERVAL_MS: &str = "PAYMESH_SETTLE_INTERVAL_MS";
-/// How long idempotency keys are kept, in seconds (default 86400: 24 h).
-pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
 
 /// The payments service's own settings.
 #[derive(Clone, Debug)]
@@ -21,17 +19,11 @@ pub struct Config {
     /// How often the sweep runs (settlement, returns and chargebacks,
     /// daily deposits).
     pub settle_interval: Duration,
-    /// How long an idempotency key is kept.
-    pub idempotency_ttl: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 50054)),
-            settle_interval: Duration::from_secs(60),
-            idempotency_ttl: Duration::from_secs(86_400),
-        }
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], 50054)), settle_interval: Duration::from_secs(60) }
     }
 }
 
@@ -42,12 +34,6 @@ impl Config {
         Self {
             addr: env.listen_addr(ENV_PAYMENTS_ADDR, defaults.addr),
             settle_interval: env.millis(ENV_SETTLE_INTERVAL_MS, 60_000, 10),
-            idempotency_ttl: env.parse_with(ENV_IDEMPOTENCY_TTL, defaults.idempotency_ttl, |raw| {
-                match raw.parse() {
-                    Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
-                    _ => Err("must be a positive number of seconds".to_owned()),
-                }
-            }),
         }
     }
 }
@@ -62,11 +48,10 @@ mod tests {
         let config = Config::read(&mut env);
         assert!(env.finish().is_ok());
         assert_eq!(config.addr.port(), 50054);
-        assert_eq!(config.idempotency_ttl, Duration::from_secs(86_400));
-        let mut env = Env::from_pairs([(ENV_IDEMPOTENCY_TTL, "0"), (ENV_SETTLE_INTERVAL_MS, "soon")]);
+        assert_eq!(config.settle_interval, Duration::from_secs(60));
+        let mut env = Env::from_pairs([(ENV_SETTLE_INTERVAL_MS, "soon")]);
         let _ = Config::read(&mut env);
         let text = env.finish().unwrap_err().to_string();
-        assert!(text.contains(ENV_IDEMPOTENCY_TTL), "{text}");
         assert!(text.contains(ENV_SETTLE_INTERVAL_MS), "{text}");
     }
 }

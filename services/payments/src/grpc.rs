@@ -3,7 +3,7 @@
 
 use paymesh_kit::{
     auth::{self, ServiceResources},
-    wire::{IDEMPOTENCY_KEY, structs},
+    wire::structs,
 };
 use paymesh_proto::payments::v1::{self as pb, transaction_service_server::TransactionService};
 use tonic::{Request, Response, Status};
@@ -26,14 +26,16 @@ impl TransactionService for TransactionApi {
         &self,
         request: Request<pb::CreateTransactionRequest>,
     ) -> Result<Response<pb::CreateTransactionResponse>, Status> {
-        let principal = auth::principal(&request)?;
-        // Metadata that is not even text fails the key's rule in the service.
-        let key = request
-            .metadata()
-            .get(IDEMPOTENCY_KEY)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let response = self.0.create_idempotent(&principal, request.into_inner(), key.as_deref()).await?;
-        Ok(Response::new(response))
+        let payments = &self.0;
+        let now = payments.clock.now();
+        payments
+            .keys
+            .once(
+                request,
+                now,
+                |principal, message| async move { payments.create(&principal, message).await },
+            )
+            .await
     }
 
     async fn get_transaction(

@@ -43,12 +43,13 @@ use paymesh_kit::{
     config::CommonConfig,
     db,
     grpc::{self as kit_grpc, GrpcServer},
+    idempotency::IdempotencyKeys,
 };
 use paymesh_proto::payments::v1::transaction_service_server::TransactionServiceServer;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 
-pub use config::{Config, ENV_IDEMPOTENCY_TTL, ENV_PAYMENTS_ADDR, ENV_SETTLE_INTERVAL_MS};
+pub use config::{Config, ENV_PAYMENTS_ADDR, ENV_SETTLE_INTERVAL_MS};
 
 /// The schema the payments service owns.
 pub const SCHEMA: &str = "payments";
@@ -90,11 +91,11 @@ pub async fn serve_with(
     let authenticator =
         Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
     let payments = service::Payments {
+        keys: IdempotencyKeys::new(pool.clone(), common.idempotency_ttl),
         store: store::Store::new(pool),
         peers: peers::Peers::new(identity, methods, intents, common.service_keys.token(SERVICE_NAME)),
         test: Arc::new(connector::TestProcessor),
         live: None,
-        config: config.clone(),
         clock,
         limits: common.list,
     };

@@ -3,32 +3,29 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
     clock::Clock,
     config::ListLimits,
+    idempotency::IdempotencyKeys,
     money::Money,
     query::Listing,
     values::Attrs,
     wire::{self, Fields},
 };
 use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
-use prost::Message as _;
-use sha2::{Digest as _, Sha256};
-use tonic::Status;
 use uuid::Uuid;
 
 use crate::{
-    config::Config,
     connector::{Aftermath, Charge, Connector, Outcome},
     domain::{
         FundingStatus, Kind, MethodKind, Posting, Status as TxStatus, StatusChange, add_business_days,
         refuse_change, start_of_day,
     },
     peers::Peers,
-    store::{Answer, Claim, LedgerLink, Store, Transaction},
+    store::{LedgerLink, Store, Transaction},
 };
 
 /// The longest description.
@@ -64,8 +61,9 @@ pub(crate) struct Payments {
     pub(crate) test: Arc<dyn Connector>,
     /// The connector of live mode, if an operator configured one.
     pub(crate) live: Option<Arc<dyn Connector>>,
-    pub(crate) config: Config,
     pub(crate) clock: Clock,
+    /// The idempotency keys of `CreateTransaction`.
+    pub(crate) keys: IdempotencyKeys,
     pub(crate) limits: ListLimits,
 }
 
@@ -133,11 +131,6 @@ fn draft(
     }
 }
 
-/// The fingerprint of a request, to tell a retry from another request.
-fn fingerprint(request: &pb::CreateTransactionRequest) -> Vec<u8> {
-    Sha256::digest(request.encode_to_vec()).to_vec()
-}
-
 /// What a new payment charges, once its pieces are resolved.
 struct Plan {
     customer_id: Option<Uuid>,
@@ -162,69 +155,6 @@ impl Payments {
                     .to_owned(),
             )
         })
-    }
-
-    /// Creates a transaction, honouring an idempotency key: a retry gets
-    /// the first answer, another request with the key or a retry while the
-    /// first is in flight a conflict. Requests that changed nothing (bad
-    /// input, unavailable peers) release the key.
-    pub(crate) async fn create_idempotent(
-        &self,
-        principal: &Principal,
-        request: pb::CreateTransactionRequest,
-        key: Option<&str>,
-    ) -> Result<pb::CreateTransactionResponse, Status> {
-        let Some(key) = key else { return Ok(self.create(principal, request).await?) };
-        let key = wire::idempotency_key(key).map_err(Error::BadRequest)?;
-        principal.require_secret_key()?;
-        let scope = principal.scope();
-        let now = self.clock.now();
-        let ttl = TimeDelta::from_std(self.config.idempotency_ttl).unwrap_or(TimeDelta::days(1));
-        match self.store.claim(scope, key, &fingerprint(&request), now, now - ttl).await? {
-            Claim::Fresh => {}
-            Claim::Answered(Answer::Response(bytes)) => {
-                return pb::CreateTransactionResponse::decode(bytes.as_slice())
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("unreadable stored response: {e}")).into());
-            }
-            Claim::Answered(Answer::Error { code, message, details }) => {
-                return Err(Status::with_details(code.into(), message, details.into()));
-            }
-            Claim::Mismatch => {
-                return Err(Error::Conflict(
-                    "This Idempotency-Key was already used with a different request; use a new key"
-                        .to_owned(),
-                )
-                .into());
-            }
-            Claim::InFlight => {
-                return Err(Error::Conflict(
-                    "A request with this Idempotency-Key is still in progress; retry shortly".to_owned(),
-                )
-                .into());
-            }
-        }
-        match self.create(principal, request).await {
-            Ok(response) => {
-                self.store.answer(scope, key, &Answer::Response(response.encode_to_vec())).await?;
-                Ok(response)
-            }
-            Err(error @ Error::Declined { .. }) => {
-                let status = Status::from(error);
-                let answer = Answer::Error {
-                    code: status.code() as i32,
-                    message: status.message().to_owned(),
-                    details: status.details().to_vec(),
-                };
-                self.store.answer(scope, key, &answer).await?;
-                Err(status)
-            }
-            Err(error) => {
-                if let Err(e) = self.store.release(scope, key).await {
-                    tracing::warn!(error = %e, "could not release an idempotency key");
-                }
-                Err(error.into())
-            }
-        }
     }
 
     /// Creates a payment or a refund.

@@ -1,5 +1,5 @@
 //! The SQL of the payments schema: transactions, their ledger links, the
-//! double-entry journal with its balances, and idempotency records.
+//! double-entry journal with its balances, deposits and aftermaths.
 //!
 //! Every money movement is one database transaction that writes the
 //! transaction row, its journal posting (and balances) and its outbox event.
@@ -314,28 +314,6 @@ fn event_data(t: &Transaction) -> Value {
             "amount": l.amount.to_proto().amount,
         })).collect::<Vec<_>>(),
     })
-}
-
-/// What a stored idempotency key says about a new request with it.
-#[derive(Debug)]
-pub(crate) enum Claim {
-    /// The key is new (or expired): this request goes ahead.
-    Fresh,
-    /// The first request with the key was answered: this is its answer.
-    Answered(Answer),
-    /// The key was used for a different request.
-    Mismatch,
-    /// The first request with the key is still in flight.
-    InFlight,
-}
-
-/// A stored answer: the encoded response, or an error status.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    /// The encoded `CreateTransactionResponse`.
-    Response(Vec<u8>),
-    /// An error: gRPC code, message and encoded details.
-    Error { code: i32, message: String, details: Vec<u8> },
 }
 
 /// The payments schema.
@@ -709,99 +687,6 @@ impl Store {
         record(&mut tx, scope, &deposit, "deposit").await?;
         tx.commit().await?;
         Ok(Some(deposit))
-    }
-
-    /// Claims idempotency `key` for a request whose fingerprint is `hash`.
-    /// Keys older than `since` are forgotten first.
-    pub(crate) async fn claim(
-        &self,
-        scope: Scope,
-        key: &str,
-        hash: &[u8],
-        now: DateTime<Utc>,
-        since: DateTime<Utc>,
-    ) -> Result<Claim, Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND livemode = $2 AND key = $3 AND created_at < $4")
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (partner_id, livemode, key, request_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let claim = if inserted.rows_affected() == 1 {
-            Claim::Fresh
-        } else {
-            let row = sqlx::query(
-                "SELECT request_hash, response, error_code, error_message FROM idempotency_keys \
-                 WHERE partner_id = $1 AND livemode = $2 AND key = $3",
-            )
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-            let stored: Vec<u8> = row.try_get("request_hash")?;
-            let response: Option<Vec<u8>> = row.try_get("response")?;
-            let code: Option<i32> = row.try_get("error_code")?;
-            match (stored == hash, response, code) {
-                (false, ..) => Claim::Mismatch,
-                (true, None, _) => Claim::InFlight,
-                (true, Some(bytes), None) => Claim::Answered(Answer::Response(bytes)),
-                (true, Some(details), Some(code)) => Claim::Answered(Answer::Error {
-                    code,
-                    message: row.try_get::<Option<String>, _>("error_message")?.unwrap_or_default(),
-                    details,
-                }),
-            }
-        };
-        tx.commit().await?;
-        Ok(claim)
-    }
-
-    /// Records the answer to the request that claimed `key`.
-    pub(crate) async fn answer(&self, scope: Scope, key: &str, answer: &Answer) -> Result<(), Error> {
-        let (bytes, code, message) = match answer {
-            Answer::Response(bytes) => (bytes.as_slice(), None, None),
-            Answer::Error { code, message, details } => {
-                (details.as_slice(), Some(*code), Some(message.as_str()))
-            }
-        };
-        sqlx::query(
-            "UPDATE idempotency_keys SET response = $4, error_code = $5, error_message = $6 \
-             WHERE partner_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(bytes)
-        .bind(code)
-        .bind(message)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Forgets `key` (its request changed nothing, so it may be retried).
-    pub(crate) async fn release(&self, scope: Scope, key: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE partner_id = $1 AND livemode = $2 AND key = $3")
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ use paymesh_kit::{
     auth::{self, KeyKind, Principal, Scope, Verb},
     clock::Clock,
     config::ListLimits,
+    idempotency::IdempotencyKeys,
 };
 use paymesh_proto::{
     common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
@@ -38,6 +39,8 @@ pub(crate) struct AccountApi {
     clock: Clock,
     limits: ListLimits,
     cache: Arc<IdentityAuthenticator>,
+    /// The idempotency keys of account creation.
+    keys: IdempotencyKeys,
 }
 
 impl std::fmt::Debug for AccountApi {
@@ -54,8 +57,9 @@ impl AccountApi {
         clock: Clock,
         limits: ListLimits,
         cache: Arc<IdentityAuthenticator>,
+        keys: IdempotencyKeys,
     ) -> Self {
-        Self { store, clock, limits, cache }
+        Self { store, clock, limits, cache, keys }
     }
 
     /// [`Store::change_accounts`], then forgets the cached merchant tokens
@@ -211,26 +215,35 @@ impl AccountService for AccountApi {
         &self,
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
-        let (principal, scope) = secret(&request)?;
-        let accounts = self.create_all(&principal, vec![request.into_inner()], |_| String::new())?;
-        let mut created =
-            self.store.insert_accounts(scope, accounts, actor(&principal), |_| "account".to_owned()).await?;
-        Ok(Response::new(pb::CreateAccountResponse { account: created.pop().map(wire::to_proto) }))
+        let (_, scope) = secret(&request)?;
+        self.keys
+            .once(request, self.clock.now(), |principal, message| async move {
+                let accounts = self.create_all(&principal, vec![message], |_| String::new())?;
+                let mut created = self
+                    .store
+                    .insert_accounts(scope, accounts, actor(&principal), |_| "account".to_owned())
+                    .await?;
+                Ok(pb::CreateAccountResponse { account: created.pop().map(wire::to_proto) })
+            })
+            .await
     }
 
     async fn batch_create_accounts(
         &self,
         request: Request<pb::BatchCreateAccountsRequest>,
     ) -> Result<Response<pb::BatchCreateAccountsResponse>, Status> {
-        let (principal, scope) = secret(&request)?;
-        let pb::BatchCreateAccountsRequest { requests } = request.into_inner();
-        check_batch_size(requests.len(), "requests")?;
-        let accounts = self.create_all(&principal, requests, |i| format!("requests[{i}]"))?;
-        let created = self
-            .store
-            .insert_accounts(scope, accounts, actor(&principal), |i| format!("requests[{i}].account"))
-            .await?;
-        Ok(Response::new(pb::BatchCreateAccountsResponse { accounts: responses(created) }))
+        let (_, scope) = secret(&request)?;
+        check_batch_size(request.get_ref().requests.len(), "requests")?;
+        self.keys
+            .once(request, self.clock.now(), |principal, message| async move {
+                let accounts = self.create_all(&principal, message.requests, |i| format!("requests[{i}]"))?;
+                let created = self
+                    .store
+                    .insert_accounts(scope, accounts, actor(&principal), |i| format!("requests[{i}].account"))
+                    .await?;
+                Ok(pb::BatchCreateAccountsResponse { accounts: responses(created) })
+            })
+            .await
     }
 
     async fn get_account(

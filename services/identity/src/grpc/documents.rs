@@ -1,6 +1,6 @@
 //! `DocumentService`: identity documents, reviewed at upload in test mode.
 
-use paymesh_kit::{Error, clock::Clock, config::ListLimits};
+use paymesh_kit::{Error, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys};
 use paymesh_proto::identity::v1::{self as pb, document_service_server::DocumentService};
 use tonic::{Request, Response, Status};
 
@@ -14,12 +14,20 @@ pub(crate) struct DocumentApi {
     clock: Clock,
     limits: ListLimits,
     max_bytes: usize,
+    /// The idempotency keys of document uploads.
+    keys: IdempotencyKeys,
 }
 
 impl DocumentApi {
     /// Serves documents from `store`, accepting up to `max_bytes` each.
-    pub(crate) fn new(store: Store, clock: Clock, limits: ListLimits, max_bytes: usize) -> Self {
-        Self { store, clock, limits, max_bytes }
+    pub(crate) fn new(
+        store: Store,
+        clock: Clock,
+        limits: ListLimits,
+        max_bytes: usize,
+        keys: IdempotencyKeys,
+    ) -> Self {
+        Self { store, clock, limits, max_bytes, keys }
     }
 }
 
@@ -34,15 +42,19 @@ impl DocumentService for DocumentApi {
         request: Request<pb::CreateDocumentRequest>,
     ) -> Result<Response<pb::CreateDocumentResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        let pb::CreateDocumentRequest { document, content } = request.into_inner();
-        let document =
-            wire::new_document(document, &content, self.max_bytes, scope.livemode, self.clock.now())
-                .map_err(Error::InvalidAttributes)?;
-        // Test mode reviews at once by the documented rule; live documents
-        // wait for an operator.
-        let decision = (!scope.livemode).then(|| test_mode_review(&document.file_name));
-        let document = self.store.insert_document(scope, document, &content, decision).await?;
-        Ok(Response::new(pb::CreateDocumentResponse { document: Some(wire::to_proto(document)) }))
+        let now = self.clock.now();
+        self.keys
+            .once(request, now, |_, message| async move {
+                let pb::CreateDocumentRequest { document, content } = message;
+                let document = wire::new_document(document, &content, self.max_bytes, scope.livemode, now)
+                    .map_err(Error::InvalidAttributes)?;
+                // Test mode reviews at once by the documented rule; live
+                // documents wait for an operator.
+                let decision = (!scope.livemode).then(|| test_mode_review(&document.file_name));
+                let document = self.store.insert_document(scope, document, &content, decision).await?;
+                Ok(pb::CreateDocumentResponse { document: Some(wire::to_proto(document)) })
+            })
+            .await
     }
 
     async fn get_document(

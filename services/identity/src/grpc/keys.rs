@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use paymesh_kit::{Error, clock::Clock, config::ListLimits};
+use paymesh_kit::{Error, clock::Clock, config::ListLimits, idempotency};
 use paymesh_proto::identity::v1::{self as pb, api_key_service_server::ApiKeyService};
 use tonic::{Request, Response, Status};
 
@@ -53,6 +53,10 @@ impl ApiKeyService for ApiKeyApi {
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
         let (principal, scope) = secret(&request)?;
+        idempotency::refuse(
+            &request,
+            "an API key's secret is shown once and never kept to answer a retry; a retry makes another key",
+        )?;
         let (kind, name, permissions, attrs) =
             wire::new_key(request.into_inner().api_key).map_err(Error::InvalidAttributes)?;
         may_grant_key(principal.permissions.as_deref(), kind, &permissions)

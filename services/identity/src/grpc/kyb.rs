@@ -1,6 +1,6 @@
 //! `LegalEntityService`: legal entities and their owners.
 
-use paymesh_kit::{Error, clock::Clock, config::ListLimits};
+use paymesh_kit::{Error, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys};
 use paymesh_proto::identity::v1::{self as pb, legal_entity_service_server::LegalEntityService};
 use tonic::{Request, Response, Status};
 
@@ -13,12 +13,14 @@ pub(crate) struct LegalEntityApi {
     store: Store,
     clock: Clock,
     limits: ListLimits,
+    /// The idempotency keys of legal entity and owner creation.
+    keys: IdempotencyKeys,
 }
 
 impl LegalEntityApi {
     /// Serves legal entities from `store`.
-    pub(crate) fn new(store: Store, clock: Clock, limits: ListLimits) -> Self {
-        Self { store, clock, limits }
+    pub(crate) fn new(store: Store, clock: Clock, limits: ListLimits, keys: IdempotencyKeys) -> Self {
+        Self { store, clock, limits, keys }
     }
 }
 
@@ -37,13 +39,17 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::CreateLegalEntityRequest>,
     ) -> Result<Response<pb::CreateLegalEntityResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        let (entity, owners) =
-            wire::new_legal_entity(request.into_inner().legal_entity, scope.livemode, self.clock.now())
-                .map_err(Error::InvalidAttributes)?;
-        let (entity, owners) = self.store.insert_legal_entity(scope, entity, owners).await?;
-        Ok(Response::new(pb::CreateLegalEntityResponse {
-            legal_entity: Some(wire::entity_to_proto(entity, owners)),
-        }))
+        let now = self.clock.now();
+        self.keys
+            .once(request, now, |_, message| async move {
+                let (entity, owners) = wire::new_legal_entity(message.legal_entity, scope.livemode, now)
+                    .map_err(Error::InvalidAttributes)?;
+                let (entity, owners) = self.store.insert_legal_entity(scope, entity, owners).await?;
+                Ok(pb::CreateLegalEntityResponse {
+                    legal_entity: Some(wire::entity_to_proto(entity, owners)),
+                })
+            })
+            .await
     }
 
     async fn get_legal_entity(
@@ -110,10 +116,15 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::CreateOwnerRequest>,
     ) -> Result<Response<pb::CreateOwnerResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        let owner = wire::new_owner(request.into_inner().owner, scope.livemode, self.clock.now())
-            .map_err(Error::InvalidAttributes)?;
-        let owner = self.store.insert_owner(scope, owner).await?;
-        Ok(Response::new(pb::CreateOwnerResponse { owner: Some(wire::owner_to_proto(owner)) }))
+        let now = self.clock.now();
+        self.keys
+            .once(request, now, |_, message| async move {
+                let owner =
+                    wire::new_owner(message.owner, scope.livemode, now).map_err(Error::InvalidAttributes)?;
+                let owner = self.store.insert_owner(scope, owner).await?;
+                Ok(pb::CreateOwnerResponse { owner: Some(wire::owner_to_proto(owner)) })
+            })
+            .await
     }
 
     async fn get_owner(

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::TimeDelta;
-use paymesh_kit::{Error, auth, clock::Clock, config::ListLimits};
+use paymesh_kit::{Error, auth, clock::Clock, config::ListLimits, idempotency};
 use paymesh_proto::identity::v1::{self as pb, access_token_service_server::AccessTokenService};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -64,6 +64,10 @@ impl AccessTokenService for AccessTokenApi {
         request: Request<pb::CreateAccessTokenRequest>,
     ) -> Result<Response<pb::CreateAccessTokenResponse>, Status> {
         let (principal, scope) = secret(&request)?;
+        idempotency::refuse(
+            &request,
+            "a token is shown once and never kept to answer a retry; a retry makes another token",
+        )?;
         let (kind, account_id, attrs) =
             wire::new_token(request.into_inner().access_token).map_err(Error::InvalidAttributes)?;
         let now = self.clock.now();
