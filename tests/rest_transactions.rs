@@ -907,3 +907,54 @@ async fn a_customers_default_cascades_and_inline_cards_are_stored_and_charged() 
     assert_eq!(mesh.count("SELECT count(*) FROM methods.payment_methods").await, methods_before);
     mesh.assert_ledger_invariants().await;
 }
+
+#[tokio::test]
+async fn every_create_honours_an_idempotency_key() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let send = |path: &'static str, key: &str, idempotency: &str, body: Value| {
+        let http = http.clone();
+        let request = http
+            .request(reqwest::Method::POST, path, Some(key))
+            .header("Idempotency-Key", idempotency)
+            .json(&body);
+        async move { http.send(request).await }
+    };
+    let customer = json!({"name": "Ada Lovelace", "email": "ada@example.com"});
+    let first = send("/customers", key, "signup-ada", customer.clone()).await;
+    let again = send("/customers", key, "signup-ada", customer.clone()).await;
+    assert_eq!((first.status, again.status), (200, 200), "{:?}", again.body);
+    assert_eq!(id(&first), id(&again));
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts WHERE email = 'ada@example.com'").await, 1);
+    let other =
+        send("/customers", key, "signup-ada", json!({"name": "Ada King", "email": "ada@example.com"})).await;
+    assert_eq!(other.status, 409, "{:?}", other.body);
+    // The key is the partner's and the mode's: another partner's is its own.
+    let elsewhere = send("/customers", test_key(&mesh.globex), "signup-ada", customer).await;
+    assert_eq!(elsewhere.status, 200);
+    assert_ne!(id(&elsewhere), id(&first));
+
+    let card_body = {
+        let mut body = card("4242424242424242");
+        body["account_id"] = json!(id(&first));
+        body
+    };
+    let method = send("/payment_methods", key, "card-1", card_body.clone()).await;
+    let method_again = send("/payment_methods", key, "card-1", card_body).await;
+    assert_eq!(id(&method), id(&method_again), "{:?}", method_again.body);
+    // Keys are kept by the service that creates: a key used for a method
+    // says nothing about intents.
+    let crossed = send("/payment_intents", key, "card-1", json!({"payer": {"id": id(&first)}})).await;
+    assert_eq!(crossed.status, 200, "{:?}", crossed.body);
+    let intent = json!({"payer": {"id": id(&first)}, "target_amount": {"value": 10, "currency": "USD"}});
+    let drafted = send("/payment_intents", key, "intent-1", intent.clone()).await;
+    assert_eq!(id(&drafted), id(&send("/payment_intents", key, "intent-1", intent).await));
+
+    // Keys and tokens are shown once: a key on them is refused, nothing made.
+    let keys_before = mesh.count("SELECT count(*) FROM identity.api_keys").await;
+    let refused = send("/api_keys", key, "key-1", json!({"type": "secret", "name": "ci"})).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(refused.body["description"].as_str().unwrap().contains("Idempotency-Key is not accepted"));
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.api_keys").await, keys_before);
+}
