@@ -299,10 +299,11 @@ pub fn start_of_day(at: DateTime<Utc>) -> DateTime<Utc> {
     at.date_naive().and_time(NaiveTime::MIN).and_utc()
 }
 
-/// The funding status of a payment after refunds totalling `refunded` of
-/// its `amount`.
-pub fn funding_after_refund(amount: Decimal, refunded: Decimal) -> FundingStatus {
-    if refunded >= amount { FundingStatus::Refunded } else { FundingStatus::Captured }
+/// The funding status of a payment that was `current` (captured, or
+/// batched in a deposit) after refunds totalling `refunded` of its
+/// `amount`: refunded in full, or as it was.
+pub fn funding_after_refund(current: FundingStatus, amount: Decimal, refunded: Decimal) -> FundingStatus {
+    if refunded >= amount { FundingStatus::Refunded } else { current }
 }
 
 #[cfg(test)]
@@ -413,7 +414,10 @@ mod tests {
         for funding in FundingStatus::ALL {
             assert_eq!(FundingStatus::parse(funding.as_str()), Some(*funding));
         }
-        assert_eq!(funding_after_refund(Decimal::from(10), Decimal::from(10)), FundingStatus::Refunded);
-        assert_eq!(funding_after_refund(Decimal::from(10), Decimal::from(4)), FundingStatus::Captured);
+        let (ten, four) = (Decimal::from(10), Decimal::from(4));
+        assert_eq!(funding_after_refund(FundingStatus::Captured, ten, ten), FundingStatus::Refunded);
+        assert_eq!(funding_after_refund(FundingStatus::Batched, ten, ten), FundingStatus::Refunded);
+        assert_eq!(funding_after_refund(FundingStatus::Captured, ten, four), FundingStatus::Captured);
+        assert_eq!(funding_after_refund(FundingStatus::Batched, ten, four), FundingStatus::Batched);
     }
 }

@@ -188,19 +188,13 @@ impl Peers {
                     .map(|bad| {
                         bad.field_violations
                             .iter()
-                            .map(|v| {
-                                let field = v.field.strip_prefix("payment_method.").unwrap_or(&v.field);
-                                let field = if field == "account_id" {
-                                    "customer_id".to_owned()
-                                } else {
-                                    field.to_owned()
-                                };
-                                if field == "customer_id" {
+                            .map(|v| match v.field.strip_prefix("payment_method.").unwrap_or(&v.field) {
+                                // The method's owner is the payment's customer.
+                                "account_id" | "customer_id" => {
                                     Violation::new("transaction.customer_id", v.description.clone())
-                                } else {
-                                    Violation::new(field, v.description.clone())
-                                        .nest("transaction.payment_method")
                                 }
+                                field => Violation::new(field, v.description.clone())
+                                    .nest("transaction.payment_method"),
                             })
                             .collect()
                     })

@@ -245,21 +245,30 @@ impl Payments {
             }
             None => self.plan_direct(scope, amount, customer_id, method_id, processing_id).await?,
         };
-        // A customer named alone: its default method first, then the others.
-        let mut others = match (intent_id, method_id, customer_id) {
-            (None, None, Some(customer)) => self.peers.methods_of(scope, customer).await?,
-            _ => Vec::new(),
-        }
-        .into_iter()
-        .filter(|m| *m != plan.method_id)
-        .take(MAX_CASCADE_ATTEMPTS - 1)
-        .collect::<std::collections::VecDeque<_>>();
+        // A customer named alone cascades: its default method first, then
+        // its others, listed only once the default declines.
+        let cascades = intent_id.is_none() && method_id.is_none();
+        let mut others: Option<std::collections::VecDeque<Uuid>> = None;
         let mut prior = Vec::new();
         loop {
             match self.attempt(scope, connector, &plan, authorize_only, labels.clone(), &prior).await {
-                Err(Error::Declined { transaction_id, code, message }) => {
+                Err(declined @ Error::Declined { transaction_id, .. }) => {
                     prior.push(transaction_id);
-                    let declined = Error::Declined { transaction_id, code, message };
+                    let (true, Some(customer)) = (cascades, customer_id) else { return Err(declined) };
+                    let others = match others {
+                        Some(ref mut others) => others,
+                        None => {
+                            let default = plan.method_id;
+                            let listed = self.peers.methods_of(scope, customer).await?;
+                            others.insert(
+                                listed
+                                    .into_iter()
+                                    .filter(|m| *m != default)
+                                    .take(MAX_CASCADE_ATTEMPTS - 1)
+                                    .collect(),
+                            )
+                        }
+                    };
                     plan = loop {
                         let Some(next) = others.pop_front() else { return Err(declined) };
                         match self.plan_direct(scope, amount, customer_id, Some(next), processing_id).await {

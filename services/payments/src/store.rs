@@ -487,11 +487,8 @@ impl Store {
         refund.ledger = vec![refund_link];
         let was_batched = payment.funding == FundingStatus::Batched;
         payment.refunded += amount.amount;
-        payment.funding = if was_batched && payment.refunded < payment.amount.amount {
-            FundingStatus::Batched
-        } else {
-            crate::domain::funding_after_refund(payment.amount.amount, payment.refunded)
-        };
+        payment.funding =
+            crate::domain::funding_after_refund(payment.funding, payment.amount.amount, payment.refunded);
         payment.modified_at = at;
         update_row(&mut tx, scope, &payment).await?;
         post(&mut tx, scope, refund.id, &Posting::debit_account(processing, amount), at).await?;
