@@ -7,16 +7,10 @@
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use paymesh_proto::intents::v1::{self as pb, payment_intent_service_client::PaymentIntentServiceClient};
 use paymesh_tests::{Mesh, key as live_key, test_key};
 use serde_json::{Value, json};
-
-/// Sets the intents service's clock to `at`.
-fn set_clock(mesh: &Mesh, at: &str) {
-    let at: DateTime<Utc> = at.parse().unwrap();
-    mesh.intents_clock.advance(at - mesh.intents_clock.now());
-}
 
 /// A payer with a card, and the partner's default processing account
 /// (active in test mode) paid by `payout`. Returns (payer, card, recipient).
@@ -57,7 +51,7 @@ async fn the_references_examples_are_reproduced_field_for_field() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (payer, card, recipient) = parties(&mesh, key, ach()).await;
-    set_clock(&mesh, "2021-05-11T10:52:39Z");
+    mesh.set_clock("2021-05-11T10:52:39Z");
 
     let created = http
         .post(
@@ -187,7 +181,7 @@ async fn incomplete_intents_name_every_reason_and_bad_input_changes_nothing() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (payer, card, recipient) = parties(&mesh, key, ach()).await;
-    set_clock(&mesh, "2021-05-11T10:52:39Z");
+    mesh.set_clock("2021-05-11T10:52:39Z");
 
     let empty = http.post("/payment_intents", key, json!({})).await;
     assert_eq!(empty.status, 200, "{:?}", empty.body);
@@ -405,7 +399,7 @@ async fn processing_settings_fall_back_and_price_expedited_checks() {
                        "city": "Albany", "state_province": "NY", "postal_code": "12207", "country": "US"}}});
     let (payer, card, recipient) = parties(&mesh, key, check).await;
     // A Wednesday, before the checks' cut-off.
-    set_clock(&mesh, "2021-06-30T12:00:00Z");
+    mesh.set_clock("2021-06-30T12:00:00Z");
 
     let overnight = http
         .post(
@@ -620,7 +614,7 @@ async fn eft_pays_cad_on_canadian_business_days_and_expiry_catches_drafts_and_ca
                      "account_number": "1234567"}});
     let (payer, card, recipient) = parties(&mesh, key, eft).await;
     // Friday 2024-06-28, morning: Monday July 1st is Canada Day.
-    set_clock(&mesh, "2024-06-28T09:00:00Z");
+    mesh.set_clock("2024-06-28T09:00:00Z");
     let body = json!({"payer": {"id": payer}, "recipient": {"id": recipient}, "payment_method": {"id": card},
                       "target_amount": {"value": 100, "currency": "USD"}});
     let usd = http.post("/payment_intents", key, body.clone()).await;
@@ -657,7 +651,7 @@ async fn eft_pays_cad_on_canadian_business_days_and_expiry_catches_drafts_and_ca
 
     // The card expires at the end of 12/2030: an intent priced in 2031
     // names it.
-    set_clock(&mesh, "2031-01-02T09:00:00Z");
+    mesh.set_clock("2031-01-02T09:00:00Z");
     let late = http.post("/payment_intents", key, body).await;
     let codes: Vec<&str> =
         late.body["status_reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();

@@ -721,6 +721,163 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
 }
 
 #[tokio::test]
+async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intents_payout_method() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let check = json!({"payout_method": "check", "payout_details": {"mailing_address": {
+        "street_address": "1 Main St", "city": "Albany", "state_province": "NY", "postal_code": "12207",
+        "country": "US"}}});
+    let by_check =
+        http.put(&format!("/processing_accounts/{processing}"), key, json!({"processing": check})).await;
+    assert_eq!(by_check.status, 200, "{:?}", by_check.body);
+    // A Wednesday, before the checks' cut-off.
+    mesh.set_clock("2021-06-30T12:00:00Z");
+    let intent = |expedited: bool| {
+        json!({"payer": {"id": customer}, "recipient": {"id": processing}, "payment_method": {"id": method},
+               "target_amount": {"value": 100, "currency": "USD"}, "is_expedited": expedited})
+    };
+    let overnight = http.post("/payment_intents", key, intent(true)).await;
+    assert_eq!(
+        (overnight.body["status"].clone(), overnight.body["delivery_date"].clone()),
+        (json!("CAPTURABLE"), json!("2021-07-01")),
+        "{:?}",
+        overnight.body
+    );
+    let standard = http.post("/payment_intents", key, intent(false)).await;
+    // Standard mail takes five business days, over Independence Day.
+    assert_eq!(standard.body["delivery_date"], "2021-07-08", "{:?}", standard.body);
+
+    let fast = http
+        .post("/transactions", key, json!({"type": "payment", "payment_intent_id": id(&overnight)}))
+        .await;
+    assert_eq!(fast.status, 200, "{:?}", fast.body);
+    // 100 + 2.90 service fee + 0.50 + 29.00 + 1.49 for the overnight check.
+    assert_eq!(
+        (
+            fast.body["amount"].clone(),
+            fast.body["cust_conv_fee"].clone(),
+            fast.body["delivery_fee"].clone(),
+            fast.body["delivery_date"].clone(),
+            fast.body["payout_method"].clone(),
+        ),
+        (json!(133.89), json!(2.9), json!(30.99), json!("2021-07-01"), json!("check")),
+        "{:?}",
+        fast.body
+    );
+    let slow =
+        http.post("/transactions", key, json!({"type": "payment", "payment_intent_id": id(&standard)})).await;
+    assert_eq!(
+        (slow.body["amount"].clone(), slow.body["delivery_fee"].clone(), slow.body["delivery_date"].clone()),
+        (json!(102.9), json!(0), json!("2021-07-08")),
+        "{:?}",
+        slow.body
+    );
+    let (fast, slow) = (id(&fast), id(&slow));
+    let direct = http.post("/transactions", key, pay(50.0, &method)).await;
+    assert_eq!(
+        (direct.body["delivery_date"].clone(), direct.body["payout_method"].clone()),
+        (Value::Null, Value::Null),
+        "a payment without an intent rides the daily deposit: {:?}",
+        direct.body
+    );
+    let direct = id(&direct);
+    // Refunded before it is paid out: the payout is smaller.
+    let refund = json!({"type": "refund", "amount": 10, "ledger": [{"assoc_transaction_id": slow}]});
+    assert_eq!(http.post("/transactions", key, refund).await.status, 200);
+
+    // The next day: the daily deposit of the direct payment, and the
+    // overnight check on its own, without the delivery fees.
+    mesh.set_clock("2021-07-01T12:00:00Z");
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit", 2).await;
+    let paying = |item: &str| -> Value {
+        deposits.body["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["ledger"].as_array().unwrap().iter().any(|l| l["assoc_transaction_id"] == item))
+            .unwrap_or_else(|| panic!("no deposit pays {item}: {:?}", deposits.body))
+            .clone()
+    };
+    let payout = paying(&fast);
+    assert_eq!(
+        (
+            payout["amount"].clone(),
+            payout["fee"].clone(),
+            payout["payout_method"].clone(),
+            payout["delivery_date"].clone(),
+            payout["ledger"].as_array().unwrap().len(),
+            payout["processing_id"].clone(),
+        ),
+        (json!(100), json!(0), json!("check"), json!("2021-07-01"), 1, json!(processing)),
+        "{payout:?}"
+    );
+    let daily = paying(&direct);
+    assert_eq!(daily["ledger"].as_array().unwrap().len(), 1, "{daily:?}");
+    assert_eq!(
+        (daily["payout_method"].clone(), daily["delivery_date"].clone()),
+        (json!("check"), json!("2021-07-01")),
+        "the account's payout method: {daily:?}"
+    );
+    assert_eq!(http.get(&format!("/transactions/{fast}"), key).await.body["funding_status"], "batched");
+
+    // Days later the standard check is still waiting for its date, while
+    // the daily deposits go on.
+    let later = http.post("/transactions", key, pay(20.0, &method)).await;
+    assert_eq!(later.status, 200, "{:?}", later.body);
+    mesh.set_clock("2021-07-07T12:00:00Z");
+    until_listed(&mesh, key, "/transactions?type=deposit", 3).await;
+    assert_eq!(http.get(&format!("/transactions/{slow}"), key).await.body["funding_status"], "captured");
+
+    // On its delivery date: 102.90 - 10 refunded - 2.90 service fee.
+    mesh.set_clock("2021-07-08T12:00:00Z");
+    let on_the_day = until_listed(&mesh, key, "/transactions?type=deposit&delivery_date=2021-07-08", 1).await;
+    let last = &on_the_day.body["values"][0];
+    assert_eq!(
+        (last["amount"].clone(), last["ledger"][0]["assoc_transaction_id"].clone()),
+        (json!(90), json!(slow)),
+        "{last:?}"
+    );
+    assert_eq!(
+        http.get("/transactions?type=payment&payout_method=check", key).await.body["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Over gRPC: the same fields.
+    let mut payments = TransactionServiceClient::new(mesh.payments_channel());
+    let read = payments
+        .get_transaction(authorized(key, pb::GetTransactionRequest { id: fast.clone() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .transaction
+        .unwrap();
+    assert_eq!(
+        (read.delivery_fee.unwrap().amount, read.delivery_date.as_deref(), read.payout_method),
+        ("30.99".to_owned(), Some("2021-07-01"), paymesh_proto::identity::v1::PayoutMethod::Check as i32)
+    );
+    // Made by paymesh, never by the caller.
+    let set =
+        json!({"type": "payment", "amount": 5, "payment_method_id": method, "delivery_date": "2021-07-09"});
+    let refused = http.post("/transactions", key, set).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(refused.body["details"]["delivery_date"].is_string(), "{:?}", refused.body);
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.outbox WHERE event_type = 'transaction.deposit'").await,
+        4
+    );
+    assert_eq!(
+        http.get("/transactions?type=deposit", test_key(&mesh.globex)).await.body["values"],
+        json!([])
+    );
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
 async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
     let mesh = Mesh::start().await;
     let http = mesh.http();

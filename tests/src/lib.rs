@@ -244,6 +244,13 @@ impl Mesh {
         panic!("the mesh did not become ready");
     }
 
+    /// Sets the mesh's clock (shared by the intents and payments services)
+    /// to `at`, an RFC 3339 instant; the sweeps see it at their next turn.
+    pub fn set_clock(&self, at: &str) {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().expect("an RFC 3339 instant");
+        self.intents_clock.advance(at - self.intents_clock.now());
+    }
+
     /// An HTTP client for the gateway.
     pub fn http(&self) -> Http {
         Http { url: self.url.clone(), client: reqwest::Client::new() }

@@ -25,7 +25,7 @@ use crate::{
     auth::Caller,
     error::ApiError,
     fields::Reader,
-    resources::accounts::word,
+    resources::accounts::{PAYOUT_METHODS, word},
     rest::{self, Call, Collection, Listed, Object, Parsed, Purpose, attrs_json, timestamp},
 };
 
@@ -99,6 +99,7 @@ fn to_json(t: pb::Transaction) -> Object {
         "currency": currency,
         "fee": amount(t.fee.as_ref()),
         "cust_conv_fee": amount(t.cust_conv_fee.as_ref()),
+        "delivery_fee": amount(t.delivery_fee.as_ref()),
         "refunded_amount": amount(t.refunded_amount.as_ref()),
         "funding_status": word(FUNDING, t.funding_status),
         "risk_score": if t.risk_score.is_empty() { Value::Null } else { number(&t.risk_score) },
@@ -113,6 +114,8 @@ fn to_json(t: pb::Transaction) -> Object {
         "ledger": t.ledger.into_iter().map(|l| Value::Object(link_json(l))).collect::<Vec<_>>(),
         "prior_attempt_ids": t.prior_attempt_ids,
         "settled_at": timestamp(t.settle_time),
+        "delivery_date": t.delivery_date,
+        "payout_method": word(PAYOUT_METHODS, t.payout_method),
         "livemode": t.livemode,
         "attrs": attrs_json(t.attrs),
         "created_at": timestamp(t.create_time),
@@ -227,7 +230,8 @@ fn from_json(object: Object, purpose: Purpose<'_>) -> Result<Parsed<pb::Transact
             "type" | "amount" | "currency" | "customer_id" | "payment_method_id" | "processing_id"
             | "payment_intent_id" | "ledger" | "status_code" | "status_message" | "fee" | "cust_conv_fee"
             | "refunded_amount" | "funding_status" | "risk_score" | "risk_flag" | "connector"
-            | "prior_attempt_ids" | "settled_at" | "payment_method" => r.read_only(&key, value),
+            | "prior_attempt_ids" | "settled_at" | "payment_method" | "delivery_fee" | "delivery_date"
+            | "payout_method" => r.read_only(&key, value),
             _ => r.unknown(&key),
         }
     }

@@ -1,10 +1,10 @@
 //! The one mapping between stored transactions and the wire.
 
 use paymesh_kit::json::{self, timestamp};
-use paymesh_proto::payments::v1 as pb;
+use paymesh_proto::{identity::v1 as id, payments::v1 as pb};
 
 use crate::{
-    domain::{FundingStatus, Kind, Status},
+    domain::{FundingStatus, Kind, PayoutMethod, Status},
     store::{LedgerLink, Transaction},
 };
 
@@ -37,6 +37,28 @@ const fn funding(f: FundingStatus) -> pb::FundingStatus {
         FundingStatus::Batched => pb::FundingStatus::Batched,
         FundingStatus::Refunded => pb::FundingStatus::Refunded,
         FundingStatus::Reversed => pb::FundingStatus::Reversed,
+    }
+}
+
+/// A payout method on the wire.
+pub(crate) const fn payout_to_proto(method: Option<PayoutMethod>) -> id::PayoutMethod {
+    match method {
+        None => id::PayoutMethod::Unspecified,
+        Some(PayoutMethod::Ach) => id::PayoutMethod::Ach,
+        Some(PayoutMethod::Wire) => id::PayoutMethod::Wire,
+        Some(PayoutMethod::Check) => id::PayoutMethod::Check,
+        Some(PayoutMethod::Eft) => id::PayoutMethod::Eft,
+    }
+}
+
+/// The payout method a peer sent; `None` when unset or unknown.
+pub(crate) fn payout_from_proto(method: i32) -> Option<PayoutMethod> {
+    match id::PayoutMethod::try_from(method) {
+        Ok(id::PayoutMethod::Ach) => Some(PayoutMethod::Ach),
+        Ok(id::PayoutMethod::Wire) => Some(PayoutMethod::Wire),
+        Ok(id::PayoutMethod::Check) => Some(PayoutMethod::Check),
+        Ok(id::PayoutMethod::Eft) => Some(PayoutMethod::Eft),
+        Ok(id::PayoutMethod::Unspecified) | Err(_) => None,
     }
 }
 
@@ -95,5 +117,8 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         payment_method: None,
         prior_attempt_ids: t.prior_attempts.iter().map(ToString::to_string).collect(),
         settle_time: t.settled_at.map(timestamp),
+        delivery_fee: Some(t.delivery_fee.to_proto()),
+        delivery_date: t.delivery_date.map(|d| d.to_string()),
+        payout_method: payout_to_proto(t.payout_method) as i32,
     }
 }

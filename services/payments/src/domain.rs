@@ -86,6 +86,20 @@ words! {
     }
 }
 
+words! {
+    /// How money reaches a recipient (the identity service's payout methods).
+    PayoutMethod {
+        /// ACH transfer to a US bank account.
+        Ach = "ach",
+        /// Wire transfer to a US bank account.
+        Wire = "wire",
+        /// Paper check to a mailing address.
+        Check = "check",
+        /// Electronic funds transfer to a Canadian bank account.
+        Eft = "eft",
+    }
+}
+
 /// What a payment method is, for settlement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MethodKind {
@@ -208,9 +222,10 @@ impl Posting {
 
     /// A captured payment: the processor owes the whole amount; the
     /// processing account is owed it less every fee; the platform earns
-    /// the fees (the account's and the payer's share).
-    pub fn capture(processing: Uuid, amount: Money, fee: Money, cust_conv_fee: Money) -> Self {
-        let fees = fee.amount + cust_conv_fee.amount;
+    /// the fees: the account's (`fee`) and what the payer paid on top
+    /// (`payer_fees`: the convenience fee and any delivery fee).
+    pub fn capture(processing: Uuid, amount: Money, fee: Money, payer_fees: Money) -> Self {
+        let fees = fee.amount + payer_fees.amount;
         let c = amount.currency;
         Self::new(vec![
             Entry { account: Account::ProcessorClearing, amount },
@@ -262,20 +277,21 @@ impl Posting {
 }
 
 /// What a deposit pays out for one transaction it takes: a payment's
-/// amount less what was refunded, less the payer's convenience fee (the
-/// platform's), less the account's fee when fees are netted (`netted`);
-/// a chargeback reversal's whole amount. May be negative (a payment
-/// refunded beyond the account's share).
+/// amount less what was refunded, less what the payer paid on top
+/// (`payer_fees`: the convenience and delivery fees, the platform's), less
+/// the account's fee when fees are netted (`netted`); a chargeback
+/// reversal's whole amount. May be negative (a payment refunded beyond the
+/// account's share).
 pub fn deposit_share(
     kind: Kind,
     amount: Decimal,
     refunded: Decimal,
     fee: Decimal,
-    cust_conv_fee: Decimal,
+    payer_fees: Decimal,
     netted: bool,
 ) -> Decimal {
     match kind {
-        Kind::Payment => amount - refunded - cust_conv_fee - if netted { fee } else { Decimal::ZERO },
+        Kind::Payment => amount - refunded - payer_fees - if netted { fee } else { Decimal::ZERO },
         _ => amount,
     }
 }
@@ -392,6 +408,8 @@ mod tests {
         assert_eq!(deposit_share(Kind::ChargebackReversal, d(5_000), d(0), d(0), d(0), true), d(5_000));
         // Refunded beyond the account's share: negative, netted in the deposit.
         assert_eq!(deposit_share(Kind::Payment, d(10_290), d(10_200), d(0), d(290), true), d(-200));
+        // An expedited intent: 100.00 + 2.90 service fee + 29.50 delivery fees.
+        assert_eq!(deposit_share(Kind::Payment, d(13_240), d(0), d(0), d(3_240), true), d(10_000));
     }
 
     #[test]

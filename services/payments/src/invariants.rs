@@ -15,10 +15,12 @@ use sqlx::{PgPool, Row};
 ///   authorized payment has no entries, a voided or rejected one nets to
 ///   zero in processor clearing;
 /// - a deposit pays out exactly what its ledger lists, and every batched
-///   payment is in exactly one deposit.
+///   payment is in exactly one deposit;
+/// - a payment of an intent is paid out alone, on its delivery date, by
+///   its payout method.
 pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let mut broken = Vec::new();
-    let checks: [(&str, &str); 7] = [
+    let checks: [(&str, &str); 8] = [
         (
             "posting does not balance",
             "SELECT posting_id::text AS what FROM payments.ledger_entries GROUP BY posting_id HAVING sum(amount) <> 0",
@@ -64,6 +66,16 @@ pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
              LEFT JOIN payments.transaction_ledgers l ON l.transaction_id = t.id AND l.entry_type = 'deposit' \
              WHERE t.funding_status = 'batched' AND t.type IN ('payment', 'chargeback_reversal') \
              GROUP BY t.id HAVING count(l.id) <> 1",
+        ),
+        (
+            "intent payment not paid out alone on its delivery date by its payout method",
+            "SELECT p.id::text AS what FROM payments.transactions p \
+             JOIN payments.transaction_ledgers l ON l.transaction_id = p.id AND l.entry_type = 'deposit' \
+             JOIN payments.transactions d ON d.id = l.assoc_transaction_id \
+             WHERE p.delivery_date IS NOT NULL \
+               AND (d.delivery_date < p.delivery_date \
+                    OR d.payout_method IS DISTINCT FROM p.payout_method \
+                    OR (SELECT count(*) FROM payments.transaction_ledgers o WHERE o.transaction_id = d.id) <> 1)",
         ),
     ];
     for (invariant, sql) in checks {

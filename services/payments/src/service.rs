@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
@@ -20,9 +20,10 @@ use uuid::Uuid;
 
 use crate::{
     connector::{Aftermath, Charge, Connector, Outcome},
+    convert::payout_from_proto,
     domain::{
-        FundingStatus, Kind, MethodKind, Posting, Status as TxStatus, StatusChange, add_business_days,
-        refuse_change, start_of_day,
+        FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status as TxStatus, StatusChange,
+        add_business_days, refuse_change, start_of_day,
     },
     peers::Peers,
     store::{LedgerLink, Store, Transaction},
@@ -141,6 +142,16 @@ struct Plan {
     charged: Money,
     fee: Money,
     cust_conv_fee: Money,
+    /// Intent payments: the payout to the recipient.
+    payout: Option<IntentPayout>,
+}
+
+/// How and when an intent's recipient is paid, and what the payer paid
+/// for the speed.
+struct IntentPayout {
+    delivery_fee: Money,
+    delivery_date: NaiveDate,
+    method: Option<PayoutMethod>,
 }
 
 impl Payments {
@@ -306,6 +317,9 @@ impl Payments {
             processing_id: Some(plan.processing_id),
             payment_intent_id: plan.intent_id,
             prior_attempts: prior.to_vec(),
+            delivery_fee: plan.payout.as_ref().map_or(Money::zero(plan.charged.currency), |p| p.delivery_fee),
+            delivery_date: plan.payout.as_ref().map(|p| p.delivery_date),
+            payout_method: plan.payout.as_ref().and_then(|p| p.method),
             settled_at: None,
             ..draft(scope, Kind::Payment, plan.charged, connector.name(), labels, now)
         };
@@ -329,6 +343,7 @@ impl Payments {
                 // A declined payment moves nothing and owes no fee.
                 transaction.fee = zero;
                 transaction.cust_conv_fee = zero;
+                transaction.delivery_fee = zero;
                 self.store.insert(scope, &transaction, None, "decline", Aftermath::None).await?;
                 tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
                 Err(Error::Declined {
@@ -352,7 +367,12 @@ impl Payments {
                     None
                 } else {
                     self.captured(&mut transaction, now);
-                    Some(Posting::capture(plan.processing_id, plan.charged, plan.fee, plan.cust_conv_fee))
+                    Some(Posting::capture(
+                        plan.processing_id,
+                        plan.charged,
+                        plan.fee,
+                        transaction.payer_fees(),
+                    ))
                 };
                 let event = if authorize_only { "authorized" } else { "payment" };
                 let aftermath = connector.aftermath(&charge.instrument);
@@ -446,6 +466,20 @@ impl Payments {
             Error::invalid("transaction.payment_method_id", "The payment intent's payment method was deleted")
         })?;
         let zero = Money::zero(charged.currency);
+        // Every fee line but the service fee (the convenience fee) is paid
+        // for the delivery speed.
+        let delivery_fee = intent
+            .fees
+            .iter()
+            .filter(|f| f.r#type != pi::FeeType::ServiceFee as i32)
+            .filter_map(|f| money(f.amount.as_ref()))
+            .fold(zero, |sum, f| Money::new(sum.amount + f.amount, sum.currency));
+        let delivery_date = intent.delivery_date.as_deref().and_then(|d| d.parse::<NaiveDate>().ok());
+        let payout = delivery_date.map(|delivery_date| IntentPayout {
+            delivery_fee,
+            delivery_date,
+            method: payout_from_proto(intent.payout_method),
+        });
         Ok(Plan {
             customer_id: payer,
             method_id: method,
@@ -455,6 +489,7 @@ impl Payments {
             charged,
             fee: money(intent.fee.as_ref()).unwrap_or(zero),
             cust_conv_fee: money(intent.cust_conv_fee.as_ref()).unwrap_or(zero),
+            payout,
         })
     }
 
@@ -531,6 +566,7 @@ impl Payments {
             charged,
             fee,
             cust_conv_fee,
+            payout: None,
         })
     }
 
@@ -741,8 +777,7 @@ impl Payments {
                     return Err(Error::invalid("transaction.status", why));
                 }
                 let processing = current.processing()?;
-                let capture =
-                    Posting::capture(processing, current.amount, current.fee, current.cust_conv_fee);
+                let capture = Posting::capture(processing, current.amount, current.fee, current.payer_fees());
                 match change {
                     StatusChange::Capture => {
                         self.captured(&mut current, now);
@@ -768,8 +803,10 @@ impl Payments {
 
     /// The work the clock makes due, in order: bank payments settle; bank
     /// returns, chargebacks and their reversals are applied; what settled
-    /// before today is paid out in daily deposits. Returns how many of
-    /// each were done.
+    /// before today is paid out in daily deposits, by each processing
+    /// account's payout method; payments of intents are paid out one by
+    /// one on their delivery dates, by the intent's payout method. Returns
+    /// how many of each were done.
     pub(crate) async fn sweep(&self) -> Result<Swept, Error> {
         let now = self.clock.now();
         let settled = self.store.settle_due(now).await?;
@@ -778,11 +815,22 @@ impl Payments {
         let before = start_of_day(now);
         for (scope, processing, currency) in self.store.depositable(before).await? {
             let netted = self.peers.fees_netted(scope, processing).await?;
+            let method = self.peers.processing_account(scope, processing).await?.and_then(payout_from_proto);
             let connector = self.connector(scope)?.name();
-            let made =
-                self.store.deposit(scope, (processing, currency), before, netted, (connector, now)).await?;
+            let made = self
+                .store
+                .deposit(scope, (processing, currency, method), before, netted, (connector, now))
+                .await?;
             if let Some(deposit) = made {
                 tracing::info!(deposit = %deposit.id, processing = %processing, items = deposit.ledger.len(), "deposit made");
+                deposits += 1;
+            }
+        }
+        for (scope, payment, processing) in self.store.payouts_due(now.date_naive(), SWEEP_BATCH).await? {
+            let netted = self.peers.fees_netted(scope, processing).await?;
+            let connector = self.connector(scope)?.name();
+            if let Some(payout) = self.store.pay_out(scope, payment, netted, (connector, now)).await? {
+                tracing::info!(deposit = %payout.id, payment = %payment, "intent payment paid out");
                 deposits += 1;
             }
         }

@@ -6,7 +6,7 @@
 //! Changes to a payment lock its row first (`FOR UPDATE`), so concurrent
 //! refunds, captures and voids of one payment run one after another.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use paymesh_kit::{
     Error,
     auth::Scope,
@@ -21,11 +21,11 @@ use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, Row, Transaction as DbTransaction, postgres::PgRow};
 use uuid::Uuid;
 
-use chrono::TimeDelta;
-
 use crate::{
     connector::{AchReturn, Aftermath},
-    domain::{FundingStatus, Kind, MethodKind, Posting, Status, add_business_days, deposit_share},
+    domain::{
+        FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status, add_business_days, deposit_share,
+    },
 };
 
 /// A transaction as stored.
@@ -40,6 +40,8 @@ pub(crate) struct Transaction {
     pub(crate) amount: Money,
     pub(crate) fee: Money,
     pub(crate) cust_conv_fee: Money,
+    /// Intent payments: the expedited-delivery fees the payer paid.
+    pub(crate) delivery_fee: Money,
     pub(crate) refunded: Decimal,
     pub(crate) funding: FundingStatus,
     pub(crate) risk_score: Option<Decimal>,
@@ -59,6 +61,11 @@ pub(crate) struct Transaction {
     pub(crate) settled_at: Option<DateTime<Utc>>,
     /// A cascaded payment: the declined attempts before this one.
     pub(crate) prior_attempts: Vec<Uuid>,
+    /// Intent payments: the day the recipient is paid; deposits: the day
+    /// paid out.
+    pub(crate) delivery_date: Option<NaiveDate>,
+    /// Intent payments and deposits: how the recipient is paid.
+    pub(crate) payout_method: Option<PayoutMethod>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
     /// The ledger links, oldest first (read with the transaction).
@@ -100,6 +107,7 @@ impl Transaction {
             amount,
             fee: zero,
             cust_conv_fee: zero,
+            delivery_fee: zero,
             refunded: Decimal::ZERO,
             funding: FundingStatus::Captured,
             risk_score: None,
@@ -117,6 +125,8 @@ impl Transaction {
             settles_at: None,
             settled_at: Some(now),
             prior_attempts: Vec::new(),
+            delivery_date: None,
+            payout_method: None,
             created_at: now,
             modified_at: now,
             ledger: Vec::new(),
@@ -144,6 +154,24 @@ impl Transaction {
         }
     }
 
+    /// What the payer paid on top of the recipient's amount, which the
+    /// platform keeps: the convenience fee and any delivery fee.
+    pub(crate) fn payer_fees(&self) -> Money {
+        Money::new(self.cust_conv_fee.amount + self.delivery_fee.amount, self.amount.currency)
+    }
+
+    /// What a deposit pays out for this transaction (see [`deposit_share`]).
+    fn deposit_share(&self, netted: bool) -> Decimal {
+        deposit_share(
+            self.kind,
+            self.amount.amount,
+            self.refunded,
+            self.fee.amount,
+            self.payer_fees().amount,
+            netted,
+        )
+    }
+
     /// The processing account of a payment (every stored payment has one).
     pub(crate) fn processing(&self) -> Result<Uuid, Error> {
         self.processing_id.ok_or_else(|| {
@@ -169,6 +197,13 @@ static TRANSACTIONS: Resource = Resource {
         Column { name: "amount", sql: "amount", ty: ColumnType::Decimal },
         Column { name: "fee", sql: "fee", ty: ColumnType::Decimal },
         Column { name: "cust_conv_fee", sql: "cust_conv_fee", ty: ColumnType::Decimal },
+        Column { name: "delivery_fee", sql: "delivery_fee", ty: ColumnType::Decimal },
+        Column { name: "delivery_date", sql: "delivery_date", ty: ColumnType::Date },
+        Column {
+            name: "payout_method",
+            sql: "payout_method",
+            ty: ColumnType::Enum(&["ach", "wire", "check", "eft"]),
+        },
         Column { name: "refunded_amount", sql: "refunded_amount", ty: ColumnType::Decimal },
         Column { name: "currency", sql: "currency", ty: ColumnType::Enum(&["USD", "CAD"]) },
         Column {
@@ -199,7 +234,7 @@ static TRANSACTIONS: Resource = Resource {
 const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status_code, status_message, currency, amount, fee, \
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
-     settles_at, settled_at, prior_attempt_ids, created_at, modified_at";
+     settles_at, settled_at, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, modified_at";
 
 /// What callers may filter ledger links by.
 static LEDGERS: Resource = Resource {
@@ -242,6 +277,7 @@ fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
     let word = |column: &str| -> Result<String, Error> { Ok(row.try_get::<String, _>(column)?) };
     let attrs: sqlx::types::Json<Map<String, Value>> = row.try_get("attrs")?;
     let method_kind: Option<String> = row.try_get("method_kind")?;
+    let payout_method: Option<String> = row.try_get("payout_method")?;
     Ok(Transaction {
         id: row.try_get("id")?,
         livemode: row.try_get("livemode")?,
@@ -252,6 +288,7 @@ fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
         amount: money("amount")?,
         fee: money("fee")?,
         cust_conv_fee: money("cust_conv_fee")?,
+        delivery_fee: money("delivery_fee")?,
         refunded: row.try_get("refunded_amount")?,
         funding: FundingStatus::parse(&word("funding_status")?).ok_or_else(|| corrupt("funding_status"))?,
         risk_score: row.try_get("risk_score")?,
@@ -271,6 +308,10 @@ fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
         settles_at: row.try_get("settles_at")?,
         settled_at: row.try_get("settled_at")?,
         prior_attempts: row.try_get("prior_attempt_ids")?,
+        delivery_date: row.try_get("delivery_date")?,
+        payout_method: payout_method
+            .map(|m| PayoutMethod::parse(&m).ok_or_else(|| corrupt("payout_method")))
+            .transpose()?,
         created_at: row.try_get("created_at")?,
         modified_at: row.try_get("modified_at")?,
         ledger: Vec::new(),
@@ -302,6 +343,9 @@ fn event_data(t: &Transaction) -> Value {
         "amount": t.amount.to_proto().amount,
         "fee": t.fee.to_proto().amount,
         "cust_conv_fee": t.cust_conv_fee.to_proto().amount,
+        "delivery_fee": t.delivery_fee.to_proto().amount,
+        "delivery_date": t.delivery_date.map(|d| d.to_string()),
+        "payout_method": t.payout_method.map(PayoutMethod::as_str),
         "currency": t.amount.currency.code(),
         "funding_status": t.funding.as_str(),
         "customer_id": t.customer_id,
@@ -595,7 +639,8 @@ impl Store {
     }
 
     /// The processing accounts (with partner, mode and currency) that have
-    /// transactions settled before `before` and not yet paid out.
+    /// transactions for the daily deposit settled before `before` and not
+    /// yet paid out.
     pub(crate) async fn depositable(
         &self,
         before: DateTime<Utc>,
@@ -604,6 +649,7 @@ impl Store {
             "SELECT DISTINCT partner_id, livemode, processing_id, currency FROM transactions \
              WHERE status = 'processed' AND funding_status = 'captured' \
                AND type IN ('payment', 'chargeback_reversal') AND settled_at < $1 AND processing_id IS NOT NULL \
+               AND delivery_date IS NULL \
              LIMIT 100",
         )
         .bind(before)
@@ -618,14 +664,16 @@ impl Store {
             .collect()
     }
 
-    /// Pays out to `processing` what settled before `before` in `currency`:
-    /// one deposit whose ledger lists what it takes, each marked batched,
-    /// fees withheld when `netted`. `None` when nothing is due, or what is
+    /// Pays out to `processing` what settled before `before` in `currency`
+    /// by `payout` (the account's payout method), dated `now`'s day: one
+    /// deposit whose ledger lists what it takes, each marked batched, fees
+    /// withheld when `netted`. Payments of intents wait for their own
+    /// payout ([`Store::pay_out`]). `None` when nothing is due, or what is
     /// due does not add up to more than zero (it waits for more).
     pub(crate) async fn deposit(
         &self,
         scope: Scope,
-        (processing, currency): (Uuid, Currency),
+        (processing, currency, payout): (Uuid, Currency, Option<PayoutMethod>),
         before: DateTime<Utc>,
         netted: bool,
         (connector, now): (&str, DateTime<Utc>),
@@ -635,7 +683,7 @@ impl Store {
             "SELECT {TRANSACTION_COLUMNS} FROM transactions \
              WHERE partner_id = $1 AND livemode = $2 AND processing_id = $3 AND currency = $4 \
                AND status = 'processed' AND funding_status = 'captured' \
-               AND type IN ('payment', 'chargeback_reversal') AND settled_at < $5 \
+               AND type IN ('payment', 'chargeback_reversal') AND settled_at < $5 AND delivery_date IS NULL \
              ORDER BY id FOR UPDATE"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -647,44 +695,125 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let items = rows.iter().map(read_transaction).collect::<Result<Vec<_>, Error>>()?;
-        let share = |t: &Transaction| {
-            deposit_share(t.kind, t.amount.amount, t.refunded, t.fee.amount, t.cust_conv_fee.amount, netted)
-        };
-        let total: Decimal = items.iter().map(share).sum();
-        if items.is_empty() || total <= Decimal::ZERO {
-            return Ok(None);
+        let payout = Payout { processing, method: payout, date: now.date_naive(), netted };
+        let deposit = write_deposit(&mut tx, scope, items, &payout, (connector, now)).await?;
+        if deposit.is_some() {
+            tx.commit().await?;
         }
-        let withheld: Decimal = if netted {
-            items.iter().filter(|t| t.kind == Kind::Payment).map(|t| t.fee.amount).sum()
-        } else {
-            Decimal::ZERO
-        };
-        let mut deposit = Transaction {
-            status_code: "deposited".to_owned(),
-            status_message: if netted {
-                "Paid out to the processing account, fees withheld.".to_owned()
-            } else {
-                "Paid out to the processing account in full; fees are billed monthly.".to_owned()
-            },
-            fee: Money::new(withheld, currency),
-            funding: FundingStatus::Batched,
-            processing_id: Some(processing),
-            ..Transaction::new(scope.livemode, Kind::Deposit, Money::new(total, currency), connector, now)
-        };
-        insert_row(&mut tx, scope, &deposit).await?;
-        for mut item in items {
-            let amount = Money::new(share(&item), currency);
-            let (link, _) = link_both(&mut tx, scope, &deposit, &item, amount, amount, now).await?;
-            deposit.ledger.push(link);
-            item.funding = FundingStatus::Batched;
-            item.modified_at = now;
-            update_row(&mut tx, scope, &item).await?;
-        }
-        post(&mut tx, scope, deposit.id, &Posting::debit_account(processing, deposit.amount), now).await?;
-        record(&mut tx, scope, &deposit, "deposit").await?;
-        tx.commit().await?;
-        Ok(Some(deposit))
+        Ok(deposit)
     }
+
+    /// The payments of payment intents whose delivery date has come by
+    /// `today` and that are settled and not yet paid out, at most
+    /// `at_most`: (partner and mode, payment, processing account).
+    pub(crate) async fn payouts_due(
+        &self,
+        today: NaiveDate,
+        at_most: u32,
+    ) -> Result<Vec<(Scope, Uuid, Uuid)>, Error> {
+        let rows = sqlx::query(
+            "SELECT partner_id, livemode, id, processing_id FROM transactions \
+             WHERE status = 'processed' AND funding_status = 'captured' AND type = 'payment' \
+               AND delivery_date <= $1 \
+             ORDER BY delivery_date, id LIMIT $2",
+        )
+        .bind(today)
+        .bind(i64::from(at_most))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let scope =
+                    Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? };
+                Ok((scope, row.try_get("id")?, row.try_get("processing_id")?))
+            })
+            .collect()
+    }
+
+    /// Pays out payment `id` of an intent on its own, on its delivery date
+    /// and by its payout method: a deposit of the recipient's share, fees
+    /// withheld when `netted`. `None` if it is no longer due (paid out,
+    /// refunded, returned or charged back meanwhile) or its share is not
+    /// more than zero.
+    pub(crate) async fn pay_out(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        netted: bool,
+        (connector, now): (&str, DateTime<Utc>),
+    ) -> Result<Option<Transaction>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let payment = lock(&mut tx, scope, id).await?;
+        let due = payment.status == Status::Processed && payment.funding == FundingStatus::Captured;
+        let Some(date) = payment.delivery_date.filter(|d| due && *d <= now.date_naive()) else {
+            return Ok(None);
+        };
+        let payout =
+            Payout { processing: payment.processing()?, method: payment.payout_method, date, netted };
+        let deposit = write_deposit(&mut tx, scope, vec![payment], &payout, (connector, now)).await?;
+        if deposit.is_some() {
+            tx.commit().await?;
+        }
+        Ok(deposit)
+    }
+}
+
+/// Where and how a deposit pays out.
+struct Payout {
+    processing: Uuid,
+    method: Option<PayoutMethod>,
+    date: NaiveDate,
+    netted: bool,
+}
+
+/// Writes a deposit of `items` (locked by the caller, in one currency) as
+/// `payout` says: its ledger lists what each pays, each is marked
+/// batched, the account is debited and the event recorded. `None` (and
+/// nothing written) when there are no items or they do not add up to more
+/// than zero.
+async fn write_deposit(
+    tx: &mut DbTransaction<'_, Postgres>,
+    scope: Scope,
+    items: Vec<Transaction>,
+    payout: &Payout,
+    (connector, now): (&str, DateTime<Utc>),
+) -> Result<Option<Transaction>, Error> {
+    let Some(currency) = items.first().map(|t| t.amount.currency) else { return Ok(None) };
+    let total: Decimal = items.iter().map(|t| t.deposit_share(payout.netted)).sum();
+    if total <= Decimal::ZERO {
+        return Ok(None);
+    }
+    let withheld: Decimal = if payout.netted {
+        items.iter().filter(|t| t.kind == Kind::Payment).map(|t| t.fee.amount).sum()
+    } else {
+        Decimal::ZERO
+    };
+    let mut deposit = Transaction {
+        status_code: "deposited".to_owned(),
+        status_message: if payout.netted {
+            "Paid out to the processing account, fees withheld.".to_owned()
+        } else {
+            "Paid out to the processing account in full; fees are billed monthly.".to_owned()
+        },
+        fee: Money::new(withheld, currency),
+        funding: FundingStatus::Batched,
+        processing_id: Some(payout.processing),
+        delivery_date: Some(payout.date),
+        payout_method: payout.method,
+        ..Transaction::new(scope.livemode, Kind::Deposit, Money::new(total, currency), connector, now)
+    };
+    insert_row(tx, scope, &deposit).await?;
+    for mut item in items {
+        let amount = Money::new(item.deposit_share(payout.netted), currency);
+        let (link, _) = link_both(tx, scope, &deposit, &item, amount, amount, now).await?;
+        deposit.ledger.push(link);
+        item.funding = FundingStatus::Batched;
+        item.modified_at = now;
+        update_row(tx, scope, &item).await?;
+    }
+    post(tx, scope, deposit.id, &Posting::debit_account(payout.processing, deposit.amount), now).await?;
+    record(tx, scope, &deposit, "deposit").await?;
+    Ok(Some(deposit))
 }
 
 /// Transaction `id` of the scope, locked for the rest of `tx`.
@@ -710,9 +839,10 @@ async fn insert_row(
         "INSERT INTO transactions (id, partner_id, livemode, type, status, status_code, status_message, currency, \
          amount, fee, cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, \
          payment_method_id, method_kind, processing_id, payment_intent_id, description, order_number, attrs, \
-         connector, authorization_ref, settles_at, settled_at, prior_attempt_ids, created_at, modified_at) \
+         connector, authorization_ref, settles_at, settled_at, prior_attempt_ids, delivery_fee, delivery_date, \
+         payout_method, created_at, modified_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -742,6 +872,9 @@ async fn insert_row(
     .bind(t.settles_at)
     .bind(t.settled_at)
     .bind(&t.prior_attempts)
+    .bind(t.delivery_fee.amount)
+    .bind(t.delivery_date)
+    .bind(t.payout_method.map(PayoutMethod::as_str))
     .bind(t.created_at)
     .bind(t.modified_at)
     .execute(&mut **tx)
