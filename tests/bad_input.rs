@@ -104,6 +104,7 @@ async fn invalid_attributes_are_named_one_by_one_without_writing() {
             "object": "error",
             "error_type": "InvalidAttributes",
             "description": "Invalid attributes: name, email, phone_number",
+            "error_description": "Invalid attributes: name, email, phone_number",
             "details": {
                 "name": "Required",
                 "email": "Must be a valid email address",

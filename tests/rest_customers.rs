@@ -65,7 +65,8 @@ async fn a_customer_is_created_read_listed_updated_and_deleted() {
     assert_eq!(gone.status, 404);
     assert_eq!(
         gone.body,
-        json!({"object": "error", "error_type": "NotFound", "description": "Customer not found"})
+        json!({"object": "error", "error_type": "NotFound", "description": "Customer not found",
+               "error_description": "Customer not found"})
     );
     assert!(http.get("/customers", key).await.body["values"].as_array().unwrap().is_empty());
 }
@@ -234,7 +235,13 @@ async fn lists_filter_order_and_page_with_the_query_language() {
     );
 
     let selected = http.get("/customers?name=alice&fields=name,upper(email)", key).await;
-    assert_eq!(selected.body["values"], json!([{"name": "alice", "upper(email)": "ALICE@OTHER.ORG"}]));
+    let alice = selected.body["values"][0]["id"].clone();
+    assert!(alice.is_string(), "a selection keeps the id: {:?}", selected.body);
+    assert_eq!(
+        selected.body["values"],
+        json!([{"id": alice, "object": "customer", "type": "customer", "name": "alice",
+               "upper(email)": "ALICE@OTHER.ORG"}])
+    );
     let starred = http.get("/customers?name=alice&fields=*,length(name)", key).await;
     assert_eq!(starred.body["values"][0]["length(name)"], 5);
     assert_eq!(starred.body["values"][0]["email"], "alice@other.org");

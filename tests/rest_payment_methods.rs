@@ -96,7 +96,7 @@ async fn cards_are_tokenized_masked_and_managed_through_rest() {
     let visas = http.get("/payment_methods?card[card_brand]=visa&fields=id,description", key).await;
     assert_eq!(
         visas.body["values"],
-        json!([{"id": card_id, "description": "Visa x-4242"}]),
+        json!([{"id": card_id, "object": "payment_method", "type": "card", "description": "Visa x-4242"}]),
         "{:?}",
         visas.body
     );

@@ -2,7 +2,8 @@
 //!
 //! Every failure answers `{"object": "error", "error_type": …,
 //! "description": …, "details": {…}}` with the status codes of the Payload
-//! reference. `error_type` names match the exception classes of the
+//! reference (and `error_description`, the same text, for the PlacePay
+//! SDK). `error_type` names match the exception classes of the
 //! official SDKs (`InvalidAttributes`, `NotFound`, `Unauthorized`, …), so a
 //! partner's `except payload.NotFound` works unchanged. Per-field problems
 //! arrive from services as `BadRequest` field violations named after the
@@ -319,10 +320,13 @@ fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let Inner { status, error_type, description, details, retry_after } = *self.0;
+        // `error_description` repeats `description` for the PlacePay SDK,
+        // which reads its messages from it.
         let mut body = json!({
             "object": "error",
             "error_type": error_type,
             "description": description,
+            "error_description": description,
         });
         if let (Some(details), Value::Object(map)) = (details, &mut body) {
             map.insert("details".to_owned(), details);

@@ -59,9 +59,16 @@ enum Item {
     Computed(String),
 }
 
+/// What a selection keeps of every object: what it is (SDKs map rows to
+/// their classes by `object` and, for payment methods and transactions,
+/// `type`) and which one.
+const IDENTITY: &[&str] = &["id", "object", "type"];
+
 impl Projection {
     /// Shapes `object` as asked, adding `computed` values. Without `fields`,
-    /// the whole object.
+    /// the whole object. A selection always keeps the object's `id` and
+    /// `object` (and a transaction's or payment method's `type`), which
+    /// SDKs read to know what each row is.
     pub fn apply(
         &self,
         object: Map<String, Value>,
@@ -72,6 +79,11 @@ impl Projection {
             return object;
         }
         let mut out = Map::new();
+        for key in IDENTITY {
+            if let Some(value) = object.get(*key) {
+                out.insert((*key).to_owned(), value.clone());
+            }
+        }
         for item in &self.items {
             match item {
                 Item::All => out.extend(object.iter().map(|(k, v)| (k.clone(), v.clone()))),
@@ -447,7 +459,7 @@ mod tests {
         let computed = json!({"lower(name)": "a"}).as_object().unwrap().clone();
         assert_eq!(
             Value::Object(params.projection.apply(object.clone(), Some(computed))),
-            json!({"email": "a@x.com", "attrs": {"plan": "gold"}, "lower(name)": "a"})
+            json!({"id": "1", "email": "a@x.com", "attrs": {"plan": "gold"}, "lower(name)": "a"})
         );
         let all = parse(Some("fields=*")).unwrap();
         assert_eq!(all.projection.apply(object.clone(), None), object);

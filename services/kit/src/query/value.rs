@@ -48,7 +48,8 @@ impl Bind {
             ColumnType::Integer => {
                 raw.parse().map(Self::Integer).map_err(|_| "Must be a whole number".to_owned())
             }
-            ColumnType::Bool => match raw {
+            // Any case: the Payload SDK sends Python's `True` and `False`.
+            ColumnType::Bool => match raw.to_ascii_lowercase().as_str() {
                 "true" | "1" => Ok(Self::Bool(true)),
                 "false" | "0" => Ok(Self::Bool(false)),
                 _ => Err("Must be true or false".to_owned()),
@@ -92,8 +93,11 @@ fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
 
 /// Turns a LIKE pattern of the query language into SQL's: `*` matches any
 /// run of characters; SQL's own wildcards (`%`, `_`) and the escape
-/// character are matched literally.
+/// character are matched literally. A pattern whose only wildcard is a
+/// leading `*` (`?*run`, what the Payload SDK's `contains("run")` sends)
+/// matches the text anywhere, as `*run*` does.
 pub(super) fn like_pattern(raw: &str) -> String {
+    let contains = raw.len() > 1 && raw.starts_with('*') && !raw[1..].contains('*');
     let mut pattern = String::with_capacity(raw.len() + 2);
     for c in raw.chars() {
         match c {
@@ -104,6 +108,9 @@ pub(super) fn like_pattern(raw: &str) -> String {
             }
             c => pattern.push(c),
         }
+    }
+    if contains {
+        pattern.push('%');
     }
     pattern
 }
@@ -137,6 +144,7 @@ mod tests {
         assert_eq!(Bind::parse(ColumnType::Decimal, "100.50"), Ok(Bind::Decimal(Decimal::new(10050, 2))));
         assert_eq!(Bind::parse(ColumnType::Integer, "2019"), Ok(Bind::Integer(2019)));
         assert_eq!(Bind::parse(ColumnType::Bool, "true"), Ok(Bind::Bool(true)));
+        assert_eq!(Bind::parse(ColumnType::Bool, "False"), Ok(Bind::Bool(false)));
         assert!(matches!(Bind::parse(ColumnType::Timestamp, "2019-02-01"), Ok(Bind::Timestamp(_))));
         assert!(matches!(Bind::parse(ColumnType::Timestamp, "2019-02-01 10:00:00"), Ok(Bind::Timestamp(_))));
         assert!(matches!(
@@ -166,6 +174,10 @@ mod tests {
     #[test]
     fn like_patterns_escape_sql_wildcards() {
         assert_eq!(like_pattern("*INV -*"), "%INV -%");
+        assert_eq!(like_pattern("INV*"), "INV%");
+        // The Payload SDK's contains(): a lone leading `*` matches anywhere.
+        assert_eq!(like_pattern("*run"), "%run%");
+        assert_eq!(like_pattern("*"), "%");
         assert_eq!(like_pattern("100%_off\\"), "100\\%\\_off\\\\");
     }
 }
