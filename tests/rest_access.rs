@@ -241,3 +241,33 @@ async fn a_session_token_is_redeemed_once_by_the_hosted_page() {
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["details"], json!({"expires_at": "Read-only attribute"}));
 }
+
+#[tokio::test]
+async fn each_key_is_held_to_its_rate_and_told_when_to_retry() {
+    let mesh =
+        Mesh::start_with(&[("PAYMESH_RATE_LIMIT_PER_SEC", "1"), ("PAYMESH_RATE_LIMIT_BURST", "3")]).await;
+    let http = mesh.http();
+    let acme = test_key(&mesh.acme);
+    for _ in 0..3 {
+        assert_eq!(http.get("/customers", acme).await.status, 200);
+    }
+    let limited =
+        http.post("/customers", acme, json!({"name": "Too Many", "email": "many@example.com"})).await;
+    assert_eq!(limited.status, 429, "{:?}", limited.body);
+    assert_eq!(limited.body["error_type"], "TooManyRequests");
+    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    // Refused before any service: nothing was created.
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM identity.accounts WHERE email = 'many@example.com'").await,
+        0
+    );
+    // Another partner's key, and the same partner's live key, have their own.
+    assert_eq!(http.get("/customers", test_key(&mesh.globex)).await.status, 200);
+    assert_eq!(http.get("/customers", key(&mesh.acme, "secret_key_")).await.status, 200);
+    // A bad key is refused as such, not counted against anyone.
+    assert_eq!(http.get("/customers", "test_secret_key_unknown").await.status, 401);
+    // Once the bucket refills, the key is served again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(http.get("/customers", acme).await.status, 200);
+}

@@ -2,7 +2,8 @@
 //!
 //! The middleware reads the API key (HTTP Basic user name, as `curl -u
 //! KEY:` and the SDKs send it, or `Bearer KEY`), resolves it through
-//! identity with the kit's short cache, and hands handlers a [`Caller`].
+//! identity with the kit's short cache, takes one request from the key's
+//! rate limit, and hands handlers a [`Caller`].
 //! The key is forwarded on every gRPC call, where each service checks it
 //! again: the gateway is not trusted to have done so.
 //!
@@ -72,6 +73,10 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             .into_response()
         }
         Ok((key, principal)) => {
+            if let Err(wait) = state.rate_limiter.take(principal.key_id, std::time::Instant::now()) {
+                return ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
+                    .into_response();
+            }
             let idempotency_key = match idempotency_key(&request) {
                 Ok(found) => found,
                 Err(error) => return error.into_response(),

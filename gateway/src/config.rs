@@ -9,6 +9,10 @@ use paymesh_kit::config::Env;
 pub const ENV_GATEWAY_ADDR: &str = "PAYMESH_GATEWAY_ADDR";
 /// The largest request body accepted, in bytes; larger ones get 413.
 pub const ENV_MAX_BODY_BYTES: &str = "PAYMESH_MAX_BODY_BYTES";
+/// Requests a second one API key may make (0: no limit); beyond it, 429.
+pub const ENV_RATE_LIMIT_PER_SEC: &str = "PAYMESH_RATE_LIMIT_PER_SEC";
+/// Requests one API key may make at once after a quiet spell.
+pub const ENV_RATE_LIMIT_BURST: &str = "PAYMESH_RATE_LIMIT_BURST";
 
 /// The gateway's own settings.
 #[derive(Clone, Copy, Debug)]
@@ -17,6 +21,10 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The body size limit (default 1 MiB).
     pub max_body_bytes: usize,
+    /// Requests a second per key (default 100; 0 turns limiting off).
+    pub rate_limit_per_sec: u32,
+    /// The burst per key (default 200).
+    pub rate_limit_burst: u32,
 }
 
 impl Config {
@@ -25,6 +33,8 @@ impl Config {
         Self {
             addr: env.listen_addr(ENV_GATEWAY_ADDR, SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_body_bytes: env.number(ENV_MAX_BODY_BYTES, 1 << 20, 1024..=64 << 20) as usize,
+            rate_limit_per_sec: env.number(ENV_RATE_LIMIT_PER_SEC, 100, 0..=1_000_000),
+            rate_limit_burst: env.number(ENV_RATE_LIMIT_BURST, 200, 1..=1_000_000),
         }
     }
 }

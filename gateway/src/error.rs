@@ -129,6 +129,16 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal server error")
     }
 
+    /// 429 `TooManyRequests`, retry after `seconds`.
+    pub fn too_many_requests(seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            format!("Too many requests with this key; retry after {seconds} s"),
+        )
+        .with_retry_after(seconds)
+    }
+
     /// 503 `ServiceUnavailable`.
     pub fn unavailable(description: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", description).with_retry_after(1)

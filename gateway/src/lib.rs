@@ -21,6 +21,7 @@ mod config;
 pub mod error;
 mod fields;
 mod health;
+mod limits;
 mod metrics;
 pub mod query;
 mod resources;
@@ -56,7 +57,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-pub use config::{Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES};
+pub use config::{
+    Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES, ENV_RATE_LIMIT_BURST, ENV_RATE_LIMIT_PER_SEC,
+};
 use error::ApiError;
 
 /// What every handler can reach.
@@ -68,6 +71,8 @@ pub struct AppState {
     max_document_bytes: usize,
     config: Config,
     authenticator: Arc<dyn Authenticator>,
+    /// Per-key request rates.
+    rate_limiter: Arc<limits::RateLimiter>,
     accounts: AccountServiceClient<Channel>,
     legal_entities: LegalEntityServiceClient<Channel>,
     documents: DocumentServiceClient<Channel>,
@@ -99,6 +104,10 @@ impl AppState {
         Ok(Self {
             request_timeout: common.request_timeout,
             max_document_bytes: common.max_document_bytes,
+            rate_limiter: Arc::new(limits::RateLimiter::new(
+                config.rate_limit_per_sec,
+                config.rate_limit_burst,
+            )),
             config,
             authenticator,
             accounts: AccountServiceClient::new(identity.clone()),
