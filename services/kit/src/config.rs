@@ -24,6 +24,9 @@ pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
 pub const ENV_DB_MAX_CONNECTIONS: &str = "PAYMESH_DB_MAX_CONNECTIONS";
 /// How long a request waits for a free database connection, in milliseconds.
 pub const ENV_DB_ACQUIRE_TIMEOUT_MS: &str = "PAYMESH_DB_ACQUIRE_TIMEOUT_MS";
+/// The longest one SQL statement may run before PostgreSQL cancels it, in
+/// milliseconds (`statement_timeout` of every pooled connection).
+pub const ENV_DB_STATEMENT_TIMEOUT_MS: &str = "PAYMESH_DB_STATEMENT_TIMEOUT_MS";
 /// `pretty` (development) or `json` (production) log lines.
 pub const ENV_LOG_FORMAT: &str = "PAYMESH_LOG_FORMAT";
 /// A `tracing` filter directive, e.g. `info,paymesh_identity=debug`.
@@ -325,6 +328,8 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// How long to wait for a pooled connection.
     pub acquire_timeout: Duration,
+    /// How long one statement may run (PostgreSQL's `statement_timeout`).
+    pub statement_timeout: Duration,
 }
 
 /// How services trust API keys resolved by identity.
@@ -440,6 +445,7 @@ impl CommonConfig {
                 url: database_url,
                 max_connections: env.number(ENV_DB_MAX_CONNECTIONS, 10, 1..=1000),
                 acquire_timeout: env.millis(ENV_DB_ACQUIRE_TIMEOUT_MS, 5_000, 100),
+                statement_timeout: env.millis(ENV_DB_STATEMENT_TIMEOUT_MS, 10_000, 100),
             },
             auth: AuthConfig {
                 cache_ttl: env.millis(ENV_AUTH_CACHE_TTL_MS, 5_000, 0),

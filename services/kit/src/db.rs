@@ -60,13 +60,15 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A pool whose connections work inside `schema`.
+/// A pool whose connections work inside `schema`, each statement cancelled
+/// by PostgreSQL after the configured statement timeout.
 pub async fn connect(config: &DatabaseConfig, schema: &'static str) -> anyhow::Result<PgPool> {
     check_identifier(schema)?;
+    let statement_timeout = config.statement_timeout.as_millis().to_string();
     let options = PgConnectOptions::from_str(config.url.expose())
         .context("invalid database URL")?
         .application_name(&format!("paymesh-{schema}"))
-        .options([("search_path", schema)]);
+        .options([("search_path", schema), ("statement_timeout", statement_timeout.as_str())]);
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
@@ -138,7 +140,33 @@ pub fn expect_one(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::{config::Secret, testing::TestDatabase};
+
+    #[tokio::test]
+    async fn pooled_connections_carry_the_statement_timeout_and_schema() {
+        let db = TestDatabase::create().await.unwrap();
+        let config = DatabaseConfig {
+            url: Secret::new(db.url().to_owned()),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_millis(250),
+        };
+        let pool = connect(&config, "identity").await.unwrap();
+        let (timeout, path): (String, String) =
+            sqlx::query_as("SELECT current_setting('statement_timeout'), current_setting('search_path')")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((timeout.as_str(), path.as_str()), ("250ms", "identity"));
+        // A statement past it is cancelled by the server (57014).
+        let slow = sqlx::query("SELECT pg_sleep(2)").execute(&pool).await.unwrap_err();
+        let code = slow.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("57014"));
+        pool.close().await;
+    }
 
     #[test]
     fn only_plain_identifiers_become_sql() {
