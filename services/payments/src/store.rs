@@ -268,6 +268,11 @@ fn currency_of(row: &PgRow) -> Result<Currency, Error> {
     Currency::parse(&code).map_err(|_| corrupt("currency"))
 }
 
+/// The partner and mode of a row read across partners (the sweep's).
+fn scope_of(row: &PgRow) -> Result<Scope, sqlx::Error> {
+    Ok(Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? })
+}
+
 fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
     let currency = currency_of(row)?;
     let money = |column: &str| -> Result<Money, Error> {
@@ -556,7 +561,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await?;
         let mut settled = 0;
         for row in &rows {
-            let scope = Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? };
+            let scope = scope_of(row)?;
             let mut transaction = read_transaction(row)?;
             transaction.status = Status::Processed;
             transaction.status_code = "settled".to_owned();
@@ -657,8 +662,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let scope =
-                    Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? };
+                let scope = scope_of(row)?;
                 Ok((scope, row.try_get("processing_id")?, currency_of(row)?))
             })
             .collect()
@@ -696,11 +700,7 @@ impl Store {
             .await?;
         let items = rows.iter().map(read_transaction).collect::<Result<Vec<_>, Error>>()?;
         let payout = Payout { processing, method: payout, date: now.date_naive(), netted };
-        let deposit = write_deposit(&mut tx, scope, items, &payout, (connector, now)).await?;
-        if deposit.is_some() {
-            tx.commit().await?;
-        }
-        Ok(deposit)
+        write_deposit(tx, scope, items, &payout, (connector, now)).await
     }
 
     /// The payments of payment intents whose delivery date has come by
@@ -723,8 +723,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let scope =
-                    Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? };
+                let scope = scope_of(row)?;
                 Ok((scope, row.try_get("id")?, row.try_get("processing_id")?))
             })
             .collect()
@@ -750,11 +749,7 @@ impl Store {
         };
         let payout =
             Payout { processing: payment.processing()?, method: payment.payout_method, date, netted };
-        let deposit = write_deposit(&mut tx, scope, vec![payment], &payout, (connector, now)).await?;
-        if deposit.is_some() {
-            tx.commit().await?;
-        }
-        Ok(deposit)
+        write_deposit(tx, scope, vec![payment], &payout, (connector, now)).await
     }
 }
 
@@ -766,13 +761,13 @@ struct Payout {
     netted: bool,
 }
 
-/// Writes a deposit of `items` (locked by the caller, in one currency) as
-/// `payout` says: its ledger lists what each pays, each is marked
-/// batched, the account is debited and the event recorded. `None` (and
-/// nothing written) when there are no items or they do not add up to more
-/// than zero.
+/// Writes a deposit of `items` (locked by the caller in `tx`, in one
+/// currency) as `payout` says and commits `tx`: its ledger lists what each
+/// pays, each is marked batched, the account is debited and the event
+/// recorded. `None` (and `tx` rolled back) when there are no items or they
+/// do not add up to more than zero.
 async fn write_deposit(
-    tx: &mut DbTransaction<'_, Postgres>,
+    mut tx: DbTransaction<'_, Postgres>,
     scope: Scope,
     items: Vec<Transaction>,
     payout: &Payout,
@@ -802,17 +797,18 @@ async fn write_deposit(
         payout_method: payout.method,
         ..Transaction::new(scope.livemode, Kind::Deposit, Money::new(total, currency), connector, now)
     };
-    insert_row(tx, scope, &deposit).await?;
+    insert_row(&mut tx, scope, &deposit).await?;
     for mut item in items {
         let amount = Money::new(item.deposit_share(payout.netted), currency);
-        let (link, _) = link_both(tx, scope, &deposit, &item, amount, amount, now).await?;
+        let (link, _) = link_both(&mut tx, scope, &deposit, &item, amount, amount, now).await?;
         deposit.ledger.push(link);
         item.funding = FundingStatus::Batched;
         item.modified_at = now;
-        update_row(tx, scope, &item).await?;
+        update_row(&mut tx, scope, &item).await?;
     }
-    post(tx, scope, deposit.id, &Posting::debit_account(payout.processing, deposit.amount), now).await?;
-    record(tx, scope, &deposit, "deposit").await?;
+    post(&mut tx, scope, deposit.id, &Posting::debit_account(payout.processing, deposit.amount), now).await?;
+    record(&mut tx, scope, &deposit, "deposit").await?;
+    tx.commit().await?;
     Ok(Some(deposit))
 }
 
