@@ -1115,3 +1115,22 @@ async fn every_create_honours_an_idempotency_key() {
     assert!(refused.body["description"].as_str().unwrap().contains("Idempotency-Key is not accepted"));
     assert_eq!(mesh.count("SELECT count(*) FROM identity.api_keys").await, keys_before);
 }
+
+#[tokio::test]
+async fn a_processing_account_without_a_payout_method_takes_payments() {
+    // A new partner's default processing account has no payout method yet:
+    // payments to it are priced in their own currency and still taken.
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let processing = mesh.acme.default_accounts[0].to_string();
+    let account = http.get(&format!("/processing_accounts/{processing}"), key).await;
+    assert_eq!(account.body["processing"]["payout_method"], Value::Null, "{:?}", account.body);
+    let customer = http.post("/customers", key, json!({"name": "Ann Lee", "email": "ann@example.com"})).await;
+    let method = add_method(&mesh, key, &id(&customer), card("4242 4242 4242 4242")).await;
+    let paid = http.post("/transactions", key, pay(100.0, &method)).await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    assert_eq!(paid.body["status"], "processed");
+    assert_eq!(paid.body["processing_id"], json!(processing));
+    assert_eq!(paid.body["amount"], json!(102.9));
+    mesh.assert_ledger_invariants().await;
+}

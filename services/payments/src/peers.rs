@@ -7,7 +7,7 @@ use paymesh_kit::{
     Error, Violation,
     auth::{Scope, ServiceToken},
     grpc::Channel,
-    money::Money,
+    money::{Currency, Money},
 };
 use paymesh_proto::{
     common::v1 as common,
@@ -321,6 +321,19 @@ impl Peers {
         funding: pi::FundingType,
         payout: i32,
     ) -> Result<(Money, Money, Money), Error> {
+        // A direct payment's price depends on the payout method only
+        // through its currency (EFT pays CAD, the others USD). An account
+        // with no payout method yet (a partner's default one, say) is
+        // priced as one paid in the amount's currency; it is paid out
+        // once it has a method.
+        let payout = if payout == id::PayoutMethod::Unspecified as i32 {
+            match amount.currency {
+                Currency::Cad => id::PayoutMethod::Eft as i32,
+                Currency::Usd => id::PayoutMethod::Ach as i32,
+            }
+        } else {
+            payout
+        };
         let request = self.token.request(
             scope,
             pi::QuoteRequest {
