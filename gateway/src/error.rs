@@ -327,9 +327,10 @@ fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
     (index, rest.split('.').map(str::to_owned).collect())
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let Inner { status, error_type, description, details, retry_after } = *self.0;
+impl ApiError {
+    /// The error object as JSON.
+    pub fn body(&self) -> Value {
+        let Inner { error_type, description, details, .. } = &*self.0;
         // `error_description` repeats `description` for the PlacePay SDK,
         // which reads its messages from it.
         let mut body = json!({
@@ -339,8 +340,16 @@ impl IntoResponse for ApiError {
             "error_description": description,
         });
         if let (Some(details), Value::Object(map)) = (details, &mut body) {
-            map.insert("details".to_owned(), details);
+            map.insert("details".to_owned(), details.clone());
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        let Inner { status, retry_after, .. } = *self.0;
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())

@@ -18,19 +18,26 @@
 mod auth;
 pub mod body;
 mod config;
+mod docs;
 pub mod error;
 mod fields;
 mod health;
 mod limits;
 mod metrics;
+mod openapi;
 pub mod query;
 mod resources;
 mod rest;
 mod trace;
 
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+};
 
 use axum::{Router, extract::Request, middleware, response::IntoResponse, routing::get};
+use http::Method;
+use openapi::{Operation, Routes};
 use paymesh_kit::{
     auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator},
     config::CommonConfig,
@@ -49,6 +56,7 @@ use paymesh_proto::{
     methods::v1::payment_method_service_client::PaymentMethodServiceClient,
     payments::v1::transaction_service_client::TransactionServiceClient,
 };
+use serde_json::json;
 use tokio::net::TcpListener;
 use tonic_health::pb::health_client::HealthClient;
 use tower::ServiceBuilder;
@@ -58,7 +66,8 @@ use tower_http::{
 };
 
 pub use config::{
-    Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES, ENV_RATE_LIMIT_BURST, ENV_RATE_LIMIT_PER_SEC,
+    Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES, ENV_RATE_LIMIT_BURST,
+    ENV_RATE_LIMIT_PER_SEC,
 };
 use error::ApiError;
 
@@ -133,12 +142,62 @@ impl AppState {
 
 /// The whole REST surface.
 pub fn router(state: AppState) -> Router {
+    let (router, _) = surface(state);
+    router
+}
+
+/// The OpenAPI description of the whole REST surface.
+pub fn openapi(state: AppState) -> serde_json::Value {
+    let (_, spec) = surface(state);
+    spec
+}
+
+/// The router and its description, built together.
+fn surface(state: AppState) -> (Router, serde_json::Value) {
+    let served: Arc<OnceLock<docs::Served>> = Arc::new(OnceLock::new());
+    let (spec_json, docs_page) = (served.clone(), served.clone());
     let api = resources::routes(state.max_document_bytes)
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .map_router(|r| r.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key)));
+    let health = json!({"type": "object", "properties": {
+        "status": {"type": "string"},
+        "services": {"type": "object", "additionalProperties": {"type": "string"}},
+    }});
+    let (routes, spec) = Routes::new()
+        .route(
+            "/healthz",
+            get(health::healthz),
+            [Operation::new(Method::GET, "healthz", "Liveness").tag("health").public().reply(health.clone())],
+        )
+        .route(
+            "/readyz",
+            get(health::readyz),
+            [Operation::new(Method::GET, "readyz", "Readiness")
+                .tag("health")
+                .describe("503 until every service the gateway calls serves.")
+                .public()
+                .reply(health)],
+        )
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(docs::answer(&spec_json, docs::Served::spec))),
+            [Operation::new(Method::GET, "openapi", "This description (OpenAPI 3.1)")
+                .tag("docs")
+                .public()
+                .reply(json!({"type": "object"}))],
+        )
+        .route(
+            "/docs",
+            get(move || std::future::ready(docs::answer(&docs_page, docs::Served::page))),
+            [Operation::new(Method::GET, "docs", "The API reference, as a page")
+                .tag("docs")
+                .public()
+                .reply_of("text/html", json!({"type": "string"}))],
+        )
         .merge(api)
+        .schema("Error", openapi::error_schema())
+        .finish();
+    let _ = served.set(docs::Served::new(&spec));
+    let router = routes
         .fallback(|request: Request| async move {
             ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
                 .into_response()
@@ -162,7 +221,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(middleware::from_fn(metrics::track)),
         )
-        .with_state(state)
+        .with_state(state);
+    (router, spec)
 }
 
 /// Serves the REST API on `listener` until `shutdown` completes, then

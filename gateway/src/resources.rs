@@ -10,14 +10,11 @@ pub(crate) mod payment_intents;
 pub(crate) mod payment_methods;
 pub(crate) mod transactions;
 
-use axum::Router;
-
-use crate::AppState;
+use crate::openapi::Routes;
 
 /// Every resource route (all of them need a credential).
-pub(crate) fn routes(max_document_bytes: usize) -> Router<AppState> {
-    Router::new()
-        .merge(accounts::routes())
+pub(crate) fn routes(max_document_bytes: usize) -> Routes {
+    accounts::routes()
         .merge(legal_entities::routes())
         .merge(documents::routes(max_document_bytes))
         .merge(api_keys::routes())

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Json,
     extract::{Path, RawQuery, State},
     routing::get,
 };
@@ -37,6 +37,7 @@ use crate::{
     auth::Caller,
     body::{RequestBody, Shape},
     error::ApiError,
+    openapi::{Doc, Routes},
     query::{self, ListParams},
 };
 
@@ -144,7 +145,7 @@ has_id!(
 /// One REST collection and the gRPC calls behind it.
 pub(crate) trait Collection: Clone + Send + Sync + 'static {
     /// The message an object travels as.
-    type Item: HasId + Send + 'static;
+    type Item: HasId + Default + Send + 'static;
 
     /// The `object` value of its objects, e.g. `customer`.
     fn object(&self) -> &'static str;
@@ -254,84 +255,138 @@ pub(crate) trait Collection: Clone + Send + Sync + 'static {
         let _ = (state, caller, filters);
         unsupported("Delete the objects one by one (DELETE on /{id})")
     }
-    /// Whether several objects may be created, updated or deleted at once.
-    fn batches(&self) -> bool {
-        true
-    }
-    /// Whether `POST` on the collection is the shared create; a collection
-    /// whose creation answers more than the object (a key shown once)
-    /// routes its own.
-    fn shared_create(&self) -> bool {
-        true
+    /// What the collection offers besides reading: its routes and its
+    /// description follow from it.
+    fn offers(&self) -> Offers;
+    /// Why `method` is not offered on the collection (`one`: on
+    /// `/things/{id}`), for the 405 that answers it.
+    fn refusal(&self, method: &http::Method, one: bool) -> String {
+        let offers = self.offers();
+        let path = self.path();
+        match (method.as_str(), one) {
+            ("PUT", false) if offers.update => {
+                format!("PUT {path} takes one object at a time: PUT {path}/{{id}}")
+            }
+            ("DELETE", false) if offers.delete => {
+                format!("DELETE {path} takes one object at a time: DELETE {path}/{{id}}")
+            }
+            ("POST", true) => format!("Create objects with POST {path}"),
+            ("PUT", _) => "This resource cannot be updated".to_owned(),
+            ("DELETE", _) => "This resource cannot be deleted".to_owned(),
+            ("POST", false) => "These objects are created by paymesh, not through this endpoint".to_owned(),
+            (other, _) => format!("{other} is not allowed on {path}"),
+        }
     }
 }
 
-/// The whole surface of `collection`.
-pub(crate) fn routes<C: Collection>(collection: C) -> Router<AppState> {
-    let path = collection.path();
-    let shared_create = collection.shared_create();
-    let (c1, c2, c3, c4, c5, c6, c7) = (
-        collection.clone(),
-        collection.clone(),
-        collection.clone(),
-        collection.clone(),
-        collection.clone(),
-        collection.clone(),
-        collection,
-    );
+/// What a collection offers besides reading.
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::struct_excessive_bools, reason = "four independent switches, each named")]
+pub(crate) struct Offers {
+    /// `POST /things` through the shared create (a collection whose
+    /// creation answers more than the object routes its own).
+    pub(crate) create: bool,
+    /// `PUT /things/{id}`.
+    pub(crate) update: bool,
+    /// `DELETE /things/{id}`.
+    pub(crate) delete: bool,
+    /// Lists in the bodies of `POST`, `PUT` and `DELETE /things`, and
+    /// `mode=query` updates and deletes.
+    pub(crate) many: bool,
+}
+
+impl Offers {
+    /// Reading only.
+    pub(crate) const READ: Self = Self { create: false, update: false, delete: false, many: false };
+    /// One object at a time: create, update, delete.
+    pub(crate) const ONE: Self = Self { create: true, update: true, delete: true, many: false };
+    /// Everything, in batches and by query too.
+    pub(crate) const ALL: Self = Self { create: true, update: true, delete: true, many: true };
+}
+
+/// The whole surface of `collection`, documented: the operations it
+/// offers, and a 405 with its reason for every other method.
+pub(crate) fn routes<C: Collection>(collection: C) -> Routes {
+    let (path, offers) = (collection.path(), collection.offers());
+    let one_path = format!("{path}/{{id}}");
+    let doc = Doc::of(&collection);
+    let c = collection.clone();
     let mut base = get(move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery| {
-        let c = c1.clone();
+        let c = c.clone();
         async move { list(&c, &state, &caller, raw.0).await }
     });
-    if shared_create {
+    let mut base_ops = vec![doc.list()];
+    if offers.create {
+        let c = collection.clone();
         base = base.post(move |state: State<AppState>, caller: Extension<Caller>, body: RequestBody| {
-            let c = c2.clone();
+            let c = c.clone();
             async move { create(&c, &state, &caller, body).await }
         });
+        base_ops.push(doc.create());
     }
-    Router::new()
-        .route(
-            path,
-            base.put(
-                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
-                    let c = c3.clone();
-                    async move { update_many(&c, &state, &caller, raw.0, body).await }
-                },
-            )
-            .delete(
-                move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
-                    let c = c4.clone();
-                    async move { delete_many(&c, &state, &caller, raw.0, body).await }
-                },
-            ),
-        )
-        .route(
-            &format!("{path}/{{id}}"),
-            get(
-                move |state: State<AppState>,
-                      caller: Extension<Caller>,
-                      Path(id): Path<String>,
-                      raw: RawQuery| {
-                    let c = c5.clone();
-                    async move { get_one(&c, &state, &caller, id, raw.0).await }
-                },
-            )
-            .put(
-                move |state: State<AppState>,
-                      caller: Extension<Caller>,
-                      Path(id): Path<String>,
-                      body: RequestBody| {
-                    let c = c6.clone();
-                    async move { update_one(&c, &state, &caller, id, body).await }
-                },
-            )
-            .delete(
-                move |state: State<AppState>, caller: Extension<Caller>, Path(id): Path<String>| {
-                    let c = c7.clone();
-                    async move { delete_one(&c, &state, &caller, id).await }
-                },
-            ),
-        )
+    if offers.many && offers.update {
+        let c = collection.clone();
+        base = base.put(
+            move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
+                let c = c.clone();
+                async move { update_many(&c, &state, &caller, raw.0, body).await }
+            },
+        );
+        base_ops.push(doc.update_many());
+    }
+    if offers.many && offers.delete {
+        let c = collection.clone();
+        base = base.delete(
+            move |state: State<AppState>, caller: Extension<Caller>, raw: RawQuery, body: RequestBody| {
+                let c = c.clone();
+                async move { delete_many(&c, &state, &caller, raw.0, body).await }
+            },
+        );
+        base_ops.push(doc.delete_many());
+    }
+    let c = collection.clone();
+    let mut one = get(
+        move |state: State<AppState>, caller: Extension<Caller>, Path(id): Path<String>, raw: RawQuery| {
+            let c = c.clone();
+            async move { get_one(&c, &state, &caller, id, raw.0).await }
+        },
+    );
+    let mut one_ops = vec![doc.get()];
+    if offers.update {
+        let c = collection.clone();
+        one = one.put(
+            move |state: State<AppState>,
+                  caller: Extension<Caller>,
+                  Path(id): Path<String>,
+                  body: RequestBody| {
+                let c = c.clone();
+                async move { update_one(&c, &state, &caller, id, body).await }
+            },
+        );
+        one_ops.push(doc.update());
+    }
+    if offers.delete {
+        let c = collection.clone();
+        one = one.delete(move |state: State<AppState>, caller: Extension<Caller>, Path(id): Path<String>| {
+            let c = c.clone();
+            async move { delete_one(&c, &state, &caller, id).await }
+        });
+        one_ops.push(doc.delete());
+    }
+    Routes::new()
+        .schema(&doc.name, doc.schema.clone())
+        .route(path, base.fallback(refuse(collection.clone(), false)), base_ops)
+        .route(&one_path, one.fallback(refuse(collection, true)), one_ops)
+}
+
+/// A 405 for a method `collection` does not offer.
+pub(crate) fn refuse<C: Collection>(
+    collection: C,
+    one: bool,
+) -> impl Fn(http::Method) -> std::future::Ready<ApiError> + Clone + Send + Sync + 'static {
+    move |method: http::Method| {
+        std::future::ready(ApiError::method_not_allowed(collection.refusal(&method, one)))
+    }
 }
 
 /// A gRPC failure as a REST error of `collection`.
@@ -566,7 +621,7 @@ pub(crate) fn list_reply<C: Collection>(collection: &C, items: Vec<C::Item>) -> 
 }
 
 fn no_batches<C: Collection>(collection: &C, method: &str) -> Result<(), ApiError> {
-    if collection.batches() {
+    if collection.offers().many {
         Ok(())
     } else {
         Err(ApiError::method_not_allowed(format!(

@@ -14,7 +14,8 @@
 //! session token is redeemed once, with the partner's client key, by the
 //! hosted page it opens.
 
-use axum::{Extension, Json, Router, extract::State, routing::post};
+use axum::{Extension, Json, extract::State, routing::post};
+use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use serde_json::{Value, json};
 
@@ -25,7 +26,10 @@ use crate::{
     body::{RequestBody, Shape},
     error::ApiError,
     fields::Reader,
-    rest::{self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, object, timestamp},
+    openapi::{Operation, Routes, schema_ref},
+    rest::{
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, object, timestamp,
+    },
 };
 
 const TYPES: &[(&str, i32)] = &[
@@ -93,12 +97,9 @@ impl Collection for AccessTokens {
         r.finish(t, &id)
     }
 
-    fn batches(&self) -> bool {
-        false
-    }
-
-    fn shared_create(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        // Created through its own POST, which answers the token once.
+        Offers { delete: true, ..Offers::READ }
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::AccessToken> {
@@ -178,10 +179,38 @@ fn to_json(t: pb::AccessToken) -> Object {
 }
 
 /// The routes of access tokens.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(rest::routes(AccessTokens).route("/access_tokens", post(create)))
-        .route("/access_tokens/redeem", post(redeem))
+pub(crate) fn routes() -> Routes {
+    let create_op = Operation::new(Method::POST, "create_access_token", "Issue an access token")
+        .describe(
+            "`type=session_access` (a hosted pay page's one-time token for a customer, 15 minutes) or \
+             `type=merchant` (a processing account's portal token, a one-hour JWT). The token is in \
+             `access_token`, shown only in this answer.",
+        )
+        .body(
+            json!({"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["session_access", "merchant"]},
+                "account_id": {"type": "string"},
+                "attrs": {"type": "object"},
+            }}),
+            Some(json!({"type": "session_access", "account_id": "acct_…"})),
+        )
+        .reply(schema_ref("access_token"));
+    let redeem_op = Operation::new(Method::POST, "redeem_access_token", "Redeem a session token")
+        .tag("access_tokens")
+        .describe(
+            "With a client key: the customer a `session_access` token opens, once. A used, expired \
+             or unknown token is 400 under `access_token`.",
+        )
+        .body(
+            json!({"type": "object", "required": ["access_token"], "properties": {"access_token": {"type": "string"}}}),
+            Some(json!({"access_token": "session_access_…"})),
+        )
+        .reply(schema_ref("access_token"));
+    rest::routes(AccessTokens).route("/access_tokens", post(create), [create_op]).route(
+        "/access_tokens/redeem",
+        post(redeem),
+        [redeem_op],
+    )
 }
 
 /// `POST /access_tokens`: a new token, shown once as `access_token`.

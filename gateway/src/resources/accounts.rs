@@ -13,10 +13,11 @@
 //! | `GET /processing_accounts/{id}/status_history` | `ListProcessingStatusChanges` |
 
 use axum::{
-    Extension, Router,
+    Extension,
     extract::{Path, RawQuery, State},
     routing::get,
 };
+use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use prost_types::FieldMask;
 use serde_json::{Value, json};
@@ -26,9 +27,10 @@ use crate::{
     auth::Caller,
     error::ApiError,
     fields::Reader,
+    openapi::{self, Operation, Routes, schema_ref},
     query,
     rest::{
-        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, equals, fetch,
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, equals, fetch,
         list_response, object, text_or_null, timestamp,
     },
 };
@@ -132,6 +134,10 @@ impl Collection for Flavor {
             Self::Customers => "customer",
             Self::ProcessingAccounts => "processing_account",
         }
+    }
+
+    fn offers(&self) -> Offers {
+        Offers::ALL
     }
 
     fn path(&self) -> &'static str {
@@ -302,14 +308,25 @@ impl Collection for Flavor {
     }
 }
 
-/// The routes of the three account paths, with their nested paths.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(rest::routes(Flavor::Accounts))
+/// The routes of accounts, customers and processing accounts.
+pub(crate) fn routes() -> Routes {
+    let recipients_op =
+        Operation::new(Method::GET, "list_customer_recipients", "List a customer's recipients")
+            .describe("The processing accounts the customer may see and pay.")
+            .reply(openapi::list_of(schema_ref("processing_account")));
+    let history_op = Operation::new(
+        Method::GET,
+        "list_processing_status_changes",
+        "List a processing account's status changes",
+    )
+    .describe("Who changed the status, why and when, oldest first.")
+    .reply(openapi::list_of(schema_ref("processing_status_change")));
+    rest::routes(Flavor::Accounts)
         .merge(rest::routes(Flavor::Customers))
         .merge(rest::routes(Flavor::ProcessingAccounts))
-        .route("/customers/{id}/recipients", get(recipients))
-        .route("/processing_accounts/{id}/status_history", get(status_history))
+        .route("/customers/{id}/recipients", get(recipients), [recipients_op])
+        .route("/processing_accounts/{id}/status_history", get(status_history), [history_op])
+        .schema("processing_status_change", openapi::inferred("processing_status_change"))
 }
 
 /// `GET /customers/{id}/recipients`: the processing accounts a payer may

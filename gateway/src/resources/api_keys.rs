@@ -13,10 +13,11 @@
 //! roll; afterwards only `prefix` and `last4`.
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Json,
     extract::{Path, State},
     routing::post,
 };
+use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use prost_types::FieldMask;
 use serde_json::{Value, json};
@@ -28,8 +29,10 @@ use crate::{
     body::{RequestBody, Shape},
     error::ApiError,
     fields::Reader,
+    openapi::{Operation, Routes, schema_ref},
     rest::{
-        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, fetch, object, timestamp,
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, fetch, object,
+        timestamp,
     },
 };
 
@@ -128,12 +131,9 @@ impl Collection for ApiKeys {
         r.finish(k, &id)
     }
 
-    fn batches(&self) -> bool {
-        false
-    }
-
-    fn shared_create(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        // Created through its own POST, which answers the key once.
+        Offers { update: true, delete: true, ..Offers::READ }
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::ApiKey> {
@@ -252,10 +252,41 @@ fn with_key(record: Option<pb::ApiKey>, key: String) -> Reply {
 }
 
 /// The routes of API keys.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(rest::routes(ApiKeys).route("/api_keys", post(create)))
-        .route("/api_keys/{id}/roll", post(roll))
+pub(crate) fn routes() -> Routes {
+    let create_op = Operation::new(Method::POST, "create_api_key", "Create an API key")
+        .describe(
+            "A `secret` or `client` key (`type`) of the caller's mode, optionally restricted by `permissions` \
+             (`{\"method\": \"GET\", \"resource\": \"/transactions\"}`). The key is in `key`, shown \
+             only in this answer.",
+        )
+        .body(
+            json!({"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["secret", "client"]},
+                "name": {"type": "string"},
+                "permissions": {"type": "array", "items": {"type": "object", "properties": {
+                    "method": {"type": "string"}, "resource": {"type": "string"},
+                }}},
+                "attrs": {"type": "object"},
+            }}),
+            Some(json!({"type": "secret", "name": "Reporting", "permissions": [{"method": "GET", "resource": "/transactions"}]})),
+        )
+        .reply(schema_ref("api_key"));
+    let roll_op = Operation::new(Method::POST, "roll_api_key", "Roll an API key")
+        .tag("api_keys")
+        .describe(
+            "A new key replaces this one, which keeps working for `grace_period_seconds` (at most \
+             7 days). The new key is in `key`, shown only in this answer.",
+        )
+        .body(
+            json!({"type": "object", "properties": {"grace_period_seconds": {"type": "integer", "minimum": 0}}}),
+            Some(json!({"grace_period_seconds": 3600})),
+        )
+        .reply(schema_ref("api_key"));
+    rest::routes(ApiKeys).route("/api_keys", post(create), [create_op]).route(
+        "/api_keys/{id}/roll",
+        post(roll),
+        [roll_op],
+    )
 }
 
 /// `POST /api_keys`: a new key, shown once.

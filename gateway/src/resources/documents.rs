@@ -16,13 +16,14 @@
 //! evidence: they cannot be changed or deleted.
 
 use axum::{
-    Extension, Router,
-    extract::{DefaultBodyLimit, FromRequest as _, Multipart, Path, RawQuery, Request, State},
+    Extension,
+    extract::{DefaultBodyLimit, FromRequest as _, Multipart, Path, Request, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use base64::Engine as _;
+use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use serde_json::{Map, Value, json};
 
@@ -33,8 +34,10 @@ use crate::{
     body::{RequestBody, Shape, content_type},
     error::ApiError,
     fields::Reader,
+    openapi::{self, Operation, Routes, schema_ref},
     rest::{
-        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, fetch, object, timestamp,
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, fetch, object,
+        timestamp,
     },
 };
 
@@ -71,6 +74,15 @@ impl Collection for Documents {
 
     fn not_found(&self) -> ApiError {
         ApiError::not_found("Document not found")
+    }
+
+    fn offers(&self) -> Offers {
+        // Uploaded through its own POST (multipart or base64).
+        Offers::READ
+    }
+
+    fn refusal(&self, _method: &http::Method, _one: bool) -> String {
+        "Documents are kept as KYC evidence: they cannot be changed or deleted".to_owned()
     }
 
     fn render(&self, document: pb::Document) -> Object {
@@ -184,38 +196,50 @@ fn to_json(d: pb::Document) -> Object {
 }
 
 /// The routes of documents.
-pub(crate) fn routes(max_document_bytes: usize) -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes(max_document_bytes: usize) -> Routes {
+    let doc = openapi::Doc::of(&Documents);
+    let upload_op = Operation::new(Method::POST, "create_document", "Upload a document")
+        .describe(
+            "`multipart/form-data` with a `file` part (its file name and content type are used unless \
+             `file_name` or `content_type` fields say otherwise) beside `type` and one of `account_id`, \
+             `legal_entity_id` or `owner_id`; or JSON whose `content` is the file in base64.",
+        )
+        .body(
+            doc.body(),
+            Some(json!({
+                "type": "passport", "owner_id": "…", "file_name": "passport.png",
+                "content_type": "image/png", "content": "iVBORw0KGgo…",
+            })),
+        )
+        .body_of(
+            "multipart/form-data",
+            json!({"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "type": {"type": "string"},
+                "account_id": {"type": "string"},
+                "legal_entity_id": {"type": "string"},
+                "owner_id": {"type": "string"},
+            }}),
+        )
+        .reply(schema_ref("document"));
+    let file_op = Operation::new(Method::GET, "get_document_file", "Download a document's file")
+        .tag("documents")
+        .describe("The content as uploaded, as an attachment of its content type.")
+        .reply_of("*/*", json!({"type": "string", "contentMediaType": "application/octet-stream"}));
+    rest::routes(Documents)
         .route(
             "/documents",
-            get(|state: State<AppState>, caller: Extension<Caller>, raw: RawQuery| async move {
-                rest::list_with(&Documents, &state, &caller, raw.0, Vec::new()).await
-            })
-            .post(upload)
-            .put(kept)
-            .delete(kept)
             // Multipart reads are bounded by axum's body limit.
-            .layer(DefaultBodyLimit::max(upload_limit(max_document_bytes))),
+            post(upload).layer(DefaultBodyLimit::max(upload_limit(max_document_bytes))),
+            [upload_op],
         )
-        .route(
-            "/documents/{id}",
-            get(|state: State<AppState>, caller: Extension<Caller>, Path(id): Path<String>, raw: RawQuery| async move {
-                rest::get_one(&Documents, &state, &caller, id, raw.0).await
-            })
-            .put(kept)
-            .delete(kept),
-        )
-        .route("/documents/{id}/file", get(download))
+        .route("/documents/{id}/file", get(download), [file_op])
 }
 
 /// The largest upload body: the document in base64, with room for its
 /// fields.
 fn upload_limit(max_document_bytes: usize) -> usize {
     max_document_bytes.div_ceil(3) * 4 + 64 * 1024
-}
-
-async fn kept() -> ApiError {
-    ApiError::method_not_allowed("Documents are kept as KYC evidence: they cannot be changed or deleted")
 }
 
 /// `POST /documents`: multipart, or JSON/form with base64 content.

@@ -8,10 +8,11 @@
 //! owners in one request when `owners` is given.
 
 use axum::{
-    Extension, Router,
+    Extension,
     extract::{Path, RawQuery, State},
     routing::get,
 };
+use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
 use prost_types::FieldMask;
 use serde_json::{Value, json};
@@ -23,9 +24,10 @@ use crate::{
     body::RequestBody,
     error::ApiError,
     fields::Reader,
+    openapi::{self, Operation, Routes, schema_ref},
     rest::{
-        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, equals, fetch, object,
-        text_or_null, timestamp,
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, equals, fetch,
+        object, text_or_null, timestamp,
     },
 };
 
@@ -116,8 +118,8 @@ impl Collection for LegalEntities {
         error.map_details(flat_address)
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers::ONE
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::LegalEntity> {
@@ -359,8 +361,8 @@ impl Collection for Owners {
         error.map_details(flat_address)
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers::ONE
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::Owner> {
@@ -590,12 +592,18 @@ fn owner_json(o: pb::Owner) -> Object {
 
 // === Routes ===
 
-/// The routes of legal entities and owners, with the nested owners path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(rest::routes(LegalEntities))
-        .merge(rest::routes(Owners))
-        .route("/legal_entities/{id}/owners", get(entity_owners).post(add_owner))
+/// The routes of legal entities and their owners.
+pub(crate) fn routes() -> Routes {
+    let owners = openapi::Doc::of(&Owners);
+    let list_op = Operation::new(Method::GET, "list_legal_entity_owners_of", "List a legal entity's owners")
+        .query(openapi::list_params())
+        .reply(openapi::list_of(schema_ref(owners.name.as_str())));
+    let add_op = owners.create().describe("An owner of this legal entity; `legal_entity_id` is the path's.");
+    rest::routes(LegalEntities).merge(rest::routes(Owners)).route(
+        "/legal_entities/{id}/owners",
+        get(entity_owners).post(add_owner),
+        [list_op, add_op.named("add_legal_entity_owner")],
+    )
 }
 
 /// `GET /legal_entities/{id}/owners`.

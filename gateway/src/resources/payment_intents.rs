@@ -9,10 +9,11 @@
 //! capitals. `PUT` with `{"status": "CANCELED"}` (or `DELETE`) cancels.
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Json,
     extract::{Path, State},
     routing::get,
 };
+use http::Method;
 use paymesh_kit::json::decimal_json;
 use paymesh_proto::{
     common::v1 as common,
@@ -28,8 +29,9 @@ use crate::{
     body::{RequestBody, Shape},
     error::ApiError,
     fields::Reader,
+    openapi::{self, Operation, Routes, schema_ref},
     resources::accounts::{PAYOUT_METHODS, word},
-    rest::{self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, timestamp},
+    rest::{self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, timestamp},
 };
 
 /// The payment intents collection.
@@ -274,8 +276,8 @@ impl Collection for PaymentIntents {
         from_json(object, purpose)
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers::ONE
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::PaymentIntent> {
@@ -535,7 +537,23 @@ fn settings_error(status: &tonic::Status) -> ApiError {
 }
 
 /// The routes of payment intents and processing settings.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Routes {
+    let settings = schema_ref("processing_settings");
+    let body = openapi::inferred("processing_settings");
+    let example = json!({"cust_conv_fee_card_rate": 0.029, "billing_preference": "netted_daily"});
+    let get_op = |id: &str, summary: &str| {
+        Operation::new(Method::GET, id, summary).tag("processing_settings").reply(settings.clone())
+    };
+    let put_op = |id: &str, summary: &str| {
+        Operation::new(Method::PUT, id, summary)
+            .tag("processing_settings")
+            .describe(
+                "The rates and fees to change; `null` clears one so the partner's (or the platform's) \
+                 applies again. `overridden` lists what is set at this level.",
+            )
+            .body(body.clone(), Some(example.clone()))
+            .reply(settings.clone())
+    };
     rest::routes(PaymentIntents)
         .route(
             "/processing_settings",
@@ -545,6 +563,10 @@ pub(crate) fn routes() -> Router<AppState> {
             .put(|state: State<AppState>, caller: Extension<Caller>, body: RequestBody| async move {
                 put_settings(&state, &caller, String::new(), body).await
             }),
+            [
+                get_op("get_processing_settings", "Get the partner's processing settings"),
+                put_op("update_processing_settings", "Update the partner's processing settings"),
+            ],
         )
         .route(
             "/processing_accounts/{id}/processing_settings",
@@ -556,5 +578,10 @@ pub(crate) fn routes() -> Router<AppState> {
                     put_settings(&state, &caller, id.0, body).await
                 },
             ),
+            [
+                get_op("get_account_processing_settings", "Get a processing account's settings"),
+                put_op("update_account_processing_settings", "Update a processing account's settings"),
+            ],
         )
+        .schema("processing_settings", openapi::inferred("processing_settings"))
 }

@@ -16,10 +16,11 @@
 //! Numbers come back masked; the security code never comes back.
 
 use axum::{
-    Extension, Router,
+    Extension,
     extract::{Path, RawQuery, State},
     routing::get,
 };
+use http::Method;
 use paymesh_proto::{common::v1 as common, methods::v1 as pb};
 use prost_types::FieldMask;
 use serde_json::{Value, json};
@@ -30,9 +31,10 @@ use crate::{
     auth::Caller,
     error::ApiError,
     fields::Reader,
+    openapi::{self, Operation, Routes, schema_ref},
     rest::{
-        self, Call, Collection, Listed, Object, Parsed, Purpose, Reply, attrs_json, equals, fetch, object,
-        text_or_null, timestamp,
+        self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, Reply, attrs_json, equals, fetch,
+        object, text_or_null, timestamp,
     },
 };
 
@@ -98,8 +100,8 @@ impl Collection for PaymentMethods {
         from_json(object, purpose)
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers::ONE
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::PaymentMethod> {
@@ -173,13 +175,22 @@ impl Collection for PaymentMethods {
     }
 }
 
-/// The routes of payment methods, and of one account's methods.
-pub(crate) fn routes() -> Router<AppState> {
-    let mut router = rest::routes(PaymentMethods);
+/// The routes of payment methods, and of each account's.
+pub(crate) fn routes() -> Routes {
+    let mut routes = rest::routes(PaymentMethods);
     for flavor in [Flavor::Accounts, Flavor::Customers, Flavor::ProcessingAccounts] {
         let path = format!("{}/{{id}}/payment_methods", flavor.path());
-        router =
-            router.route(
+        let noun = flavor.path().trim_start_matches('/');
+        let op = Operation::new(
+            Method::GET,
+            format!("list_{noun}_payment_methods"),
+            "List an account's payment methods",
+        )
+        .describe("The methods of one account; 404 when the account is not one this key may see.")
+        .query(openapi::list_params())
+        .reply(openapi::list_of(schema_ref("payment_method")));
+        routes =
+            routes.route(
                 &path,
                 get(
                     move |state: State<AppState>,
@@ -189,9 +200,10 @@ pub(crate) fn routes() -> Router<AppState> {
                         of_account(flavor, &state, &caller, id.0, raw.0).await
                     },
                 ),
+                [op],
             );
     }
-    router
+    routes
 }
 
 /// `GET /accounts/{id}/payment_methods`: the methods of one account (404

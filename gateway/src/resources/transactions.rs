@@ -9,7 +9,6 @@
 //! A declined payment answers 400 `TransactionDeclined` with the declined
 //! transaction in `details`. `Idempotency-Key` on POST makes retries safe.
 
-use axum::Router;
 use paymesh_kit::json::decimal_json;
 use paymesh_proto::{
     common::v1 as common,
@@ -25,8 +24,9 @@ use crate::{
     auth::Caller,
     error::ApiError,
     fields::Reader,
+    openapi::Routes,
     resources::accounts::{PAYOUT_METHODS, word},
-    rest::{self, Call, Collection, Listed, Object, Parsed, Purpose, attrs_json, timestamp},
+    rest::{self, Call, Collection, Listed, Object, Offers, Parsed, Purpose, attrs_json, timestamp},
 };
 
 const TYPES: &[(&str, i32)] = &[
@@ -288,8 +288,21 @@ impl Collection for Transactions {
         from_json(object, purpose)
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers { delete: false, ..Offers::ONE }
+    }
+
+    fn refusal(&self, method: &http::Method, one: bool) -> String {
+        match (method.as_str(), one) {
+            ("DELETE", _) => {
+                "Transactions are never deleted: void a payment with {\"status\": \"voided\"}, or refund it"
+                    .to_owned()
+            }
+            ("PUT", false) => {
+                "PUT /transactions takes one object at a time: PUT /transactions/{id}".to_owned()
+            }
+            (other, _) => format!("{other} is not allowed on /transactions"),
+        }
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::Transaction> {
@@ -352,18 +365,6 @@ impl Collection for Transactions {
             Ok(updated.into_inner().transaction.into_iter().collect())
         })
     }
-
-    fn delete<'a>(
-        &'a self,
-        _state: &'a AppState,
-        _caller: &'a Caller,
-        _ids: Vec<String>,
-        _many: bool,
-    ) -> Call<'a, Vec<pb::Transaction>> {
-        rest::unsupported(
-            "Transactions are never deleted: void a payment with {\"status\": \"voided\"}, or refund it",
-        )
-    }
 }
 
 /// The transaction ledger collection (read-only).
@@ -397,8 +398,17 @@ impl Collection for TransactionLedgers {
         r.finish(pb::TransactionLedger::default(), "")
     }
 
-    fn batches(&self) -> bool {
-        false
+    fn offers(&self) -> Offers {
+        Offers::READ
+    }
+
+    fn refusal(&self, method: &http::Method, _one: bool) -> String {
+        if method == http::Method::POST {
+            "Ledger entries are written with the transactions they link: create a refund with ledger[0][assoc_transaction_id]"
+                .to_owned()
+        } else {
+            "Ledger entries are append-only".to_owned()
+        }
     }
 
     fn get<'a>(
@@ -427,41 +437,9 @@ impl Collection for TransactionLedgers {
             Ok(Listed { items: transaction_ledgers, computed, groups })
         })
     }
-
-    fn create<'a>(
-        &'a self,
-        _state: &'a AppState,
-        _caller: &'a Caller,
-        _items: Vec<pb::TransactionLedger>,
-        _many: bool,
-    ) -> Call<'a, Vec<pb::TransactionLedger>> {
-        rest::unsupported(
-            "Ledger entries are written with the transactions they link: create a refund with ledger[0][assoc_transaction_id]",
-        )
-    }
-
-    fn update<'a>(
-        &'a self,
-        _state: &'a AppState,
-        _caller: &'a Caller,
-        _items: Vec<(pb::TransactionLedger, Vec<String>)>,
-        _many: bool,
-    ) -> Call<'a, Vec<pb::TransactionLedger>> {
-        rest::unsupported("Ledger entries are append-only")
-    }
-
-    fn delete<'a>(
-        &'a self,
-        _state: &'a AppState,
-        _caller: &'a Caller,
-        _ids: Vec<String>,
-        _many: bool,
-    ) -> Call<'a, Vec<pb::TransactionLedger>> {
-        rest::unsupported("Ledger entries are append-only")
-    }
 }
 
 /// The routes of transactions and their ledger.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Routes {
     rest::routes(Transactions).merge(rest::routes(TransactionLedgers))
 }
