@@ -271,3 +271,81 @@ async fn each_key_is_held_to_its_rate_and_told_when_to_retry() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(http.get("/customers", acme).await.status, 200);
 }
+
+#[tokio::test]
+async fn browsers_tokenize_with_client_keys_only() {
+    let shop = "https://shop.example";
+    let mesh = Mesh::start_with(&[("PAYMESH_CORS_ORIGINS", shop)]).await;
+    let http = mesh.http();
+    let (secret, client) = (test_key(&mesh.acme), key(&mesh.acme, "test_client_key_"));
+    let payer = http.post("/customers", secret, json!({"name": "Matt", "email": "matt@example.com"})).await;
+    let payer = payer.body["id"].as_str().unwrap().to_owned();
+
+    // The preflight of the tokenization route, from the shop's page.
+    let preflight = |path: &str, method: &str, origin: &str| {
+        http.request(Method::OPTIONS, path, None)
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "authorization, content-type")
+    };
+    let ok = preflight("/payment_methods", "POST", shop).send().await.unwrap();
+    assert_eq!(ok.status(), 204);
+    let h = ok.headers();
+    assert_eq!(h["access-control-allow-origin"], shop);
+    assert_eq!(h["access-control-allow-methods"], "POST");
+    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    assert_eq!(h["vary"], "origin");
+    // Other routes, methods and origins are refused.
+    for (path, method, origin) in [
+        ("/customers", "POST", shop),
+        ("/payment_methods", "GET", shop),
+        ("/payment_methods", "POST", "https://evil.example"),
+    ] {
+        let refused = preflight(path, method, origin).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "{method} {path} from {origin}");
+        assert!(refused.headers().get("access-control-allow-origin").is_none());
+    }
+
+    // The page tokenizes a card with the client key; it may read the answer.
+    let card = json!({"type": "card", "account_id": payer,
+        "card": {"card_number": "4242 4242 4242 4242", "expiry": "12/40"}, "billing_address": {"postal_code": "10001"}});
+    let request =
+        http.request(Method::POST, "/payment_methods", Some(client)).header("origin", shop).json(&card);
+    let tokenized = http.send(request).await;
+    assert_eq!(tokenized.status, 200, "{:?}", tokenized.body);
+    assert_eq!(tokenized.headers["access-control-allow-origin"], shop);
+    assert!(tokenized.headers["access-control-expose-headers"].to_str().unwrap().contains("x-request-id"));
+    // Its errors are readable too.
+    let request =
+        http.request(Method::POST, "/payment_methods", Some(client)).header("origin", shop).json(&json!({}));
+    let invalid = http.send(request).await;
+    assert_eq!(
+        (invalid.status, invalid.headers["access-control-allow-origin"].to_str().unwrap()),
+        (400, shop)
+    );
+
+    // A secret key in a page is refused before anything is done; so is a
+    // client key from another origin.
+    let before = mesh.count("SELECT count(*) FROM identity.accounts").await;
+    let request = http
+        .request(Method::POST, "/customers", Some(secret))
+        .header("origin", shop)
+        .json(&json!({"name": "Ann", "email": "ann@example.com"}));
+    let refused = http.send(request).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    assert_eq!(
+        refused.body["description"],
+        "Only client keys may be used from a browser; keep secret keys on your server"
+    );
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.accounts").await, before);
+    let request = http
+        .request(Method::POST, "/payment_methods", Some(client))
+        .header("origin", "https://evil.example")
+        .json(&card);
+    assert_eq!(http.send(request).await.status, 403);
+
+    // Servers send no Origin: nothing changes for them.
+    let listed = http.get("/customers", secret).await;
+    assert_eq!(listed.status, 200);
+    assert!(listed.headers.get("access-control-allow-origin").is_none());
+}

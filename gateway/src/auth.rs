@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse as _, Response},
 };
 use paymesh_kit::{
-    auth::{ApiKey, AuthError, Verb, key_from_headers},
+    auth::{ApiKey, AuthError, KeyKind, Verb, key_from_headers},
     wire::{self, IDEMPOTENCY_KEY},
 };
 use tonic::metadata::MetadataValue;
@@ -73,6 +73,21 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             .into_response()
         }
         Ok((key, principal)) => {
+            // A browser's request (it names its page's origin) must hold a
+            // client key, from an allowed origin.
+            let origin = crate::cors::origin(request.headers()).map(str::to_owned);
+            if let Some(origin) = &origin {
+                if principal.key_kind != KeyKind::Client {
+                    return ApiError::forbidden(
+                        "Only client keys may be used from a browser; keep secret keys on your server",
+                    )
+                    .into_response();
+                }
+                if !crate::cors::allowed(&state, origin) {
+                    return ApiError::forbidden(format!("Pages of {origin} may not call paymesh"))
+                        .into_response();
+                }
+            }
             if let Err(wait) = state.rate_limiter.take(principal.key_id, std::time::Instant::now()) {
                 return ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
                     .into_response();
@@ -90,7 +105,11 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
                 idempotency_key,
                 timeout: state.request_timeout,
             });
-            next.run(request).await
+            let mut response = next.run(request).await;
+            if let Some(origin) = &origin {
+                crate::cors::allow_origin(response.headers_mut(), origin);
+            }
+            response
         }
         Err(AuthError::Unavailable(_)) => {
             ApiError::unavailable("Authentication is unavailable; retry shortly").into_response()

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use paymesh_kit::config::Env;
 
+use crate::cors::Origins;
+
 /// Where the gateway listens for HTTP.
 pub const ENV_GATEWAY_ADDR: &str = "PAYMESH_GATEWAY_ADDR";
 /// The largest request body accepted, in bytes; larger ones get 413.
@@ -14,8 +16,12 @@ pub const ENV_RATE_LIMIT_PER_SEC: &str = "PAYMESH_RATE_LIMIT_PER_SEC";
 /// Requests one API key may make at once after a quiet spell.
 pub const ENV_RATE_LIMIT_BURST: &str = "PAYMESH_RATE_LIMIT_BURST";
 
+/// The origins whose pages may call the browser routes with a client key:
+/// `*` (the default) or a comma-separated list.
+pub const ENV_CORS_ORIGINS: &str = "PAYMESH_CORS_ORIGINS";
+
 /// The gateway's own settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// The HTTP listen address (default `127.0.0.1:8080`).
     pub addr: SocketAddr,
@@ -25,6 +31,8 @@ pub struct Config {
     pub rate_limit_per_sec: u32,
     /// The burst per key (default 200).
     pub rate_limit_burst: u32,
+    /// The origins browsers may call from (default any).
+    pub cors_origins: Origins,
 }
 
 impl Config {
@@ -35,6 +43,13 @@ impl Config {
             max_body_bytes: env.number(ENV_MAX_BODY_BYTES, 1 << 20, 1024..=64 << 20) as usize,
             rate_limit_per_sec: env.number(ENV_RATE_LIMIT_PER_SEC, 100, 0..=1_000_000),
             rate_limit_burst: env.number(ENV_RATE_LIMIT_BURST, 200, 1..=1_000_000),
+            cors_origins: match Origins::parse(env.raw(ENV_CORS_ORIGINS).unwrap_or("*")) {
+                Ok(origins) => origins,
+                Err(why) => {
+                    env.problem(format!("{ENV_CORS_ORIGINS} {why}"));
+                    Origins::Any
+                }
+            },
         }
     }
 }

@@ -18,6 +18,7 @@
 mod auth;
 pub mod body;
 mod config;
+mod cors;
 mod docs;
 pub mod error;
 mod fields;
@@ -66,9 +67,10 @@ use tower_http::{
 };
 
 pub use config::{
-    Config, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES, ENV_RATE_LIMIT_BURST,
+    Config, ENV_CORS_ORIGINS, ENV_GATEWAY_ADDR, ENV_MAX_BODY_BYTES, ENV_RATE_LIMIT_BURST,
     ENV_RATE_LIMIT_PER_SEC,
 };
+pub use cors::Origins;
 use error::ApiError;
 
 /// What every handler can reach.
@@ -219,7 +221,8 @@ fn surface(state: AppState) -> (Router, serde_json::Value) {
                         .on_response(trace::on_response),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn(metrics::track)),
+                .layer(middleware::from_fn(metrics::track))
+                .layer(middleware::from_fn_with_state(state.clone(), cors::preflight)),
         )
         .with_state(state);
     (router, spec)
