@@ -9,11 +9,15 @@
 //! Layout: [`query`] parses the query language into the `ListQuery` the
 //! services compile; [`body`] reads JSON or form bodies; `auth` resolves the
 //! API key and forwards it; [`error`] maps gRPC statuses to REST errors;
-//! `resources` holds one module per resource; `health` answers
-//! orchestrators; `trace` opens the request span that every gRPC hop joins.
+//! `resources` holds one module per resource; `openapi` adds every route
+//! together with its description, which `docs` serves as `/openapi.json`
+//! and `/docs`; `cors` lets browsers tokenize with client keys; `health`
+//! answers orchestrators; `trace` opens the request span that every gRPC
+//! hop joins.
 //!
 //! The tower stack, outermost first: request id (set, then echoed), the
-//! request span, metrics per route, then per route the API key check.
+//! request span, metrics per route, CORS preflights, then per route the
+//! API key check (which also holds browser requests to client keys).
 
 mod auth;
 pub mod body;

@@ -151,7 +151,8 @@ pub(crate) struct Operation {
 }
 
 impl Operation {
-    /// `method` answering an object of `schema` (a schema or `$ref`).
+    /// An operation of `method`, named `id` (its `operationId`), with a
+    /// one-line summary.
     pub(crate) fn new(method: Method, id: impl Into<String>, summary: impl Into<String>) -> Self {
         Self {
             method,
@@ -382,8 +383,8 @@ impl Doc {
     pub(crate) fn of<C: Collection>(collection: &C) -> Self {
         let (objects, create_example) = examples::of(collection.path());
         // The examples give the types; an attribute none of them shows is
-        // still described, as an empty message renders it.
-        // An attribute an empty message renders as null may be null.
+        // still described, as an empty message renders it, and one an empty
+        // message renders as null may be null.
         let mut schema = infer(objects.iter());
         if let Some(Value::Object(properties)) = schema.get_mut("properties") {
             for (key, value) in collection.render(C::Item::default()) {
@@ -449,7 +450,9 @@ impl Doc {
     pub(crate) fn list(&self) -> Operation {
         Operation::new(Method::GET, self.id("list", true), format!("List {}", self.plural))
             .describe(
-                "Objects matching the filters, newest first unless ordered. With `group_by` or an                  aggregate in `fields`, the values are the groups: the grouped attributes and the                  aggregates (`sum(amount)`).",
+                "Objects matching the filters, newest first unless ordered. With `group_by` or an \
+                 aggregate in `fields`, the values are the groups: the grouped attributes and the \
+                 aggregates (`sum(amount)`).",
             )
             .query(list_params())
             .reply(list_of(self.object()))
@@ -462,7 +465,8 @@ impl Doc {
             if self.many { json!({"anyOf": [self.object(), list_of(self.object())]}) } else { self.object() };
         Operation::new(Method::POST, self.id("create", false), format!("Create a {}", self.singular))
             .describe(if self.many {
-                "One object, or a list of them created all or none. An `Idempotency-Key` header makes                  a retry answer the first result."
+                "One object, or a list of them created all or none. An `Idempotency-Key` header makes \
+                 a retry answer the first result."
             } else {
                 "An `Idempotency-Key` header makes a retry answer the first result."
             })
@@ -474,7 +478,8 @@ impl Doc {
     pub(crate) fn update_many(&self) -> Operation {
         Operation::new(Method::PUT, self.id("update", true), format!("Update several {}", self.plural))
             .describe(
-                "A list of objects with their ids, all or none; or, with `mode=query`, one object of                  changes applied to every object the filters match.",
+                "A list of objects with their ids, all or none; or, with `mode=query`, one object of \
+                 changes applied to every object the filters match.",
             )
             .query([mode_param(), filters()])
             .body(one_or_list(self.body.clone()), None)
@@ -502,7 +507,8 @@ impl Doc {
     pub(crate) fn update(&self) -> Operation {
         Operation::new(Method::PUT, self.id("update", false), format!("Update a {}", self.singular))
             .describe(
-                "The attributes to change. Read-only attributes may be sent back as read; a                  different value is refused.",
+                "The attributes to change. Read-only attributes may be sent back as read; a \
+                 different value is refused.",
             )
             .body(self.body.clone(), None)
             .reply(self.object())

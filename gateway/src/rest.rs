@@ -201,7 +201,7 @@ pub(crate) trait Collection: Clone + Send + Sync + 'static {
     ) -> Call<'a, Listed<Self::Item>>;
     /// Creates objects: one (`many` false), or a batch, all or none. A
     /// collection whose creation answers more than the object routes its own
-    /// (see [`Collection::shared_create`]).
+    /// (see [`Offers::create`]).
     fn create<'a>(
         &'a self,
         state: &'a AppState,
