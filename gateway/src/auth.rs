@@ -83,7 +83,7 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
                     )
                     .into_response();
                 }
-                if !crate::cors::allowed(&state, origin) {
+                if !state.config.cors_origins.allows(origin) {
                     return ApiError::forbidden(format!("Pages of {origin} may not call paymesh"))
                         .into_response();
                 }

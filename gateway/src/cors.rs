@@ -58,7 +58,8 @@ impl Origins {
         Ok(Self::Only(origins))
     }
 
-    fn allows(&self, origin: &str) -> bool {
+    /// Whether pages of `origin` may call the browser routes.
+    pub(crate) fn allows(&self, origin: &str) -> bool {
         match self {
             Self::Any => true,
             Self::Only(list) => list.iter().any(|o| o == origin),
@@ -112,12 +113,6 @@ pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: &str) {
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
         headers.append(header::VARY, HeaderValue::from_static("origin"));
     }
-}
-
-/// Whether a browser request from `origin` may be answered, for the
-/// gateway's origins.
-pub(crate) fn allowed(state: &AppState, origin: &str) -> bool {
-    state.config.cors_origins.allows(origin)
 }
 
 #[cfg(test)]

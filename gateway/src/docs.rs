@@ -8,6 +8,7 @@
 use std::{collections::BTreeMap, fmt::Write as _, sync::OnceLock};
 
 use axum::{
+    body::Bytes,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -15,17 +16,17 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// What the two routes answer.
+/// What the two routes answer, shared by every request (not copied).
 #[derive(Debug)]
 pub(crate) struct Served {
-    spec: String,
-    page: String,
+    spec: Bytes,
+    page: Bytes,
 }
 
 impl Served {
     /// Renders `spec` and its page.
     pub(crate) fn new(spec: &Value) -> Self {
-        Self { spec: spec.to_string(), page: page(spec) }
+        Self { spec: Bytes::from(spec.to_string()), page: Bytes::from(page(spec)) }
     }
 
     /// `GET /openapi.json`.
@@ -44,7 +45,7 @@ pub(crate) fn answer(served: &OnceLock<Served>, part: fn(&Served) -> Response) -
     served.get().map_or_else(|| ApiError::unavailable("Starting up").into_response(), part)
 }
 
-fn with_type(body: String, content_type: &'static str) -> Response {
+fn with_type(body: Bytes, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response

@@ -146,20 +146,9 @@ impl AppState {
     }
 }
 
-/// The whole REST surface.
+/// The whole REST surface, with its description at `/openapi.json` and
+/// `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (router, _) = surface(state);
-    router
-}
-
-/// The OpenAPI description of the whole REST surface.
-pub fn openapi(state: AppState) -> serde_json::Value {
-    let (_, spec) = surface(state);
-    spec
-}
-
-/// The router and its description, built together.
-fn surface(state: AppState) -> (Router, serde_json::Value) {
     let served: Arc<OnceLock<docs::Served>> = Arc::new(OnceLock::new());
     let (spec_json, docs_page) = (served.clone(), served.clone());
     let api = resources::routes(state.max_document_bytes)
@@ -203,7 +192,7 @@ fn surface(state: AppState) -> (Router, serde_json::Value) {
         .schema("Error", openapi::error_schema())
         .finish();
     let _ = served.set(docs::Served::new(&spec));
-    let router = routes
+    routes
         .fallback(|request: Request| async move {
             ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
                 .into_response()
@@ -228,8 +217,7 @@ fn surface(state: AppState) -> (Router, serde_json::Value) {
                 .layer(middleware::from_fn(metrics::track))
                 .layer(middleware::from_fn_with_state(state.clone(), cors::preflight)),
         )
-        .with_state(state);
-    (router, spec)
+        .with_state(state)
 }
 
 /// Serves the REST API on `listener` until `shutdown` completes, then

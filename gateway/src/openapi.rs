@@ -385,16 +385,17 @@ impl Doc {
         // The examples give the types; an attribute none of them shows is
         // still described, as an empty message renders it, and one an empty
         // message renders as null may be null.
+        let empty = collection.render(C::Item::default());
         let mut schema = infer(objects.iter());
         if let Some(Value::Object(properties)) = schema.get_mut("properties") {
-            for (key, value) in collection.render(C::Item::default()) {
+            for (key, value) in empty {
                 let property = properties.entry(key).or_insert_with(|| infer([&value]));
                 if value.is_null() {
                     nullable(property);
                 }
             }
         } else {
-            schema = infer([&Value::Object(collection.render(C::Item::default()))]);
+            schema = infer([&Value::Object(empty)]);
         }
         // What a create refuses as read-only, of an object as read.
         let read_only: Vec<String> = objects
