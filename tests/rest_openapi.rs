@@ -159,6 +159,7 @@ async fn objects_are_described_with_their_attributes_and_examples() {
     assert_eq!(transaction["livemode"]["type"], "boolean");
     assert_eq!(transaction["created_at"]["format"], "date-time");
     assert_eq!(transaction["ledger"]["type"], "array");
+    assert!(transaction["ledger"]["description"].as_str().is_some_and(|d| d.contains("fields=*,ledger")));
     assert_eq!(transaction["attrs"]["type"], json!(["null", "object"]));
     assert_eq!(transaction["payment_intent_id"]["type"], json!(["null", "string"]));
     // Create bodies list what may be written, with an example; read-only

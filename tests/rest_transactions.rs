@@ -166,8 +166,16 @@ async fn a_payment_is_priced_refunded_through_the_ledger_and_private() {
         .await;
     assert_eq!(rest.status, 200, "{:?}", rest.body);
 
+    // The ledger is a non-default attribute: a read shows it when asked.
     let read = http.get(&format!("/transactions/{payment}"), key).await;
     assert_eq!(read.body["refunded_amount"], json!(102.9));
+    assert_eq!(read.body["funding_status"], "refunded");
+    assert!(read.body.get("ledger").is_none(), "{:?}", read.body);
+    let listed = http.get(&format!("/transactions?id={payment}"), key).await;
+    assert!(listed.body["values"][0].get("ledger").is_none(), "{:?}", listed.body);
+    let listed = http.get(&format!("/transactions?id={payment}&fields=*,ledger"), key).await;
+    assert_eq!(listed.body["values"][0]["ledger"].as_array().map(Vec::len), Some(2), "{:?}", listed.body);
+    let read = http.get(&format!("/transactions/{payment}?fields=*,ledger"), key).await;
     assert_eq!(read.body["funding_status"], "refunded");
     let ledger = read.body["ledger"].as_array().unwrap();
     assert_eq!(ledger.len(), 2);
@@ -634,7 +642,7 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
     assert_eq!(http.get("/transactions?type=deposit", key).await.body["values"], json!([]));
 
     mesh.intents_clock.advance(TimeDelta::days(1));
-    let deposits = until_listed(&mesh, key, "/transactions?type=deposit", 1).await;
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&fields=*,ledger", 1).await;
     let deposit = &deposits.body["values"][0];
     // Net: (100 - 10 refunded - 3.20) + (50 - 1.75).
     assert_eq!(
@@ -653,7 +661,7 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
     let mut expected = vec![(first.clone(), json!(86.8)), (second.clone(), json!(48.25))];
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(items, expected);
-    let paid_out = http.get(&format!("/transactions/{first}"), key).await;
+    let paid_out = http.get(&format!("/transactions/{first}?fields=*,ledger"), key).await;
     assert_eq!(paid_out.body["funding_status"], "batched");
     assert!(
         paid_out.body["ledger"]
@@ -678,7 +686,7 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
         (reversal["amount"].clone(), reversal["processing_id"].clone()),
         (json!(20), json!(processing))
     );
-    let reversed = http.get(&format!("/transactions/{first}"), key).await;
+    let reversed = http.get(&format!("/transactions/{first}?fields=*,ledger"), key).await;
     assert!(
         reversed.body["ledger"]
             .as_array()
@@ -699,7 +707,9 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
     let third = http.post("/transactions", key, pay(50.0, &method)).await;
     assert_eq!(third.body["fee"], json!(1.75));
     mesh.intents_clock.advance(TimeDelta::days(1));
-    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&order_by=desc(created_at)", 2).await;
+    let deposits =
+        until_listed(&mesh, key, "/transactions?type=deposit&order_by=desc(created_at)&fields=*,ledger", 2)
+            .await;
     let newest = &deposits.body["values"][0];
     assert_eq!((newest["amount"].clone(), newest["fee"].clone()), (json!(50), json!(0)), "{newest:?}");
     assert_eq!(newest["ledger"][0]["assoc_transaction_id"], third.body["id"]);
@@ -790,7 +800,7 @@ async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intent
     // The next day: the daily deposit of the direct payment, and the
     // overnight check on its own, without the delivery fees.
     mesh.set_clock("2021-07-01T12:00:00Z");
-    let deposits = until_listed(&mesh, key, "/transactions?type=deposit", 2).await;
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&fields=*,ledger", 2).await;
     let paying = |item: &str| -> Value {
         deposits.body["values"]
             .as_array()
@@ -832,7 +842,9 @@ async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intent
 
     // On its delivery date: 102.90 - 10 refunded - 2.90 service fee.
     mesh.set_clock("2021-07-08T12:00:00Z");
-    let on_the_day = until_listed(&mesh, key, "/transactions?type=deposit&delivery_date=2021-07-08", 1).await;
+    let on_the_day =
+        until_listed(&mesh, key, "/transactions?type=deposit&delivery_date=2021-07-08&fields=*,ledger", 1)
+            .await;
     let last = &on_the_day.body["values"][0];
     assert_eq!(
         (last["amount"].clone(), last["ledger"][0]["assoc_transaction_id"].clone()),
@@ -897,12 +909,13 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
 
     // Day 1: the card payments are paid out.
     mesh.intents_clock.advance(TimeDelta::days(1));
-    let deposit = until_listed(&mesh, key, "/transactions?type=deposit", 1).await;
+    let deposit = until_listed(&mesh, key, "/transactions?type=deposit&fields=*,ledger", 1).await;
     assert_eq!(deposit.body["values"][0]["ledger"].as_array().unwrap().len(), 2, "{:?}", deposit.body);
 
     // Day 4: both disputed; they were paid out, so each draws a reversal.
     mesh.intents_clock.advance(TimeDelta::days(3));
-    let chargebacks = until_listed(&mesh, key, "/transactions?type=chargeback&order_by=amount", 2).await;
+    let chargebacks =
+        until_listed(&mesh, key, "/transactions?type=chargeback&order_by=amount&fields=*,ledger", 2).await;
     let chargebacks = chargebacks.body["values"].as_array().unwrap().clone();
     assert_eq!(
         chargebacks
@@ -937,7 +950,8 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
         (json!(bank_payment), json!("R01"), json!("reversed"))
     );
     assert!(rejected["status_message"].as_str().unwrap().contains("Insufficient funds"));
-    let overturns = until_listed(&mesh, key, "/transactions?type=chargeback_reversal", 1).await;
+    let overturns =
+        until_listed(&mesh, key, "/transactions?type=chargeback_reversal&fields=*,ledger", 1).await;
     let overturn = &overturns.body["values"][0];
     assert_eq!(overturn["amount"], json!(20.87));
     assert_eq!(overturn["ledger"][0]["entry_type"], "chargeback");

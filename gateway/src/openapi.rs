@@ -419,6 +419,19 @@ impl Doc {
                 body.entry(key.clone()).or_insert_with(|| infer([value]));
             }
         }
+        if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+            for key in collection.non_default() {
+                if let Some(Value::Object(property)) = properties.get_mut(*key) {
+                    property.insert(
+                        "description".to_owned(),
+                        json!(format!(
+                            "Non-default: reads show it when `fields` names it (`fields=*,{key}`); \
+                             writes answer it always"
+                        )),
+                    );
+                }
+            }
+        }
         let path = collection.path();
         let object = collection.object();
         Self {

@@ -66,16 +66,20 @@ const IDENTITY: &[&str] = &["id", "object", "type"];
 
 impl Projection {
     /// Shapes `object` as asked, adding `computed` values. Without `fields`,
-    /// the whole object. A selection always keeps the object's `id` and
-    /// `object` (and a transaction's or payment method's `type`), which
-    /// SDKs read to know what each row is.
+    /// the object's default attributes: every one but the `non_default`
+    /// ones, which only a selection that names them shows (`*,ledger`). A
+    /// selection always keeps the object's `id` and `object` (and a
+    /// transaction's or payment method's `type`), which SDKs read to know
+    /// what each row is.
     pub fn apply(
         &self,
-        object: Map<String, Value>,
+        mut object: Map<String, Value>,
         computed: Option<Map<String, Value>>,
+        non_default: &[&str],
     ) -> Map<String, Value> {
         let mut computed = computed.unwrap_or_default();
         if self.items.is_empty() {
+            object.retain(|key, _| !non_default.contains(&key.as_str()));
             return object;
         }
         let mut out = Map::new();
@@ -86,7 +90,12 @@ impl Projection {
         }
         for item in &self.items {
             match item {
-                Item::All => out.extend(object.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                Item::All => out.extend(
+                    object
+                        .iter()
+                        .filter(|(key, _)| !non_default.contains(&key.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                ),
                 Item::Attribute(path) => copy_path(&object, &mut out, path),
                 Item::Computed(key) => {
                     out.insert(key.clone(), computed.remove(key).unwrap_or(Value::Null));
@@ -458,11 +467,29 @@ mod tests {
         let Value::Object(object) = object else { unreachable!() };
         let computed = json!({"lower(name)": "a"}).as_object().unwrap().clone();
         assert_eq!(
-            Value::Object(params.projection.apply(object.clone(), Some(computed))),
+            Value::Object(params.projection.apply(object.clone(), Some(computed), &[])),
             json!({"id": "1", "email": "a@x.com", "attrs": {"plan": "gold"}, "lower(name)": "a"})
         );
         let all = parse(Some("fields=*")).unwrap();
-        assert_eq!(all.projection.apply(object.clone(), None), object);
+        assert_eq!(all.projection.apply(object.clone(), None, &[]), object);
+    }
+
+    #[test]
+    fn non_default_attributes_show_only_when_named() {
+        let object = json!({"id": "1", "object": "transaction", "amount": 5, "ledger": [{"amount": 5}]});
+        let Value::Object(object) = object else { unreachable!() };
+        let shown = |raw: &str| {
+            let params = parse(Some(raw)).unwrap();
+            Value::Object(params.projection.apply(object.clone(), None, &["ledger"]))
+        };
+        let defaults = json!({"id": "1", "object": "transaction", "amount": 5});
+        assert_eq!(shown(""), defaults);
+        assert_eq!(shown("fields=*"), defaults);
+        assert_eq!(shown("fields=*,ledger"), Value::Object(object.clone()));
+        assert_eq!(
+            shown("fields=ledger"),
+            json!({"id": "1", "object": "transaction", "ledger": [{"amount": 5}]})
+        );
     }
 
     #[test]

@@ -180,6 +180,12 @@ pub(crate) trait Collection: Clone + Send + Sync + 'static {
     fn fixed_filters(&self) -> Vec<Filter> {
         Vec::new()
     }
+    /// Attributes a read shows only when `fields` names them (`*,ledger`):
+    /// costly to fetch, or long. Writes answer them always: the object as
+    /// written.
+    fn non_default(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Whether an object read through the service belongs here.
     fn owns(&self, _item: &Self::Item) -> bool {
         true
@@ -416,12 +422,9 @@ pub(crate) async fn list_with<C: Collection>(
         return Ok(list_response(listed.groups.into_iter().map(|g| Value::Object(attrs::from_struct(g)))));
     }
     let mut computed = listed.computed.into_iter().map(attrs::from_struct);
-    Ok(list_response(
-        listed
-            .items
-            .into_iter()
-            .map(|item| Value::Object(projection.apply(collection.render(item), computed.next()))),
-    ))
+    Ok(list_response(listed.items.into_iter().map(|item| {
+        Value::Object(projection.apply(collection.render(item), computed.next(), collection.non_default()))
+    })))
 }
 
 async fn list<C: Collection>(
@@ -452,7 +455,7 @@ pub(crate) async fn get_one<C: Collection>(
         ));
     }
     let item = fetch(collection, state, caller, id).await?;
-    Ok(Json(Value::Object(params.projection.apply(collection.render(item), None))))
+    Ok(Json(Value::Object(params.projection.apply(collection.render(item), None, collection.non_default()))))
 }
 
 /// `POST /things`: one object or a list, created through `collection`.

@@ -167,6 +167,10 @@ def test_payments_declines_voids_and_refunds_through_the_ledger(pl, processing, 
     assert isinstance(after, pl.Payment)
     assert after.refunded_amount == 10
     assert [(entry.entry_type, entry.amount) for entry in after.ledger] == [("refund", -10)]
+    # The ledger is non-default: plain reads leave it out, selections add it.
+    assert "ledger" not in pl.Transaction.get(payment.id).data()
+    [listed] = pl.Transaction.select("*", pl.attr.ledger).filter_by(id=payment.id).all()
+    assert [entry.assoc_transaction_id for entry in listed.ledger] == [refund.id]
     ledgers = pl.Ledger.filter_by(transaction_id=payment.id).all()
     assert [(entry.entry_type, entry.assoc_transaction_id) for entry in ledgers] == [("refund", refund.id)]
 

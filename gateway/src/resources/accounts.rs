@@ -360,7 +360,7 @@ async fn recipients(
     }
     let mut computed = computed.into_iter().map(paymesh_kit::json::from_struct);
     Ok(list_response(accounts.into_iter().map(|a| {
-        Value::Object(params.projection.apply(to_json(a, Flavor::ProcessingAccounts), computed.next()))
+        Value::Object(params.projection.apply(to_json(a, Flavor::ProcessingAccounts), computed.next(), &[]))
     })))
 }
 

@@ -3,8 +3,10 @@
 //!
 //! Shapes as in the Payload reference: `amount`, `fee` and `cust_conv_fee`
 //! as numbers with `currency` beside them; lower-case `type`, `status`,
-//! `funding_status` and `risk_flag`; every transaction with its `ledger`.
-//! A refund is `{"type": "refund", "amount": …, "ledger": [{"assoc_transaction_id": …}]}`;
+//! `funding_status` and `risk_flag`. A transaction's `ledger` (the entries
+//! linking it to refunds, voids and deposits) is a non-default attribute:
+//! reads show it when `fields` names it (`fields=*,ledger`); writes answer
+//! it always. A refund is `{"type": "refund", "amount": …, "ledger": [{"assoc_transaction_id": …}]}`;
 //! `PUT {"status": "processed"}` captures and `{"status": "voided"}` voids.
 //! A declined payment answers 400 `TransactionDeclined` with the declined
 //! transaction in `details`. `Idempotency-Key` on POST makes retries safe.
@@ -288,6 +290,10 @@ impl Collection for Transactions {
         from_json(object, purpose)
     }
 
+    fn non_default(&self) -> &'static [&'static str] {
+        &["ledger"]
+    }
+
     fn offers(&self) -> Offers {
         Offers { delete: false, ..Offers::ONE }
     }
@@ -317,11 +323,15 @@ impl Collection for Transactions {
         &'a self,
         state: &'a AppState,
         caller: &'a Caller,
-        query: common::ListQuery,
+        mut query: common::ListQuery,
     ) -> Call<'a, Listed<pb::Transaction>> {
         Box::pin(async move {
-            let request =
-                caller.grpc(pb::ListTransactionsRequest { query: Some(query), include_ledger: true });
+            // The ledger is a join, not a column: fetched only for a
+            // selection that shows it, and asked for by its own flag.
+            let before = query.fields.len();
+            query.fields.retain(|f| f.path.first().is_none_or(|p| p != "ledger"));
+            let include_ledger = query.fields.len() < before;
+            let request = caller.grpc(pb::ListTransactionsRequest { query: Some(query), include_ledger });
             let pb::ListTransactionsResponse { transactions, computed, groups } =
                 state.transactions.clone().list_transactions(request).await?.into_inner();
             Ok(Listed { items: transactions, computed, groups })
