@@ -40,7 +40,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use axum::{Router, extract::Request, middleware, response::IntoResponse, routing::get};
+use axum::{Router, extract::Request, middleware, response::IntoResponse, routing::get, serve::ListenerExt};
 use http::Method;
 use openapi::{Operation, Routes};
 use paymesh_kit::{
@@ -231,6 +231,13 @@ pub async fn serve(
     let state = AppState::new(common, config)?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "gateway listening");
+    // TCP_NODELAY: an answer's last small segment goes out at once, not
+    // after the client's delayed ACK (tens of milliseconds per request).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("gateway stopped");
     Ok(())

@@ -164,7 +164,10 @@ impl GrpcServer {
             .layer(stack)
             .add_routes(routes)
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                // Without TCP_NODELAY, Nagle's algorithm holds the last
+                // small frame of an answer until the peer's delayed ACK:
+                // tens of milliseconds on every call.
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 async move {
                     shutdown.await;
                     for service in std::iter::once("").chain(service_names.iter().copied()) {
