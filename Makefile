@@ -31,7 +31,7 @@ FUZZ_VENV := .venv-fuzz
 # Cases schemathesis generates per operation and phase (make fuzz).
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help run test lint fmt fuzz openapi-examples rust tools venv pg-stop
+.PHONY: help run test lint fmt fuzz bench openapi-examples rust tools venv pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
@@ -39,6 +39,7 @@ help:
 	@echo "make lint   rustfmt check, clippy (warnings denied), buf lint, Helm chart check"
 	@echo "make fmt    format the code"
 	@echo "make fuzz   schemathesis against /openapi.json of a scratch mesh (FUZZ_EXAMPLES=25 cases per operation)"
+	@echo "make bench  the load benchmark against the pgbench ceiling (BENCH_SECONDS=10 per step); target/bench/"
 	@echo "make openapi-examples   record the OpenAPI examples again from a scratch mesh"
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
@@ -84,6 +85,23 @@ fuzz: rust $(FUZZ_VENV)/.installed
 		--checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
 		--phases examples,coverage,fuzzing --max-examples $(FUZZ_EXAMPLES) --workers 2 \
 		--seed 20261122 --report junit --report-dir target/fuzz
+
+# The load benchmark (bench/README.md): a release `paymesh all` on a fresh
+# database of the test server, dropped afterwards; pgbench running one
+# payment's SQL writes, REST payments through the gateway and gRPC payments
+# straight to the payments service at BENCH_CONCURRENCY (1,8,32,64) for
+# BENCH_SECONDS (10) each; the list query over BENCH_LIST_ROWS (1000000)
+# transactions; memory and start-up. A table on stdout; target/bench/report.json
+# and target/bench/latency.svg.
+bench: rust
+	@server=$$(scripts/postgres.sh ensure $(PG))
+	pgbench=$$(scripts/bench-pgbench.sh)
+	$(CARGO) build --release --locked -p paymesh-mesh -p paymesh-bench
+	SCRATCH_MESH_BIN=target/release/paymesh scripts/scratch-mesh.sh start $$server target/bench
+	trap 'scripts/scratch-mesh.sh stop target/bench' EXIT
+	set -a; . target/bench/env; set +a
+	BENCH_DATABASE_URL=$$(cat target/bench/database) PAYMESH_PID=$$(cat target/bench/pid) \
+		BENCH_PGBENCH=$$pgbench target/release/paymesh-bench
 
 # The examples of /openapi.json, recorded from a walk through the API on a
 # scratch mesh (gateway/src/openapi/examples.json; commit the result).

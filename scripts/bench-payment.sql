@@ -1,0 +1,97 @@
+-- make bench: the physical limit. The SQL writes of one card payment of
+-- 100.00 (charged 102.90, 2.90 of it the payer's fee), statement for
+-- statement and database transaction for database transaction as paymesh
+-- makes them, for pgbench:
+--
+--   pgbench --no-vacuum --protocol=prepared --file=scripts/bench-payment.sql \
+--       --define=partner=UUID --define=processing=UUID --define=customer=UUID \
+--       --define=method=UUID --client=N --jobs=2 --time=SECONDS DATABASE_URL
+--
+-- (paymesh-bench runs it on the mesh's own database after bench-setup.sql,
+-- with a partner id of its own and the bench's processing account, customer
+-- and card.) One pgbench transaction is one payment's writes:
+--
+--   1. the Idempotency-Key claimed          services/kit/src/idempotency.rs (claim)
+--   2. the vault's Detokenize audit row      services/methods/src/store.rs (audit)
+--   3. the transaction row, its posting —    services/payments/src/store.rs (insert,
+--      three journal entries, each moving        insert_row, post, record)
+--      its account's balance — and its
+--      outbox event, in one transaction
+--   4. the answer kept for retries           services/kit/src/idempotency.rs (answer)
+--
+-- The reads a payment also makes (the key, the card, the accounts, the
+-- pricing, the row read back) are left out: this is the write ceiling.
+-- Every payment moves the same three balance rows (processor clearing,
+-- the processing account, platform fees), as the bench's payments do.
+
+\set key random(1, 9223372036854775806)
+
+-- 1. Claim the key: drop an expired record of it, then insert it.
+BEGIN;
+DELETE FROM payments.idempotency_keys
+    WHERE partner_id = :partner AND livemode = false
+      AND key = 'pgbench-' || :client_id::text || '-' || :key::text
+      AND created_at < now() - interval '24 hours';
+INSERT INTO payments.idempotency_keys (partner_id, livemode, key, request_hash, created_at)
+    VALUES (:partner, false, 'pgbench-' || :client_id::text || '-' || :key::text,
+            sha256(convert_to(:key::text, 'UTF8')), now())
+    ON CONFLICT DO NOTHING;
+COMMIT;
+
+-- 2. The vault records the release of the card's number to payments.
+INSERT INTO methods.detokenizations (id, partner_id, livemode, requested_id, payment_method_id,
+        caller_kind, caller, purpose, outcome, reason, created_at)
+    VALUES (bench.uuid7(), :partner, false, :method::text, :method, 'service', 'payments',
+            'authorize payment ' || bench.uuid7()::text, 'released', NULL, now());
+
+-- 3. The payment, its posting and its event.
+BEGIN;
+INSERT INTO payments.transactions (id, partner_id, livemode, type, status, status_code, status_message,
+        currency, amount, fee, cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag,
+        customer_id, payment_method_id, method_kind, processing_id, payment_intent_id, description,
+        order_number, attrs, connector, authorization_ref, settles_at, settled_at, prior_attempt_ids,
+        delivery_fee, delivery_date, payout_method, created_at, modified_at)
+    VALUES (bench.uuid7(), :partner, false, 'payment', 'processed', 'approved', 'Approved.',
+            'USD', 102.90, 0, 2.90, 0, 'captured', 0, 'allowed',
+            :customer, :method, 'card', :processing, NULL, NULL,
+            NULL, '{}', 'test', 'test_' || md5(:key::text), NULL, now(), '{}',
+            0, NULL, NULL, now(), now())
+    RETURNING id AS payment, bench.uuid7() AS posting \gset
+INSERT INTO payments.ledger_entries (posting_id, partner_id, livemode, transaction_id, account, currency,
+        amount, created_at)
+    VALUES (:posting, :partner, false, :payment, 'processor_clearing', 'USD', 102.90, now());
+INSERT INTO payments.ledger_balances (partner_id, livemode, account, currency, balance, modified_at)
+    VALUES (:partner, false, 'processor_clearing', 'USD', 102.90, now())
+    ON CONFLICT (partner_id, livemode, account, currency)
+    DO UPDATE SET balance = ledger_balances.balance + EXCLUDED.balance, modified_at = EXCLUDED.modified_at;
+INSERT INTO payments.ledger_entries (posting_id, partner_id, livemode, transaction_id, account, currency,
+        amount, created_at)
+    VALUES (:posting, :partner, false, :payment, 'processing_account:' || :processing::text, 'USD', -100.00, now());
+INSERT INTO payments.ledger_balances (partner_id, livemode, account, currency, balance, modified_at)
+    VALUES (:partner, false, 'processing_account:' || :processing::text, 'USD', -100.00, now())
+    ON CONFLICT (partner_id, livemode, account, currency)
+    DO UPDATE SET balance = ledger_balances.balance + EXCLUDED.balance, modified_at = EXCLUDED.modified_at;
+INSERT INTO payments.ledger_entries (posting_id, partner_id, livemode, transaction_id, account, currency,
+        amount, created_at)
+    VALUES (:posting, :partner, false, :payment, 'platform_fees', 'USD', -2.90, now());
+INSERT INTO payments.ledger_balances (partner_id, livemode, account, currency, balance, modified_at)
+    VALUES (:partner, false, 'platform_fees', 'USD', -2.90, now())
+    ON CONFLICT (partner_id, livemode, account, currency)
+    DO UPDATE SET balance = ledger_balances.balance + EXCLUDED.balance, modified_at = EXCLUDED.modified_at;
+INSERT INTO payments.outbox (id, partner_id, livemode, event_type, resource, resource_id, data, created_at)
+    VALUES (bench.uuid7(), :partner, false, 'transaction.payment', 'transaction', :payment,
+            jsonb_build_object('id', :payment::text, 'type', 'payment', 'status', 'processed',
+                'status_code', 'approved', 'amount', '102.90', 'fee', '0.00', 'cust_conv_fee', '2.90',
+                'delivery_fee', '0.00', 'delivery_date', NULL, 'payout_method', NULL, 'currency', 'USD',
+                'funding_status', 'captured', 'customer_id', :customer::text,
+                'payment_method_id', :method::text, 'processing_id', :processing::text,
+                'payment_intent_id', NULL, 'ledger', '[]'::jsonb),
+            now());
+COMMIT;
+
+-- 4. Keep the answer for a retry with the same key: the encoded
+-- CreateTransactionResponse of such a payment is about 310 bytes (320 here).
+UPDATE payments.idempotency_keys
+    SET response = decode(repeat(md5(:key::text), 20), 'hex'), error_code = NULL, error_message = NULL
+    WHERE partner_id = :partner AND livemode = false
+      AND key = 'pgbench-' || :client_id::text || '-' || :key::text;
