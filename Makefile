@@ -95,7 +95,7 @@ fuzz: rust $(FUZZ_VENV)/.installed
 # and target/bench/latency.svg.
 bench: rust
 	@server=$$(scripts/postgres.sh ensure $(PG))
-	pgbench=$$(scripts/bench-pgbench.sh)
+	pgbench=$$(scripts/postgres.sh pgbench)
 	$(CARGO) build --release --locked -p paymesh-mesh -p paymesh-bench
 	SCRATCH_MESH_BIN=target/release/paymesh scripts/scratch-mesh.sh start $$server target/bench
 	trap 'scripts/scratch-mesh.sh stop target/bench' EXIT

@@ -3,6 +3,7 @@
 #
 #   scripts/postgres.sh ensure [auto|private]   prints a server URL (postgres://postgres@HOST:PORT)
 #   scripts/postgres.sh stop                    stops the private cluster
+#   scripts/postgres.sh pgbench                 prints the path of pgbench (make bench)
 #
 # auto:    use the server on 127.0.0.1:5432 when one answers and lets user
 #          `postgres` in without a password; otherwise the private cluster.
@@ -118,10 +119,17 @@ case "${1:-}" in
       *) log "unknown mode $mode (auto or private)"; exit 2 ;;
     esac
     ;;
+  pgbench)
+    # /usr/bin/pgbench alone is not enough: on Debian it is a wrapper that
+    # needs the server package.
+    install_binaries
+    [ -x "$bin/pgbench" ] || { log "no pgbench in $bin"; exit 1; }
+    echo "$bin/pgbench"
+    ;;
   stop)
     bin=$(bindir)
     data=$(datadir)
     if [ -n "$bin" ] && [ -s "$data/PG_VERSION" ]; then as_owner "$bin/pg_ctl" -D "$data" stop -m fast >&2 || true; fi
     ;;
-  *) echo "usage: $0 ensure [auto|private] | stop" >&2; exit 2 ;;
+  *) echo "usage: $0 ensure [auto|private] | stop | pgbench" >&2; exit 2 ;;
 esac
