@@ -20,8 +20,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCH_MESH_BIN:-$root/target/debug/paymesh}
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# N distinct free ports: every socket stays bound until all are chosen, so
+# the kernel cannot hand out the same port twice.
+free_ports() {
+    python3 -c 'import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in held))' "$1"
 }
 
 start() {
@@ -38,8 +43,7 @@ start() {
     set +a
     export DATABASE_URL="$server/$db"
     local port payments_port
-    port=$(free_port)
-    payments_port=$(free_port)
+    read -r port payments_port <<< "$(free_ports 2)"
     export PAYMESH_GATEWAY_ADDR=127.0.0.1:$port PAYMESH_METRICS_ADDR=off \
         PAYMESH_IDENTITY_ADDR=127.0.0.1:0 PAYMESH_METHODS_ADDR=127.0.0.1:0 \
         PAYMESH_INTENTS_ADDR=127.0.0.1:0 PAYMESH_PAYMENTS_ADDR=127.0.0.1:$payments_port \
