@@ -158,6 +158,12 @@ async fn the_references_examples_are_reproduced_field_for_field() {
     let fastest = http.put(&format!("/payment_intents/{id}"), key, json!({"is_expedited": true})).await;
     assert_eq!(fastest.body["delivery_date"], "2021-05-11", "{:?}", fastest.body);
     assert_eq!(fastest.body["speed"], "same_day");
+    // A change that names nothing is refused, and changes nothing.
+    let empty = http.put(&format!("/payment_intents/{id}"), key, json!({})).await;
+    assert_eq!(empty.status, 400, "{:?}", empty.body);
+    assert!(empty.body["details"].as_object().is_some_and(|d| !d.is_empty()), "{:?}", empty.body);
+    let unchanged = http.get(&format!("/payment_intents/{id}"), key).await;
+    assert_eq!(unchanged.body["modified_at"], fastest.body["modified_at"]);
 
     // Past the cut-off it reads EXPIRED, and can no longer change.
     mesh.intents_clock.advance(TimeDelta::hours(5));

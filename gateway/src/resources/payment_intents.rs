@@ -336,30 +336,29 @@ impl Collection for PaymentIntents {
                 )
                 .into());
             }
-            let mut updated = None;
-            if !paths.is_empty() {
-                let request = caller.grpc(pb::UpdatePaymentIntentRequest {
-                    payment_intent: Some(intent.clone()),
-                    update_mask: Some(FieldMask { paths }),
-                });
-                updated = state
-                    .payment_intents
-                    .clone()
-                    .update_payment_intent(request)
-                    .await?
-                    .into_inner()
-                    .payment_intent;
-            }
-            if cancel {
+            // Without a change the service answers 400 (nothing named).
+            let updated = if cancel {
                 let request = caller.grpc(pb::CancelPaymentIntentRequest { id: intent.id });
-                updated = state
+                state
                     .payment_intents
                     .clone()
                     .cancel_payment_intent(request)
                     .await?
                     .into_inner()
-                    .payment_intent;
-            }
+                    .payment_intent
+            } else {
+                let request = caller.grpc(pb::UpdatePaymentIntentRequest {
+                    payment_intent: Some(intent),
+                    update_mask: Some(FieldMask { paths }),
+                });
+                state
+                    .payment_intents
+                    .clone()
+                    .update_payment_intent(request)
+                    .await?
+                    .into_inner()
+                    .payment_intent
+            };
             Ok(updated.into_iter().collect())
         })
     }
