@@ -74,6 +74,9 @@ $(FUZZ_VENV)/.installed: Makefile
 # Every operation of /openapi.json, on a mesh of its own with a fresh
 # database: no answer may be a 5xx or break the description (status,
 # content type, headers, body schema). The report is in target/fuzz/.
+# Changing, revoking or rolling API keys is left out: the fuzzer finds its
+# own key's id in GET /api_keys and would lock itself out for the rest of
+# the run (the end-to-end tests cover those operations).
 fuzz: rust $(FUZZ_VENV)/.installed
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	$(CARGO) build --locked -p paymesh-mesh
@@ -83,6 +86,8 @@ fuzz: rust $(FUZZ_VENV)/.installed
 	$(FUZZ_VENV)/bin/schemathesis run "$$PAYMESH_URL/openapi.json" \
 		-H "Authorization: Basic $$(printf '%s:' "$$PAYMESH_KEY" | base64 -w0)" \
 		--checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+		--exclude-operation-id update_api_key --exclude-operation-id delete_api_key \
+		--exclude-operation-id roll_api_key \
 		--phases examples,coverage,fuzzing --max-examples $(FUZZ_EXAMPLES) --workers 2 \
 		--seed 20261122 --report junit --report-dir target/fuzz
 
