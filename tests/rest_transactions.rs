@@ -732,7 +732,8 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
 
 #[tokio::test]
 async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intents_payout_method() {
-    let mesh = Mesh::start().await;
+    // A Wednesday, before the checks' cut-off.
+    let mesh = Mesh::start_at("2021-06-30T12:00:00Z").await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
@@ -742,8 +743,6 @@ async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intent
     let by_check =
         http.put(&format!("/processing_accounts/{processing}"), key, json!({"processing": check})).await;
     assert_eq!(by_check.status, 200, "{:?}", by_check.body);
-    // A Wednesday, before the checks' cut-off.
-    mesh.set_clock("2021-06-30T12:00:00Z");
     let intent = |expedited: bool| {
         json!({"payer": {"id": customer}, "recipient": {"id": processing}, "payment_method": {"id": method},
                "target_amount": {"value": 100, "currency": "USD"}, "is_expedited": expedited})

@@ -36,8 +36,8 @@ pub struct Mesh {
     pub intents: SocketAddr,
     /// Where the payments service serves gRPC.
     pub payments: SocketAddr,
-    /// The clock of intents and payments: it starts at the real time and
-    /// moves only when a test advances it.
+    /// The clock of intents and payments: it starts at the real time (or at
+    /// [`Mesh::start_at`]'s) and moves only when a test moves it.
     pub intents_clock: paymesh_kit::clock::Clock,
     /// A partner with data.
     pub acme: CreatedPartner,
@@ -108,8 +108,21 @@ impl Mesh {
         Self::start_with(&[]).await
     }
 
+    /// Starts the mesh with its clocks at `at` (RFC 3339). A test that
+    /// lives on a date of its own starts there rather than moving the
+    /// clocks back with [`Mesh::set_clock`]: a sweep already under way
+    /// would go on with the time it read before the move.
+    pub async fn start_at(at: &str) -> Self {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().expect("an RFC 3339 instant");
+        Self::start_inner(&[], at).await
+    }
+
     /// Starts the mesh with extra `PAYMESH_*` settings.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_inner(extra, chrono::Utc::now()).await
+    }
+
+    async fn start_inner(extra: &[(&str, &str)], at: chrono::DateTime<chrono::Utc>) -> Self {
         init_test_logging();
         let db = TestDatabase::create().await.expect("test database");
         let Settings {
@@ -163,7 +176,7 @@ impl Mesh {
                 eprintln!("methods stopped: {e:#}");
             }
         });
-        let intents_clock = paymesh_kit::clock::Clock::manual(chrono::Utc::now());
+        let intents_clock = paymesh_kit::clock::Clock::manual(at);
         let intents_pool = paymesh_intents::open_database(&common).await.expect("intents database");
         let (intents_common, intents_stop, clock) = (common.clone(), stop.clone(), intents_clock.clone());
         tokio::spawn(async move {
