@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use paymesh_kit::markup::escape;
+
 const PANEL_WIDTH: f64 = 560.0;
 const PANEL_HEIGHT: f64 = 420.0;
 const TITLE_HEIGHT: f64 = 56.0;
@@ -275,22 +277,6 @@ fn tick_label(value: f64) -> String {
     }
     let text = format!("{value:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// Text safe inside an XML element or attribute.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
+use paymesh_kit::markup::escape;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -51,29 +52,14 @@ fn with_type(body: Bytes, content_type: &'static str) -> Response {
     response
 }
 
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Inline `code` spans of a description, the rest escaped.
 fn prose(text: &str) -> String {
     let mut out = String::new();
     for (i, part) in text.split('`').enumerate() {
         if i % 2 == 1 {
-            let _ = write!(out, "<code>{}</code>", esc(part));
+            let _ = write!(out, "<code>{}</code>", escape(part));
         } else {
-            out.push_str(&esc(part));
+            out.push_str(&escape(part));
         }
     }
     out
@@ -84,13 +70,13 @@ fn prose(text: &str) -> String {
 fn type_of(schema: &Value) -> String {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         let name = reference.rsplit('/').next().unwrap_or(reference);
-        return format!("<a href=\"#schema-{0}\">{0}</a>", esc(name));
+        return format!("<a href=\"#schema-{0}\">{0}</a>", escape(name));
     }
     if let Some(choices) = schema.get("anyOf").and_then(Value::as_array) {
         return choices.iter().map(type_of).collect::<Vec<_>>().join(" or ");
     }
     if let Some(constant) = schema.get("const") {
-        return format!("<code>{}</code>", esc(&constant.to_string()));
+        return format!("<code>{}</code>", escape(&constant.to_string()));
     }
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
@@ -107,7 +93,7 @@ fn type_of(schema: &Value) -> String {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|w| format!("<code>{}</code>", esc(w.as_str().unwrap_or_default())))
+                    .map(|w| format!("<code>{}</code>", escape(w.as_str().unwrap_or_default())))
                     .collect();
                 words.join(" | ")
             }
@@ -124,8 +110,8 @@ fn attribute_rows(out: &mut String, prefix: &str, schema: &Value, depth: usize) 
         let _ = write!(
             out,
             "<tr><td><code>{}{}</code></td><td>{}</td><td>{}</td></tr>",
-            esc(prefix),
-            esc(name),
+            escape(prefix),
+            escape(name),
             type_of(property),
             prose(property.get("description").and_then(Value::as_str).unwrap_or_default()),
         );
@@ -162,16 +148,16 @@ fn page(spec: &Value) -> String {
          <meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style></head><body>\
          <h1>{title} API reference <small>{version}</small></h1><p>{intro}</p>\
          <p>The same description, for tools: <a href=\"/openapi.json\"><code>/openapi.json</code></a> (OpenAPI 3.1).</p><nav>",
-        title = esc(spec["info"]["title"].as_str().unwrap_or_default()),
-        version = esc(spec["info"]["version"].as_str().unwrap_or_default()),
+        title = escape(spec["info"]["title"].as_str().unwrap_or_default()),
+        version = escape(spec["info"]["version"].as_str().unwrap_or_default()),
         intro = prose(spec["info"]["description"].as_str().unwrap_or_default()),
     );
     for tag in by_tag.keys() {
-        let _ = write!(out, "<a href=\"#tag-{0}\">{0}</a>", esc(tag));
+        let _ = write!(out, "<a href=\"#tag-{0}\">{0}</a>", escape(tag));
     }
     out.push_str("<a href=\"#schemas\">objects</a></nav>");
     for (tag, operations) in &by_tag {
-        let _ = write!(out, "<h2 id=\"tag-{0}\">{0}</h2>", esc(tag));
+        let _ = write!(out, "<h2 id=\"tag-{0}\">{0}</h2>", escape(tag));
         for (method, path, operation) in operations {
             operation_html(&mut out, method, path, operation);
         }
@@ -181,7 +167,7 @@ fn page(spec: &Value) -> String {
         let _ = write!(
             out,
             "<h3 id=\"schema-{0}\">{0}</h3><table><tr><th>attribute</th><th>type</th><th></th></tr>",
-            esc(name)
+            escape(name)
         );
         attribute_rows(&mut out, "", schema, 0);
         out.push_str("</table>");
@@ -194,10 +180,10 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
     let _ = write!(
         out,
         "<h3 id=\"{id}\"><span class=\"m {method}\">{upper}</span> <code>{path}</code></h3><p><b>{summary}</b>. {description}</p>",
-        id = esc(operation["operationId"].as_str().unwrap_or_default()),
+        id = escape(operation["operationId"].as_str().unwrap_or_default()),
         upper = method.to_ascii_uppercase(),
-        path = esc(path),
-        summary = esc(operation["summary"].as_str().unwrap_or_default()),
+        path = escape(path),
+        summary = escape(operation["summary"].as_str().unwrap_or_default()),
         description = prose(operation["description"].as_str().unwrap_or_default()),
     );
     let parameters = operation["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -207,8 +193,8 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(p["name"].as_str().unwrap_or_default()),
-                esc(p["in"].as_str().unwrap_or_default()),
+                escape(p["name"].as_str().unwrap_or_default()),
+                escape(p["in"].as_str().unwrap_or_default()),
                 type_of(&p["schema"]),
                 prose(p["description"].as_str().unwrap_or_default()),
             );
@@ -216,7 +202,7 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
         out.push_str("</table>");
     }
     if let Some(content) = operation["requestBody"]["content"].as_object() {
-        let media: Vec<String> = content.keys().map(|m| format!("<code>{}</code>", esc(m))).collect();
+        let media: Vec<String> = content.keys().map(|m| format!("<code>{}</code>", escape(m))).collect();
         let _ = write!(
             out,
             "<p>Body ({}): {}</p>",
@@ -225,12 +211,12 @@ fn operation_html(out: &mut String, method: &str, path: &str, operation: &Value)
         );
         if let Some(example) = content.get("application/json").and_then(|c| c.get("example")) {
             let pretty = serde_json::to_string_pretty(example).unwrap_or_default();
-            let _ = write!(out, "<pre>{}</pre>", esc(&pretty));
+            let _ = write!(out, "<pre>{}</pre>", escape(&pretty));
         }
     }
     let ok = &operation["responses"]["200"]["content"];
     if let Some((media, body)) = ok.as_object().and_then(|c| c.iter().next()) {
-        let _ = write!(out, "<p>Answers <code>{}</code>: {}</p>", esc(media), type_of(&body["schema"]));
+        let _ = write!(out, "<p>Answers <code>{}</code>: {}</p>", escape(media), type_of(&body["schema"]));
     }
 }
 

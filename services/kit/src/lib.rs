@@ -27,7 +27,7 @@
 //!   configured key-encryption keys) for the values paymesh must not hold in
 //!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
 //! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
-//!   and protobuf;
+//!   and protobuf; [`markup`]: text escaped for HTML and XML;
 //! - [`address`], [`bank`], [`values`]: postal addresses, bank account
 //!   numbers, names, emails, phones and custom attributes, parsed once, for
 //!   every service that stores them; [`wire`]: request fields read into
@@ -46,6 +46,7 @@ pub mod error;
 pub mod grpc;
 pub mod idempotency;
 pub mod json;
+pub mod markup;
 pub mod metrics;
 pub mod money;
 pub mod outbox;
