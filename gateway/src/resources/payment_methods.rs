@@ -101,7 +101,7 @@ impl Collection for PaymentMethods {
     }
 
     fn offers(&self) -> Offers {
-        Offers::ONE
+        Offers::ALL
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::PaymentMethod> {
@@ -131,13 +131,27 @@ impl Collection for PaymentMethods {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<pb::PaymentMethod>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentMethod>> {
         Box::pin(async move {
-            let method = items.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::CreatePaymentMethodRequest { payment_method: Some(method) });
-            let created = state.payment_methods.clone().create_payment_method(request).await?;
-            Ok(created.into_inner().payment_method.into_iter().collect())
+            let mut client = state.payment_methods.clone();
+            let mut requests: Vec<pb::CreatePaymentMethodRequest> = items
+                .into_iter()
+                .map(|method| pb::CreatePaymentMethodRequest { payment_method: Some(method) })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchCreatePaymentMethodsRequest { requests });
+                Ok(client.batch_create_payment_methods(request).await?.into_inner().payment_methods)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client
+                    .create_payment_method(request)
+                    .await?
+                    .into_inner()
+                    .payment_method
+                    .into_iter()
+                    .collect())
+            }
         })
     }
 
@@ -146,16 +160,48 @@ impl Collection for PaymentMethods {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<(pb::PaymentMethod, Vec<String>)>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentMethod>> {
         Box::pin(async move {
-            let (method, paths) = items.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::UpdatePaymentMethodRequest {
+            let mut client = state.payment_methods.clone();
+            let mut requests: Vec<pb::UpdatePaymentMethodRequest> = items
+                .into_iter()
+                .map(|(method, paths)| pb::UpdatePaymentMethodRequest {
+                    payment_method: Some(method),
+                    update_mask: Some(FieldMask { paths }),
+                })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchUpdatePaymentMethodsRequest { requests });
+                Ok(client.batch_update_payment_methods(request).await?.into_inner().payment_methods)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client
+                    .update_payment_method(request)
+                    .await?
+                    .into_inner()
+                    .payment_method
+                    .into_iter()
+                    .collect())
+            }
+        })
+    }
+
+    fn update_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+        (method, paths): (pb::PaymentMethod, Vec<String>),
+    ) -> Call<'a, Vec<pb::PaymentMethod>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::UpdatePaymentMethodsByQueryRequest {
+                filters,
                 payment_method: Some(method),
                 update_mask: Some(FieldMask { paths }),
             });
-            let updated = state.payment_methods.clone().update_payment_method(request).await?;
-            Ok(updated.into_inner().payment_method.into_iter().collect())
+            let updated = state.payment_methods.clone().update_payment_methods_by_query(request).await?;
+            Ok(updated.into_inner().payment_methods)
         })
     }
 
@@ -163,14 +209,38 @@ impl Collection for PaymentMethods {
         &'a self,
         state: &'a AppState,
         caller: &'a Caller,
-        ids: Vec<String>,
-        _many: bool,
+        mut ids: Vec<String>,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentMethod>> {
         Box::pin(async move {
-            let id = ids.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::DeletePaymentMethodRequest { id });
-            let deleted = state.payment_methods.clone().delete_payment_method(request).await?;
-            Ok(deleted.into_inner().payment_method.into_iter().collect())
+            let mut client = state.payment_methods.clone();
+            if many {
+                let request = caller.grpc(pb::BatchDeletePaymentMethodsRequest { ids });
+                Ok(client.batch_delete_payment_methods(request).await?.into_inner().payment_methods)
+            } else {
+                let request =
+                    caller.grpc(pb::DeletePaymentMethodRequest { id: ids.pop().unwrap_or_default() });
+                Ok(client
+                    .delete_payment_method(request)
+                    .await?
+                    .into_inner()
+                    .payment_method
+                    .into_iter()
+                    .collect())
+            }
+        })
+    }
+
+    fn delete_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+    ) -> Call<'a, Vec<pb::PaymentMethod>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::DeletePaymentMethodsByQueryRequest { filters });
+            let deleted = state.payment_methods.clone().delete_payment_methods_by_query(request).await?;
+            Ok(deleted.into_inner().payment_methods)
         })
     }
 }

@@ -22,7 +22,8 @@
 //!   per HTTP route, exposed on their own listener;
 //! - [`outbox`]: domain events recorded in the transaction of their change;
 //! - [`idempotency`]: `Create…` requests carried out once per
-//!   `Idempotency-Key`;
+//!   `Idempotency-Key`; [`batch`]: batch requests checked the same way
+//!   everywhere, all or none;
 //! - [`crypto`]: envelope encryption (AES-256-GCM data keys wrapped by
 //!   configured key-encryption keys) for the values paymesh must not hold in
 //!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
@@ -38,6 +39,7 @@
 pub mod address;
 pub mod auth;
 pub mod bank;
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod crypto;

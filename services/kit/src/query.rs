@@ -15,15 +15,18 @@
 //!
 //! Layout: [`resource`] describes what may be queried, `compile` turns a
 //! query into SQL, `value` parses caller values and reads computed results,
-//! [`list`] runs a query and reads its rows.
+//! [`list`] runs a query and reads its rows, `mutate` finds and locks what
+//! an update or delete by query acts on.
 
 mod compile;
 pub mod list;
+mod mutate;
 pub mod resource;
 mod value;
 
 pub use compile::{Output, Select, Shape, push_filters, select, select_where};
 pub use list::{Listing, list};
+pub use mutate::{lock_matching, matching_ids};
 pub use resource::{Column, ColumnType, Resource};
 
 use paymesh_proto::common::v1::{AggregateFunction, FieldRef, ScalarFunction};

@@ -2,6 +2,7 @@
 
 use paymesh_kit::{
     auth::{self, ServiceResources},
+    batch,
     wire::structs,
 };
 use paymesh_proto::methods::v1::{
@@ -9,7 +10,7 @@ use paymesh_proto::methods::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::{convert, vault::Vault};
+use crate::{convert, domain::method::PaymentMethod, vault::Vault};
 
 /// The REST resources each vault service serves, for restricted keys.
 pub(crate) static RESOURCES: &[ServiceResources] = &[
@@ -35,6 +36,22 @@ impl PaymentMethodService for PaymentMethodApi {
             .once(request, vault.clock.now(), |principal, message| async move {
                 let method = vault.create(&principal, message.payment_method).await?;
                 Ok(pb::CreatePaymentMethodResponse { payment_method: Some(convert::to_proto(&method)) })
+            })
+            .await
+    }
+
+    async fn batch_create_payment_methods(
+        &self,
+        request: Request<pb::BatchCreatePaymentMethodsRequest>,
+    ) -> Result<Response<pb::BatchCreatePaymentMethodsResponse>, Status> {
+        batch::check_size(request.get_ref().requests.len(), "requests")?;
+        let vault = &self.0;
+        vault
+            .keys
+            .once(request, vault.clock.now(), |principal, message| async move {
+                let methods = message.requests.into_iter().map(|r| r.payment_method).collect();
+                let created = vault.create_many(&principal, methods, |i| format!("requests[{i}]")).await?;
+                Ok(pb::BatchCreatePaymentMethodsResponse { payment_methods: protos(&created) })
             })
             .await
     }
@@ -74,6 +91,29 @@ impl PaymentMethodService for PaymentMethodApi {
         }))
     }
 
+    async fn batch_update_payment_methods(
+        &self,
+        request: Request<pb::BatchUpdatePaymentMethodsRequest>,
+    ) -> Result<Response<pb::BatchUpdatePaymentMethodsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let requests = request.into_inner().requests;
+        batch::check_size(requests.len(), "requests")?;
+        let requests = requests.into_iter().map(|r| (r.payment_method, r.update_mask)).collect();
+        let updated = self.0.update_many(&principal, requests, |i| format!("requests[{i}]")).await?;
+        Ok(Response::new(pb::BatchUpdatePaymentMethodsResponse { payment_methods: protos(&updated) }))
+    }
+
+    async fn update_payment_methods_by_query(
+        &self,
+        request: Request<pb::UpdatePaymentMethodsByQueryRequest>,
+    ) -> Result<Response<pb::UpdatePaymentMethodsByQueryResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let pb::UpdatePaymentMethodsByQueryRequest { filters, payment_method, update_mask } =
+            request.into_inner();
+        let updated = self.0.update_by_query(&principal, &filters, payment_method, update_mask).await?;
+        Ok(Response::new(pb::UpdatePaymentMethodsByQueryResponse { payment_methods: protos(&updated) }))
+    }
+
     async fn delete_payment_method(
         &self,
         request: Request<pb::DeletePaymentMethodRequest>,
@@ -84,6 +124,30 @@ impl PaymentMethodService for PaymentMethodApi {
             payment_method: Some(convert::to_proto(&method)),
         }))
     }
+
+    async fn batch_delete_payment_methods(
+        &self,
+        request: Request<pb::BatchDeletePaymentMethodsRequest>,
+    ) -> Result<Response<pb::BatchDeletePaymentMethodsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        batch::check_size(request.get_ref().ids.len(), "ids")?;
+        let deleted = self.0.delete_many(&principal, &request.get_ref().ids).await?;
+        Ok(Response::new(pb::BatchDeletePaymentMethodsResponse { payment_methods: protos(&deleted) }))
+    }
+
+    async fn delete_payment_methods_by_query(
+        &self,
+        request: Request<pb::DeletePaymentMethodsByQueryRequest>,
+    ) -> Result<Response<pb::DeletePaymentMethodsByQueryResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let deleted = self.0.delete_by_query(&principal, &request.get_ref().filters).await?;
+        Ok(Response::new(pb::DeletePaymentMethodsByQueryResponse { payment_methods: protos(&deleted) }))
+    }
+}
+
+/// Methods as their messages, in order.
+fn protos(methods: &[PaymentMethod]) -> Vec<pb::PaymentMethod> {
+    methods.iter().map(convert::to_proto).collect()
 }
 
 /// `VaultService` over the vault.

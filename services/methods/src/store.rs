@@ -7,6 +7,8 @@
 //! advisory lock, so two at once cannot leave two defaults (a unique index
 //! backs this up).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error,
@@ -17,11 +19,11 @@ use paymesh_kit::{
     crypto::{Keyring, Sealed},
     db::{self, expect_one},
     outbox,
-    query::{Column, ColumnType, Listing, Resource, list},
+    query::{self, Column, ColumnType, Listing, Resource, list},
     rewrap::SealedColumn,
     values::{Attrs, Name, Phone},
 };
-use paymesh_proto::common::v1::ListQuery;
+use paymesh_proto::common::v1::{Filter, ListQuery};
 use serde_json::{Map, Value, json};
 use sqlx::{FromRow as _, PgConnection, PgPool, Postgres, Transaction, types::Json};
 use uuid::Uuid;
@@ -362,43 +364,61 @@ impl Store {
         list(&self.pool, &PAYMENT_METHODS, scope, query, limits, |_| {}, read_row).await
     }
 
-    /// The account a method of this partner and mode belongs to.
-    pub(crate) async fn account_of(
+    /// The accounts of the methods among `ids` this partner and mode
+    /// hold, keyed by method.
+    pub(crate) async fn accounts_of(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        id: Uuid,
-    ) -> Result<Option<Uuid>, Error> {
-        Ok(sqlx::query_scalar(
-            "SELECT account_id FROM payment_methods WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-             AND deleted_at IS NULL",
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Uuid>, Error> {
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT id, account_id FROM payment_methods WHERE id = ANY($1) AND partner_id = $2 \
+             AND livemode = $3 AND deleted_at IS NULL",
         )
-        .bind(id)
+        .bind(ids)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_optional(conn)
-        .await?)
+        .fetch_all(conn)
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
-    /// Locks a method of this partner and mode for a change.
+    /// Locks the methods among `ids` this partner and mode hold, by id,
+    /// for a change; with `filters`, only those that still match them.
     pub(crate) async fn lock(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        id: Uuid,
-    ) -> Result<Option<PaymentMethod>, Error> {
-        let row: Option<MethodRow> = sqlx::query_as(concat!(
+        ids: &[Uuid],
+        filters: &[Filter],
+    ) -> Result<Vec<PaymentMethod>, Error> {
+        if !filters.is_empty() {
+            return query::lock_matching(conn, &PAYMENT_METHODS, scope, filters, ids, read_row).await;
+        }
+        let rows: Vec<MethodRow> = sqlx::query_as(concat!(
             "SELECT ",
             method_columns!(),
-            " FROM payment_methods WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
-             FOR UPDATE"
+            " FROM payment_methods WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 \
+             AND deleted_at IS NULL ORDER BY id FOR UPDATE"
         ))
-        .bind(id)
+        .bind(ids)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_optional(conn)
+        .fetch_all(conn)
         .await?;
-        row.map(PaymentMethod::try_from).transpose()
+        rows.into_iter().map(PaymentMethod::try_from).collect()
+    }
+
+    /// The ids of the methods matching `filters` (at most `max`).
+    pub(crate) async fn matching(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        filters: &[Filter],
+        max: u32,
+    ) -> Result<Vec<Uuid>, Error> {
+        query::matching_ids(conn, &PAYMENT_METHODS, scope, filters, max).await
     }
 
     /// Inserts a new method, its number sealed, with its event.

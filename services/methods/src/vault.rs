@@ -15,16 +15,22 @@
 //! - Detokenize: the payments service only, every call audited — released
 //!   or refused — before anything is answered.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
-    Error,
+    Error, Violation,
     auth::{KeyKind, Principal, Scope},
+    batch,
     clock::Clock,
     config::ListLimits,
     idempotency::IdempotencyKeys,
     query::Listing,
 };
-use paymesh_proto::{common::v1::ListQuery, methods::v1 as pb};
+use paymesh_proto::{
+    common::v1::{Filter, ListQuery},
+    methods::v1 as pb,
+};
 use prost_types::FieldMask;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -34,7 +40,7 @@ use crate::{
     convert,
     domain::{
         bins::BinTable,
-        method::{Fingerprinter, Owner, PaymentMethod},
+        method::{Fingerprinter, MethodPatch, Owner, PaymentMethod},
     },
     store::{Detokenization, Outcome, Store},
 };
@@ -89,6 +95,27 @@ fn merchant_refused() -> Error {
     )
 }
 
+/// A default claimed by two items of one request.
+const TWO_DEFAULTS: &str = "Another item of this request makes a method of the same account its default";
+
+/// What a change does to each method it names.
+#[derive(Clone, Copy, Debug)]
+enum Edit<'a> {
+    /// Applies a patch.
+    Update(&'a MethodPatch),
+    /// Deletes the method.
+    Delete,
+}
+
+/// Which methods a change acts on.
+enum Targets<'a> {
+    /// These, by id; `missing(i)` is the error of the `i`-th when it is
+    /// not found (not found for one, an invalid item in a batch).
+    Ids { ids: Vec<Uuid>, missing: &'a (dyn Fn(usize) -> Error + Sync) },
+    /// Those matching every filter.
+    Query(&'a [Filter]),
+}
+
 impl Vault {
     /// Tokenizes a card or bank account.
     pub(crate) async fn create(
@@ -96,13 +123,35 @@ impl Vault {
         principal: &Principal,
         method: Option<pb::PaymentMethod>,
     ) -> Result<PaymentMethod, Error> {
+        let mut created = self.create_many(principal, vec![method], |_| String::new()).await?;
+        created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no method")))
+    }
+
+    /// Tokenizes several cards or bank accounts, all or none; `parent(i)`
+    /// is where the `i`-th item's problems are reported (`requests[i]`, or
+    /// nothing for a request of one).
+    pub(crate) async fn create_many(
+        &self,
+        principal: &Principal,
+        methods: Vec<Option<pb::PaymentMethod>>,
+        parent: impl Fn(usize) -> String + Sync,
+    ) -> Result<Vec<PaymentMethod>, Error> {
         if principal.key_kind == KeyKind::Merchant {
             return Err(merchant_refused());
         }
         let scope = principal.scope();
         let now = self.clock.now();
-        let new =
-            convert::new_method(method, scope.livemode, now, &self.bins).map_err(Error::InvalidAttributes)?;
+        let mut violations = Vec::new();
+        let mut news = Vec::with_capacity(methods.len());
+        for (i, method) in methods.into_iter().enumerate() {
+            match convert::new_method(method, scope.livemode, now, &self.bins) {
+                Ok(new) => news.push((i, new)),
+                Err(v) => violations.extend(batch::nested(v, &parent(i))),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations));
+        }
         if scope.livemode && self.fingerprints.is_development() {
             return Err(Error::Unavailable {
                 reason: "Live mode is not available: this deployment has no fingerprint key \
@@ -111,31 +160,64 @@ impl Vault {
                 retry_after: None,
             });
         }
-        let owner = match self.accounts.owner(scope, new.account_id).await? {
-            Ok(owner) => owner,
-            Err(Refusal::Missing) => {
-                return Err(Error::invalid("payment_method.account_id", "No such account"));
-            }
-            Err(Refusal::Biller) => {
-                return Err(Error::invalid(
+        // Each account is asked about once, however many methods it takes.
+        let mut owners = HashMap::new();
+        let mut defaults = HashSet::new();
+        let mut methods = Vec::with_capacity(news.len());
+        for (i, new) in news {
+            let owner = match owners.get(&new.account_id) {
+                Some(owner) => *owner,
+                None => {
+                    let owner = self.accounts.owner(scope, new.account_id).await?;
+                    owners.insert(new.account_id, owner);
+                    owner
+                }
+            };
+            let refusal = match owner {
+                Ok(owner) => match may_create(principal, owner, new.is_default) {
+                    Ok(()) if new.is_default && !defaults.insert(new.account_id) => {
+                        Error::invalid("payment_method.default_payment_method", TWO_DEFAULTS)
+                    }
+                    Ok(()) => {
+                        methods.push(new.create(Uuid::now_v7(), scope, owner, &self.fingerprints, now));
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+                Err(Refusal::Missing) => Error::invalid("payment_method.account_id", "No such account"),
+                Err(Refusal::Biller) => Error::invalid(
                     "payment_method.account_id",
                     "Billers come from the biller directory and take no payment methods",
-                ));
+                ),
+            };
+            match batch::nest_error(refusal, &parent(i)) {
+                Error::InvalidAttributes(v) => violations.extend(v),
+                other => return Err(other),
             }
-        };
-        may_create(principal, owner, new.is_default)?;
-        let method = new.create(Uuid::now_v7(), scope, owner, &self.fingerprints, now);
-        let mut tx = self.store.begin().await?;
-        if method.is_default {
-            self.store.lock_defaults(&mut tx, scope, method.account_id).await?;
-            self.store.clear_defaults(&mut tx, scope, method.account_id, method.id, now).await?;
         }
-        self.store.insert(&mut tx, scope, &method).await?;
-        let sync = self.queue_default_sync(&mut tx, scope, &method, method.is_default, now).await?;
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations));
+        }
+        let mut tx = self.store.begin().await?;
+        // Default locks in one order everywhere: by account.
+        for account in methods.iter().filter(|m| m.is_default).map(|m| m.account_id).collect::<BTreeSet<_>>()
+        {
+            self.store.lock_defaults(&mut tx, scope, account).await?;
+        }
+        let mut syncs = Vec::new();
+        for method in &methods {
+            if method.is_default {
+                self.store.clear_defaults(&mut tx, scope, method.account_id, method.id, now).await?;
+            }
+            self.store.insert(&mut tx, scope, method).await?;
+            syncs.extend(self.queue_default_sync(&mut tx, scope, method, method.is_default, now).await?);
+        }
         tx.commit().await?;
-        tracing::info!(payment_method_id = %method.id, r#type = method.instrument.kind(), "payment method created");
-        self.after_commit(sync).await;
-        Ok(method)
+        for method in &methods {
+            tracing::info!(payment_method_id = %method.id, r#type = method.instrument.kind(), "payment method created");
+        }
+        self.after_commit(syncs).await;
+        Ok(methods)
     }
 
     /// One method.
@@ -162,57 +244,206 @@ impl Vault {
         method: Option<pb::PaymentMethod>,
         mask: Option<FieldMask>,
     ) -> Result<PaymentMethod, Error> {
+        let mut updated = self.update_many(principal, vec![(method, mask)], |_| String::new()).await?;
+        updated.pop().ok_or_else(not_found)
+    }
+
+    /// Changes several methods by id, all or none; `parent(i)` as in
+    /// [`Vault::create_many`]. In a request of one, an unknown id is not
+    /// found; in a batch, it is an invalid item.
+    pub(crate) async fn update_many(
+        &self,
+        principal: &Principal,
+        requests: Vec<(Option<pb::PaymentMethod>, Option<FieldMask>)>,
+        parent: impl Fn(usize) -> String + Sync,
+    ) -> Result<Vec<PaymentMethod>, Error> {
         principal.require_secret_key()?;
-        let scope = principal.scope();
-        let now = self.clock.now();
-        let (id, patch) = convert::patch(method, mask).map_err(Error::InvalidAttributes)?;
-        let id = paymesh_kit::wire::object_id(&id, not_found)?;
-        let mut tx = self.store.begin().await?;
-        let before = self.locked(&mut tx, scope, id).await?;
-        let after =
-            before.apply(patch, now).map_err(|problems| Error::invalid_under("payment_method", problems))?;
-        if after.is_default && !before.is_default {
-            self.store.clear_defaults(&mut tx, scope, after.account_id, after.id, now).await?;
+        let one = requests.len() == 1 && parent(0).is_empty();
+        let mut violations = Vec::new();
+        let mut ids = Vec::with_capacity(requests.len());
+        let mut patches = Vec::with_capacity(requests.len());
+        for (i, (method, mask)) in requests.into_iter().enumerate() {
+            match convert::patch(method, mask) {
+                Ok((id, patch)) => {
+                    ids.push((i, id.trim().parse().ok()));
+                    patches.push(patch);
+                }
+                Err(v) => violations.extend(batch::nested(v, &parent(i))),
+            }
         }
-        self.store.update(&mut tx, scope, &after).await?;
-        let changed = after.is_default != before.is_default;
-        let sync = self.queue_default_sync(&mut tx, scope, &after, changed, now).await?;
-        tx.commit().await?;
-        self.after_commit(sync).await;
-        Ok(after)
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations));
+        }
+        let field = |i: usize| format!("{}.payment_method.id", parent(i)).trim_start_matches('.').to_owned();
+        let missing = |i: usize| {
+            if one { not_found() } else { Error::invalid(field(i), "No such payment method") }
+        };
+        let ids = if one {
+            vec![ids[0].1.ok_or_else(not_found)?]
+        } else {
+            batch::ids(ids.into_iter(), field, "No such payment method")?
+        };
+        let targets = Targets::Ids { ids, missing: &missing };
+        self.change(principal.scope(), targets, |i| Edit::Update(&patches[i]), &parent).await
+    }
+
+    /// Applies one change to every method matching `filters`.
+    pub(crate) async fn update_by_query(
+        &self,
+        principal: &Principal,
+        filters: &[Filter],
+        method: Option<pb::PaymentMethod>,
+        mask: Option<FieldMask>,
+    ) -> Result<Vec<PaymentMethod>, Error> {
+        principal.require_secret_key()?;
+        let (_, patch) = convert::patch(method, mask).map_err(Error::InvalidAttributes)?;
+        self.change(principal.scope(), Targets::Query(filters), |_| Edit::Update(&patch), |_| String::new())
+            .await
     }
 
     /// Deletes a method (its row stays, marked deleted); answers it as it
     /// is once deleted.
     pub(crate) async fn delete(&self, principal: &Principal, id: &str) -> Result<PaymentMethod, Error> {
         principal.require_secret_key()?;
-        let scope = principal.scope();
         let id = paymesh_kit::wire::object_id(id, not_found)?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let mut method = self.locked(&mut tx, scope, id).await?;
-        let was_default = method.is_default;
-        method.is_default = false;
-        method.modified_at = now;
-        self.store.delete(&mut tx, scope, &method, now).await?;
-        let sync = self.queue_default_sync(&mut tx, scope, &method, was_default, now).await?;
-        tx.commit().await?;
-        self.after_commit(sync).await;
-        Ok(method)
+        let targets = Targets::Ids { ids: vec![id], missing: &|_| not_found() };
+        let mut deleted =
+            self.change(principal.scope(), targets, |_| Edit::Delete, |_| String::new()).await?;
+        deleted.pop().ok_or_else(not_found)
     }
 
-    /// A method locked for a change, after the lock on its account's
-    /// default (always taken first: the same order everywhere). The account
-    /// never changes, so reading it unlocked first is safe.
-    async fn locked(
+    /// Deletes several methods by id, all or none.
+    pub(crate) async fn delete_many(
         &self,
-        tx: &mut sqlx::PgConnection,
+        principal: &Principal,
+        ids: &[String],
+    ) -> Result<Vec<PaymentMethod>, Error> {
+        principal.require_secret_key()?;
+        let field = |i: usize| format!("ids[{i}]");
+        let ids = batch::ids(
+            ids.iter().map(|id| id.trim().parse().ok()).enumerate(),
+            field,
+            "No such payment method",
+        )?;
+        let missing = |i: usize| Error::invalid(field(i), "No such payment method");
+        let targets = Targets::Ids { ids, missing: &missing };
+        self.change(principal.scope(), targets, |_| Edit::Delete, |_| String::new()).await
+    }
+
+    /// Deletes every method matching `filters`.
+    pub(crate) async fn delete_by_query(
+        &self,
+        principal: &Principal,
+        filters: &[Filter],
+    ) -> Result<Vec<PaymentMethod>, Error> {
+        principal.require_secret_key()?;
+        self.change(principal.scope(), Targets::Query(filters), |_| Edit::Delete, |_| String::new()).await
+    }
+
+    /// Applies `edit(i)` to each target, all or none, in one transaction:
+    /// the default locks of their accounts first (by account, the order
+    /// every change takes them in), then the methods (by id). Every item is
+    /// checked before anything is written; `parent(i)` places an item's
+    /// problems.
+    async fn change<'p>(
+        &self,
         scope: Scope,
-        id: Uuid,
-    ) -> Result<PaymentMethod, Error> {
-        let account = self.store.account_of(tx, scope, id).await?.ok_or_else(not_found)?;
-        self.store.lock_defaults(tx, scope, account).await?;
-        self.store.lock(tx, scope, id).await?.ok_or_else(not_found)
+        targets: Targets<'_>,
+        edit: impl Fn(usize) -> Edit<'p> + Sync,
+        parent: impl Fn(usize) -> String + Sync,
+    ) -> Result<Vec<PaymentMethod>, Error> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let (ids, filters): (Vec<Uuid>, &[Filter]) = match &targets {
+            Targets::Ids { ids, .. } => (ids.clone(), &[]),
+            Targets::Query(filters) => {
+                (self.store.matching(&mut tx, scope, filters, self.limits.max_limit).await?, filters)
+            }
+        };
+        let accounts = self.store.accounts_of(&mut tx, scope, &ids).await?;
+        if let Targets::Ids { ids, missing } = &targets
+            && let Some(i) = ids.iter().position(|id| !accounts.contains_key(id))
+        {
+            return Err(missing(i));
+        }
+        for account in accounts.values().collect::<BTreeSet<_>>() {
+            self.store.lock_defaults(&mut tx, scope, *account).await?;
+        }
+        let mut locked: HashMap<Uuid, PaymentMethod> =
+            self.store.lock(&mut tx, scope, &ids, filters).await?.into_iter().map(|m| (m.id, m)).collect();
+        // Every item's outcome, before anything is written.
+        let mut violations = Vec::new();
+        let mut planned = Vec::with_capacity(ids.len());
+        let mut claims: HashMap<Uuid, usize> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(before) = locked.remove(id) else {
+                match &targets {
+                    // Changed since it was found, and no longer a match.
+                    Targets::Query(_) => continue,
+                    Targets::Ids { missing, .. } => return Err(missing(i)),
+                }
+            };
+            let after = match edit(i) {
+                Edit::Update(patch) => match before.apply(patch.clone(), now) {
+                    Ok(after) => {
+                        if patch.is_default == Some(true) && claims.insert(after.account_id, i).is_some() {
+                            let field = match &targets {
+                                Targets::Query(_) => "filters".to_owned(),
+                                Targets::Ids { .. } => {
+                                    format!("{}.payment_method.default_payment_method", parent(i))
+                                }
+                            };
+                            violations.push(Violation::new(field, TWO_DEFAULTS));
+                        }
+                        Some(after)
+                    }
+                    Err(problems) => {
+                        match batch::nest_error(Error::invalid_under("payment_method", problems), &parent(i))
+                        {
+                            Error::InvalidAttributes(v) => violations.extend(v),
+                            other => return Err(other),
+                        }
+                        None
+                    }
+                },
+                Edit::Delete => None,
+            };
+            planned.push((before, after));
+        }
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations));
+        }
+        let mut done = Vec::with_capacity(planned.len());
+        let mut syncs = Vec::new();
+        for (before, after) in planned {
+            let method = match after {
+                Some(mut after) => {
+                    // A method made the default leaves its account's others
+                    // not the default, this request's included.
+                    if claims.get(&after.account_id).is_some_and(|&j| ids[j] != after.id) {
+                        after.is_default = false;
+                    }
+                    if after.is_default && !before.is_default {
+                        self.store.clear_defaults(&mut tx, scope, after.account_id, after.id, now).await?;
+                    }
+                    self.store.update(&mut tx, scope, &after).await?;
+                    after
+                }
+                None => {
+                    let mut method = before.clone();
+                    method.is_default = false;
+                    method.modified_at = now;
+                    self.store.delete(&mut tx, scope, &method, now).await?;
+                    method
+                }
+            };
+            let changed = method.is_default != before.is_default;
+            syncs.extend(self.queue_default_sync(&mut tx, scope, &method, changed, now).await?);
+            done.push(method);
+        }
+        tx.commit().await?;
+        self.after_commit(syncs).await;
+        Ok(done)
     }
 
     /// Queues a customer whose default `changed` for identity to learn it;
@@ -232,13 +463,15 @@ impl Vault {
         Ok(Some(DefaultSync { scope, account: method.account_id, queued_at: at }))
     }
 
-    /// Delivers a sync at once; what fails stays queued for the retries of
-    /// [`Vault::sync_pending_defaults`]. The change itself has committed.
-    async fn after_commit(&self, sync: Option<DefaultSync>) {
-        if let Some(sync) = sync
-            && let Err(e) = self.deliver(sync).await
-        {
-            tracing::warn!(account_id = %sync.account, error = %e, "identity has not learnt a default yet; will retry");
+    /// Delivers syncs at once, one per account; what fails stays queued for
+    /// the retries of [`Vault::sync_pending_defaults`]. The change itself
+    /// has committed.
+    async fn after_commit(&self, syncs: Vec<DefaultSync>) {
+        let mut seen = HashSet::new();
+        for sync in syncs.into_iter().rev().filter(|s| seen.insert(s.account)) {
+            if let Err(e) = self.deliver(sync).await {
+                tracing::warn!(account_id = %sync.account, error = %e, "identity has not learnt a default yet; will retry");
+            }
         }
     }
 

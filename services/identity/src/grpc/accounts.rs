@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error,
     auth::{self, KeyKind, Principal, Scope, Verb},
+    batch,
     clock::Clock,
     config::ListLimits,
     idempotency::IdempotencyKeys,
@@ -23,9 +24,7 @@ use paymesh_proto::{
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{
-    actor, auth::IdentityAuthenticator, batch_ids, check_batch_size, nested, object_id, secret, structs,
-};
+use super::{actor, auth::IdentityAuthenticator, object_id, secret, structs};
 use crate::{
     convert::accounts as wire,
     domain::account::{Account, AccountPatch, AccountType, Profile},
@@ -202,7 +201,7 @@ impl AccountApi {
                     )));
                 }
                 Ok(account) => accounts.push(account),
-                Err(v) => violations.extend(if field(i).is_empty() { v } else { nested(v, &field(i)) }),
+                Err(v) => violations.extend(batch::nested(v, &field(i))),
             }
         }
         if violations.is_empty() { Ok(accounts) } else { Err(Error::InvalidAttributes(violations)) }
@@ -233,7 +232,7 @@ impl AccountService for AccountApi {
         request: Request<pb::BatchCreateAccountsRequest>,
     ) -> Result<Response<pb::BatchCreateAccountsResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        check_batch_size(request.get_ref().requests.len(), "requests")?;
+        batch::check_size(request.get_ref().requests.len(), "requests")?;
         self.keys
             .once(request, self.clock.now(), |principal, message| async move {
                 let accounts = self.create_all(&principal, message.requests, |i| format!("requests[{i}]"))?;
@@ -319,7 +318,7 @@ impl AccountService for AccountApi {
         let (principal, scope) = secret(&request)?;
         let types = allowed_types(&principal, Verb::Put);
         let pb::BatchUpdateAccountsRequest { requests } = request.into_inner();
-        check_batch_size(requests.len(), "requests")?;
+        batch::check_size(requests.len(), "requests")?;
         let mut violations = Vec::new();
         let mut patches = Vec::with_capacity(requests.len());
         let mut parsed_ids = Vec::with_capacity(requests.len());
@@ -329,14 +328,14 @@ impl AccountService for AccountApi {
                     parsed_ids.push(id);
                     patches.push(patch);
                 }
-                Err(v) => violations.extend(nested(v, &format!("requests[{i}]"))),
+                Err(v) => violations.extend(batch::nested(v, &format!("requests[{i}]"))),
             }
         }
         if !violations.is_empty() {
             return Err(Error::InvalidAttributes(violations).into());
         }
         let field = |i: usize| format!("requests[{i}].account.id");
-        let ids = batch_ids(parsed_ids.into_iter().enumerate(), field, "No such account")?;
+        let ids = batch::ids(parsed_ids.into_iter().enumerate(), field, "No such account")?;
         let now = self.clock.now();
         let accounts = self
             .change(
@@ -407,9 +406,9 @@ impl AccountService for AccountApi {
         let (principal, scope) = secret(&request)?;
         let types = allowed_types(&principal, Verb::Delete);
         let pb::BatchDeleteAccountsRequest { ids } = request.into_inner();
-        check_batch_size(ids.len(), "ids")?;
+        batch::check_size(ids.len(), "ids")?;
         let field = |i: usize| format!("ids[{i}]");
-        let ids = batch_ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field, "No such account")?;
+        let ids = batch::ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field, "No such account")?;
         let now = self.clock.now();
         let accounts = self
             .change(

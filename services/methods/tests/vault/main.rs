@@ -1,6 +1,7 @@
 //! The vault over gRPC, beside a real identity service, against a fresh
 //! PostgreSQL database per test. One test binary; each module covers one
-//! concern: `cards`, `banks`, `ownership` (accounts, keys, tenancy,
+//! concern: `cards`, `banks`, `batches` (all or none, and by query),
+//! `ownership` (accounts, keys, tenancy,
 //! defaults), `detokenize`, `rotation` (key-encryption keys), `canary`
 //! (no number anywhere it should not be).
 
@@ -8,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod banks;
+mod batches;
 mod canary;
 mod cards;
 mod detokenize;
