@@ -21,6 +21,13 @@ fn ids(reply: &Value) -> Vec<String> {
     reply["values"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
 }
 
+/// A gRPC request made with `key`.
+fn with_key<T>(key: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    request
+}
+
 fn card(account: &str, number: &str) -> Value {
     json!({
         "type": "card",
@@ -145,4 +152,152 @@ async fn bulk_writes_never_reach_another_partners_or_modes_objects() {
         assert_eq!(still.status, 200);
         assert_eq!(still.body["account_holder"], Value::Null);
     }
+}
+
+#[tokio::test]
+async fn payment_intents_in_bulk_and_by_query() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let memo = |text: &str| json!({"details": {"memo": text}});
+
+    let bad =
+        http.post("/payment_intents", key, list(json!([memo("a"), {"target_amount": {"value": 5}}]))).await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    assert_eq!(bad.body["details"], list(json!([{}, {"target_amount": {"currency": "Required"}}])));
+    assert_eq!(mesh.count("SELECT count(*) FROM intents.payment_intents").await, 0);
+
+    let created = http.post("/payment_intents", key, list(json!([memo("a"), memo("b")]))).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let intents = ids(&created.body);
+    assert_eq!(created.body["values"][1]["details"]["memo"], "b");
+    assert_eq!(created.body["values"][0]["status"], "INCOMPLETE");
+
+    // A list cancels every intent or none: two calls could half succeed.
+    let mixed = http
+        .put(
+            "/payment_intents",
+            key,
+            list(json!([{"id": intents[0], "status": "CANCELED"}, {"id": intents[1], "details": {"memo": "x"}}])),
+        )
+        .await;
+    assert_eq!(mixed.status, 400, "{:?}", mixed.body);
+    let updated = http
+        .put(
+            "/payment_intents",
+            key,
+            list(json!([{"id": intents[0], "details": {"memo": "a2"}}, {"id": intents[1], "details": {"memo": "b2"}}])),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["values"][1]["details"]["memo"], "b2");
+
+    // Canceled in a list; a canceled intent no longer changes, and says so
+    // in its place.
+    let canceled = http.delete("/payment_intents", key, Some(list(json!([{"id": intents[0]}])))).await;
+    assert_eq!(canceled.status, 200, "{:?}", canceled.body);
+    assert_eq!(canceled.body["values"][0]["status"], "CANCELED");
+    let late = http
+        .put(
+            "/payment_intents",
+            key,
+            list(json!([{"id": intents[1], "details": {"memo": "b3"}}, {"id": intents[0], "details": {"memo": "a3"}}])),
+        )
+        .await;
+    assert_eq!(
+        late.body["details"],
+        list(json!([{}, {"id": "The payment intent was canceled"}])),
+        "{:?}",
+        late.body
+    );
+    assert_eq!(
+        http.get(&format!("/payment_intents/{}", intents[1]), key).await.body["details"]["memo"],
+        "b2"
+    );
+
+    // By query: the matches that can still change; one that cannot
+    // refuses the request, naming it.
+    let by_query = http
+        .put("/payment_intents?status=INCOMPLETE&mode=query", key, json!({"details": {"memo": "bulk"}}))
+        .await;
+    assert_eq!(by_query.status, 200, "{:?}", by_query.body);
+    assert_eq!(ids(&by_query.body), [intents[1].clone()]);
+    let refused = http
+        .put(
+            &format!("/payment_intents?id={}&mode=query", intents[0]),
+            key,
+            json!({"details": {"memo": "x"}}),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body["details"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Payment intent {}", intents[0])),
+        "{:?}",
+        refused.body
+    );
+    let canceled = http.delete("/payment_intents?status=INCOMPLETE&mode=query", key, None).await;
+    assert_eq!(ids(&canceled.body), [intents[1].clone()]);
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM intents.payment_intents WHERE status = 'CANCELED'").await,
+        2,
+        "{:?}",
+        canceled.body
+    );
+
+    // Another partner names nothing of Acme's.
+    let globex = test_key(&mesh.globex);
+    let foreign = http.delete("/payment_intents", globex, Some(list(json!([{"id": intents[1]}])))).await;
+    assert_eq!(foreign.body["details"], list(json!([{"id": "No such payment intent"}])));
+}
+
+#[tokio::test]
+async fn payment_intents_in_batches_over_grpc() {
+    use paymesh_proto::intents::v1::{self as pb, payment_intent_service_client::PaymentIntentServiceClient};
+
+    let mesh = Mesh::start().await;
+    let key = test_key(&mesh.acme);
+    let mut grpc = PaymentIntentServiceClient::new(mesh.intents_channel());
+    let draft = |memo: &str| pb::CreatePaymentIntentRequest {
+        payment_intent: Some(pb::PaymentIntent {
+            details: Some(pb::Details { memo: Some(memo.to_owned()), ..Default::default() }),
+            ..Default::default()
+        }),
+    };
+    let created = grpc
+        .batch_create_payment_intents(with_key(
+            key,
+            pb::BatchCreatePaymentIntentsRequest { requests: vec![draft("one"), draft("two")] },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .payment_intents;
+    assert_eq!(created.len(), 2);
+
+    let unknown = "01a1ffb8-0000-7000-8000-000000000000".to_owned();
+    let status = grpc
+        .batch_cancel_payment_intents(with_key(
+            key,
+            pb::BatchCancelPaymentIntentsRequest { ids: vec![created[0].id.clone(), unknown] },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    assert_eq!(details.bad_request().unwrap().field_violations[0].field, "ids[1]");
+    assert_eq!(mesh.count("SELECT count(*) FROM intents.payment_intents WHERE status = 'CANCELED'").await, 0);
+
+    let canceled = grpc
+        .batch_cancel_payment_intents(with_key(
+            key,
+            pb::BatchCancelPaymentIntentsRequest { ids: created.iter().map(|i| i.id.clone()).collect() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .payment_intents;
+    assert!(canceled.iter().all(|i| i.status == pb::PaymentIntentStatus::Canceled as i32), "{canceled:?}");
 }

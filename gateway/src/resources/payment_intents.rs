@@ -277,7 +277,7 @@ impl Collection for PaymentIntents {
     }
 
     fn offers(&self) -> Offers {
-        Offers::ONE
+        Offers::ALL
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::PaymentIntent> {
@@ -307,13 +307,27 @@ impl Collection for PaymentIntents {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<pb::PaymentIntent>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentIntent>> {
         Box::pin(async move {
-            let intent = items.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::CreatePaymentIntentRequest { payment_intent: Some(intent) });
-            let created = state.payment_intents.clone().create_payment_intent(request).await?;
-            Ok(created.into_inner().payment_intent.into_iter().collect())
+            let mut client = state.payment_intents.clone();
+            let mut requests: Vec<pb::CreatePaymentIntentRequest> = items
+                .into_iter()
+                .map(|intent| pb::CreatePaymentIntentRequest { payment_intent: Some(intent) })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchCreatePaymentIntentsRequest { requests });
+                Ok(client.batch_create_payment_intents(request).await?.into_inner().payment_intents)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client
+                    .create_payment_intent(request)
+                    .await?
+                    .into_inner()
+                    .payment_intent
+                    .into_iter()
+                    .collect())
+            }
         })
     }
 
@@ -322,44 +336,88 @@ impl Collection for PaymentIntents {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<(pb::PaymentIntent, Vec<String>)>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentIntent>> {
         Box::pin(async move {
-            let (intent, mut paths) = items.into_iter().next().unwrap_or_default();
-            let cancel = paths.iter().any(|p| p == "status");
-            paths.retain(|p| p != "status");
-            if cancel && !paths.is_empty() {
-                // Two calls could half succeed: cancel on its own.
+            let mut client = state.payment_intents.clone();
+            // Two calls could half succeed: a request cancels, or changes,
+            // never both.
+            let cancels = items.iter().filter(|(_, paths)| paths.iter().any(|p| p == "status")).count();
+            if cancels > 0 && items.iter().any(|(_, paths)| paths.len() > 1) {
+                return Err(cancel_alone());
+            }
+            if cancels > 0 && cancels < items.len() {
                 return Err(paymesh_kit::Error::invalid(
-                    "payment_intent.status",
-                    "Cancel with {\"status\": \"CANCELED\"} alone, without other changes",
+                    "requests",
+                    "Cancel every intent of a list, or none: change the others in a request of their own",
                 )
                 .into());
             }
+            let mut ids: Vec<String> = items.iter().map(|(intent, _)| intent.id.clone()).collect();
             // Without a change the service answers 400 (nothing named).
-            let updated = if cancel {
-                let request = caller.grpc(pb::CancelPaymentIntentRequest { id: intent.id });
-                state
-                    .payment_intents
-                    .clone()
-                    .cancel_payment_intent(request)
+            match (cancels > 0, many) {
+                (true, true) => {
+                    let request = caller.grpc(pb::BatchCancelPaymentIntentsRequest { ids });
+                    Ok(client.batch_cancel_payment_intents(request).await?.into_inner().payment_intents)
+                }
+                (true, false) => {
+                    let request =
+                        caller.grpc(pb::CancelPaymentIntentRequest { id: ids.pop().unwrap_or_default() });
+                    Ok(client
+                        .cancel_payment_intent(request)
+                        .await?
+                        .into_inner()
+                        .payment_intent
+                        .into_iter()
+                        .collect())
+                }
+                (false, many) => {
+                    let mut requests: Vec<pb::UpdatePaymentIntentRequest> = items
+                        .into_iter()
+                        .map(|(intent, paths)| pb::UpdatePaymentIntentRequest {
+                            payment_intent: Some(intent),
+                            update_mask: Some(FieldMask { paths }),
+                        })
+                        .collect();
+                    if many {
+                        let request = caller.grpc(pb::BatchUpdatePaymentIntentsRequest { requests });
+                        Ok(client.batch_update_payment_intents(request).await?.into_inner().payment_intents)
+                    } else {
+                        let request = caller.grpc(requests.pop().unwrap_or_default());
+                        let updated = client.update_payment_intent(request).await?.into_inner();
+                        Ok(updated.payment_intent.into_iter().collect())
+                    }
+                }
+            }
+        })
+    }
+
+    fn update_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+        (intent, paths): (pb::PaymentIntent, Vec<String>),
+    ) -> Call<'a, Vec<pb::PaymentIntent>> {
+        Box::pin(async move {
+            let mut client = state.payment_intents.clone();
+            if paths.iter().any(|p| p == "status") {
+                if paths.len() > 1 {
+                    return Err(cancel_alone());
+                }
+                let request = caller.grpc(pb::CancelPaymentIntentsByQueryRequest { filters });
+                return Ok(client
+                    .cancel_payment_intents_by_query(request)
                     .await?
                     .into_inner()
-                    .payment_intent
-            } else {
-                let request = caller.grpc(pb::UpdatePaymentIntentRequest {
-                    payment_intent: Some(intent),
-                    update_mask: Some(FieldMask { paths }),
-                });
-                state
-                    .payment_intents
-                    .clone()
-                    .update_payment_intent(request)
-                    .await?
-                    .into_inner()
-                    .payment_intent
-            };
-            Ok(updated.into_iter().collect())
+                    .payment_intents);
+            }
+            let request = caller.grpc(pb::UpdatePaymentIntentsByQueryRequest {
+                filters,
+                payment_intent: Some(intent),
+                update_mask: Some(FieldMask { paths }),
+            });
+            Ok(client.update_payment_intents_by_query(request).await?.into_inner().payment_intents)
         })
     }
 
@@ -367,16 +425,49 @@ impl Collection for PaymentIntents {
         &'a self,
         state: &'a AppState,
         caller: &'a Caller,
-        ids: Vec<String>,
-        _many: bool,
+        mut ids: Vec<String>,
+        many: bool,
     ) -> Call<'a, Vec<pb::PaymentIntent>> {
         Box::pin(async move {
-            let id = ids.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::CancelPaymentIntentRequest { id });
-            let canceled = state.payment_intents.clone().cancel_payment_intent(request).await?;
-            Ok(canceled.into_inner().payment_intent.into_iter().collect())
+            let mut client = state.payment_intents.clone();
+            if many {
+                let request = caller.grpc(pb::BatchCancelPaymentIntentsRequest { ids });
+                Ok(client.batch_cancel_payment_intents(request).await?.into_inner().payment_intents)
+            } else {
+                let request =
+                    caller.grpc(pb::CancelPaymentIntentRequest { id: ids.pop().unwrap_or_default() });
+                Ok(client
+                    .cancel_payment_intent(request)
+                    .await?
+                    .into_inner()
+                    .payment_intent
+                    .into_iter()
+                    .collect())
+            }
         })
     }
+
+    fn delete_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+    ) -> Call<'a, Vec<pb::PaymentIntent>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::CancelPaymentIntentsByQueryRequest { filters });
+            let canceled = state.payment_intents.clone().cancel_payment_intents_by_query(request).await?;
+            Ok(canceled.into_inner().payment_intents)
+        })
+    }
+}
+
+/// A cancel sent with other changes.
+fn cancel_alone() -> tonic::Status {
+    paymesh_kit::Error::invalid(
+        "payment_intent.status",
+        "Cancel with {\"status\": \"CANCELED\"} alone, without other changes",
+    )
+    .into()
 }
 
 /// The settings fields, as REST and the wire name them.

@@ -3,6 +3,7 @@
 
 use paymesh_kit::{
     auth::{self, ServiceResources},
+    batch,
     wire::structs,
 };
 use paymesh_proto::intents::v1::{
@@ -26,6 +27,11 @@ impl PaymentIntentApi {
     fn reply(&self, intent: &crate::store::Intent) -> Option<pb::PaymentIntent> {
         Some(convert::to_proto(intent, self.0.clock.now()))
     }
+
+    fn replies(&self, intents: &[crate::store::Intent]) -> Vec<pb::PaymentIntent> {
+        let now = self.0.clock.now();
+        intents.iter().map(|i| convert::to_proto(i, now)).collect()
+    }
 }
 
 #[tonic::async_trait]
@@ -40,6 +46,21 @@ impl PaymentIntentService for PaymentIntentApi {
             .once(request, intents.clock.now(), |principal, message| async move {
                 let intent = intents.create(&principal, message).await?;
                 Ok(pb::CreatePaymentIntentResponse { payment_intent: self.reply(&intent) })
+            })
+            .await
+    }
+
+    async fn batch_create_payment_intents(
+        &self,
+        request: Request<pb::BatchCreatePaymentIntentsRequest>,
+    ) -> Result<Response<pb::BatchCreatePaymentIntentsResponse>, Status> {
+        batch::check_size(request.get_ref().requests.len(), "requests")?;
+        let intents = &self.0;
+        intents
+            .keys
+            .once(request, intents.clock.now(), |principal, message| async move {
+                let created = intents.create_many(&principal, message.requests, true).await?;
+                Ok(pb::BatchCreatePaymentIntentsResponse { payment_intents: self.replies(&created) })
             })
             .await
     }
@@ -77,6 +98,29 @@ impl PaymentIntentService for PaymentIntentApi {
         Ok(Response::new(pb::UpdatePaymentIntentResponse { payment_intent: self.reply(&intent) }))
     }
 
+    async fn batch_update_payment_intents(
+        &self,
+        request: Request<pb::BatchUpdatePaymentIntentsRequest>,
+    ) -> Result<Response<pb::BatchUpdatePaymentIntentsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let requests = request.into_inner().requests;
+        batch::check_size(requests.len(), "requests")?;
+        let updated = self.0.update_many(&principal, requests, true).await?;
+        Ok(Response::new(pb::BatchUpdatePaymentIntentsResponse { payment_intents: self.replies(&updated) }))
+    }
+
+    async fn update_payment_intents_by_query(
+        &self,
+        request: Request<pb::UpdatePaymentIntentsByQueryRequest>,
+    ) -> Result<Response<pb::UpdatePaymentIntentsByQueryResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let pb::UpdatePaymentIntentsByQueryRequest { filters, payment_intent, update_mask } =
+            request.into_inner();
+        let change = payment_intent.unwrap_or_default();
+        let updated = self.0.update_by_query(&principal, &filters, change, update_mask).await?;
+        Ok(Response::new(pb::UpdatePaymentIntentsByQueryResponse { payment_intents: self.replies(&updated) }))
+    }
+
     async fn cancel_payment_intent(
         &self,
         request: Request<pb::CancelPaymentIntentRequest>,
@@ -84,6 +128,27 @@ impl PaymentIntentService for PaymentIntentApi {
         let principal = auth::principal(&request)?;
         let intent = self.0.cancel(&principal, &request.get_ref().id).await?;
         Ok(Response::new(pb::CancelPaymentIntentResponse { payment_intent: self.reply(&intent) }))
+    }
+
+    async fn batch_cancel_payment_intents(
+        &self,
+        request: Request<pb::BatchCancelPaymentIntentsRequest>,
+    ) -> Result<Response<pb::BatchCancelPaymentIntentsResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        batch::check_size(request.get_ref().ids.len(), "ids")?;
+        let canceled = self.0.cancel_many(&principal, &request.get_ref().ids).await?;
+        Ok(Response::new(pb::BatchCancelPaymentIntentsResponse { payment_intents: self.replies(&canceled) }))
+    }
+
+    async fn cancel_payment_intents_by_query(
+        &self,
+        request: Request<pb::CancelPaymentIntentsByQueryRequest>,
+    ) -> Result<Response<pb::CancelPaymentIntentsByQueryResponse>, Status> {
+        let principal = auth::principal(&request)?;
+        let canceled = self.0.cancel_by_query(&principal, &request.get_ref().filters).await?;
+        Ok(Response::new(pb::CancelPaymentIntentsByQueryResponse {
+            payment_intents: self.replies(&canceled),
+        }))
     }
 
     async fn capture_payment_intent(

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
+    batch,
     clock::Clock,
     config::ListLimits,
     idempotency::IdempotencyKeys,
@@ -12,7 +13,11 @@ use paymesh_kit::{
     query::Listing,
     wire::object_id,
 };
-use paymesh_proto::{common::v1::ListQuery, intents::v1 as pb};
+use paymesh_proto::{
+    common::v1::{Filter, ListQuery},
+    intents::v1 as pb,
+};
+use prost_types::FieldMask;
 use uuid::Uuid;
 
 use crate::{
@@ -52,6 +57,51 @@ fn unusable(field: &str, kind: &str, why: Unusable) -> Violation {
         Unusable::WrongType => {
             Violation::new(format!("payment_intent.{field}"), format!("Must be the id of a {kind}"))
         }
+    }
+}
+
+/// Which intents a change acts on.
+#[derive(Clone, Copy)]
+enum Targets<'a> {
+    /// One, by id: unknown is not found.
+    One(&'a str),
+    /// A batch, by id: unknown is an invalid item at `field(i)`.
+    Ids { ids: &'a [String], field: &'a (dyn Fn(usize) -> String + Sync) },
+    /// Every match of the filters.
+    Query(&'a [Filter]),
+}
+
+/// Where the `i`-th item's problems go: under `requests[i]` in a batch.
+fn item(many: bool, i: usize) -> String {
+    if many { format!("requests[{i}]") } else { String::new() }
+}
+
+/// An intent that may still change at `now`; otherwise why not, on the
+/// attribute that says so.
+fn still_open(intent: Intent, now: DateTime<Utc>) -> Result<Intent, Error> {
+    match intent.status.at(now, intent.expires_at) {
+        Status::Expired => Err(Error::invalid(
+            "payment_intent.expires_at",
+            format!(
+                "The payment intent expired at {}; create a new one",
+                intent.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        )),
+        Status::Captured => Err(Error::invalid("payment_intent.status", "The payment intent was captured")),
+        Status::Canceled => Err(Error::invalid("payment_intent.status", "The payment intent was canceled")),
+        Status::Incomplete | Status::Capturable => Ok(intent),
+    }
+}
+
+/// A match of a query the change cannot apply to: its problems, each
+/// naming the intent (the filters chose it, not the caller).
+fn for_match(error: Error, id: Uuid) -> Result<Vec<Violation>, Error> {
+    match error {
+        Error::InvalidAttributes(v) => Ok(v
+            .into_iter()
+            .map(|v| Violation::new(v.field, format!("Payment intent {id}: {}", v.description)))
+            .collect()),
+        other => Err(other),
     }
 }
 
@@ -229,15 +279,39 @@ impl Intents {
         principal: &Principal,
         request: pb::CreatePaymentIntentRequest,
     ) -> Result<Intent, Error> {
+        let mut created = self.create_many(principal, vec![request], false).await?;
+        created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no intent")))
+    }
+
+    /// Drafts intents, all or none. In a batch (`many`) an item's problems
+    /// are reported under `requests[i]`.
+    pub(crate) async fn create_many(
+        &self,
+        principal: &Principal,
+        requests: Vec<pb::CreatePaymentIntentRequest>,
+        many: bool,
+    ) -> Result<Vec<Intent>, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
-        let draft = convert::draft(request.payment_intent)?;
         let now = self.now();
-        let evaluated = self.evaluate(scope, draft, None, true, now).await?;
-        let intent = evaluated.into_intent(Uuid::now_v7(), scope.livemode, 0, now, now);
-        self.store.insert(scope, &intent).await?;
-        tracing::info!(intent = %intent.id, status = intent.status.as_str(), "payment intent created");
-        Ok(intent)
+        let mut violations = Vec::new();
+        let mut created = Vec::with_capacity(requests.len());
+        for (i, request) in requests.into_iter().enumerate() {
+            let evaluated = match convert::draft(request.payment_intent) {
+                Ok(draft) => self.evaluate(scope, draft, None, true, now).await,
+                Err(e) => Err(e),
+            };
+            match evaluated {
+                Ok(e) => created.push(e.into_intent(Uuid::now_v7(), scope.livemode, 0, now, now)),
+                Err(e) => batch::gather(&mut violations, e, &item(many, i))?,
+            }
+        }
+        let created = batch::finish(created, violations)?;
+        self.store.insert(scope, &created).await?;
+        for intent in &created {
+            tracing::info!(intent = %intent.id, status = intent.status.as_str(), "payment intent created");
+        }
+        Ok(created)
     }
 
     /// One intent.
@@ -258,23 +332,56 @@ impl Intents {
 
     /// Reads an intent that may still change at `now`.
     async fn open(&self, scope: Scope, id: &str, now: DateTime<Utc>) -> Result<Intent, Error> {
-        let intent = self.store.get(scope, object_id(id, not_found)?).await?;
-        match intent.status.at(now, intent.expires_at) {
-            Status::Expired => Err(Error::invalid(
-                "payment_intent.expires_at",
-                format!(
-                    "The payment intent expired at {}; create a new one",
-                    intent.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
-                ),
-            )),
-            Status::Captured => {
-                Err(Error::invalid("payment_intent.status", "The payment intent was captured"))
+        still_open(self.store.get(scope, object_id(id, not_found)?).await?, now)
+    }
+
+    /// The intents a change acts on, still open at `now`: those `ids`
+    /// name, or those `filters` match. In a batch an unknown id is an
+    /// invalid item (`requests[i].payment_intent.id`, or `ids[i]`), in a
+    /// request of one it is not found; a match of `filters` that can no
+    /// longer change refuses the request.
+    async fn targets(
+        &self,
+        scope: Scope,
+        targets: Targets<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Intent>, Error> {
+        let mut violations = Vec::new();
+        let mut found = Vec::new();
+        match targets {
+            Targets::One(id) => found.push(self.open(scope, id, now).await?),
+            Targets::Ids { ids, field } => {
+                let parsed = ids.iter().map(|id| id.trim().parse().ok()).enumerate();
+                let ids = batch::ids(parsed, field, "No such payment intent")?;
+                for (i, id) in ids.into_iter().enumerate() {
+                    match self.store.get(scope, id).await {
+                        Ok(intent) => match still_open(intent, now) {
+                            Ok(intent) => found.push(intent),
+                            // Said of the id: the item names an intent
+                            // that can no longer change.
+                            Err(Error::InvalidAttributes(v)) => {
+                                violations
+                                    .extend(v.into_iter().map(|v| Violation::new(field(i), v.description)));
+                            }
+                            Err(e) => return Err(e),
+                        },
+                        Err(Error::NotFound { .. }) => {
+                            violations.push(Violation::new(field(i), "No such payment intent"));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
             }
-            Status::Canceled => {
-                Err(Error::invalid("payment_intent.status", "The payment intent was canceled"))
+            Targets::Query(filters) => {
+                for id in self.store.matching(scope, filters, self.limits.max_limit, now).await? {
+                    match still_open(self.store.get(scope, id).await?, now) {
+                        Ok(intent) => found.push(intent),
+                        Err(e) => violations.extend(for_match(e, id)?),
+                    }
+                }
             }
-            Status::Incomplete | Status::Capturable => Ok(intent),
         }
+        batch::finish(found, violations)
     }
 
     /// Changes an intent and prices it again now.
@@ -283,31 +390,121 @@ impl Intents {
         principal: &Principal,
         request: pb::UpdatePaymentIntentRequest,
     ) -> Result<Intent, Error> {
+        let mut updated = self.update_many(principal, vec![request], false).await?;
+        updated.pop().ok_or_else(not_found)
+    }
+
+    /// Changes intents by id and prices them again now, all or none; in a
+    /// batch (`many`) an item's problems are reported under `requests[i]`.
+    pub(crate) async fn update_many(
+        &self,
+        principal: &Principal,
+        requests: Vec<pb::UpdatePaymentIntentRequest>,
+        many: bool,
+    ) -> Result<Vec<Intent>, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
-        let pb::UpdatePaymentIntentRequest { payment_intent, update_mask } = request;
-        let given = payment_intent.unwrap_or_default();
         let now = self.now();
-        let current = self.open(scope, &given.id, now).await?;
+        let ids: Vec<String> = requests
+            .iter()
+            .map(|r| r.payment_intent.as_ref().map(|p| p.id.clone()).unwrap_or_default())
+            .collect();
+        let field = |i: usize| format!("requests[{i}].payment_intent.id");
+        let targets = if many { Targets::Ids { ids: &ids, field: &field } } else { Targets::One(&ids[0]) };
+        let current = self.targets(scope, targets, now).await?;
+        let mut violations = Vec::new();
+        let mut updated = Vec::with_capacity(current.len());
+        for (i, (current, request)) in current.into_iter().zip(requests).enumerate() {
+            let pb::UpdatePaymentIntentRequest { payment_intent, update_mask } = request;
+            match self.changed(scope, current, payment_intent.unwrap_or_default(), update_mask, now).await {
+                Ok(intent) => updated.push(intent),
+                Err(e) => batch::gather(&mut violations, e, &item(many, i))?,
+            }
+        }
+        let updated = batch::finish(updated, violations)?;
+        self.store.replace(scope, &updated, "updated").await?;
+        Ok(updated)
+    }
+
+    /// Applies one change to every intent matching `filters`, all or none.
+    pub(crate) async fn update_by_query(
+        &self,
+        principal: &Principal,
+        filters: &[Filter],
+        change: pb::PaymentIntent,
+        mask: Option<FieldMask>,
+    ) -> Result<Vec<Intent>, Error> {
+        principal.require_secret_key()?;
+        let scope = principal.scope();
+        let now = self.now();
+        let current = self.targets(scope, Targets::Query(filters), now).await?;
+        let mut violations = Vec::new();
+        let mut updated = Vec::with_capacity(current.len());
+        for current in current {
+            let id = current.id;
+            match self.changed(scope, current, change.clone(), mask.clone(), now).await {
+                Ok(intent) => updated.push(intent),
+                Err(e) => violations.extend(for_match(e, id)?),
+            }
+        }
+        let updated = batch::finish(updated, violations)?;
+        self.store.replace(scope, &updated, "updated").await?;
+        Ok(updated)
+    }
+
+    /// `current` after `change` to the fields of `mask`, priced again now.
+    async fn changed(
+        &self,
+        scope: Scope,
+        current: Intent,
+        change: pb::PaymentIntent,
+        mask: Option<FieldMask>,
+        now: DateTime<Utc>,
+    ) -> Result<Intent, Error> {
         let stored = Draft::of(&current);
-        let (draft, date_named) = convert::updated(stored.clone(), given, update_mask)?;
+        let (draft, date_named) = convert::updated(stored.clone(), change, mask)?;
         let evaluated = self.evaluate(scope, draft, Some(&stored), date_named, now).await?;
-        let intent =
-            evaluated.into_intent(current.id, current.livemode, current.version, current.created_at, now);
-        self.store.replace(scope, &intent, "updated").await?;
-        Ok(intent)
+        Ok(evaluated.into_intent(current.id, current.livemode, current.version, current.created_at, now))
     }
 
     /// Cancels an intent.
     pub(crate) async fn cancel(&self, principal: &Principal, id: &str) -> Result<Intent, Error> {
+        let mut canceled = self.cancel_all(principal, Targets::One(id)).await?;
+        canceled.pop().ok_or_else(not_found)
+    }
+
+    /// Cancels intents by id, all or none.
+    pub(crate) async fn cancel_many(
+        &self,
+        principal: &Principal,
+        ids: &[String],
+    ) -> Result<Vec<Intent>, Error> {
+        self.cancel_all(principal, Targets::Ids { ids, field: &|i| format!("ids[{i}]") }).await
+    }
+
+    /// Cancels every intent matching `filters`, all or none.
+    pub(crate) async fn cancel_by_query(
+        &self,
+        principal: &Principal,
+        filters: &[Filter],
+    ) -> Result<Vec<Intent>, Error> {
+        self.cancel_all(principal, Targets::Query(filters)).await
+    }
+
+    /// Cancels `targets`: neither a captured, a canceled nor an expired
+    /// intent changes.
+    async fn cancel_all(&self, principal: &Principal, targets: Targets<'_>) -> Result<Vec<Intent>, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
         let now = self.now();
-        // Neither a captured, a canceled nor an expired intent changes.
-        let current = self.open(scope, id, now).await?;
-        let intent = Intent { status: Status::Canceled, modified_at: now, ..current.clone() };
-        self.store.replace(scope, &intent, "canceled").await?;
-        Ok(intent)
+        let canceled: Vec<Intent> = self
+            .targets(scope, targets, now)
+            .await?
+            .into_iter()
+            .map(|current| Intent { status: Status::Canceled, modified_at: now, ..current })
+            .collect();
+        self.store.replace(scope, &canceled, "canceled").await?;
+        Ok(canceled)
     }
 
     /// Marks an intent captured by the payments service's transaction.
@@ -341,7 +538,7 @@ impl Intents {
             modified_at: now,
             ..current.clone()
         };
-        self.store.replace(scope, &intent, "captured").await?;
+        self.store.replace(scope, std::slice::from_ref(&intent), "captured").await?;
         tracing::info!(intent = %intent.id, transaction = %transaction, "payment intent captured");
         Ok(intent)
     }

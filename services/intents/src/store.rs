@@ -9,9 +9,9 @@ use paymesh_kit::{
     config::ListLimits,
     money::{Currency, Money},
     outbox,
-    query::{Column, ColumnType, Listing, Resource, list},
+    query::{self, Column, ColumnType, Listing, Resource, list},
 };
-use paymesh_proto::common::v1::ListQuery;
+use paymesh_proto::common::v1::{Filter, ListQuery};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row, postgres::PgRow};
@@ -283,17 +283,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Listing<Intent>, Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('paymesh.now', $1, true)")
-            .bind(now.to_rfc3339())
-            .execute(&mut *tx)
-            .await?;
+        set_now(&mut tx, now).await?;
         let listing = list(&mut *tx, &PAYMENT_INTENTS, scope, query, limits, |_| {}, read_intent).await?;
         tx.commit().await?;
         Ok(listing)
     }
 
-    /// Stores a new intent with its `payment_intent.created` event.
-    pub(crate) async fn insert(&self, scope: Scope, intent: &Intent) -> Result<(), Error> {
+    /// Stores new intents, each with its `payment_intent.created` event,
+    /// in one transaction.
+    pub(crate) async fn insert(&self, scope: Scope, intents: &[Intent]) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         let sql = "INSERT INTO payment_intents (partner_id, id, livemode, payer_id, recipient_id, payment_method_id, \
              currency, target_amount, source_amount, fee, cust_conv_fee, fees, account_name, payer_name, \
@@ -302,26 +300,29 @@ impl Store {
              modified_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
              $22, $23, $24, $25, $26, $27, $28, $29, $30)";
-        bind_intent(sqlx::query(sql).bind(scope.partner_id), intent).execute(&mut *tx).await?;
-        outbox::record_change(
-            &mut tx,
-            scope,
-            "payment_intent",
-            "created",
-            intent.id,
-            event_data(intent),
-            intent.modified_at,
-        )
-        .await?;
+        for intent in intents {
+            bind_intent(sqlx::query(sql).bind(scope.partner_id), intent).execute(&mut *tx).await?;
+            outbox::record_change(
+                &mut tx,
+                scope,
+                "payment_intent",
+                "created",
+                intent.id,
+                event_data(intent),
+                intent.modified_at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Replaces the intent read at `intent.version` with `intent`, with
-    /// its event (`payment_intent.<change>`). A concurrent change in
-    /// between (even within one clock tick) is a conflict: the caller
-    /// retries with what it reads then.
-    pub(crate) async fn replace(&self, scope: Scope, intent: &Intent, change: &str) -> Result<(), Error> {
+    /// Replaces each intent read at `intent.version` with `intent`, with
+    /// its event (`payment_intent.<change>`), all in one transaction. A
+    /// concurrent change in between (even within one clock tick) is a
+    /// conflict and nothing is written: the caller retries with what it
+    /// reads then.
+    pub(crate) async fn replace(&self, scope: Scope, intents: &[Intent], change: &str) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         let sql = "UPDATE payment_intents SET livemode = $3, payer_id = $4, recipient_id = $5, \
              payment_method_id = $6, currency = $7, target_amount = $8, source_amount = $9, fee = $10, \
@@ -331,27 +332,45 @@ impl Store {
              transaction_id = $26, attrs = $27, expires_at = $28, created_at = $29, modified_at = $30, \
              version = version + 1 \
              WHERE partner_id = $1 AND id = $2 AND livemode = $3 AND version = $31";
-        let done = bind_intent(sqlx::query(sql).bind(scope.partner_id), intent)
-            .bind(intent.version)
-            .execute(&mut *tx)
+        for intent in intents {
+            let done = bind_intent(sqlx::query(sql).bind(scope.partner_id), intent)
+                .bind(intent.version)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::Conflict(
+                    "The payment intent changed meanwhile; read it again and retry".to_owned(),
+                ));
+            }
+            outbox::record_change(
+                &mut tx,
+                scope,
+                "payment_intent",
+                change,
+                intent.id,
+                event_data(intent),
+                intent.modified_at,
+            )
             .await?;
-        if done.rows_affected() != 1 {
-            return Err(Error::Conflict(
-                "The payment intent changed meanwhile; read it again and retry".to_owned(),
-            ));
         }
-        outbox::record_change(
-            &mut tx,
-            scope,
-            "payment_intent",
-            change,
-            intent.id,
-            event_data(intent),
-            intent.modified_at,
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The ids of the intents matching `filters` (status as it reads at
+    /// `now`), by id, at most `max` of them.
+    pub(crate) async fn matching(
+        &self,
+        scope: Scope,
+        filters: &[Filter],
+        max: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, Error> {
+        let mut tx = self.pool.begin().await?;
+        set_now(&mut tx, now).await?;
+        let ids = query::matching_ids(&mut tx, &PAYMENT_INTENTS, scope, filters, max).await?;
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// What is set at one level: a processing account's, or the partner's
@@ -413,6 +432,13 @@ impl Store {
 }
 
 /// Writes what is set at one level, with its event, in `tx`.
+/// Sets the time status reads at (`paymesh.now`) for the rest of the
+/// transaction.
+async fn set_now(conn: &mut sqlx::PgConnection, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query("SELECT set_config('paymesh.now', $1, true)").bind(now.to_rfc3339()).execute(conn).await?;
+    Ok(())
+}
+
 async fn write_overrides(
     tx: &mut sqlx::PgConnection,
     scope: Scope,

@@ -59,6 +59,23 @@ pub fn nest_error(error: Error, parent: &str) -> Error {
     }
 }
 
+/// Adds an item's invalid attributes, under its parent path, to
+/// `violations`; any other error is the batch's, and is returned.
+pub fn gather(violations: &mut Vec<Violation>, error: Error, parent: &str) -> Result<(), Error> {
+    match nest_error(error, parent) {
+        Error::InvalidAttributes(v) => {
+            violations.extend(v);
+            Ok(())
+        }
+        other => Err(other),
+    }
+}
+
+/// `Ok(items)` when no item had a problem, else every problem at once.
+pub fn finish<T>(items: T, violations: Vec<Violation>) -> Result<T, Error> {
+    if violations.is_empty() { Ok(items) } else { Err(Error::InvalidAttributes(violations)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

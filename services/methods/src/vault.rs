@@ -190,14 +190,9 @@ impl Vault {
                     "Billers come from the biller directory and take no payment methods",
                 ),
             };
-            match batch::nest_error(refusal, &parent(i)) {
-                Error::InvalidAttributes(v) => violations.extend(v),
-                other => return Err(other),
-            }
+            batch::gather(&mut violations, refusal, &parent(i))?;
         }
-        if !violations.is_empty() {
-            return Err(Error::InvalidAttributes(violations));
-        }
+        let methods = batch::finish(methods, violations)?;
         let mut tx = self.store.begin().await?;
         // Default locks in one order everywhere: by account.
         for account in methods.iter().filter(|m| m.is_default).map(|m| m.account_id).collect::<BTreeSet<_>>()
@@ -398,11 +393,8 @@ impl Vault {
                         Some(after)
                     }
                     Err(problems) => {
-                        match batch::nest_error(Error::invalid_under("payment_method", problems), &parent(i))
-                        {
-                            Error::InvalidAttributes(v) => violations.extend(v),
-                            other => return Err(other),
-                        }
+                        let problems = Error::invalid_under("payment_method", problems);
+                        batch::gather(&mut violations, problems, &parent(i))?;
                         None
                     }
                 },
