@@ -119,7 +119,7 @@ impl Collection for LegalEntities {
     }
 
     fn offers(&self) -> Offers {
-        Offers::ONE
+        Offers::ALL
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::LegalEntity> {
@@ -150,20 +150,21 @@ impl Collection for LegalEntities {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<pb::LegalEntity>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::LegalEntity>> {
         Box::pin(async move {
-            let request =
-                caller.grpc(pb::CreateLegalEntityRequest { legal_entity: items.into_iter().next() });
-            Ok(state
-                .legal_entities
-                .clone()
-                .create_legal_entity(request)
-                .await?
-                .into_inner()
-                .legal_entity
+            let mut client = state.legal_entities.clone();
+            let mut requests: Vec<pb::CreateLegalEntityRequest> = items
                 .into_iter()
-                .collect())
+                .map(|item| pb::CreateLegalEntityRequest { legal_entity: Some(item) })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchCreateLegalEntitiesRequest { requests });
+                Ok(client.batch_create_legal_entities(request).await?.into_inner().legal_entities)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client.create_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
+            }
         })
     }
 
@@ -172,23 +173,47 @@ impl Collection for LegalEntities {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<(pb::LegalEntity, Vec<String>)>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::LegalEntity>> {
         Box::pin(async move {
-            let (entity, paths) = items.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::UpdateLegalEntityRequest {
-                legal_entity: Some(entity),
+            let mut client = state.legal_entities.clone();
+            let mut requests: Vec<pb::UpdateLegalEntityRequest> = items
+                .into_iter()
+                .map(|(item, paths)| pb::UpdateLegalEntityRequest {
+                    legal_entity: Some(item),
+                    update_mask: Some(FieldMask { paths }),
+                })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchUpdateLegalEntitiesRequest { requests });
+                Ok(client.batch_update_legal_entities(request).await?.into_inner().legal_entities)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client.update_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
+            }
+        })
+    }
+
+    fn update_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+        (item, paths): (pb::LegalEntity, Vec<String>),
+    ) -> Call<'a, Vec<pb::LegalEntity>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::UpdateLegalEntitiesByQueryRequest {
+                filters,
+                legal_entity: Some(item),
                 update_mask: Some(FieldMask { paths }),
             });
             Ok(state
                 .legal_entities
                 .clone()
-                .update_legal_entity(request)
+                .update_legal_entities_by_query(request)
                 .await?
                 .into_inner()
-                .legal_entity
-                .into_iter()
-                .collect())
+                .legal_entities)
         })
     }
 
@@ -196,21 +221,36 @@ impl Collection for LegalEntities {
         &'a self,
         state: &'a AppState,
         caller: &'a Caller,
-        ids: Vec<String>,
-        _many: bool,
+        mut ids: Vec<String>,
+        many: bool,
     ) -> Call<'a, Vec<pb::LegalEntity>> {
         Box::pin(async move {
-            let id = ids.into_iter().next().unwrap_or_default();
-            let request = caller.grpc(pb::DeleteLegalEntityRequest { id });
+            let mut client = state.legal_entities.clone();
+            if many {
+                let request = caller.grpc(pb::BatchDeleteLegalEntitiesRequest { ids });
+                Ok(client.batch_delete_legal_entities(request).await?.into_inner().legal_entities)
+            } else {
+                let request = caller.grpc(pb::DeleteLegalEntityRequest { id: ids.pop().unwrap_or_default() });
+                Ok(client.delete_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
+            }
+        })
+    }
+
+    fn delete_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+    ) -> Call<'a, Vec<pb::LegalEntity>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::DeleteLegalEntitiesByQueryRequest { filters });
             Ok(state
                 .legal_entities
                 .clone()
-                .delete_legal_entity(request)
+                .delete_legal_entities_by_query(request)
                 .await?
                 .into_inner()
-                .legal_entity
-                .into_iter()
-                .collect())
+                .legal_entities)
         })
     }
 }
@@ -362,7 +402,7 @@ impl Collection for Owners {
     }
 
     fn offers(&self) -> Offers {
-        Offers::ONE
+        Offers::ALL
     }
 
     fn get<'a>(&'a self, state: &'a AppState, caller: &'a Caller, id: String) -> Call<'a, pb::Owner> {
@@ -392,19 +432,19 @@ impl Collection for Owners {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<pb::Owner>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::Owner>> {
         Box::pin(async move {
-            let request = caller.grpc(pb::CreateOwnerRequest { owner: items.into_iter().next() });
-            Ok(state
-                .legal_entities
-                .clone()
-                .create_owner(request)
-                .await?
-                .into_inner()
-                .owner
-                .into_iter()
-                .collect())
+            let mut client = state.legal_entities.clone();
+            let mut requests: Vec<pb::CreateOwnerRequest> =
+                items.into_iter().map(|item| pb::CreateOwnerRequest { owner: Some(item) }).collect();
+            if many {
+                let request = caller.grpc(pb::BatchCreateOwnersRequest { requests });
+                Ok(client.batch_create_owners(request).await?.into_inner().owners)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client.create_owner(request).await?.into_inner().owner.into_iter().collect())
+            }
         })
     }
 
@@ -413,21 +453,41 @@ impl Collection for Owners {
         state: &'a AppState,
         caller: &'a Caller,
         items: Vec<(pb::Owner, Vec<String>)>,
-        _many: bool,
+        many: bool,
     ) -> Call<'a, Vec<pb::Owner>> {
         Box::pin(async move {
-            let (owner, paths) = items.into_iter().next().unwrap_or_default();
-            let request = caller
-                .grpc(pb::UpdateOwnerRequest { owner: Some(owner), update_mask: Some(FieldMask { paths }) });
-            Ok(state
-                .legal_entities
-                .clone()
-                .update_owner(request)
-                .await?
-                .into_inner()
-                .owner
+            let mut client = state.legal_entities.clone();
+            let mut requests: Vec<pb::UpdateOwnerRequest> = items
                 .into_iter()
-                .collect())
+                .map(|(item, paths)| pb::UpdateOwnerRequest {
+                    owner: Some(item),
+                    update_mask: Some(FieldMask { paths }),
+                })
+                .collect();
+            if many {
+                let request = caller.grpc(pb::BatchUpdateOwnersRequest { requests });
+                Ok(client.batch_update_owners(request).await?.into_inner().owners)
+            } else {
+                let request = caller.grpc(requests.pop().unwrap_or_default());
+                Ok(client.update_owner(request).await?.into_inner().owner.into_iter().collect())
+            }
+        })
+    }
+
+    fn update_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+        (item, paths): (pb::Owner, Vec<String>),
+    ) -> Call<'a, Vec<pb::Owner>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::UpdateOwnersByQueryRequest {
+                filters,
+                owner: Some(item),
+                update_mask: Some(FieldMask { paths }),
+            });
+            Ok(state.legal_entities.clone().update_owners_by_query(request).await?.into_inner().owners)
         })
     }
 
@@ -435,21 +495,30 @@ impl Collection for Owners {
         &'a self,
         state: &'a AppState,
         caller: &'a Caller,
-        ids: Vec<String>,
-        _many: bool,
+        mut ids: Vec<String>,
+        many: bool,
     ) -> Call<'a, Vec<pb::Owner>> {
         Box::pin(async move {
-            let request =
-                caller.grpc(pb::DeleteOwnerRequest { id: ids.into_iter().next().unwrap_or_default() });
-            Ok(state
-                .legal_entities
-                .clone()
-                .delete_owner(request)
-                .await?
-                .into_inner()
-                .owner
-                .into_iter()
-                .collect())
+            let mut client = state.legal_entities.clone();
+            if many {
+                let request = caller.grpc(pb::BatchDeleteOwnersRequest { ids });
+                Ok(client.batch_delete_owners(request).await?.into_inner().owners)
+            } else {
+                let request = caller.grpc(pb::DeleteOwnerRequest { id: ids.pop().unwrap_or_default() });
+                Ok(client.delete_owner(request).await?.into_inner().owner.into_iter().collect())
+            }
+        })
+    }
+
+    fn delete_by_query<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        filters: Vec<common::Filter>,
+    ) -> Call<'a, Vec<pb::Owner>> {
+        Box::pin(async move {
+            let request = caller.grpc(pb::DeleteOwnersByQueryRequest { filters });
+            Ok(state.legal_entities.clone().delete_owners_by_query(request).await?.into_inner().owners)
         })
     }
 }

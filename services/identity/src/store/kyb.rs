@@ -15,7 +15,7 @@ use paymesh_kit::{
 use paymesh_proto::common::v1::ListQuery;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow as _, PgConnection, types::Json};
+use sqlx::{FromRow as _, PgConnection, Postgres, Transaction, types::Json};
 use uuid::Uuid;
 
 use super::{Listing, Store, accounts, expect_one, kyb_lock, record};
@@ -509,21 +509,32 @@ fn ssn_context(id: Uuid) -> String {
 pub(crate) type EntityWithOwners = (LegalEntity, Vec<Owner>);
 
 impl Store {
+    /// A transaction holding the partner's KYB lock, for one change or a
+    /// batch of them: every KYB change of a partner and mode takes it
+    /// first, so changes never interleave and never deadlock.
+    pub(crate) async fn kyb_transaction(
+        &self,
+        scope: Scope,
+    ) -> Result<Transaction<'static, Postgres>, Error> {
+        let mut tx = self.pool.begin().await?;
+        kyb_lock(&mut tx, scope).await?;
+        Ok(tx)
+    }
+
     /// Creates a legal entity and its owners, all or none.
     #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
     pub(crate) async fn insert_legal_entity(
         &self,
+        tx: &mut PgConnection,
         scope: Scope,
         entity: LegalEntity,
         owners: Vec<Owner>,
     ) -> Result<EntityWithOwners, Error> {
         check_total_ownership(owners.iter().filter_map(|o| o.ownership))
             .map_err(|why| Error::invalid("legal_entity.owners", why))?;
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        self.write_entity(&mut tx, scope, &entity, true).await?;
+        self.write_entity(&mut *tx, scope, &entity, true).await?;
         record(
-            &mut tx,
+            &mut *tx,
             scope,
             "legal_entity",
             "created",
@@ -533,9 +544,9 @@ impl Store {
         )
         .await?;
         for owner in &owners {
-            self.write_owner(&mut tx, scope, owner, true).await?;
+            self.write_owner(&mut *tx, scope, owner, true).await?;
             record(
-                &mut tx,
+                &mut *tx,
                 scope,
                 "legal_entity_owner",
                 "created",
@@ -545,7 +556,6 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok((entity, owners))
     }
 
@@ -601,12 +611,11 @@ impl Store {
     /// Changes a legal entity with `change`, then re-weighs its accounts.
     pub(crate) async fn update_legal_entity(
         &self,
+        tx: &mut PgConnection,
         scope: Scope,
         id: Uuid,
         change: impl FnOnce(&LegalEntity) -> Result<LegalEntity, Error>,
     ) -> Result<EntityWithOwners, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
         // The row lock too: the sealed EIN read here is written back, and a
         // key rotation must not re-wrap it in between (see kit::rewrap).
         sqlx::query(
@@ -617,18 +626,18 @@ impl Store {
         .bind(scope.livemode)
         .execute(&mut *tx)
         .await?;
-        let (before, owners) = entity_with_owners(&mut tx, scope, id).await?.ok_or(not_found_entity())?;
+        let (before, owners) = entity_with_owners(&mut *tx, scope, id).await?.ok_or(not_found_entity())?;
         let mut entity = change(&before)?;
         entity.ein = self.unless_same(&before.ein, entity.ein, &ein_context(id))?;
-        self.write_entity(&mut tx, scope, &entity, false).await?;
+        self.write_entity(&mut *tx, scope, &entity, false).await?;
         if before.identity_changed(&entity) {
             let what = ("legal_entities", "kyb_status", "legal_entity");
             entity.verification =
-                reset_verification(&mut tx, scope, what, id, &entity.verification, entity.modified_at)
+                reset_verification(&mut *tx, scope, what, id, &entity.verification, entity.modified_at)
                     .await?;
         }
         record(
-            &mut tx,
+            &mut *tx,
             scope,
             "legal_entity",
             "updated",
@@ -637,8 +646,7 @@ impl Store {
             entity.modified_at,
         )
         .await?;
-        accounts::reassess_entity_accounts(&mut tx, scope, id, entity.modified_at).await?;
-        tx.commit().await?;
+        accounts::reassess_entity_accounts(&mut *tx, scope, id, entity.modified_at).await?;
         Ok((entity, owners))
     }
 
@@ -646,14 +654,13 @@ impl Store {
     /// that is not inactive uses it.
     pub(crate) async fn delete_legal_entity(
         &self,
+        tx: &mut PgConnection,
         scope: Scope,
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<EntityWithOwners, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        let (entity, owners) = entity_with_owners(&mut tx, scope, id).await?.ok_or(not_found_entity())?;
-        if accounts::entity_in_use(&mut tx, scope, id).await? {
+        let (entity, owners) = entity_with_owners(&mut *tx, scope, id).await?.ok_or(not_found_entity())?;
+        if accounts::entity_in_use(&mut *tx, scope, id).await? {
             return Err(Error::Conflict(
                 "A processing account uses this legal entity; unlink it or deactivate the account first"
                     .to_owned(),
@@ -674,25 +681,28 @@ impl Store {
                 .await?;
         }
         for owner in &owners {
-            record(&mut tx, scope, "legal_entity_owner", "deleted", owner.id, owner_event(owner), at).await?;
+            record(&mut *tx, scope, "legal_entity_owner", "deleted", owner.id, owner_event(owner), at)
+                .await?;
         }
-        record(&mut tx, scope, "legal_entity", "deleted", entity.id, entity_event(&entity), at).await?;
-        tx.commit().await?;
+        record(&mut *tx, scope, "legal_entity", "deleted", entity.id, entity_event(&entity), at).await?;
         Ok((entity, owners))
     }
 
     /// Adds an owner to its entity, keeping the shares within 100%.
-    pub(crate) async fn insert_owner(&self, scope: Scope, owner: Owner) -> Result<Owner, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        let (_, owners) = entity_with_owners(&mut tx, scope, owner.legal_entity_id)
+    pub(crate) async fn insert_owner(
+        &self,
+        tx: &mut PgConnection,
+        scope: Scope,
+        owner: Owner,
+    ) -> Result<Owner, Error> {
+        let (_, owners) = entity_with_owners(&mut *tx, scope, owner.legal_entity_id)
             .await?
             .ok_or_else(|| Error::invalid("owner.legal_entity_id", "No such legal entity"))?;
         check_total_ownership(owners.iter().chain(std::iter::once(&owner)).filter_map(|o| o.ownership))
             .map_err(|why| Error::invalid("owner.ownership", why))?;
-        self.write_owner(&mut tx, scope, &owner, true).await?;
+        self.write_owner(&mut *tx, scope, &owner, true).await?;
         record(
-            &mut tx,
+            &mut *tx,
             scope,
             "legal_entity_owner",
             "created",
@@ -701,8 +711,7 @@ impl Store {
             owner.created_at,
         )
         .await?;
-        accounts::reassess_entity_accounts(&mut tx, scope, owner.legal_entity_id, owner.created_at).await?;
-        tx.commit().await?;
+        accounts::reassess_entity_accounts(&mut *tx, scope, owner.legal_entity_id, owner.created_at).await?;
         Ok(owner)
     }
 
@@ -744,30 +753,29 @@ impl Store {
     /// re-weighs the accounts of their entity.
     pub(crate) async fn update_owner(
         &self,
+        tx: &mut PgConnection,
         scope: Scope,
         id: Uuid,
         change: impl FnOnce(&Owner) -> Result<Owner, Error>,
     ) -> Result<Owner, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        let owner = self.owner_in(&mut tx, scope, id).await?;
+        let owner = self.owner_in(&mut *tx, scope, id).await?;
         let mut changed = change(&owner)?;
         changed.ssn = self.unless_same(&owner.ssn, changed.ssn, &ssn_context(id))?;
         let (_, owners) =
-            entity_with_owners(&mut tx, scope, owner.legal_entity_id).await?.ok_or(not_found_entity())?;
+            entity_with_owners(&mut *tx, scope, owner.legal_entity_id).await?.ok_or(not_found_entity())?;
         check_total_ownership(
             owners.iter().filter(|o| o.id != id).chain(std::iter::once(&changed)).filter_map(|o| o.ownership),
         )
         .map_err(|why| Error::invalid("owner.ownership", why))?;
-        self.write_owner(&mut tx, scope, &changed, false).await?;
+        self.write_owner(&mut *tx, scope, &changed, false).await?;
         if owner.identity_changed(&changed) {
             let what = ("legal_entity_owners", "kyc_status", "legal_entity_owner");
             changed.verification =
-                reset_verification(&mut tx, scope, what, id, &changed.verification, changed.modified_at)
+                reset_verification(&mut *tx, scope, what, id, &changed.verification, changed.modified_at)
                     .await?;
         }
         record(
-            &mut tx,
+            &mut *tx,
             scope,
             "legal_entity_owner",
             "updated",
@@ -776,22 +784,20 @@ impl Store {
             changed.modified_at,
         )
         .await?;
-        accounts::reassess_entity_accounts(&mut tx, scope, changed.legal_entity_id, changed.modified_at)
+        accounts::reassess_entity_accounts(&mut *tx, scope, changed.legal_entity_id, changed.modified_at)
             .await?;
-        tx.commit().await?;
         Ok(changed)
     }
 
     /// Deletes an owner, then re-weighs the accounts of their entity.
     pub(crate) async fn delete_owner(
         &self,
+        tx: &mut PgConnection,
         scope: Scope,
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Owner, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        let owner = self.owner_in(&mut tx, scope, id).await?;
+        let owner = self.owner_in(&mut *tx, scope, id).await?;
         let result = sqlx::query(
             "UPDATE legal_entity_owners SET deleted_at = $4 \
              WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
@@ -803,9 +809,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         expect_one(&result, "owner", id)?;
-        record(&mut tx, scope, "legal_entity_owner", "deleted", id, owner_event(&owner), at).await?;
-        accounts::reassess_entity_accounts(&mut tx, scope, owner.legal_entity_id, at).await?;
-        tx.commit().await?;
+        record(&mut *tx, scope, "legal_entity_owner", "deleted", id, owner_event(&owner), at).await?;
+        accounts::reassess_entity_accounts(&mut *tx, scope, owner.legal_entity_id, at).await?;
         Ok(owner)
     }
 
