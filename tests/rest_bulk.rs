@@ -18,7 +18,8 @@ fn list(values: Value) -> Value {
 }
 
 fn ids(reply: &Value) -> Vec<String> {
-    reply["values"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+    let values = reply["values"].as_array().unwrap_or_else(|| panic!("not a list: {reply}"));
+    values.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// A gRPC request made with `key`.
@@ -300,4 +301,187 @@ async fn payment_intents_in_batches_over_grpc() {
         .into_inner()
         .payment_intents;
     assert!(canceled.iter().all(|i| i.status == pb::PaymentIntentStatus::Canceled as i32), "{canceled:?}");
+}
+
+#[tokio::test]
+async fn legal_entities_and_owners_in_bulk_and_by_query() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let entity = |name: &str| json!({"legal_name": name, "type": "CORPORATION"});
+
+    let bad = http
+        .post(
+            "/legal_entities",
+            key,
+            list(json!([entity("Acme Rentals"), {"legal_name": "", "type": "CORPORATION"}])),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    assert_eq!(bad.body["details"], list(json!([{}, {"legal_name": "Required"}])));
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.legal_entities").await, 0);
+
+    let created = http
+        .post("/legal_entities", key, list(json!([entity("Acme Rentals"), entity("Acme Storage")])))
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let entities = ids(&created.body);
+
+    // Owners in bulk; the shares of one entity stay within 100%, checked
+    // across the items of the list too.
+    let owner = |entity: &str, name: &str, share: u32| json!({"legal_entity_id": entity, "full_name": name, "ownership": share});
+    let too_much = http
+        .post(
+            "/legal_entity_owners",
+            key,
+            list(json!([owner(&entities[0], "Jane Doe", 60), owner(&entities[0], "John Roe", 50)])),
+        )
+        .await;
+    assert_eq!(too_much.status, 400, "{:?}", too_much.body);
+    assert_eq!(too_much.body["details"]["values"][0], json!({}));
+    assert!(too_much.body["details"]["values"][1]["ownership"].is_string(), "{:?}", too_much.body);
+    assert_eq!(mesh.count("SELECT count(*) FROM identity.legal_entity_owners").await, 0);
+    let owners = http
+        .post(
+            "/legal_entity_owners",
+            key,
+            list(json!([owner(&entities[0], "Jane Doe", 60), owner(&entities[1], "John Roe", 100)])),
+        )
+        .await;
+    assert_eq!(owners.status, 200, "{:?}", owners.body);
+    let owner_ids = ids(&owners.body);
+
+    let unknown = "01a1ffb8-0000-7000-8000-000000000000";
+    let refused = http
+        .put(
+            "/legal_entities",
+            key,
+            list(json!([{"id": entities[0], "contact_name": "Jane"}, {"id": unknown, "contact_name": "X"}])),
+        )
+        .await;
+    assert_eq!(refused.body["details"], list(json!([{}, {"id": "No such legal entity"}])));
+    let updated = http
+        .put(
+            "/legal_entities",
+            key,
+            list(json!([{"id": entities[0], "contact_name": "Jane"}, {"id": entities[1], "contact_name": "John"}])),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["values"][1]["contact_name"], "John");
+
+    let titled = http
+        .put(
+            &format!("/legal_entity_owners?legal_entity_id={}&mode=query", entities[1]),
+            key,
+            json!({"title": "CEO"}),
+        )
+        .await;
+    assert_eq!(titled.status, 200, "{:?}", titled.body);
+    assert_eq!(ids(&titled.body), [owner_ids[1].clone()]);
+    assert_eq!(titled.body["values"][0]["title"], "CEO");
+    let renamed = http
+        .put(
+            "/legal_entities?legal_name=Acme Storage&mode=query",
+            key,
+            json!({"website": "https://storage.example"}),
+        )
+        .await;
+    assert_eq!(ids(&renamed.body), [entities[1].clone()], "{:?}", renamed.body);
+
+    // Another partner names and matches nothing of Acme's.
+    let globex = test_key(&mesh.globex);
+    let foreign =
+        http.delete("/legal_entity_owners", globex, Some(list(json!([{"id": owner_ids[0]}])))).await;
+    assert_eq!(foreign.body["details"], list(json!([{"id": "No such owner"}])), "{:?}", foreign.body);
+    let foreign = http.delete("/legal_entities?legal_name=Acme Rentals&mode=query", globex, None).await;
+    assert_eq!(foreign.body["values"], json!([]));
+
+    let deleted = http.delete("/legal_entity_owners", key, Some(list(json!([{"id": owner_ids[0]}])))).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let deleted = http.delete("/legal_entities?legal_name=Acme Storage&mode=query", key, None).await;
+    assert_eq!(ids(&deleted.body), [entities[1].clone()], "{:?}", deleted.body);
+    assert_eq!(
+        http.get(&format!("/legal_entity_owners/{}", owner_ids[1]), key).await.status,
+        404,
+        "with its owners"
+    );
+    let deleted = http.delete("/legal_entities", key, Some(list(json!([{"id": entities[0]}])))).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert!(http.get("/legal_entities", key).await.body["values"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn legal_entities_in_batches_over_grpc() {
+    use paymesh_proto::identity::v1::{self as pb, legal_entity_service_client::LegalEntityServiceClient};
+
+    let mesh = Mesh::start().await;
+    let key = test_key(&mesh.acme);
+    let mut grpc = LegalEntityServiceClient::new(mesh.identity_channel());
+    let entity = |name: &str| pb::CreateLegalEntityRequest {
+        legal_entity: Some(pb::LegalEntity {
+            legal_name: name.to_owned(),
+            r#type: pb::LegalEntityType::Corporation as i32,
+            ..Default::default()
+        }),
+    };
+    let status = grpc
+        .batch_create_legal_entities(with_key(
+            key,
+            pb::BatchCreateLegalEntitiesRequest { requests: vec![entity("Acme Rentals"), entity("")] },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    assert_eq!(
+        details.bad_request().unwrap().field_violations[0].field,
+        "requests[1].legal_entity.legal_name"
+    );
+
+    let created = grpc
+        .batch_create_legal_entities(with_key(
+            key,
+            pb::BatchCreateLegalEntitiesRequest {
+                requests: vec![entity("Acme Rentals"), entity("Acme Storage")],
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .legal_entities;
+    let ids: Vec<String> = created.iter().map(|e| e.id.clone()).collect();
+    let status = grpc
+        .batch_delete_legal_entities(with_key(
+            key,
+            pb::BatchDeleteLegalEntitiesRequest { ids: vec![ids[0].clone(), ids[0].clone()] },
+        ))
+        .await
+        .unwrap_err();
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    assert_eq!(details.bad_request().unwrap().field_violations[0].field, "ids[1]");
+    let deleted = grpc
+        .batch_delete_legal_entities(with_key(key, pb::BatchDeleteLegalEntitiesRequest { ids }))
+        .await
+        .unwrap()
+        .into_inner()
+        .legal_entities;
+    assert_eq!(deleted.len(), 2);
+}
+
+#[tokio::test]
+async fn transactions_are_one_at_a_time_and_say_why() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let payments = list(json!([{"type": "payment", "amount": 10}, {"type": "payment", "amount": 20}]));
+    for refused in [
+        http.post("/transactions", key, payments.clone()).await,
+        http.put("/transactions", key, payments).await,
+    ] {
+        assert_eq!(refused.status, 405, "{:?}", refused.body);
+        let why = refused.body["description"].as_str().unwrap();
+        assert!(why.contains("cannot be rolled back"), "{why}");
+    }
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, 0);
 }

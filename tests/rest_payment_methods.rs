@@ -269,10 +269,11 @@ async fn keys_and_partners_see_only_what_they_may() {
     assert_eq!(http.get("/payment_methods", other).await.body["values"], json!([]));
     // Nor in live mode.
     assert_eq!(http.get(&format!("/payment_methods/{id}"), key_of(&mesh)).await.status, 404);
-    // One at a time.
+    // A list is checked item by item (bulk writes: `rest_bulk`).
     let many =
         http.post("/payment_methods", key, json!({"object": "list", "values": [{"type": "card"}]})).await;
-    assert_eq!(many.status, 405, "{:?}", many.body);
+    assert_eq!(many.status, 400, "{:?}", many.body);
+    assert_eq!(many.body["details"]["values"][0]["account_id"], "Required");
 }
 
 fn key_of(mesh: &Mesh) -> &str {

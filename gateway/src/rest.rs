@@ -261,6 +261,12 @@ pub(crate) trait Collection: Clone + Send + Sync + 'static {
         let _ = (state, caller, filters);
         unsupported("Delete the objects one by one (DELETE on /{id})")
     }
+    /// Why a collection without lists takes one object at a time, said
+    /// after the 405 that refuses a list (e.g. `. A payment … cannot be
+    /// rolled back with the others …`); nothing by default.
+    fn why_one_at_a_time(&self) -> &'static str {
+        ""
+    }
     /// What the collection offers besides reading: its routes and its
     /// description follow from it.
     fn offers(&self) -> Offers;
@@ -628,8 +634,9 @@ fn no_batches<C: Collection>(collection: &C, method: &str) -> Result<(), ApiErro
         Ok(())
     } else {
         Err(ApiError::method_not_allowed(format!(
-            "{method} {} takes one object at a time, not a list",
-            collection.path()
+            "{method} {} takes one object at a time, not a list{}",
+            collection.path(),
+            collection.why_one_at_a_time()
         )))
     }
 }

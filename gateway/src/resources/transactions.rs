@@ -298,15 +298,21 @@ impl Collection for Transactions {
         Offers { delete: false, ..Offers::ONE }
     }
 
+    fn why_one_at_a_time(&self) -> &'static str {
+        ". A payment, capture or void goes to its processor and cannot be rolled back with the others, \
+         so a list could not be all or none"
+    }
+
     fn refusal(&self, method: &http::Method, one: bool) -> String {
         match (method.as_str(), one) {
             ("DELETE", _) => {
                 "Transactions are never deleted: void a payment with {\"status\": \"voided\"}, or refund it"
                     .to_owned()
             }
-            ("PUT", false) => {
-                "PUT /transactions takes one object at a time: PUT /transactions/{id}".to_owned()
-            }
+            ("PUT", false) => format!(
+                "PUT /transactions takes one object at a time: PUT /transactions/{{id}}{}",
+                self.why_one_at_a_time()
+            ),
             (other, _) => format!("{other} is not allowed on /transactions"),
         }
     }
