@@ -802,3 +802,150 @@ pub(crate) fn object(value: Value) -> Object {
         _ => Map::new(),
     }
 }
+
+// === Writes over a service's RPCs ===
+//
+// Most collections write through the same shape of RPCs: `Create…` and
+// `BatchCreate…`, `Update…`, `BatchUpdate…` and `Update…ByQuery`,
+// `Delete…`, `BatchDelete…` and `Delete…ByQuery`, each request carrying
+// the object in one field and each response the objects in another.
+// These macros write the [`Collection`] methods that call them, inside
+// the collection's `impl Collection`.
+
+/// `Collection::create` over `Create…` (one) and `BatchCreate…` (a list).
+macro_rules! grpc_create {
+    (
+        client: $client:ident, item: $item:ty, field: $field:ident, plural: $plural:ident,
+        one: $one:ident($pb_one_request:ident :: $one_request:ident), many: $many:ident($pb_many_request:ident :: $many_request:ident) $(,)?
+    ) => {
+        fn create<'a>(
+            &'a self,
+            state: &'a AppState,
+            caller: &'a Caller,
+            items: Vec<$item>,
+            many: bool,
+        ) -> Call<'a, Vec<$item>> {
+            Box::pin(async move {
+                let mut client = state.$client.clone();
+                let mut requests: Vec<_> = items
+                    .into_iter()
+                    .map(|item| $pb_one_request::$one_request { $field: Some(item) })
+                    .collect();
+                if many {
+                    Ok(client
+                        .$many(caller.grpc($pb_many_request::$many_request { requests }))
+                        .await?
+                        .into_inner()
+                        .$plural)
+                } else {
+                    let request = caller.grpc(requests.pop().unwrap_or_default());
+                    Ok(client.$one(request).await?.into_inner().$field.into_iter().collect())
+                }
+            })
+        }
+    };
+}
+
+/// `Collection::update` over `Update…` and `BatchUpdate…`, and
+/// `Collection::update_by_query` over `Update…ByQuery`.
+macro_rules! grpc_update {
+    (
+        client: $client:ident, item: $item:ty, field: $field:ident, plural: $plural:ident,
+        one: $one:ident($pb_one_request:ident :: $one_request:ident), many: $many:ident($pb_many_request:ident :: $many_request:ident),
+        query: $query:ident($pb_query_request:ident :: $query_request:ident) $(,)?
+    ) => {
+        fn update<'a>(
+            &'a self,
+            state: &'a AppState,
+            caller: &'a Caller,
+            items: Vec<($item, Vec<String>)>,
+            many: bool,
+        ) -> Call<'a, Vec<$item>> {
+            Box::pin(async move {
+                let mut client = state.$client.clone();
+                let mut requests: Vec<_> = items
+                    .into_iter()
+                    .map(|(item, paths)| $pb_one_request::$one_request {
+                        $field: Some(item),
+                        update_mask: Some(prost_types::FieldMask { paths }),
+                    })
+                    .collect();
+                if many {
+                    Ok(client
+                        .$many(caller.grpc($pb_many_request::$many_request { requests }))
+                        .await?
+                        .into_inner()
+                        .$plural)
+                } else {
+                    let request = caller.grpc(requests.pop().unwrap_or_default());
+                    Ok(client.$one(request).await?.into_inner().$field.into_iter().collect())
+                }
+            })
+        }
+
+        fn update_by_query<'a>(
+            &'a self,
+            state: &'a AppState,
+            caller: &'a Caller,
+            filters: Vec<paymesh_proto::common::v1::Filter>,
+            (item, paths): ($item, Vec<String>),
+        ) -> Call<'a, Vec<$item>> {
+            Box::pin(async move {
+                let request = caller.grpc($pb_query_request::$query_request {
+                    filters,
+                    $field: Some(item),
+                    update_mask: Some(prost_types::FieldMask { paths }),
+                });
+                Ok(state.$client.clone().$query(request).await?.into_inner().$plural)
+            })
+        }
+    };
+}
+
+/// `Collection::delete` over `Delete…` and `BatchDelete…`, and
+/// `Collection::delete_by_query` over `Delete…ByQuery` (or the RPCs that
+/// stand for deleting, such as cancelling).
+macro_rules! grpc_delete {
+    (
+        client: $client:ident, item: $item:ty, field: $field:ident, plural: $plural:ident,
+        one: $one:ident($pb_one_request:ident :: $one_request:ident), many: $many:ident($pb_many_request:ident :: $many_request:ident),
+        query: $query:ident($pb_query_request:ident :: $query_request:ident) $(,)?
+    ) => {
+        fn delete<'a>(
+            &'a self,
+            state: &'a AppState,
+            caller: &'a Caller,
+            mut ids: Vec<String>,
+            many: bool,
+        ) -> Call<'a, Vec<$item>> {
+            Box::pin(async move {
+                let mut client = state.$client.clone();
+                if many {
+                    Ok(client
+                        .$many(caller.grpc($pb_many_request::$many_request { ids }))
+                        .await?
+                        .into_inner()
+                        .$plural)
+                } else {
+                    let request =
+                        caller.grpc($pb_one_request::$one_request { id: ids.pop().unwrap_or_default() });
+                    Ok(client.$one(request).await?.into_inner().$field.into_iter().collect())
+                }
+            })
+        }
+
+        fn delete_by_query<'a>(
+            &'a self,
+            state: &'a AppState,
+            caller: &'a Caller,
+            filters: Vec<paymesh_proto::common::v1::Filter>,
+        ) -> Call<'a, Vec<$item>> {
+            Box::pin(async move {
+                let request = caller.grpc($pb_query_request::$query_request { filters });
+                Ok(state.$client.clone().$query(request).await?.into_inner().$plural)
+            })
+        }
+    };
+}
+
+pub(crate) use {grpc_create, grpc_delete, grpc_update};

@@ -19,7 +19,6 @@ use axum::{
 };
 use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
-use prost_types::FieldMask;
 use serde_json::{Value, json};
 
 use crate::{
@@ -198,113 +197,19 @@ impl Collection for Flavor {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<pb::Account>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Account>> {
-        Box::pin(async move {
-            let mut client = state.accounts.clone();
-            if many {
-                let requests =
-                    items.into_iter().map(|a| pb::CreateAccountRequest { account: Some(a) }).collect();
-                let request = caller.grpc(pb::BatchCreateAccountsRequest { requests });
-                Ok(client.batch_create_accounts(request).await?.into_inner().accounts)
-            } else {
-                let account = items.into_iter().next();
-                let created =
-                    client.create_account(caller.grpc(pb::CreateAccountRequest { account })).await?;
-                Ok(created.into_inner().account.into_iter().collect())
-            }
-        })
+    rest::grpc_create! {
+        client: accounts, item: pb::Account, field: account, plural: accounts,
+        one: create_account(pb::CreateAccountRequest), many: batch_create_accounts(pb::BatchCreateAccountsRequest),
     }
 
-    fn update<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<(pb::Account, Vec<String>)>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Account>> {
-        Box::pin(async move {
-            let mut client = state.accounts.clone();
-            let mut requests: Vec<pb::UpdateAccountRequest> = items
-                .into_iter()
-                .map(|(account, paths)| pb::UpdateAccountRequest {
-                    account: Some(account),
-                    update_mask: Some(FieldMask { paths }),
-                })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchUpdateAccountsRequest { requests });
-                Ok(client.batch_update_accounts(request).await?.into_inner().accounts)
-            } else {
-                let request = requests.pop().unwrap_or_default();
-                Ok(client
-                    .update_account(caller.grpc(request))
-                    .await?
-                    .into_inner()
-                    .account
-                    .into_iter()
-                    .collect())
-            }
-        })
+    rest::grpc_update! {
+        client: accounts, item: pb::Account, field: account, plural: accounts,
+        one: update_account(pb::UpdateAccountRequest), many: batch_update_accounts(pb::BatchUpdateAccountsRequest), query: update_accounts_by_query(pb::UpdateAccountsByQueryRequest),
     }
 
-    fn update_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-        (account, paths): (pb::Account, Vec<String>),
-    ) -> Call<'a, Vec<pb::Account>> {
-        Box::pin(async move {
-            let request = pb::UpdateAccountsByQueryRequest {
-                filters,
-                account: Some(account),
-                update_mask: Some(FieldMask { paths }),
-            };
-            Ok(state
-                .accounts
-                .clone()
-                .update_accounts_by_query(caller.grpc(request))
-                .await?
-                .into_inner()
-                .accounts)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        mut ids: Vec<String>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Account>> {
-        Box::pin(async move {
-            let mut client = state.accounts.clone();
-            if many {
-                let request = caller.grpc(pb::BatchDeleteAccountsRequest { ids });
-                Ok(client.batch_delete_accounts(request).await?.into_inner().accounts)
-            } else {
-                let request = caller.grpc(pb::DeleteAccountRequest { id: ids.pop().unwrap_or_default() });
-                Ok(client.delete_account(request).await?.into_inner().account.into_iter().collect())
-            }
-        })
-    }
-
-    fn delete_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-    ) -> Call<'a, Vec<pb::Account>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::DeleteAccountsByQueryRequest { filters });
-            Ok(state.accounts.clone().delete_accounts_by_query(request).await?.into_inner().accounts)
-        })
+    rest::grpc_delete! {
+        client: accounts, item: pb::Account, field: account, plural: accounts,
+        one: delete_account(pb::DeleteAccountRequest), many: batch_delete_accounts(pb::BatchDeleteAccountsRequest), query: delete_accounts_by_query(pb::DeleteAccountsByQueryRequest),
     }
 }
 

@@ -14,7 +14,6 @@ use axum::{
 };
 use http::Method;
 use paymesh_proto::{common::v1 as common, identity::v1 as pb};
-use prost_types::FieldMask;
 use serde_json::{Value, json};
 
 use super::accounts::{ADDRESS_PARTS, KYC_STATUSES, address_json, set_address_part, word};
@@ -145,113 +144,19 @@ impl Collection for LegalEntities {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<pb::LegalEntity>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::LegalEntity>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            let mut requests: Vec<pb::CreateLegalEntityRequest> = items
-                .into_iter()
-                .map(|item| pb::CreateLegalEntityRequest { legal_entity: Some(item) })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchCreateLegalEntitiesRequest { requests });
-                Ok(client.batch_create_legal_entities(request).await?.into_inner().legal_entities)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client.create_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
-            }
-        })
+    rest::grpc_create! {
+        client: legal_entities, item: pb::LegalEntity, field: legal_entity, plural: legal_entities,
+        one: create_legal_entity(pb::CreateLegalEntityRequest), many: batch_create_legal_entities(pb::BatchCreateLegalEntitiesRequest),
     }
 
-    fn update<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<(pb::LegalEntity, Vec<String>)>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::LegalEntity>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            let mut requests: Vec<pb::UpdateLegalEntityRequest> = items
-                .into_iter()
-                .map(|(item, paths)| pb::UpdateLegalEntityRequest {
-                    legal_entity: Some(item),
-                    update_mask: Some(FieldMask { paths }),
-                })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchUpdateLegalEntitiesRequest { requests });
-                Ok(client.batch_update_legal_entities(request).await?.into_inner().legal_entities)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client.update_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
-            }
-        })
+    rest::grpc_update! {
+        client: legal_entities, item: pb::LegalEntity, field: legal_entity, plural: legal_entities,
+        one: update_legal_entity(pb::UpdateLegalEntityRequest), many: batch_update_legal_entities(pb::BatchUpdateLegalEntitiesRequest), query: update_legal_entities_by_query(pb::UpdateLegalEntitiesByQueryRequest),
     }
 
-    fn update_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-        (item, paths): (pb::LegalEntity, Vec<String>),
-    ) -> Call<'a, Vec<pb::LegalEntity>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::UpdateLegalEntitiesByQueryRequest {
-                filters,
-                legal_entity: Some(item),
-                update_mask: Some(FieldMask { paths }),
-            });
-            Ok(state
-                .legal_entities
-                .clone()
-                .update_legal_entities_by_query(request)
-                .await?
-                .into_inner()
-                .legal_entities)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        mut ids: Vec<String>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::LegalEntity>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            if many {
-                let request = caller.grpc(pb::BatchDeleteLegalEntitiesRequest { ids });
-                Ok(client.batch_delete_legal_entities(request).await?.into_inner().legal_entities)
-            } else {
-                let request = caller.grpc(pb::DeleteLegalEntityRequest { id: ids.pop().unwrap_or_default() });
-                Ok(client.delete_legal_entity(request).await?.into_inner().legal_entity.into_iter().collect())
-            }
-        })
-    }
-
-    fn delete_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-    ) -> Call<'a, Vec<pb::LegalEntity>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::DeleteLegalEntitiesByQueryRequest { filters });
-            Ok(state
-                .legal_entities
-                .clone()
-                .delete_legal_entities_by_query(request)
-                .await?
-                .into_inner()
-                .legal_entities)
-        })
+    rest::grpc_delete! {
+        client: legal_entities, item: pb::LegalEntity, field: legal_entity, plural: legal_entities,
+        one: delete_legal_entity(pb::DeleteLegalEntityRequest), many: batch_delete_legal_entities(pb::BatchDeleteLegalEntitiesRequest), query: delete_legal_entities_by_query(pb::DeleteLegalEntitiesByQueryRequest),
     }
 }
 
@@ -427,99 +332,19 @@ impl Collection for Owners {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<pb::Owner>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Owner>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            let mut requests: Vec<pb::CreateOwnerRequest> =
-                items.into_iter().map(|item| pb::CreateOwnerRequest { owner: Some(item) }).collect();
-            if many {
-                let request = caller.grpc(pb::BatchCreateOwnersRequest { requests });
-                Ok(client.batch_create_owners(request).await?.into_inner().owners)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client.create_owner(request).await?.into_inner().owner.into_iter().collect())
-            }
-        })
+    rest::grpc_create! {
+        client: legal_entities, item: pb::Owner, field: owner, plural: owners,
+        one: create_owner(pb::CreateOwnerRequest), many: batch_create_owners(pb::BatchCreateOwnersRequest),
     }
 
-    fn update<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<(pb::Owner, Vec<String>)>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Owner>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            let mut requests: Vec<pb::UpdateOwnerRequest> = items
-                .into_iter()
-                .map(|(item, paths)| pb::UpdateOwnerRequest {
-                    owner: Some(item),
-                    update_mask: Some(FieldMask { paths }),
-                })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchUpdateOwnersRequest { requests });
-                Ok(client.batch_update_owners(request).await?.into_inner().owners)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client.update_owner(request).await?.into_inner().owner.into_iter().collect())
-            }
-        })
+    rest::grpc_update! {
+        client: legal_entities, item: pb::Owner, field: owner, plural: owners,
+        one: update_owner(pb::UpdateOwnerRequest), many: batch_update_owners(pb::BatchUpdateOwnersRequest), query: update_owners_by_query(pb::UpdateOwnersByQueryRequest),
     }
 
-    fn update_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-        (item, paths): (pb::Owner, Vec<String>),
-    ) -> Call<'a, Vec<pb::Owner>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::UpdateOwnersByQueryRequest {
-                filters,
-                owner: Some(item),
-                update_mask: Some(FieldMask { paths }),
-            });
-            Ok(state.legal_entities.clone().update_owners_by_query(request).await?.into_inner().owners)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        mut ids: Vec<String>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::Owner>> {
-        Box::pin(async move {
-            let mut client = state.legal_entities.clone();
-            if many {
-                let request = caller.grpc(pb::BatchDeleteOwnersRequest { ids });
-                Ok(client.batch_delete_owners(request).await?.into_inner().owners)
-            } else {
-                let request = caller.grpc(pb::DeleteOwnerRequest { id: ids.pop().unwrap_or_default() });
-                Ok(client.delete_owner(request).await?.into_inner().owner.into_iter().collect())
-            }
-        })
-    }
-
-    fn delete_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-    ) -> Call<'a, Vec<pb::Owner>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::DeleteOwnersByQueryRequest { filters });
-            Ok(state.legal_entities.clone().delete_owners_by_query(request).await?.into_inner().owners)
-        })
+    rest::grpc_delete! {
+        client: legal_entities, item: pb::Owner, field: owner, plural: owners,
+        one: delete_owner(pb::DeleteOwnerRequest), many: batch_delete_owners(pb::BatchDeleteOwnersRequest), query: delete_owners_by_query(pb::DeleteOwnersByQueryRequest),
     }
 }
 

@@ -302,33 +302,9 @@ impl Collection for PaymentIntents {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<pb::PaymentIntent>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::PaymentIntent>> {
-        Box::pin(async move {
-            let mut client = state.payment_intents.clone();
-            let mut requests: Vec<pb::CreatePaymentIntentRequest> = items
-                .into_iter()
-                .map(|intent| pb::CreatePaymentIntentRequest { payment_intent: Some(intent) })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchCreatePaymentIntentsRequest { requests });
-                Ok(client.batch_create_payment_intents(request).await?.into_inner().payment_intents)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client
-                    .create_payment_intent(request)
-                    .await?
-                    .into_inner()
-                    .payment_intent
-                    .into_iter()
-                    .collect())
-            }
-        })
+    rest::grpc_create! {
+        client: payment_intents, item: pb::PaymentIntent, field: payment_intent, plural: payment_intents,
+        one: create_payment_intent(pb::CreatePaymentIntentRequest), many: batch_create_payment_intents(pb::BatchCreatePaymentIntentsRequest),
     }
 
     fn update<'a>(
@@ -421,43 +397,9 @@ impl Collection for PaymentIntents {
         })
     }
 
-    fn delete<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        mut ids: Vec<String>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::PaymentIntent>> {
-        Box::pin(async move {
-            let mut client = state.payment_intents.clone();
-            if many {
-                let request = caller.grpc(pb::BatchCancelPaymentIntentsRequest { ids });
-                Ok(client.batch_cancel_payment_intents(request).await?.into_inner().payment_intents)
-            } else {
-                let request =
-                    caller.grpc(pb::CancelPaymentIntentRequest { id: ids.pop().unwrap_or_default() });
-                Ok(client
-                    .cancel_payment_intent(request)
-                    .await?
-                    .into_inner()
-                    .payment_intent
-                    .into_iter()
-                    .collect())
-            }
-        })
-    }
-
-    fn delete_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-    ) -> Call<'a, Vec<pb::PaymentIntent>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::CancelPaymentIntentsByQueryRequest { filters });
-            let canceled = state.payment_intents.clone().cancel_payment_intents_by_query(request).await?;
-            Ok(canceled.into_inner().payment_intents)
-        })
+    rest::grpc_delete! {
+        client: payment_intents, item: pb::PaymentIntent, field: payment_intent, plural: payment_intents,
+        one: cancel_payment_intent(pb::CancelPaymentIntentRequest), many: batch_cancel_payment_intents(pb::BatchCancelPaymentIntentsRequest), query: cancel_payment_intents_by_query(pb::CancelPaymentIntentsByQueryRequest),
     }
 }
 

@@ -22,7 +22,6 @@ use axum::{
 };
 use http::Method;
 use paymesh_proto::{common::v1 as common, methods::v1 as pb};
-use prost_types::FieldMask;
 use serde_json::{Value, json};
 
 use super::accounts::{ADDRESS_PARTS, Flavor, address_json, set_address_part, word};
@@ -126,122 +125,19 @@ impl Collection for PaymentMethods {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<pb::PaymentMethod>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::PaymentMethod>> {
-        Box::pin(async move {
-            let mut client = state.payment_methods.clone();
-            let mut requests: Vec<pb::CreatePaymentMethodRequest> = items
-                .into_iter()
-                .map(|method| pb::CreatePaymentMethodRequest { payment_method: Some(method) })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchCreatePaymentMethodsRequest { requests });
-                Ok(client.batch_create_payment_methods(request).await?.into_inner().payment_methods)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client
-                    .create_payment_method(request)
-                    .await?
-                    .into_inner()
-                    .payment_method
-                    .into_iter()
-                    .collect())
-            }
-        })
+    rest::grpc_create! {
+        client: payment_methods, item: pb::PaymentMethod, field: payment_method, plural: payment_methods,
+        one: create_payment_method(pb::CreatePaymentMethodRequest), many: batch_create_payment_methods(pb::BatchCreatePaymentMethodsRequest),
     }
 
-    fn update<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        items: Vec<(pb::PaymentMethod, Vec<String>)>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::PaymentMethod>> {
-        Box::pin(async move {
-            let mut client = state.payment_methods.clone();
-            let mut requests: Vec<pb::UpdatePaymentMethodRequest> = items
-                .into_iter()
-                .map(|(method, paths)| pb::UpdatePaymentMethodRequest {
-                    payment_method: Some(method),
-                    update_mask: Some(FieldMask { paths }),
-                })
-                .collect();
-            if many {
-                let request = caller.grpc(pb::BatchUpdatePaymentMethodsRequest { requests });
-                Ok(client.batch_update_payment_methods(request).await?.into_inner().payment_methods)
-            } else {
-                let request = caller.grpc(requests.pop().unwrap_or_default());
-                Ok(client
-                    .update_payment_method(request)
-                    .await?
-                    .into_inner()
-                    .payment_method
-                    .into_iter()
-                    .collect())
-            }
-        })
+    rest::grpc_update! {
+        client: payment_methods, item: pb::PaymentMethod, field: payment_method, plural: payment_methods,
+        one: update_payment_method(pb::UpdatePaymentMethodRequest), many: batch_update_payment_methods(pb::BatchUpdatePaymentMethodsRequest), query: update_payment_methods_by_query(pb::UpdatePaymentMethodsByQueryRequest),
     }
 
-    fn update_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-        (method, paths): (pb::PaymentMethod, Vec<String>),
-    ) -> Call<'a, Vec<pb::PaymentMethod>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::UpdatePaymentMethodsByQueryRequest {
-                filters,
-                payment_method: Some(method),
-                update_mask: Some(FieldMask { paths }),
-            });
-            let updated = state.payment_methods.clone().update_payment_methods_by_query(request).await?;
-            Ok(updated.into_inner().payment_methods)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        mut ids: Vec<String>,
-        many: bool,
-    ) -> Call<'a, Vec<pb::PaymentMethod>> {
-        Box::pin(async move {
-            let mut client = state.payment_methods.clone();
-            if many {
-                let request = caller.grpc(pb::BatchDeletePaymentMethodsRequest { ids });
-                Ok(client.batch_delete_payment_methods(request).await?.into_inner().payment_methods)
-            } else {
-                let request =
-                    caller.grpc(pb::DeletePaymentMethodRequest { id: ids.pop().unwrap_or_default() });
-                Ok(client
-                    .delete_payment_method(request)
-                    .await?
-                    .into_inner()
-                    .payment_method
-                    .into_iter()
-                    .collect())
-            }
-        })
-    }
-
-    fn delete_by_query<'a>(
-        &'a self,
-        state: &'a AppState,
-        caller: &'a Caller,
-        filters: Vec<common::Filter>,
-    ) -> Call<'a, Vec<pb::PaymentMethod>> {
-        Box::pin(async move {
-            let request = caller.grpc(pb::DeletePaymentMethodsByQueryRequest { filters });
-            let deleted = state.payment_methods.clone().delete_payment_methods_by_query(request).await?;
-            Ok(deleted.into_inner().payment_methods)
-        })
+    rest::grpc_delete! {
+        client: payment_methods, item: pb::PaymentMethod, field: payment_method, plural: payment_methods,
+        one: delete_payment_method(pb::DeletePaymentMethodRequest), many: batch_delete_payment_methods(pb::BatchDeletePaymentMethodsRequest), query: delete_payment_methods_by_query(pb::DeletePaymentMethodsByQueryRequest),
     }
 }
 
