@@ -133,6 +133,37 @@ def test_cards_and_bank_accounts_in_the_sdks_nested_shapes(pl, customer):
     assert [(type(c), c.description) for c in selected] == [(pl.Card, "Visa x-4242")]
 
 
+def test_payment_methods_in_bulk_and_by_query(pl, customer):
+    made = pl.create(
+        [
+            pl.Card(
+                account_id=customer.id,
+                card_number="4242 4242 4242 4242",
+                expiry="12/40",
+                billing_address={"postal_code": "10001"},
+            ),
+            pl.Card(
+                account_id=customer.id,
+                card_number="5555 5555 5555 4444",
+                expiry="12/40",
+                billing_address={"postal_code": "10001"},
+            ),
+        ]
+    )
+    # (The SDK sends one class per list.)
+    assert [m.description for m in made] == ["Visa x-4242", "Mastercard x-4444"]
+
+    pl.update([(made[0], {"account_holder": "Matt Perez"}), (made[1], {"account_holder": "Matt Perez"})])
+    holders = [m.account_holder for m in pl.PaymentMethod.filter_by(account_id=customer.id).all()]
+    assert holders == ["Matt Perez", "Matt Perez"]
+
+    pl.Card.filter_by(account_id=customer.id, card={"card_brand": "visa"}).update(attrs={"wallet": "travel"})
+    assert [pl.Card.get(m.id).attrs for m in made] == [{"wallet": "travel"}, {}]
+
+    pl.delete(made)
+    assert pl.PaymentMethod.filter_by(account_id=customer.id).all() == []
+
+
 def test_payments_declines_voids_and_refunds_through_the_ledger(pl, processing, customer, card):
     payment = pl.Payment.create(amount=100, payment_method_id=card.id)
     assert isinstance(payment, pl.Payment)
