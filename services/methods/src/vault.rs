@@ -378,6 +378,7 @@ impl Vault {
                     Targets::Ids { missing, .. } => return Err(missing(i)),
                 }
             };
+            // `None`: deleted.
             let after = match edit(i) {
                 Edit::Update(patch) => match before.apply(patch.clone(), now) {
                     Ok(after) => {
@@ -395,7 +396,7 @@ impl Vault {
                     Err(problems) => {
                         let problems = Error::invalid_under("payment_method", problems);
                         batch::gather(&mut violations, problems, &parent(i))?;
-                        None
+                        continue;
                     }
                 },
                 Edit::Delete => None,
