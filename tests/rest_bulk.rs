@@ -301,6 +301,30 @@ async fn payment_intents_in_batches_over_grpc() {
         .into_inner()
         .payment_intents;
     assert!(canceled.iter().all(|i| i.status == pb::PaymentIntentStatus::Canceled as i32), "{canceled:?}");
+
+    // A change by query must name a change, even when nothing matches.
+    let status = grpc
+        .update_payment_intents_by_query(with_key(
+            key,
+            pb::UpdatePaymentIntentsByQueryRequest {
+                filters: vec![paymesh_proto::common::v1::Filter {
+                    field: Some(paymesh_proto::common::v1::FieldRef {
+                        path: vec!["status".into()],
+                        function: 0,
+                    }),
+                    any_of: vec![paymesh_proto::common::v1::Condition {
+                        operator: paymesh_proto::common::v1::Operator::Equal as i32,
+                        value: "INCOMPLETE".into(),
+                    }],
+                }],
+                payment_intent: None,
+                update_mask: None,
+            },
+        ))
+        .await
+        .unwrap_err();
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    assert_eq!(details.bad_request().unwrap().field_violations[0].field, "update_mask");
 }
 
 #[tokio::test]

@@ -435,6 +435,10 @@ impl Intents {
         mask: Option<FieldMask>,
     ) -> Result<Vec<Intent>, Error> {
         principal.require_secret_key()?;
+        if mask.as_ref().is_none_or(|m| m.paths.is_empty()) {
+            // Refused even when nothing matches: the request is wrong.
+            return Err(Error::invalid("update_mask", "Name at least one attribute to change"));
+        }
         let scope = principal.scope();
         let now = self.now();
         let current = self.targets(scope, Targets::Query(filters), now).await?;
