@@ -16,7 +16,7 @@ use paymesh_kit::{
 use paymesh_proto::common::v1::{Filter, ListQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow as _, PgConnection, Postgres, QueryBuilder, types::Json};
+use sqlx::{FromRow as _, PgConnection, types::Json};
 use uuid::Uuid;
 
 use super::{Listing, Store, expect_one, kyb, kyb_lock, record};
@@ -663,27 +663,16 @@ impl Store {
     where
         F: Fn(&Account) -> Result<Change, Error>,
     {
-        let mut ids = QueryBuilder::<Postgres>::new("SELECT id FROM accounts");
-        query::push_filters(&mut ids, &ACCOUNTS, scope, filters)?;
-        ids.push(" ORDER BY id LIMIT ").push_bind(i64::from(max) + 1);
         let mut tx = self.pool.begin().await?;
-        let ids: Vec<Uuid> = ids.build_query_scalar().fetch_all(&mut *tx).await?;
-        if ids.len() > max as usize {
-            return Err(Error::invalid(
-                "filters",
-                format!("More than {max} accounts match; narrow the filters"),
-            ));
-        }
+        let ids = query::matching_ids(&mut tx, &ACCOUNTS, scope, filters, max).await?;
         lock_kyb_if_processing(&mut tx, scope, &ids).await?;
         // Locked, then checked again: a row may have changed in between.
-        let mut select =
-            QueryBuilder::<Postgres>::new(concat!("SELECT ", account_columns!(), " FROM accounts"));
-        query::push_filters(&mut select, &ACCOUNTS, scope, filters)?;
-        select.push(" AND id = ANY(").push_bind(ids).push(") ORDER BY id FOR UPDATE");
-        let rows: Vec<AccountRow> = select.build_query_as().fetch_all(&mut *tx).await?;
-        let mut changed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let account = row.into_account(scope.livemode)?;
+        let accounts = query::lock_matching(&mut tx, &ACCOUNTS, scope, filters, &ids, |row| {
+            AccountRow::from_row(row)?.into_account(scope.livemode)
+        })
+        .await?;
+        let mut changed = Vec::with_capacity(accounts.len());
+        for account in accounts {
             let change = change(&account)?;
             changed.push(self.apply(&mut tx, scope, &account, change, actor, "account").await?);
         }
