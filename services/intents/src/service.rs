@@ -353,28 +353,27 @@ impl Intents {
             Targets::Ids { ids, field } => {
                 let parsed = ids.iter().map(|id| id.trim().parse().ok()).enumerate();
                 let ids = batch::ids(parsed, field, "No such payment intent")?;
-                for (i, id) in ids.into_iter().enumerate() {
-                    match self.store.get(scope, id).await {
-                        Ok(intent) => match still_open(intent, now) {
-                            Ok(intent) => found.push(intent),
-                            // Said of the id: the item names an intent
-                            // that can no longer change.
-                            Err(Error::InvalidAttributes(v)) => {
-                                violations
-                                    .extend(v.into_iter().map(|v| Violation::new(field(i), v.description)));
-                            }
-                            Err(e) => return Err(e),
-                        },
-                        Err(Error::NotFound { .. }) => {
-                            violations.push(Violation::new(field(i), "No such payment intent"));
+                let mut stored = self.store.get_many(scope, &ids).await?;
+                for (i, id) in ids.iter().enumerate() {
+                    match stored.remove(id).map(|intent| still_open(intent, now)) {
+                        Some(Ok(intent)) => found.push(intent),
+                        // Said of the id: the item names an intent that
+                        // can no longer change.
+                        Some(Err(Error::InvalidAttributes(v))) => {
+                            violations.extend(v.into_iter().map(|v| Violation::new(field(i), v.description)));
                         }
-                        Err(e) => return Err(e),
+                        Some(Err(e)) => return Err(e),
+                        None => violations.push(Violation::new(field(i), "No such payment intent")),
                     }
                 }
             }
             Targets::Query(filters) => {
-                for id in self.store.matching(scope, filters, self.limits.max_limit, now).await? {
-                    match still_open(self.store.get(scope, id).await?, now) {
+                let ids = self.store.matching(scope, filters, self.limits.max_limit, now).await?;
+                let mut stored = self.store.get_many(scope, &ids).await?;
+                // Intents are never deleted: every match is read back.
+                for id in ids {
+                    let Some(intent) = stored.remove(&id) else { continue };
+                    match still_open(intent, now) {
                         Ok(intent) => found.push(intent),
                         Err(e) => violations.extend(for_match(e, id)?),
                     }

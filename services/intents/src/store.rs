@@ -1,6 +1,6 @@
 //! The SQL of the intents schema: payment intents and processing settings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paymesh_kit::{
@@ -271,6 +271,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(read_intent).transpose()?.ok_or(Error::NotFound { resource: "PaymentIntent" })
+    }
+
+    /// The intents among `ids` of the partner and mode, keyed by id.
+    pub(crate) async fn get_many(&self, scope: Scope, ids: &[Uuid]) -> Result<HashMap<Uuid, Intent>, Error> {
+        let sql = format!(
+            "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ids)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| read_intent(row).map(|intent| (intent.id, intent))).collect()
     }
 
     /// Intents matching `query`, their status (and status filters) read
