@@ -269,7 +269,7 @@ impl Vault {
         if !violations.is_empty() {
             return Err(Error::InvalidAttributes(violations));
         }
-        let field = |i: usize| format!("{}.payment_method.id", parent(i)).trim_start_matches('.').to_owned();
+        let field = |i: usize| format!("{}.payment_method.id", parent(i));
         let missing = |i: usize| {
             if one { not_found() } else { Error::invalid(field(i), "No such payment method") }
         };

@@ -133,6 +133,28 @@ fn batch_violations(error: Error, parent: &str) -> Result<Vec<Violation>, Error>
     Ok(violations)
 }
 
+/// The ids and patches `read` finds in update requests; every request's
+/// problems at once, under `requests[i]` when `many`.
+fn patches<R, P>(
+    requests: Vec<R>,
+    many: bool,
+    read: impl Fn(R) -> (String, Result<P, Vec<Violation>>),
+) -> Result<(Vec<String>, Vec<P>), Error> {
+    let mut violations = Vec::new();
+    let mut ids = Vec::with_capacity(requests.len());
+    let mut patches = Vec::with_capacity(requests.len());
+    for (i, request) in requests.into_iter().enumerate() {
+        match read(request) {
+            (id, Ok(patch)) => {
+                ids.push(id);
+                patches.push(patch);
+            }
+            (_, Err(v)) => violations.extend(batch::nested(v, &item(many, i))),
+        }
+    }
+    batch::finish((ids, patches), violations)
+}
+
 /// Where the `i`-th new object's problems go.
 fn item(many: bool, i: usize) -> String {
     if many { format!("requests[{i}]") } else { String::new() }
@@ -303,22 +325,10 @@ impl LegalEntityApi {
         many: bool,
         today: chrono::NaiveDate,
     ) -> Result<(Vec<String>, Vec<LegalEntityPatch>), Error> {
-        let mut violations = Vec::new();
-        let mut ids = Vec::with_capacity(requests.len());
-        let mut patches = Vec::with_capacity(requests.len());
-        for (i, pb::UpdateLegalEntityRequest { legal_entity, update_mask }) in
-            requests.into_iter().enumerate()
-        {
+        patches(requests, many, |pb::UpdateLegalEntityRequest { legal_entity, update_mask }| {
             let id = legal_entity.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-            match wire::entity_patch(legal_entity, update_mask, today) {
-                Ok((_, patch)) => {
-                    ids.push(id);
-                    patches.push(patch);
-                }
-                Err(v) => violations.extend(batch::nested(v, &item(many, i))),
-            }
-        }
-        batch::finish((ids, patches), violations)
+            (id, wire::entity_patch(legal_entity, update_mask, today).map(|(_, patch)| patch))
+        })
     }
 
     /// Owner patches of update requests, as [`Self::entity_patches`].
@@ -327,20 +337,10 @@ impl LegalEntityApi {
         many: bool,
         today: chrono::NaiveDate,
     ) -> Result<(Vec<String>, Vec<OwnerPatch>), Error> {
-        let mut violations = Vec::new();
-        let mut ids = Vec::with_capacity(requests.len());
-        let mut patches = Vec::with_capacity(requests.len());
-        for (i, pb::UpdateOwnerRequest { owner, update_mask }) in requests.into_iter().enumerate() {
+        patches(requests, many, |pb::UpdateOwnerRequest { owner, update_mask }| {
             let id = owner.as_ref().map(|o| o.id.clone()).unwrap_or_default();
-            match wire::owner_patch(owner, update_mask, today) {
-                Ok((_, patch)) => {
-                    ids.push(id);
-                    patches.push(patch);
-                }
-                Err(v) => violations.extend(batch::nested(v, &item(many, i))),
-            }
-        }
-        batch::finish((ids, patches), violations)
+            (id, wire::owner_patch(owner, update_mask, today).map(|(_, patch)| patch))
+        })
     }
 }
 
