@@ -7,7 +7,7 @@
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use paymesh_tests::{Mesh, key, test_key};
+use paymesh_tests::{Mesh, authorized, key, test_key};
 use serde_json::{Value, json};
 
 /// A far expiry, so these tests do not age.
@@ -20,13 +20,6 @@ fn list(values: Value) -> Value {
 fn ids(reply: &Value) -> Vec<String> {
     let values = reply["values"].as_array().unwrap_or_else(|| panic!("not a list: {reply}"));
     values.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
-}
-
-/// A gRPC request made with `key`.
-fn with_key<T>(key: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
-    request
 }
 
 fn card(account: &str, number: &str) -> Value {
@@ -268,7 +261,7 @@ async fn payment_intents_in_batches_over_grpc() {
         }),
     };
     let created = grpc
-        .batch_create_payment_intents(with_key(
+        .batch_create_payment_intents(authorized(
             key,
             pb::BatchCreatePaymentIntentsRequest { requests: vec![draft("one"), draft("two")] },
         ))
@@ -280,7 +273,7 @@ async fn payment_intents_in_batches_over_grpc() {
 
     let unknown = "01a1ffb8-0000-7000-8000-000000000000".to_owned();
     let status = grpc
-        .batch_cancel_payment_intents(with_key(
+        .batch_cancel_payment_intents(authorized(
             key,
             pb::BatchCancelPaymentIntentsRequest { ids: vec![created[0].id.clone(), unknown] },
         ))
@@ -292,7 +285,7 @@ async fn payment_intents_in_batches_over_grpc() {
     assert_eq!(mesh.count("SELECT count(*) FROM intents.payment_intents WHERE status = 'CANCELED'").await, 0);
 
     let canceled = grpc
-        .batch_cancel_payment_intents(with_key(
+        .batch_cancel_payment_intents(authorized(
             key,
             pb::BatchCancelPaymentIntentsRequest { ids: created.iter().map(|i| i.id.clone()).collect() },
         ))
@@ -304,7 +297,7 @@ async fn payment_intents_in_batches_over_grpc() {
 
     // A change by query must name a change, even when nothing matches.
     let status = grpc
-        .update_payment_intents_by_query(with_key(
+        .update_payment_intents_by_query(authorized(
             key,
             pb::UpdatePaymentIntentsByQueryRequest {
                 filters: vec![paymesh_proto::common::v1::Filter {
@@ -450,7 +443,7 @@ async fn legal_entities_in_batches_over_grpc() {
         }),
     };
     let status = grpc
-        .batch_create_legal_entities(with_key(
+        .batch_create_legal_entities(authorized(
             key,
             pb::BatchCreateLegalEntitiesRequest { requests: vec![entity("Acme Rentals"), entity("")] },
         ))
@@ -464,7 +457,7 @@ async fn legal_entities_in_batches_over_grpc() {
     );
 
     let created = grpc
-        .batch_create_legal_entities(with_key(
+        .batch_create_legal_entities(authorized(
             key,
             pb::BatchCreateLegalEntitiesRequest {
                 requests: vec![entity("Acme Rentals"), entity("Acme Storage")],
@@ -476,7 +469,7 @@ async fn legal_entities_in_batches_over_grpc() {
         .legal_entities;
     let ids: Vec<String> = created.iter().map(|e| e.id.clone()).collect();
     let status = grpc
-        .batch_delete_legal_entities(with_key(
+        .batch_delete_legal_entities(authorized(
             key,
             pb::BatchDeleteLegalEntitiesRequest { ids: vec![ids[0].clone(), ids[0].clone()] },
         ))
@@ -485,7 +478,7 @@ async fn legal_entities_in_batches_over_grpc() {
     let details = tonic_types::StatusExt::get_error_details(&status);
     assert_eq!(details.bad_request().unwrap().field_violations[0].field, "ids[1]");
     let deleted = grpc
-        .batch_delete_legal_entities(with_key(key, pb::BatchDeleteLegalEntitiesRequest { ids }))
+        .batch_delete_legal_entities(authorized(key, pb::BatchDeleteLegalEntitiesRequest { ids }))
         .await
         .unwrap()
         .into_inner()

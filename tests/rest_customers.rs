@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use paymesh_proto::identity::v1::{self as pb, account_service_client::AccountServiceClient};
-use paymesh_tests::{Mesh, key, test_key};
+use paymesh_tests::{Mesh, authorized, key, test_key};
 use reqwest::{Method, header::CONTENT_TYPE};
 use serde_json::{Value, json};
 
@@ -374,15 +374,17 @@ async fn grpc_and_rest_see_the_same_customers() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let mut grpc = AccountServiceClient::new(mesh.identity_channel());
-    let mut request = tonic::Request::new(pb::CreateAccountRequest {
-        account: Some(pb::Account {
-            r#type: pb::AccountType::Customer as i32,
-            name: "Via gRPC".to_owned(),
-            email: "grpc@example.com".to_owned(),
-            ..Default::default()
-        }),
-    });
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    let request = authorized(
+        key,
+        pb::CreateAccountRequest {
+            account: Some(pb::Account {
+                r#type: pb::AccountType::Customer as i32,
+                name: "Via gRPC".to_owned(),
+                email: "grpc@example.com".to_owned(),
+                ..Default::default()
+            }),
+        },
+    );
     let created = grpc.create_account(request).await.unwrap().into_inner().account.unwrap();
 
     let rest = http.get(&format!("/customers/{}", created.id), key).await;
@@ -391,9 +393,8 @@ async fn grpc_and_rest_see_the_same_customers() {
 
     let via_rest =
         http.post("/customers", key, json!({"name": "Via REST", "email": "rest@example.com"})).await;
-    let mut request =
-        tonic::Request::new(pb::GetAccountRequest { id: via_rest.body["id"].as_str().unwrap().to_owned() });
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    let request =
+        authorized(key, pb::GetAccountRequest { id: via_rest.body["id"].as_str().unwrap().to_owned() });
     assert_eq!(
         grpc.get_account(request).await.unwrap().into_inner().account.unwrap().email,
         "rest@example.com"

@@ -9,7 +9,7 @@
 
 use chrono::TimeDelta;
 use paymesh_proto::intents::v1::{self as pb, payment_intent_service_client::PaymentIntentServiceClient};
-use paymesh_tests::{Mesh, key as live_key, test_key};
+use paymesh_tests::{Mesh, authorized, key as live_key, test_key};
 use serde_json::{Value, json};
 
 /// A payer with a card, and the partner's default processing account
@@ -503,13 +503,6 @@ async fn processing_settings_fall_back_and_price_expedited_checks() {
     // Another partner cannot read or set this account's settings.
     assert_eq!(http.get(&path, test_key(&mesh.globex)).await.status, 404);
     assert_eq!(http.put(&path, test_key(&mesh.globex), json!({"credit_trans_cost": 0})).await.status, 404);
-}
-
-/// `message` with the key as gRPC metadata.
-fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
-    request
 }
 
 #[tokio::test]

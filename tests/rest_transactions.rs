@@ -12,7 +12,7 @@
 
 use chrono::TimeDelta;
 use paymesh_proto::payments::v1::{self as pb, transaction_service_client::TransactionServiceClient};
-use paymesh_tests::{Mesh, key as live_key, test_key};
+use paymesh_tests::{Mesh, authorized, key as live_key, test_key};
 use serde_json::{Value, json};
 
 /// A customer with a method (`card` or bank account body), and the
@@ -84,12 +84,6 @@ async fn until_listed(mesh: &Mesh, key: &str, path: &str, n: usize) -> paymesh_t
 
 fn pay(amount: f64, method: &str) -> Value {
     json!({"type": "payment", "amount": amount, "payment_method_id": method})
-}
-
-fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
-    request
 }
 
 #[tokio::test]

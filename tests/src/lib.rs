@@ -362,6 +362,14 @@ pub fn test_key(partner: &CreatedPartner) -> &str {
     key(partner, "test_secret_key_")
 }
 
+/// `message` as a gRPC request made with `key` (`authorization: Bearer …`).
+pub fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {key}").parse().expect("a key is printable ASCII");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
 /// A small REST client for the gateway.
 #[derive(Debug, Clone)]
 pub struct Http {
