@@ -109,7 +109,7 @@ bench: rust
 		BENCH_PGBENCH=$$pgbench target/release/paymesh-bench
 
 # The examples of /openapi.json, recorded from a walk through the API on a
-# scratch mesh (gateway/src/openapi/examples.json; commit the result).
+# scratch mesh (gateway/openapi-examples.json; commit the result).
 openapi-examples: rust
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	$(CARGO) build --locked -p paymesh-mesh

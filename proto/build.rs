@@ -6,6 +6,10 @@ use std::{env, io, path::PathBuf};
 
 /// Every contract file; imports resolve against this directory.
 const PROTOS: &[&str] = &[
+    "google/api/http.proto",
+    "google/api/annotations.proto",
+    "google/api/field_behavior.proto",
+    "paymesh/rest/v1/annotations.proto",
     "paymesh/common/v1/money.proto",
     "paymesh/common/v1/query.proto",
     "paymesh/common/v1/errors.proto",

@@ -3,7 +3,7 @@
 
 Walks the API as a partner would (a customer and a business, KYB, cards and
 a bank account, a quote, payments, a refund, keys and tokens) and writes
-what the gateway answered to gateway/src/openapi/examples.json: the objects
+what the gateway answered to gateway/openapi-examples.json: the objects
 of each collection, the body that created each kind, and the samples of the
 shapes no collection renders. Keys and tokens are replaced by placeholders.
 
@@ -23,7 +23,7 @@ import urllib.request
 
 URL = os.environ["PAYMESH_URL"].rstrip("/")
 KEY = os.environ["PAYMESH_KEY"]
-OUT = pathlib.Path(__file__).resolve().parent.parent / "gateway/src/openapi/examples.json"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "gateway/openapi-examples.json"
 AUTH = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
 
 objects = {}

@@ -25,7 +25,7 @@ use paymesh_kit::{
 };
 use tonic::metadata::MetadataValue;
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The body of a request, if it has one.
 #[derive(Debug, Clone, PartialEq)]

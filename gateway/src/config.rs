@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 
 use paymesh_kit::config::Env;
 
-use crate::cors::Origins;
-
 /// Where the gateway listens for HTTP.
 pub const ENV_GATEWAY_ADDR: &str = "PAYMESH_GATEWAY_ADDR";
 /// The largest request body accepted, in bytes; larger ones get 413.
@@ -51,5 +49,60 @@ impl Config {
                 }
             },
         }
+    }
+}
+
+/// The origins allowed to call the browser routes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origins {
+    /// Every origin (client keys are public by design).
+    Any,
+    /// Only these, as browsers send them (`https://shop.example`).
+    Only(Vec<String>),
+}
+
+impl Origins {
+    /// `*` or a comma-separated list of origins.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw == "*" {
+            return Ok(Self::Any);
+        }
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins.is_empty() {
+            return Err("must be * or a comma-separated list of origins".to_owned());
+        }
+        if let Some(bad) = origins.iter().find(|o| !(o.starts_with("https://") || o.starts_with("http://"))) {
+            return Err(format!("{bad} is not an origin (https://host[:port])"));
+        }
+        Ok(Self::Only(origins))
+    }
+
+    /// Whether pages of `origin` may call the browser routes.
+    pub(crate) fn allows(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(list) => list.iter().any(|o| o == origin),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_any_or_a_list() {
+        assert_eq!(Origins::parse(" * "), Ok(Origins::Any));
+        let only = Origins::parse("https://shop.example, http://localhost:3000/").unwrap();
+        assert_eq!(only, Origins::Only(vec!["https://shop.example".into(), "http://localhost:3000".into()]));
+        assert!(only.allows("http://localhost:3000"));
+        assert!(!only.allows("https://evil.example"));
+        assert!(Origins::parse("shop.example").unwrap_err().contains("not an origin"));
+        assert!(Origins::parse(" , ").is_err());
     }
 }

@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse as _, Response},
 };
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// The routes a browser may call, with the only method each takes.
 pub(crate) const BROWSER_ROUTES: &[(&str, Method)] =
@@ -27,45 +27,6 @@ pub(crate) const BROWSER_ROUTES: &[(&str, Method)] =
 const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key, x-request-id";
 /// The headers a page may read from the answer.
 const EXPOSED_HEADERS: &str = "x-request-id, retry-after";
-
-/// The origins allowed to call the browser routes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origins {
-    /// Every origin (client keys are public by design).
-    Any,
-    /// Only these, as browsers send them (`https://shop.example`).
-    Only(Vec<String>),
-}
-
-impl Origins {
-    /// `*` or a comma-separated list of origins.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw == "*" {
-            return Ok(Self::Any);
-        }
-        let origins: Vec<String> = raw
-            .split(',')
-            .map(|o| o.trim().trim_end_matches('/').to_owned())
-            .filter(|o| !o.is_empty())
-            .collect();
-        if origins.is_empty() {
-            return Err("must be * or a comma-separated list of origins".to_owned());
-        }
-        if let Some(bad) = origins.iter().find(|o| !(o.starts_with("https://") || o.starts_with("http://"))) {
-            return Err(format!("{bad} is not an origin (https://host[:port])"));
-        }
-        Ok(Self::Only(origins))
-    }
-
-    /// Whether pages of `origin` may call the browser routes.
-    pub(crate) fn allows(&self, origin: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Only(list) => list.iter().any(|o| o == origin),
-        }
-    }
-}
 
 /// The request's `Origin`, if it came from a browser.
 pub(crate) fn origin(headers: &HeaderMap) -> Option<&str> {
@@ -112,21 +73,5 @@ pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: &str) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
         headers.append(header::VARY, HeaderValue::from_static("origin"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins_are_any_or_a_list() {
-        assert_eq!(Origins::parse(" * "), Ok(Origins::Any));
-        let only = Origins::parse("https://shop.example, http://localhost:3000/").unwrap();
-        assert_eq!(only, Origins::Only(vec!["https://shop.example".into(), "http://localhost:3000".into()]));
-        assert!(only.allows("http://localhost:3000"));
-        assert!(!only.allows("https://evil.example"));
-        assert!(Origins::parse("shop.example").unwrap_err().contains("not an origin"));
-        assert!(Origins::parse(" , ").is_err());
     }
 }

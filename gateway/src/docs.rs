@@ -5,7 +5,7 @@
 //! operations grouped by tag, each with its parameters, body example and
 //! answer, then every object's attributes with their types.
 
-use std::{collections::BTreeMap, fmt::Write as _, sync::OnceLock};
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use axum::{
     body::Bytes,
@@ -14,8 +14,6 @@ use axum::{
 };
 use paymesh_kit::markup::escape;
 use serde_json::Value;
-
-use crate::error::ApiError;
 
 /// What the two routes answer, shared by every request (not copied).
 #[derive(Debug)]
@@ -39,11 +37,6 @@ impl Served {
     pub(crate) fn page(&self) -> Response {
         with_type(self.page.clone(), "text/html; charset=utf-8")
     }
-}
-
-/// What `part` of `served` answers; 503 before the surface is built.
-pub(crate) fn answer(served: &OnceLock<Served>, part: fn(&Served) -> Response) -> Response {
-    served.get().map_or_else(|| ApiError::unavailable("Starting up").into_response(), part)
 }
 
 fn with_type(body: Bytes, content_type: &'static str) -> Response {

@@ -20,6 +20,10 @@ use serde_json::{Map, Value, json};
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
+/// Where a field violation of a gRPC request is on REST: the item of a
+/// list body, and the attribute path.
+pub type Place<'a> = &'a dyn Fn(&str) -> (Option<usize>, Vec<String>);
+
 /// A REST error response (boxed: errors are rare, results are everywhere).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError(Box<Inner>);
@@ -44,7 +48,8 @@ impl ApiError {
         }))
     }
 
-    fn with_details(mut self, details: Value) -> Self {
+    /// The same error with `details` (a declined payment's transaction).
+    pub(crate) fn with_details(mut self, details: Value) -> Self {
         self.0.details = Some(details);
         self
     }
@@ -149,23 +154,11 @@ impl ApiError {
         self.0.status
     }
 
-    /// The same error with its details rewritten by `f` (a resource naming
-    /// attributes as its REST objects do), the description following.
-    pub fn map_details(mut self, f: impl FnOnce(Value) -> Value) -> Self {
-        if let Some(details) = self.0.details.take() {
-            let details = f(details);
-            if self.0.error_type == "InvalidAttributes" {
-                self.0.description = describe(&details);
-            }
-            self.0.details = Some(details);
-        }
-        self
-    }
-
-    /// Converts a gRPC status from a service. `message_field` is the name of
-    /// the resource field in the request messages (`account`), stripped from
-    /// violation paths.
-    pub fn from_status(status: &tonic::Status, message_field: &str) -> Self {
+    /// Converts a gRPC status from a service. `place` says where a field
+    /// violation of the request message is on REST: the item of a list body
+    /// and the attribute path (`requests[1].account.email` → item 1,
+    /// `email`).
+    pub fn from_status(status: &tonic::Status, place: Place<'_>) -> Self {
         let details = status.get_error_details();
         let reason = details.error_info().and_then(|info| reason_from_name(&info.reason));
         let (http, error_type) = match (reason, status.code()) {
@@ -193,6 +186,9 @@ impl ApiError {
             (None, Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange) => {
                 (StatusCode::BAD_REQUEST, "BadRequest")
             }
+            // A service without the RPC the description promised: a
+            // deployment out of step, not the partner's doing.
+            (None, Code::Unimplemented) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             (Some(ErrorReason::Internal | ErrorReason::Unspecified), _) | (None, _) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
             }
@@ -213,7 +209,7 @@ impl ApiError {
         if let Some(bad) = details.bad_request() {
             let rest = rest_details(
                 bad.field_violations.iter().map(|v| (v.field.as_str(), v.description.as_str())),
-                message_field,
+                place,
             );
             // Name the attributes as the REST caller sent them, not as the
             // gRPC request message spells them.
@@ -239,11 +235,11 @@ impl ApiError {
 }
 
 /// Turns violation paths of request messages into REST details.
-fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, message_field: &str) -> Value {
+fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, place: Place<'_>) -> Value {
     let mut top = Map::new();
     let mut items: Vec<Map<String, Value>> = Vec::new();
     for (field, description) in violations {
-        let (index, path) = rest_path(field, message_field);
+        let (index, path) = place(field);
         let target = match index {
             Some(i) => {
                 if items.len() <= i {
@@ -253,7 +249,7 @@ fn rest_details<'a>(violations: impl Iterator<Item = (&'a str, &'a str)>, messag
             }
             None => &mut top,
         };
-        crate::fields::insert_path(target, &path, Value::String(description.to_owned()));
+        insert_path(target, &path, Value::String(description.to_owned()));
     }
     if items.is_empty() {
         Value::Object(top)
@@ -295,36 +291,23 @@ fn field_names(details: &Value) -> Vec<String> {
     out
 }
 
-/// `requests[1].account.email` → (Some(1), ["email"]); `ids[2]` →
-/// (Some(2), ["id"]); `account.attrs` → (None, ["attrs"]).
-fn rest_path(field: &str, message_field: &str) -> (Option<usize>, Vec<String>) {
-    let mut rest = field;
-    let mut index = None;
-    for list in ["requests", "ids"] {
-        if let Some(tail) = rest.strip_prefix(list).and_then(|t| t.strip_prefix('['))
-            && let Some((number, after)) = tail.split_once(']')
-            && let Ok(i) = number.parse::<usize>()
-        {
-            index = Some(i);
-            rest = after.strip_prefix('.').unwrap_or(after);
-            if list == "ids" && rest.is_empty() {
-                rest = "id";
+/// Puts `value` at `path` in `target`, making the objects on the way.
+pub(crate) fn insert_path<S: AsRef<str>>(target: &mut Map<String, Value>, path: &[S], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            target.insert(last.as_ref().to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = target.entry(first.as_ref().to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                insert_path(inner, rest, value);
             }
         }
     }
-    // A problem with the list as a whole (its size) is about `values`.
-    if index.is_none() && matches!(rest, "requests" | "ids") {
-        return (None, vec!["values".to_owned()]);
-    }
-    if let Some(tail) = rest.strip_prefix(message_field) {
-        if tail.is_empty() {
-            return (index, vec!["object".to_owned()]);
-        }
-        if let Some(tail) = tail.strip_prefix('.') {
-            rest = tail;
-        }
-    }
-    (index, rest.split('.').map(str::to_owned).collect())
 }
 
 impl ApiError {
@@ -357,82 +340,5 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use paymesh_kit::{Error, Violation};
-
-    use super::*;
-
-    #[test]
-    fn violations_become_rest_details() {
-        let status: tonic::Status = Error::InvalidAttributes(vec![
-            Violation::new("account.email", "Must be a valid email address"),
-            Violation::new("account.name", "Required"),
-        ])
-        .into();
-        let error = ApiError::from_status(&status, "account");
-        assert_eq!(error.0.status, StatusCode::BAD_REQUEST);
-        assert_eq!(error.0.error_type, "InvalidAttributes");
-        assert_eq!(
-            error.0.details,
-            Some(json!({"email": "Must be a valid email address", "name": "Required"}))
-        );
-        assert_eq!(error.0.description, "Invalid attributes: email, name");
-    }
-
-    #[test]
-    fn batch_violations_become_payload_list_details() {
-        let status: tonic::Status = Error::InvalidAttributes(vec![
-            Violation::new("requests[1].account.email", "Must be a valid email address"),
-            Violation::new("requests[3].account.name", "Required"),
-        ])
-        .into();
-        let error = ApiError::from_status(&status, "account");
-        assert_eq!(
-            error.0.details,
-            Some(
-                json!({"object": "list", "values": [{}, {"email": "Must be a valid email address"}, {}, {"name": "Required"}]})
-            )
-        );
-        assert_eq!(error.0.description, "Invalid attributes: values[1].email, values[3].name");
-        let status: tonic::Status = Error::invalid("ids[1]", "No such account").into();
-        assert_eq!(
-            ApiError::from_status(&status, "account").0.details,
-            Some(json!({"object": "list", "values": [{}, {"id": "No such account"}]}))
-        );
-    }
-
-    #[test]
-    fn statuses_map_to_the_seed_codes() {
-        let cases: [(tonic::Status, StatusCode, &str); 7] = [
-            (Error::NotFound { resource: "Account" }.into(), StatusCode::NOT_FOUND, "NotFound"),
-            (Error::Unauthorized("x".into()).into(), StatusCode::UNAUTHORIZED, "Unauthorized"),
-            (Error::Forbidden("x".into()).into(), StatusCode::FORBIDDEN, "Forbidden"),
-            (Error::Conflict("x".into()).into(), StatusCode::CONFLICT, "Conflict"),
-            (
-                tonic::Status::unavailable("tcp connect error 127.0.0.1:50051"),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-            ),
-            // What tonic reports when a call's deadline expires.
-            (
-                tonic::Status::cancelled("Timeout expired"),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-            ),
-            (
-                tonic::Status::internal("stack trace here"),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-            ),
-        ];
-        for (status, http, error_type) in cases {
-            let error = ApiError::from_status(&status, "account");
-            assert_eq!((error.0.status, error.0.error_type), (http, error_type), "{status:?}");
-            assert!(!error.0.description.contains("127.0.0.1") && !error.0.description.contains("stack"));
-        }
     }
 }

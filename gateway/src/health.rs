@@ -10,7 +10,7 @@ use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::json;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
-use crate::{AppState, error::ApiError};
+use crate::{error::ApiError, state::AppState};
 
 /// `GET /healthz`.
 pub(crate) async fn healthz() -> impl IntoResponse {

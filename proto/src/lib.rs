@@ -13,6 +13,27 @@
 /// for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/paymesh_descriptor.bin"));
 
+/// The standard annotations the contracts carry (vendored from googleapis):
+/// `google.api.http` (AIP-127) and `google.api.field_behavior` (AIP-203).
+pub mod google {
+    /// `google.api`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod api {
+        tonic::include_proto!("google.api");
+    }
+}
+
+/// paymesh's own REST annotations: collections, wire names, enum words,
+/// and the REST routes of batch and query RPCs. The gateway derives the
+/// REST surface from them.
+pub mod rest {
+    /// `paymesh.rest.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.rest.v1");
+    }
+}
+
 /// Types shared by every service: money, addresses, list queries, error
 /// reasons.
 pub mod common {

@@ -33,6 +33,9 @@ impl Currency {
 
     /// The currency of an ISO 4217 code (upper or lower case).
     pub fn parse(code: &str) -> Result<Self, String> {
+        if code.trim().is_empty() {
+            return Err("Required".to_owned());
+        }
         Self::ALL
             .into_iter()
             .find(|c| c.code().eq_ignore_ascii_case(code.trim()))

@@ -10,12 +10,13 @@ use paymesh_kit::{
     clock::Clock,
     config::ListLimits,
     idempotency::IdempotencyKeys,
-    money::Money,
+    money::{Currency, Money},
     query::Listing,
     values::Attrs,
     wire::{self, Fields},
 };
 use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::{
@@ -74,13 +75,21 @@ fn money_of(
     money: Option<&paymesh_proto::common::v1::Money>,
 ) -> Option<Money> {
     let money = money?;
-    match Money::from_proto(money) {
-        Err((part, why)) => {
-            fields.push(&format!("{name}.{part}"), why);
-            None
-        }
-        Ok(m) => fields.take(&format!("{name}.amount"), Money::positive(m.amount, m.currency)),
-    }
+    // Payload's payments name no currency: they are in dollars.
+    let code = if money.currency.trim().is_empty() { Currency::Usd.code() } else { money.currency.as_str() };
+    // Both parts are checked, so that one request names every problem.
+    let currency = fields.take(&format!("{name}.currency"), Currency::parse(code));
+    let amount = fields.take(
+        &format!("{name}.amount"),
+        money
+            .amount
+            .trim()
+            .parse::<Decimal>()
+            .map_err(|_| "Must be a decimal number, e.g. \"100.00\"".to_owned()),
+    )?;
+    let checked =
+        fields.take(&format!("{name}.amount"), Money::positive(amount, currency.unwrap_or(Currency::Usd)));
+    currency.and(checked)
 }
 
 fn text(fields: &mut Fields<'_>, name: &str, value: Option<String>, max: usize) -> Option<String> {

@@ -54,6 +54,7 @@ pub(crate) fn new_key(
         attrs: custom,
         create_time: _,
         update_time: _,
+        redacted: _,
     } = key;
     let mut f = Fields::new("api_key");
     let kind = f.take(
@@ -142,6 +143,7 @@ pub(crate) fn to_proto(key: ApiKey, now: DateTime<Utc>) -> pb::ApiKey {
         } as i32,
         livemode: class.livemode,
         name,
+        redacted: format!("{}…{last4}", class.prefix()),
         prefix: class.prefix().to_owned(),
         last4,
         permissions: permissions.iter().map(permission_to_proto).collect(),

@@ -1,0 +1,82 @@
+//! What every handler reaches: the settings, the authenticator, the rate
+//! limiter, the REST surface read from the contracts, and a channel to each
+//! service.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use paymesh_kit::{
+    auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator},
+    config::CommonConfig,
+    grpc::{self, Channel},
+};
+use prost_reflect::MethodDescriptor;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::{config::Config, limits::RateLimiter, rest::surface::Surface};
+
+/// The gateway's state, shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// The deadline of one request, carried to every gRPC call.
+    pub(crate) request_timeout: Duration,
+    /// The largest file accepted (identity documents).
+    pub(crate) max_document_bytes: usize,
+    pub(crate) config: Config,
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+    /// Per-key request rates.
+    pub(crate) rate_limiter: Arc<RateLimiter>,
+    /// The REST surface of the contracts.
+    pub(crate) surface: Arc<Surface>,
+    /// The channel of each service, by the second part of its package
+    /// (`paymesh.identity.v1` → `identity`).
+    channels: Arc<HashMap<&'static str, Channel>>,
+    /// The gRPC health of every service the gateway calls, by name.
+    pub(crate) health: Vec<(&'static str, HealthClient<Channel>)>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Clients for every service the gateway calls (connecting lazily), and
+    /// the surface of the contracts.
+    pub fn new(common: &CommonConfig, config: Config) -> anyhow::Result<Self> {
+        let services = [
+            ("identity", &common.identity_url),
+            ("methods", &common.methods_url),
+            ("intents", &common.intents_url),
+            ("payments", &common.payments_url),
+        ];
+        let mut channels = HashMap::new();
+        for (name, url) in services {
+            channels.insert(name, grpc::connect(url, common.request_timeout)?);
+        }
+        let identity =
+            channels.get("identity").cloned().ok_or_else(|| anyhow::anyhow!("no identity channel"))?;
+        Ok(Self {
+            request_timeout: common.request_timeout,
+            max_document_bytes: common.max_document_bytes,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_sec, config.rate_limit_burst)),
+            config,
+            authenticator: Arc::new(CachedAuthenticator::new(
+                RemoteAuthenticator::new(identity),
+                common.auth,
+            )),
+            surface: Arc::new(crate::rest::routes::load(paymesh_proto::FILE_DESCRIPTOR_SET)?),
+            health: services
+                .iter()
+                .filter_map(|(n, _)| Some((*n, HealthClient::new(channels.get(n)?.clone()))))
+                .collect(),
+            channels: Arc::new(channels),
+        })
+    }
+
+    /// The channel to the service of `method`.
+    pub(crate) fn channel(&self, method: &MethodDescriptor) -> Option<Channel> {
+        let package = method.parent_service().package_name();
+        self.channels.get(package.split('.').nth(1)?).cloned()
+    }
+}
