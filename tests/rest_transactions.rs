@@ -943,6 +943,17 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
         (json!(bank_payment), json!("R01"), json!("reversed"))
     );
     assert!(rejected["status_message"].as_str().unwrap().contains("Insufficient funds"));
+    // The day it was rejected, as Payload's reference filters it.
+    let today = mesh.intents_clock.now().date_naive();
+    assert_eq!(rejected["rejected_on"], json!(today.to_string()));
+    let since = |day: chrono::NaiveDate| format!("/transactions?status=rejected&rejected_on=%3E%3D{day}");
+    let found = http.get(&since(today - TimeDelta::days(1)), key).await;
+    assert_eq!(found.body["values"][0]["id"], json!(bank_payment), "{:?}", found.body);
+    assert_eq!(http.get(&since(today + TimeDelta::days(1)), key).await.body["values"], json!([]));
+    assert_eq!(
+        http.get(&format!("/transactions/{bank_payment}"), key).await.body["rejected_on"],
+        json!(today.to_string())
+    );
     let overturns =
         until_listed(&mesh, key, "/transactions?type=chargeback_reversal&fields=*,ledger", 1).await;
     let overturn = &overturns.body["values"][0];

@@ -120,5 +120,6 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         delivery_fee: Some(t.delivery_fee.to_proto()),
         delivery_date: t.delivery_date.map(|d| d.to_string()),
         payout_method: payout_to_proto(t.payout_method) as i32,
+        rejected_on: t.rejected_on.map(|d| d.to_string()),
     }
 }

@@ -330,6 +330,7 @@ impl Payments {
             delivery_date: plan.payout.as_ref().map(|p| p.delivery_date),
             payout_method: plan.payout.as_ref().and_then(|p| p.method),
             settled_at: None,
+            rejected_on: None,
             ..draft(scope, Kind::Payment, plan.charged, connector.name(), labels, now)
         };
         let id = transaction.id;

@@ -59,6 +59,8 @@ pub(crate) struct Transaction {
     pub(crate) settles_at: Option<DateTime<Utc>>,
     /// When it became processed (deposits take what settled before the day).
     pub(crate) settled_at: Option<DateTime<Utc>>,
+    /// Bank payments: the day the bank returned the debit.
+    pub(crate) rejected_on: Option<NaiveDate>,
     /// A cascaded payment: the declined attempts before this one.
     pub(crate) prior_attempts: Vec<Uuid>,
     /// Intent payments: the day the recipient is paid; deposits: the day
@@ -124,6 +126,7 @@ impl Transaction {
             authorization_ref: None,
             settles_at: None,
             settled_at: Some(now),
+            rejected_on: None,
             prior_attempts: Vec::new(),
             delivery_date: None,
             payout_method: None,
@@ -199,6 +202,7 @@ static TRANSACTIONS: Resource = Resource {
         Column { name: "cust_conv_fee", sql: "cust_conv_fee", ty: ColumnType::Decimal },
         Column { name: "delivery_fee", sql: "delivery_fee", ty: ColumnType::Decimal },
         Column { name: "delivery_date", sql: "delivery_date", ty: ColumnType::Date },
+        Column { name: "rejected_on", sql: "rejected_on", ty: ColumnType::Date },
         Column {
             name: "payout_method",
             sql: "payout_method",
@@ -234,7 +238,8 @@ static TRANSACTIONS: Resource = Resource {
 const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status_code, status_message, currency, amount, fee, \
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
-     settles_at, settled_at, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, modified_at";
+     settles_at, settled_at, rejected_on, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, \
+     modified_at";
 
 /// What callers may filter ledger links by.
 static LEDGERS: Resource = Resource {
@@ -312,6 +317,7 @@ fn read_transaction(row: &PgRow) -> Result<Transaction, Error> {
         authorization_ref: row.try_get("authorization_ref")?,
         settles_at: row.try_get("settles_at")?,
         settled_at: row.try_get("settled_at")?,
+        rejected_on: row.try_get("rejected_on")?,
         prior_attempts: row.try_get("prior_attempt_ids")?,
         delivery_date: row.try_get("delivery_date")?,
         payout_method: payout_method
@@ -894,7 +900,7 @@ async fn update_row(
     sqlx::query(
         "UPDATE transactions SET status = $4, status_code = $5, status_message = $6, refunded_amount = $7, \
          funding_status = $8, description = $9, order_number = $10, attrs = $11, settles_at = $12, \
-         settled_at = $13, modified_at = $14 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+         settled_at = $13, modified_at = $14, rejected_on = $15 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -910,6 +916,7 @@ async fn update_row(
     .bind(t.settles_at)
     .bind(t.settled_at)
     .bind(t.modified_at)
+    .bind(t.rejected_on)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -1138,6 +1145,7 @@ async fn bank_reject(
     payment.status_code = code.code().to_owned();
     payment.status_message = format!("The bank returned the payment: {}.", code.message());
     payment.funding = FundingStatus::Reversed;
+    payment.rejected_on = Some(now.date_naive());
     payment.modified_at = now;
     update_row(tx, scope, payment).await?;
     post(tx, scope, payment.id, &Posting::debit_account(payment.processing()?, payment.amount), now).await?;
