@@ -30,7 +30,7 @@ mod health;
 mod limits;
 mod metrics;
 pub mod query;
-mod rest;
+pub mod rest;
 mod state;
 mod trace;
 

@@ -37,10 +37,10 @@ mod files;
 mod many;
 pub(crate) mod openapi;
 mod ops;
-mod read;
-mod render;
-pub(crate) mod routes;
-pub(crate) mod surface;
+pub mod read;
+pub mod render;
+pub mod routes;
+pub mod surface;
 
 use axum::{
     Extension, Router,

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     body::{RequestBody, Shape},
     error::ApiError,
-    query,
+    query::{self, ListParams},
 };
 
 /// `POST`: one object, or a list created all or none.
@@ -76,7 +76,7 @@ pub(crate) async fn change_many(ctx: &Ctx<'_>, raw: Option<String>, body: Reques
         (true, true) if deletes => return Err(ApiError::bad_request("mode=query takes no body")),
         (false, true) if deletes => {
             let query = ctx.op.calls.query.as_ref().ok_or_else(|| no_lists(ctx))?;
-            ctx.call(query, filtered(query, filters(collection, &params.query.filters)?)).await?
+            ctx.call(query, filtered(query, filters(collection, &params)?)).await?
         }
         (true, true) => {
             let Shape::Object(object) = body.shape()? else {
@@ -88,7 +88,7 @@ pub(crate) async fn change_many(ctx: &Ctx<'_>, raw: Option<String>, body: Reques
             if parsed.mask.is_empty() {
                 return Err(ApiError::bad_request("Send at least one attribute to change"));
             }
-            let filters = filters(collection, &params.query.filters)?;
+            let filters = filters(collection, &params)?;
             match instead(ctx, std::slice::from_ref(&parsed))? {
                 Some(other) => {
                     let query = other.calls.query.as_ref().ok_or_else(|| no_lists(ctx))?;
@@ -176,14 +176,8 @@ fn many_hint(ctx: &Ctx<'_>) -> ApiError {
 /// The filters of a change by query: the caller's own (at least one, so
 /// that a forgotten filter cannot reach every object), then the
 /// collection's.
-fn filters(collection: &Collection, given: &[Filter]) -> Result<Vec<Filter>, ApiError> {
-    if given.is_empty() {
-        return Err(ApiError::invalid_field(
-            "mode",
-            "An update or delete by query needs at least one filter, e.g. ?email=…&mode=query",
-        ));
-    }
-    let mut filters = given.to_vec();
+fn filters(collection: &Collection, params: &ListParams) -> Result<Vec<Filter>, ApiError> {
+    let mut filters = params.mutation_filters()?;
     filters.extend(collection.filter.as_ref().map(|(attr, word)| equals(attr, &[word])));
     Ok(filters)
 }

@@ -21,11 +21,11 @@ use super::surface::{Attr, Collection, Slot, Surface};
 use crate::error::insert_path;
 
 /// A REST object.
-pub(crate) type Object = Map<String, Value>;
+pub type Object = Map<String, Value>;
 
 /// What a body is read for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Purpose<'a> {
+pub enum Purpose<'a> {
     /// `POST`, or the body of another operation (`/roll`).
     Create,
     /// `PUT` of one object; its id in the path, if it has one.
@@ -41,7 +41,7 @@ pub(crate) enum Purpose<'a> {
 
 impl Purpose<'_> {
     /// Whether read-only values sent are kept for comparison.
-    pub(crate) fn updates_one(self) -> bool {
+    pub fn updates_one(self) -> bool {
         matches!(self, Self::Update { .. } | Self::BatchUpdate)
     }
 
@@ -52,30 +52,30 @@ impl Purpose<'_> {
 
 /// A read-only or immutable value sent with an update.
 #[derive(Debug, Clone)]
-pub(crate) struct Kept {
+pub struct Kept {
     /// Its place in the object, dotted (`processing.status`).
-    pub(crate) path: String,
+    pub path: String,
     /// What was sent.
-    pub(crate) value: Value,
+    pub value: Value,
     /// The problem when it differs from the stored one.
-    pub(crate) why: String,
+    pub why: String,
 }
 
 /// A body, read.
 #[derive(Debug)]
-pub(crate) struct Parsed {
+pub struct Parsed {
     /// The message.
-    pub(crate) message: DynamicMessage,
+    pub message: DynamicMessage,
     /// The fields an update changes.
-    pub(crate) mask: Vec<String>,
+    pub mask: Vec<String>,
     /// Read-only values to compare with the stored object.
-    pub(crate) kept: Vec<Kept>,
+    pub kept: Vec<Kept>,
 }
 
 /// Reads `object` as a `descriptor` for `purpose`. A `collection` makes it
 /// the top of a resource: `object` and `id` are read there, and its filter
 /// is set on creates. Problems come back nested as the body is.
-pub(crate) fn parse(
+pub fn parse(
     surface: &Surface,
     descriptor: &MessageDescriptor,
     object: Object,
@@ -464,7 +464,7 @@ fn number_text(value: &Value) -> Option<String> {
 }
 
 /// Nests dotted keys: `{"a.b": x}` → `{"a": {"b": x}}`.
-pub(crate) fn nest(flat: Object) -> Object {
+pub fn nest(flat: Object) -> Object {
     let mut out = Map::new();
     for (key, value) in flat {
         let path: Vec<&str> = key.split('.').collect();

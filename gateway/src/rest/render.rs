@@ -18,7 +18,7 @@ use super::{
 
 /// `message` as a REST object; a resource says `object` (`word`, or the
 /// word of the collection that shows it best).
-pub(crate) fn render(surface: &Surface, message: &DynamicMessage, word: Option<&str>) -> Object {
+pub fn render(surface: &Surface, message: &DynamicMessage, word: Option<&str>) -> Object {
     let body = attributes(surface, message, &[]);
     let word = word.map(str::to_owned).or_else(|| {
         let resource = surface.resource(&message.descriptor())?;
@@ -143,11 +143,7 @@ fn decimal(text: &str) -> Value {
 /// (`requests[1].account.processing.status_time` → item 1,
 /// `processing.status_changed_at`; `legal_entity.address.city` → `city`;
 /// `transaction.amount.amount` → `amount`).
-pub(crate) fn place(
-    surface: &Surface,
-    request: &MessageDescriptor,
-    field: &str,
-) -> (Option<usize>, Vec<String>) {
+pub fn place(surface: &Surface, request: &MessageDescriptor, field: &str) -> (Option<usize>, Vec<String>) {
     let mut segments: Vec<&str> = field.split('.').collect();
     let mut index = None;
     let mut message = request.clone();

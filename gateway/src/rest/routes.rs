@@ -17,7 +17,7 @@ use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor, Me
 use super::surface::{Calls, Collection, Instead, Op, Route, Surface, Verb, binding, method_doc, rules};
 
 /// The whole surface of the contracts in `descriptors`.
-pub(crate) fn load(descriptors: &[u8]) -> anyhow::Result<Surface> {
+pub fn load(descriptors: &[u8]) -> anyhow::Result<Surface> {
     let pool = DescriptorPool::decode(descriptors)?;
     let mut surface = Surface::read(&pool);
     surface.routes = build(&surface, &pool);
@@ -26,7 +26,7 @@ pub(crate) fn load(descriptors: &[u8]) -> anyhow::Result<Surface> {
 
 /// The resource field of a response: the first message field whose type
 /// is a resource, else the first message field.
-pub(crate) fn primary(surface: &Surface, message: &MessageDescriptor) -> Option<FieldDescriptor> {
+pub fn primary(surface: &Surface, message: &MessageDescriptor) -> Option<FieldDescriptor> {
     let fields = || message.fields().filter(|f| matches!(f.kind(), Kind::Message(_)));
     fields().find(|f| matches!(f.kind(), Kind::Message(m) if surface.resource(&m).is_some())).or_else(|| {
         fields().find(|f| !matches!(f.kind(), Kind::Message(m) if m.full_name().starts_with("google.")))
@@ -34,7 +34,7 @@ pub(crate) fn primary(surface: &Surface, message: &MessageDescriptor) -> Option<
 }
 
 /// Whether `message` has a field of type `name`.
-pub(crate) fn field_of_type(message: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {
+pub fn field_of_type(message: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {
     message.fields().find(|f| matches!(f.kind(), Kind::Message(m) if m.full_name() == name))
 }
 

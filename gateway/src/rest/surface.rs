@@ -24,39 +24,39 @@ use prost_reflect::{
 
 /// How one field is written on REST.
 #[derive(Debug)]
-pub(crate) struct Attr {
+pub struct Attr {
     /// The field.
-    pub(crate) field: FieldDescriptor,
+    pub field: FieldDescriptor,
     /// Its wire name; dotted when it lives in an object of its own.
-    pub(crate) name: String,
+    pub name: String,
     /// The `paymesh.rest.v1.field` rules.
-    pub(crate) rules: ann::Field,
+    pub rules: ann::Field,
     /// `REQUIRED`: null is a problem, and empty is shown as it is.
-    pub(crate) required: bool,
+    pub required: bool,
     /// `OUTPUT_ONLY`: compared on updates, refused on creates.
-    pub(crate) output_only: bool,
+    pub output_only: bool,
     /// `INPUT_ONLY`: never shown.
-    pub(crate) input_only: bool,
+    pub input_only: bool,
     /// `IMMUTABLE`: written on create, compared on updates.
-    pub(crate) immutable: bool,
+    pub immutable: bool,
     /// The field's comment.
-    pub(crate) doc: String,
+    pub doc: String,
 }
 
 impl Attr {
     /// The proto name of the field (what update masks and violations say).
-    pub(crate) fn proto(&self) -> &str {
+    pub fn proto(&self) -> &str {
         self.field.name()
     }
 
     /// Whether the field holds Money written as one number.
-    pub(crate) fn money_number(&self) -> bool {
+    pub fn money_number(&self) -> bool {
         self.rules.format() == ann::Format::MoneyNumber
     }
 
     /// Whether the object meets the field's `when` condition, looking the
     /// attribute up in `messages`, innermost first.
-    pub(crate) fn shown_on(&self, surface: &Surface, messages: &[&DynamicMessage]) -> bool {
+    pub fn shown_on(&self, surface: &Surface, messages: &[&DynamicMessage]) -> bool {
         let Some((attr, words)) = self.rules.when.split_once('=') else { return true };
         messages
             .iter()
@@ -68,7 +68,7 @@ impl Attr {
 
 /// Where a key of a body goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Slot {
+pub enum Slot {
     /// An attribute, by its name or (`alias`) another.
     Attr { index: usize, alias: bool },
     /// The first part of dotted names (`payer` of `payer.id`).
@@ -81,80 +81,80 @@ pub(crate) enum Slot {
 
 /// The attributes of one message.
 #[derive(Debug)]
-pub(crate) struct Plan {
+pub struct Plan {
     /// Every field, in declaration order.
-    pub(crate) attrs: Vec<Attr>,
+    pub attrs: Vec<Attr>,
     lookup: HashMap<String, Slot>,
 }
 
 impl Plan {
     /// Where `key` of a body goes.
-    pub(crate) fn slot(&self, key: &str) -> Option<Slot> {
+    pub fn slot(&self, key: &str) -> Option<Slot> {
         self.lookup.get(key).copied()
     }
 
     /// The attribute of the proto field `name`.
-    pub(crate) fn by_proto(&self, name: &str) -> Option<&Attr> {
+    pub fn by_proto(&self, name: &str) -> Option<&Attr> {
         self.attrs.iter().find(|a| a.proto() == name)
     }
 }
 
 /// The words of an enum's values (UNSPECIFIED has none).
 #[derive(Debug, Default)]
-pub(crate) struct Words(Vec<(i32, String)>);
+pub struct Words(Vec<(i32, String)>);
 
 impl Words {
     /// The word of value `n`.
-    pub(crate) fn word(&self, n: i32) -> Option<&str> {
+    pub fn word(&self, n: i32) -> Option<&str> {
         self.0.iter().find(|(v, _)| *v == n).map(|(_, w)| w.as_str())
     }
 
     /// The value of `word`.
-    pub(crate) fn number(&self, word: &str) -> Option<i32> {
+    pub fn number(&self, word: &str) -> Option<i32> {
         self.0.iter().find(|(_, w)| w == word).map(|(v, _)| *v)
     }
 
     /// Every word, in order.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &str> {
+    pub fn all(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(_, w)| w.as_str())
     }
 }
 
 /// A resource message and where REST serves it.
 #[derive(Debug)]
-pub(crate) struct Resource {
+pub struct Resource {
     /// The message.
-    pub(crate) message: MessageDescriptor,
+    pub message: MessageDescriptor,
     /// Its `object` word.
-    pub(crate) object: String,
+    pub object: String,
     /// Its collections, the canonical one first.
-    pub(crate) collections: Vec<Arc<Collection>>,
+    pub collections: Vec<Arc<Collection>>,
 }
 
 /// One REST collection.
 #[derive(Debug)]
-pub(crate) struct Collection {
+pub struct Collection {
     /// `/customers`.
-    pub(crate) path: String,
+    pub path: String,
     /// The `object` of objects read here.
-    pub(crate) object: String,
+    pub object: String,
     /// The `object` words a body may carry.
-    pub(crate) accepts: Vec<String>,
+    pub accepts: Vec<String>,
     /// The condition every object here meets: attribute and word.
-    pub(crate) filter: Option<(String, String)>,
+    pub filter: Option<(String, String)>,
     /// The 404 description.
-    pub(crate) not_found: String,
+    pub not_found: String,
     /// The 405s of what is not offered: method (None for any) and why.
-    pub(crate) refusals: Vec<(Option<Method>, String)>,
+    pub refusals: Vec<(Option<Method>, String)>,
     /// Why lists are refused, said after the 405.
-    pub(crate) one_at_a_time: String,
+    pub one_at_a_time: String,
     /// The resource message.
-    pub(crate) message: MessageDescriptor,
+    pub message: MessageDescriptor,
 }
 
 /// What an operation does with the REST request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verb {
+pub enum Verb {
     /// `GET /things/{id}`.
     Get,
     /// `GET /things`, with the query language.
@@ -171,81 +171,81 @@ pub(crate) enum Verb {
 
 /// The RPCs behind one operation: one object, a list body, a query.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Calls {
+pub struct Calls {
     /// One object.
-    pub(crate) one: Option<MethodDescriptor>,
+    pub one: Option<MethodDescriptor>,
     /// A list body, all or none.
-    pub(crate) list: Option<MethodDescriptor>,
+    pub list: Option<MethodDescriptor>,
     /// `mode=query`.
-    pub(crate) query: Option<MethodDescriptor>,
+    pub query: Option<MethodDescriptor>,
 }
 
 /// The operation an update stands for (`paymesh.rest.v1.method.update_when`).
 #[derive(Debug, Clone)]
-pub(crate) struct Instead {
+pub struct Instead {
     /// The attribute the update sets (`status`).
-    pub(crate) attr: String,
+    pub attr: String,
     /// The word it sets it to (`CANCELED`).
-    pub(crate) word: String,
+    pub word: String,
     /// The operation's RPCs: one object, a list, a query.
-    pub(crate) calls: Calls,
+    pub calls: Calls,
     /// Where its own rule binds the path's id (`id`).
-    pub(crate) bind: Option<String>,
+    pub bind: Option<String>,
 }
 
 /// One operation: an HTTP method on a route.
 #[derive(Debug, Clone)]
-pub(crate) struct Op {
+pub struct Op {
     /// The HTTP method.
-    pub(crate) method: Method,
+    pub method: Method,
     /// The `operationId`.
-    pub(crate) id: String,
+    pub id: String,
     /// What it does.
-    pub(crate) verb: Verb,
+    pub verb: Verb,
     /// Its RPCs.
-    pub(crate) calls: Calls,
+    pub calls: Calls,
     /// An update that only sets an attribute to a word is another
     /// operation (`status=CANCELED` cancels).
-    pub(crate) instead: Option<Instead>,
+    pub instead: Option<Instead>,
     /// The request field the body fills (`None`: the whole request).
-    pub(crate) body: Option<FieldDescriptor>,
+    pub body: Option<FieldDescriptor>,
     /// Where the path's id goes: a request field path (`owner.legal_entity_id`)
     /// or, when the request has none, an attribute to filter on.
-    pub(crate) bind: Option<String>,
+    pub bind: Option<String>,
     /// The answer is a file.
-    pub(crate) download: bool,
+    pub download: bool,
     /// What the RPC's comment says.
-    pub(crate) doc: String,
+    pub doc: String,
 }
 
 /// A path and its operations.
 #[derive(Debug)]
-pub(crate) struct Route {
+pub struct Route {
     /// The path as routed and described (`/customers/{id}`).
-    pub(crate) path: String,
+    pub path: String,
     /// The collection whose objects the route answers, when it is one of
     /// its own paths (`/customers`, `/customers/{id}`).
-    pub(crate) collection: Option<Arc<Collection>>,
+    pub collection: Option<Arc<Collection>>,
     /// The collection the path's id must name an object of first (nested
     /// paths: `/legal_entities/{id}/owners`).
-    pub(crate) parent: Option<Arc<Collection>>,
+    pub parent: Option<Arc<Collection>>,
     /// Whether the path names one object of the collection (`/things/{id}`).
-    pub(crate) one: bool,
+    pub one: bool,
     /// Whether the path is the collection's own (`/things`, `/things/{id}`),
     /// where its refusals answer what is not offered.
-    pub(crate) own: bool,
+    pub own: bool,
     /// One per method.
-    pub(crate) ops: Vec<Op>,
+    pub ops: Vec<Op>,
 }
 
 /// Everything REST knows of the contracts.
 #[derive(Debug)]
-pub(crate) struct Surface {
+pub struct Surface {
     plans: HashMap<String, Plan>,
     words: HashMap<String, Words>,
     resources: HashMap<String, Arc<Resource>>,
     /// Every route, in the order the contracts define them.
-    pub(crate) routes: Vec<Route>,
+    pub routes: Vec<Route>,
 }
 
 // === Reading the descriptors ===
@@ -390,7 +390,7 @@ fn resource(message: &MessageDescriptor) -> Option<Resource> {
 impl Surface {
     /// Reads the attributes, words and resources of every message in
     /// `pool` (the routes are added by `routes`).
-    pub(crate) fn read(pool: &DescriptorPool) -> Self {
+    pub fn read(pool: &DescriptorPool) -> Self {
         let plans = pool.all_messages().map(|m| (m.full_name().to_owned(), plan(pool, &m))).collect();
         let words = pool.all_enums().map(|e| (e.full_name().to_owned(), words(&e))).collect();
         let resources = pool
@@ -401,7 +401,7 @@ impl Surface {
     }
 
     /// The plan of `message`.
-    pub(crate) fn plan(&self, message: &MessageDescriptor) -> &Plan {
+    pub fn plan(&self, message: &MessageDescriptor) -> &Plan {
         static EMPTY: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
         self.plans
             .get(message.full_name())
@@ -409,23 +409,23 @@ impl Surface {
     }
 
     /// The words of `enumeration`.
-    pub(crate) fn words(&self, enumeration: &prost_reflect::EnumDescriptor) -> &Words {
+    pub fn words(&self, enumeration: &prost_reflect::EnumDescriptor) -> &Words {
         static EMPTY: Words = Words(Vec::new());
         self.words.get(enumeration.full_name()).unwrap_or(&EMPTY)
     }
 
     /// The resource `message` is, if any.
-    pub(crate) fn resource(&self, message: &MessageDescriptor) -> Option<&Arc<Resource>> {
+    pub fn resource(&self, message: &MessageDescriptor) -> Option<&Arc<Resource>> {
         self.resources.get(message.full_name())
     }
 
     /// Every resource.
-    pub(crate) fn resources(&self) -> impl Iterator<Item = &Arc<Resource>> {
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<Resource>> {
         self.resources.values()
     }
 
     /// The word of the enum attribute `attr` (wire name) of `message`.
-    pub(crate) fn word_of(&self, message: &DynamicMessage, attr: &str) -> Option<String> {
+    pub fn word_of(&self, message: &DynamicMessage, attr: &str) -> Option<String> {
         let found = self.plan(&message.descriptor()).attrs.iter().find(|a| a.name == attr)?;
         let Kind::Enum(e) = found.field.kind() else { return None };
         let number = message.get_field(&found.field).as_enum_number()?;
@@ -434,7 +434,7 @@ impl Surface {
 
     /// The collection that shows `message` best: the first view whose
     /// filter it meets, else the canonical one.
-    pub(crate) fn collection_of(&self, message: &DynamicMessage) -> Option<&Arc<Collection>> {
+    pub fn collection_of(&self, message: &DynamicMessage) -> Option<&Arc<Collection>> {
         let resource = self.resource(&message.descriptor())?;
         resource
             .collections
@@ -445,7 +445,7 @@ impl Surface {
 }
 
 /// The HTTP method and path of a rule.
-pub(crate) fn binding(rule: &HttpRule) -> Option<(Method, &str)> {
+pub fn binding(rule: &HttpRule) -> Option<(Method, &str)> {
     Some(match rule.pattern.as_ref()? {
         Pattern::Get(p) => (Method::GET, p),
         Pattern::Put(p) => (Method::PUT, p),
@@ -457,7 +457,7 @@ pub(crate) fn binding(rule: &HttpRule) -> Option<(Method, &str)> {
 }
 
 /// The `google.api.http` rule and `paymesh.rest.v1.method` of an RPC.
-pub(crate) fn rules(method: &MethodDescriptor) -> (Option<HttpRule>, ann::Method) {
+pub fn rules(method: &MethodDescriptor) -> (Option<HttpRule>, ann::Method) {
     let options = method.options();
     (
         extension(&options, "google.api.http"),
@@ -466,11 +466,11 @@ pub(crate) fn rules(method: &MethodDescriptor) -> (Option<HttpRule>, ann::Method
 }
 
 /// The comment of an RPC.
-pub(crate) fn method_doc(method: &MethodDescriptor) -> String {
+pub fn method_doc(method: &MethodDescriptor) -> String {
     comment(method.parent_file().file_descriptor_proto(), method.path())
 }
 
 /// The comment of a message.
-pub(crate) fn message_doc(message: &MessageDescriptor) -> String {
+pub fn message_doc(message: &MessageDescriptor) -> String {
     comment(message.parent_file_descriptor_proto(), message.path())
 }
