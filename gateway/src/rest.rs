@@ -26,21 +26,23 @@
 //! collections, `routes` groups the RPCs' rules into routes, `read` turns
 //! bodies into messages, `render` messages into objects (and violation
 //! paths into attribute names), `call` makes a gRPC call of any RPC,
-//! `ops` and `many` are the operations, [`openapi`] describes it all. What
+//! `ctx` is what one request needs, `reads` and `writes` are the
+//! operations, [`openapi`] describes it all. What
 //! is truly special stays a named hook beside them: `files` (multipart
 //! uploads and file downloads); a declined payment's transaction is any
 //! error that names an object of its collection (`ops`); form bodies with
 //! `[0]` indexes are the body reader's (`crate::body`).
 
 mod call;
+mod ctx;
 mod files;
-mod many;
 pub(crate) mod openapi;
-mod ops;
 pub mod read;
+mod reads;
 pub mod render;
 pub mod routes;
 pub mod surface;
+mod writes;
 
 use axum::{
     Extension, Router,
@@ -48,9 +50,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter},
 };
+use ctx::{Ctx, Reply};
 use http::Method;
 use prost_reflect::Kind;
-use surface::{Op, Route, Surface};
+use surface::{Op, Route, Surface, Verb};
 
 use crate::{auth::Caller, body::RequestBody, body::content_type, error::ApiError, state::AppState};
 
@@ -111,7 +114,31 @@ async fn handle(
     } else {
         RequestBody::read(request, files::upload_limit(state.max_document_bytes)).await?
     };
-    ops::serve(ops::Ctx { state, caller, route, op, id }, raw, body).await
+    serve(Ctx { state, caller, route, op, id }, raw, body).await
+}
+
+/// Serves `ctx`'s operation.
+async fn serve(ctx: Ctx<'_>, raw: Option<String>, body: RequestBody) -> Reply {
+    match (ctx.op.verb, ctx.route.one) {
+        (Verb::Get, _) => reads::get(&ctx, raw).await,
+        (Verb::List, _) => reads::list(&ctx, raw).await,
+        (Verb::Create, _) => writes::create(&ctx, body).await,
+        (Verb::Update, true) => writes::update_one(&ctx, body).await,
+        (Verb::Update | Verb::Delete, false)
+            if ctx.route.own && ctx.id.is_empty() && ctx.op.calls.one.is_none() =>
+        {
+            writes::change_many(&ctx, raw, body).await
+        }
+        (Verb::Delete, true) => {
+            let (collection, method) = (ctx.route.collection.as_ref(), ctx.op.calls.one.as_ref());
+            let (Some(collection), Some(method)) = (collection, method) else {
+                return Err(ApiError::internal());
+            };
+            ctx.fetch(collection, &ctx.id).await?;
+            ctx.object(&ctx.call(method, ctx.request(method)).await?)
+        }
+        _ => reads::custom(&ctx, body).await,
+    }
 }
 
 /// The 405 of a method `route` does not offer.

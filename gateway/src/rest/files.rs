@@ -11,7 +11,7 @@ use base64::Engine as _;
 use prost_reflect::{DynamicMessage, Kind};
 use serde_json::{Map, Value};
 
-use super::ops::{Ctx, Reply};
+use super::ctx::{Ctx, Reply};
 use crate::{body::RequestBody, error::ApiError, state::AppState};
 
 /// The largest upload body: the file in base64, with room for its fields.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    ops::{Ctx, Reply, bind, equals, kept_problems, list_reply, set_message, set_query},
+    ctx::{Ctx, Reply, bind, equals, kept_problems, list_reply, set_message, set_query},
     read::{Object, Parsed, Purpose},
     surface::{Collection, Instead, Verb},
 };
