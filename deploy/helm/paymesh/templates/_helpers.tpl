@@ -57,3 +57,54 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s-crypto" (include "paymesh.fullname" .) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The Deployments the chart runs, as YAML: component → its `services` (name →
+values entry), `ports` (name, port, protocol), the `probe` port, and
+`replicas`, `autoscaling`, `resources`. mode: distributed gives one per
+enabled service, named after it and run as `paymesh <service>`; mode: single
+gives one, `all`, running `paymesh all` and serving every enabled service's
+port. Every template ranges over these, so a service joins the mesh by its
+entry in values.yaml alone.
+*/}}
+{{- define "paymesh.workloads" -}}
+{{- $single := eq .Values.mode "single" -}}
+{{- $groups := dict -}}
+{{- range $name, $service := .Values.services -}}
+{{- if has $name (list "all" "metrics") -}}
+{{- fail (printf "services.%s: %q names the pod of mode: single or the metrics port; give the service another name" $name $name) -}}
+{{- end -}}
+{{- if $service.enabled -}}
+{{- $component := ternary "all" $name $single -}}
+{{- $group := get $groups $component | default dict -}}
+{{- $_ := set $group $name $service -}}
+{{- $_ := set $groups $component $group -}}
+{{- end -}}
+{{- end -}}
+{{- $workloads := dict -}}
+{{- range $component, $services := $groups -}}
+{{- $shape := ternary $.Values.single (get $services $component) $single -}}
+{{- $ports := list -}}
+{{- $probe := dict -}}
+{{- range $name, $service := $services -}}
+{{- /* A one-service pod names its port after the protocol; the `all` pod,
+       where several share it, after the service. */ -}}
+{{- $ports = append $ports (dict "name" (ternary $name $service.protocol $single) "port" (int $service.port) "protocol" $service.protocol) -}}
+{{- /* The gateway's /readyz asks every service it calls, so an http port
+       is probed before any gRPC one. */ -}}
+{{- if or (not $probe) (and (eq $service.protocol "http") (ne $probe.protocol "http")) -}}
+{{- $probe = dict "protocol" $service.protocol "port" (int $service.port) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $workloads $component (dict "services" $services "ports" $ports "probe" $probe "replicas" (int $shape.replicas) "autoscaling" ($shape.autoscaling | default dict) "resources" ($shape.resources | default dict)) -}}
+{{- end -}}
+{{- toYaml $workloads -}}
+{{- end -}}
+
+{{/* The variable each key of `crypto` reaches a service as. */}}
+{{- define "paymesh.secretVariables" -}}
+keks: PAYMESH_KEKS
+merchantTokenSecret: PAYMESH_MERCHANT_TOKEN_SECRET
+fingerprintKey: PAYMESH_FINGERPRINT_KEY
+serviceSecret: PAYMESH_SERVICE_SECRET
+{{- end -}}
