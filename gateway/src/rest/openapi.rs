@@ -121,16 +121,13 @@ fn operation(surface: &Surface, route: &Route, op: &Op) -> Value {
     let mut body = None;
     let example = examples()["creates"].get(base).cloned();
     let input = |m: &MessageDescriptor| input_schema(surface, m);
+    // The schema of what the body field holds.
+    let written = || op.body.as_ref().and_then(|b| b.kind().as_message().cloned()).map(|m| input(&m));
     match op.verb {
         Verb::List => parameters.extend(list_params()),
         Verb::Get => parameters.push(param("fields", "The attributes to answer (`*,ledger`)")),
         Verb::Create => {
-            let one = op
-                .body
-                .as_ref()
-                .and_then(|b| b.kind().as_message().cloned())
-                .map(|m| input(&m))
-                .unwrap_or_default();
+            let one = written().unwrap_or_default();
             if op.calls.list.is_some() {
                 body = Some((one_or_list(one), example));
                 reply = json!({"anyOf": [answer.clone(), list_of(answer)]});
@@ -144,19 +141,13 @@ fn operation(surface: &Surface, route: &Route, op: &Op) -> Value {
                 "description": "`query` to act on every object the filters match (at least one filter)"}));
             parameters.push(filters());
             let ids = json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]});
-            let one = op
-                .body
-                .as_ref()
-                .and_then(|b| b.kind().as_message().cloned())
-                .map(|m| input(&m))
-                .unwrap_or_default();
+            let one = written().unwrap_or_default();
             body = Some((if op.verb == Verb::Delete { list_of(ids) } else { one_or_list(one) }, None));
         }
         _ => {
             if op.method == Method::POST || op.method == Method::PUT {
-                let message = op.body.as_ref().and_then(|b| b.kind().as_message().cloned());
-                let message = message.or_else(|| op.calls.one.as_ref().map(|m| m.input()));
-                body = message.map(|m| (input(&m), None));
+                body =
+                    written().or_else(|| op.calls.one.as_ref().map(|m| input(&m.input()))).map(|s| (s, None));
             }
         }
     }
