@@ -32,7 +32,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<impl IntoRes
         if status != "serving" {
             not_ready.push(format!("the {name} service is {status}"));
         }
-        services.insert((*name).to_owned(), json!(status));
+        services.insert(name.clone(), json!(status));
     }
     if not_ready.is_empty() {
         Ok(Json(json!({"status": "ready", "services": services})))

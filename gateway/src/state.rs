@@ -27,11 +27,11 @@ pub struct AppState {
     pub(crate) rate_limiter: Arc<RateLimiter>,
     /// The REST surface of the contracts.
     pub(crate) surface: Arc<Surface>,
-    /// The channel of each service, by the second part of its package
-    /// (`paymesh.identity.v1` → `identity`).
-    channels: Arc<HashMap<&'static str, Channel>>,
+    /// The channel of each service of the mesh, by name: the second part
+    /// of its contracts' package (`paymesh.identity.v1` → `identity`).
+    channels: Arc<HashMap<String, Channel>>,
     /// The gRPC health of every service the gateway calls, by name.
-    pub(crate) health: Vec<(&'static str, HealthClient<Channel>)>,
+    pub(crate) health: Vec<(String, HealthClient<Channel>)>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -41,21 +41,15 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Clients for every service the gateway calls (connecting lazily), and
-    /// the surface of the contracts.
+    /// Clients for every service of the mesh (connecting lazily), and the
+    /// surface of the contracts.
     pub fn new(common: &CommonConfig, config: Config) -> anyhow::Result<Self> {
-        let services = [
-            ("identity", &common.identity_url),
-            ("methods", &common.methods_url),
-            ("intents", &common.intents_url),
-            ("payments", &common.payments_url),
-        ];
         let mut channels = HashMap::new();
-        for (name, url) in services {
-            channels.insert(name, grpc::connect(url, common.request_timeout)?);
+        for (name, url) in common.services.iter() {
+            channels.insert(name.to_owned(), grpc::connect(url, common.request_timeout)?);
         }
         let identity =
-            channels.get("identity").cloned().ok_or_else(|| anyhow::anyhow!("no identity channel"))?;
+            channels.get("identity").cloned().ok_or_else(|| anyhow::anyhow!("no identity service"))?;
         Ok(Self {
             request_timeout: common.request_timeout,
             max_document_bytes: common.max_document_bytes,
@@ -66,9 +60,12 @@ impl AppState {
                 common.auth,
             )),
             surface: Arc::new(crate::rest::routes::load(paymesh_proto::FILE_DESCRIPTOR_SET)?),
-            health: services
+            health: common
+                .services
                 .iter()
-                .filter_map(|(n, _)| Some((*n, HealthClient::new(channels.get(n)?.clone()))))
+                .filter_map(|(name, _)| {
+                    Some((name.to_owned(), HealthClient::new(channels.get(name)?.clone())))
+                })
                 .collect(),
             channels: Arc::new(channels),
         })

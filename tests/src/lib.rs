@@ -1,7 +1,8 @@
 //! # paymesh-tests — the harness of the end-to-end tests
 //!
-//! [`Mesh::start`] runs what `paymesh all` runs — every service and the
-//! gateway, in this process, talking gRPC over loopback — on ephemeral
+//! [`Mesh::start`] runs what `paymesh all` runs, through the same library
+//! (`paymesh_mesh`) — every service and the gateway, in this process,
+//! talking gRPC over loopback, stopped in the same order — on ephemeral
 //! ports against a fresh PostgreSQL database, with two partners (Acme and
 //! Globex) and their keys. Tests then drive it over REST ([`Mesh::http`])
 //! and gRPC ([`Mesh::identity_channel`], [`Mesh::methods_channel`]).
@@ -19,6 +20,7 @@ use paymesh_kit::{
     config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, ENV_KEKS, Env},
     testing::{TestDatabase, init_test_logging, random_keks},
 };
+pub use paymesh_mesh::{Service, Settings};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -56,8 +58,9 @@ impl Drop for Mesh {
     }
 }
 
-/// The settings a test mesh runs with (small pools, the test database, a
-/// random key-encryption key and fingerprint key).
+/// The settings a test mesh runs with: small pools, the test database, a
+/// random key-encryption key and fingerprint key, every service on a port
+/// of its own choosing.
 pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     let keks = random_keks();
     let fingerprint_key = random_keks().split_once(':').map(|(_, key)| key.to_owned()).unwrap_or_default();
@@ -69,37 +72,14 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         // Bank payments settle as soon as the clock says they are due.
         (paymesh_payments::ENV_SETTLE_INTERVAL_MS, "50"),
     ];
+    pairs.extend(Service::ALL.iter().map(|s| (s.address_setting(), "127.0.0.1:0")));
     pairs.extend_from_slice(extra);
     let mut env = Env::from_pairs(pairs);
-    let settings = Settings {
-        common: CommonConfig::read(&mut env),
-        identity: paymesh_identity::Config::read(&mut env),
-        methods: paymesh_methods::Config::read(&mut env),
-        intents: paymesh_intents::Config::read(&mut env),
-        payments: paymesh_payments::Config::read(&mut env),
-        gateway: paymesh_gateway::Config::read(&mut env),
-    };
+    let settings = Settings::read(&mut env);
     if let Err(e) = env.finish() {
         panic!("test configuration: {e}");
     }
     settings
-}
-
-/// Every setting of a test mesh.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The shared ones.
-    pub common: CommonConfig,
-    /// Identity's.
-    pub identity: paymesh_identity::Config,
-    /// The vault's.
-    pub methods: paymesh_methods::Config,
-    /// The intents service's.
-    pub intents: paymesh_intents::Config,
-    /// The payments service's.
-    pub payments: paymesh_payments::Config,
-    /// The gateway's.
-    pub gateway: paymesh_gateway::Config,
 }
 
 impl Mesh {
@@ -125,105 +105,40 @@ impl Mesh {
     async fn start_inner(extra: &[(&str, &str)], at: chrono::DateTime<chrono::Utc>) -> Self {
         init_test_logging();
         let db = TestDatabase::create().await.expect("test database");
-        let Settings {
-            mut common,
-            identity: identity_config,
-            methods: methods_config,
-            intents: intents_config,
-            payments: payments_config,
-            gateway: gateway_config,
-        } = config(db.url(), extra);
-        let pool = paymesh_identity::open_database(&common).await.expect("identity database");
-        let acme = paymesh_identity::admin::create_partner(&common, &pool, "Acme", "payments@acme.example")
-            .await
-            .expect("partner");
-        let globex =
-            paymesh_identity::admin::create_partner(&common, &pool, "Globex", "payments@globex.example")
+        let settings = config(db.url(), extra);
+        let pool = paymesh_identity::open_database(&settings.common).await.expect("identity database");
+        let acme =
+            paymesh_identity::admin::create_partner(&settings.common, &pool, "Acme", "payments@acme.example")
                 .await
                 .expect("partner");
-
-        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let methods_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let intents_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let payments_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let payments = payments_listener.local_addr().expect("address");
-        let intents = intents_listener.local_addr().expect("address");
-        let identity = identity_listener.local_addr().expect("address");
-        let methods = methods_listener.local_addr().expect("address");
-        let url = format!("http://{}", gateway_listener.local_addr().expect("address"));
-        common.identity_url = format!("http://{identity}");
-        common.methods_url = format!("http://{methods}");
-        common.intents_url = format!("http://{intents}");
-        common.payments_url = format!("http://{payments}");
-
+        let globex = paymesh_identity::admin::create_partner(
+            &settings.common,
+            &pool,
+            "Globex",
+            "payments@globex.example",
+        )
+        .await
+        .expect("partner");
+        let clock = paymesh_kit::clock::Clock::manual(at);
+        // Intents and payments run on the test's clock (due dates, expiry,
+        // settlement); identity and the vault keep real time.
+        let moved = [Service::Intents, Service::Payments];
+        let mesh =
+            paymesh_mesh::Mesh::bind(settings, &Service::ALL).await.expect("bind").with_clock(&moved, &clock);
+        let addr = |service| mesh.addr(service).expect("a bound service");
+        let (identity, methods, intents, payments) = (
+            addr(Service::Identity),
+            addr(Service::Methods),
+            addr(Service::Intents),
+            addr(Service::Payments),
+        );
+        let url = format!("http://{}", addr(Service::Gateway));
+        let common = mesh.settings().common.clone();
         let stop = CancellationToken::new();
-        let (identity_common, identity_stop) = (common.clone(), stop.clone());
+        let running = stop.clone();
         tokio::spawn(async move {
-            let stopped = identity_stop.cancelled_owned();
-            if let Err(e) =
-                paymesh_identity::serve(&identity_common, &identity_config, identity_listener, stopped).await
-            {
-                eprintln!("identity stopped: {e:#}");
-            }
-        });
-        let (methods_common, methods_stop) = (common.clone(), stop.clone());
-        tokio::spawn(async move {
-            let stopped = methods_stop.cancelled_owned();
-            if let Err(e) =
-                paymesh_methods::serve(&methods_common, &methods_config, methods_listener, stopped).await
-            {
-                eprintln!("methods stopped: {e:#}");
-            }
-        });
-        let intents_clock = paymesh_kit::clock::Clock::manual(at);
-        let intents_pool = paymesh_intents::open_database(&common).await.expect("intents database");
-        let (intents_common, intents_stop, clock) = (common.clone(), stop.clone(), intents_clock.clone());
-        tokio::spawn(async move {
-            let stopped = intents_stop.cancelled_owned();
-            let served = paymesh_intents::serve_with(
-                &intents_common,
-                &intents_config,
-                intents_pool,
-                clock,
-                intents_listener,
-                stopped,
-            )
-            .await;
-            if let Err(e) = served {
-                eprintln!("intents stopped: {e:#}");
-            }
-        });
-        let payments_pool = paymesh_payments::open_database(&common).await.expect("payments database");
-        let (payments_common, payments_stop, clock) = (common.clone(), stop.clone(), intents_clock.clone());
-        tokio::spawn(async move {
-            let stopped = payments_stop.cancelled_owned();
-            let served = paymesh_payments::serve_with(
-                &payments_common,
-                &payments_config,
-                payments_pool,
-                clock,
-                payments_listener,
-                stopped,
-            )
-            .await;
-            if let Err(e) = served {
-                eprintln!("payments stopped: {e:#}");
-            }
-        });
-        let gateway_stop = stop.clone();
-        let gateway_common = common.clone();
-        tokio::spawn(async move {
-            let common = gateway_common;
-            if let Err(e) = paymesh_gateway::serve(
-                &common,
-                gateway_config,
-                gateway_listener,
-                gateway_stop.cancelled_owned(),
-            )
-            .await
-            {
-                eprintln!("gateway stopped: {e:#}");
+            if let Err(e) = mesh.run(running).await {
+                eprintln!("the mesh stopped: {e:#}");
             }
         });
         let mesh = Self {
@@ -232,7 +147,7 @@ impl Mesh {
             methods,
             intents,
             payments,
-            intents_clock,
+            intents_clock: clock,
             acme,
             globex,
             common,

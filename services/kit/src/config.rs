@@ -9,7 +9,13 @@
 //! with the same [`Env`]; this module holds the settings they share
 //! ([`CommonConfig`]).
 
-use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    net::SocketAddr,
+    str::FromStr,
+    time::Duration,
+};
 
 use base64::Engine as _;
 
@@ -49,14 +55,6 @@ pub const ENV_SHUTDOWN_TIMEOUT_MS: &str = "PAYMESH_SHUTDOWN_TIMEOUT_MS";
 pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
 /// Where `/metrics` is served (`off` to serve none).
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
-/// The URL at which other services reach the identity service.
-pub const ENV_IDENTITY_URL: &str = "PAYMESH_IDENTITY_URL";
-/// The URL at which other services reach the payment-method vault.
-pub const ENV_METHODS_URL: &str = "PAYMESH_METHODS_URL";
-/// Where the payment intents and pricing service answers.
-pub const ENV_INTENTS_URL: &str = "PAYMESH_INTENTS_URL";
-/// Where the payments service answers.
-pub const ENV_PAYMENTS_URL: &str = "PAYMESH_PAYMENTS_URL";
 /// The mesh's service secret (base64, at least 32 bytes): services prove
 /// who they are to each other with tokens derived from it. Unset: a random
 /// secret per process, enough when `paymesh all` runs every service.
@@ -76,14 +74,6 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/payme
 /// The default log filter: info, without PostgreSQL's notices (such as
 /// "schema already exists, skipping" at every start).
 pub const DEFAULT_LOG_FILTER: &str = "info,sqlx::postgres::notice=warn";
-/// The default address of the identity service.
-pub const DEFAULT_IDENTITY_URL: &str = "http://127.0.0.1:50051";
-/// Where the payment-method vault answers by default.
-pub const DEFAULT_METHODS_URL: &str = "http://127.0.0.1:50052";
-/// The intents service on this machine.
-pub const DEFAULT_INTENTS_URL: &str = "http://127.0.0.1:50053";
-/// The payments service on this machine.
-pub const DEFAULT_PAYMENTS_URL: &str = "http://127.0.0.1:50054";
 
 // === impl Env ===
 
@@ -128,7 +118,7 @@ impl Env {
     }
 
     /// Parses a variable with `FromStr`, falling back to `default` when unset.
-    pub fn parse<T>(&mut self, name: &'static str, default: T) -> T
+    pub fn parse<T>(&mut self, name: &str, default: T) -> T
     where
         T: FromStr,
         T::Err: fmt::Display,
@@ -140,7 +130,7 @@ impl Env {
     /// A problem quotes the offending value.
     pub fn parse_with<T>(
         &mut self,
-        name: &'static str,
+        name: &str,
         default: T,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> T {
@@ -151,7 +141,7 @@ impl Env {
     /// database password): a problem names the variable, never its value.
     pub fn parse_secret_with<T>(
         &mut self,
-        name: &'static str,
+        name: &str,
         default: T,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Secret<T> {
@@ -161,7 +151,7 @@ impl Env {
     /// An optional secret key given as standard base64 of at least
     /// `min_bytes` bytes (`openssl rand -base64 32`); a problem names the
     /// variable, never its value.
-    pub fn key_bytes(&mut self, name: &'static str, min_bytes: usize) -> Option<Secret<Vec<u8>>> {
+    pub fn key_bytes(&mut self, name: &str, min_bytes: usize) -> Option<Secret<Vec<u8>>> {
         self.parse_secret_with(name, None, |raw| {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(raw)
@@ -177,7 +167,7 @@ impl Env {
 
     fn parse_inner<T>(
         &mut self,
-        name: &'static str,
+        name: &str,
         default: T,
         parse: impl FnOnce(&str) -> Result<T, String>,
         quote_value: bool,
@@ -197,7 +187,7 @@ impl Env {
     }
 
     /// A duration given in whole milliseconds, at least `min_ms`.
-    pub fn millis(&mut self, name: &'static str, default_ms: u64, min_ms: u64) -> Duration {
+    pub fn millis(&mut self, name: &str, default_ms: u64, min_ms: u64) -> Duration {
         let ms = self.parse_with(name, default_ms, |raw| {
             let ms: u64 = raw.parse().map_err(|_| "expected whole milliseconds".to_owned())?;
             if ms < min_ms {
@@ -209,7 +199,7 @@ impl Env {
     }
 
     /// A whole number within `range`.
-    pub fn number(&mut self, name: &'static str, default: u32, range: std::ops::RangeInclusive<u32>) -> u32 {
+    pub fn number(&mut self, name: &str, default: u32, range: std::ops::RangeInclusive<u32>) -> u32 {
         self.parse_with(name, default, |raw| {
             let n: u32 = raw.parse().map_err(|_| "expected a whole number".to_owned())?;
             if !range.contains(&n) {
@@ -220,14 +210,14 @@ impl Env {
     }
 
     /// A socket address to listen on, e.g. `127.0.0.1:50051`.
-    pub fn listen_addr(&mut self, name: &'static str, default: SocketAddr) -> SocketAddr {
+    pub fn listen_addr(&mut self, name: &str, default: SocketAddr) -> SocketAddr {
         self.parse_with(name, default, |raw| {
             raw.parse().map_err(|_| "expected HOST:PORT with an IP address".to_owned())
         })
     }
 
     /// An `http://` or `https://` URL of a peer service.
-    pub fn url(&mut self, name: &'static str, default: &str) -> String {
+    pub fn url(&mut self, name: &str, default: &str) -> String {
         self.parse_with(name, default.to_owned(), |raw| {
             let uri: http::Uri = raw.parse().map_err(|_| "not a valid URL".to_owned())?;
             match (uri.scheme_str(), uri.authority()) {
@@ -371,14 +361,9 @@ pub struct CommonConfig {
     pub list: ListLimits,
     /// The end-to-end deadline of one request.
     pub request_timeout: Duration,
-    /// Where the identity service answers.
-    pub identity_url: String,
-    /// Where the payment-method vault answers.
-    pub methods_url: String,
-    /// Where the payment intents and pricing service answers.
-    pub intents_url: String,
-    /// Where the payments service answers.
-    pub payments_url: String,
+    /// Where each service of the mesh answers, by name (filled by whoever
+    /// knows the mesh: `paymesh_mesh::Settings::read`).
+    pub services: ServiceUrls,
     /// Where `/metrics` is served, if anywhere (default `127.0.0.1:9464`).
     pub metrics_addr: Option<SocketAddr>,
     /// How long a stopping process lets requests in flight finish (default
@@ -394,6 +379,45 @@ pub struct CommonConfig {
     pub service_keys: ServiceKeys,
     /// Whether the service secret was configured (or made for this process).
     pub service_secret_configured: bool,
+}
+
+/// Where the services of the mesh answer, by name (`identity` →
+/// `http://127.0.0.1:50051`). The mesh names its services; a service asks
+/// for its peers by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceUrls(BTreeMap<String, String>);
+
+impl ServiceUrls {
+    /// `PAYMESH_<NAME>_URL` of each of `services` (name and default port),
+    /// by default the port on this machine.
+    pub fn read<'a>(env: &mut Env, services: impl IntoIterator<Item = (&'a str, u16)>) -> Self {
+        Self(
+            services
+                .into_iter()
+                .map(|(name, port)| {
+                    let variable = format!("PAYMESH_{}_URL", name.to_ascii_uppercase());
+                    (name.to_owned(), env.url(&variable, &format!("http://127.0.0.1:{port}")))
+                })
+                .collect(),
+        )
+    }
+
+    /// Sets where `name` answers.
+    pub fn set(&mut self, name: &str, url: String) {
+        self.0.insert(name.to_owned(), url);
+    }
+
+    /// Where `name` answers.
+    pub fn get(&self, name: &str) -> anyhow::Result<&str> {
+        self.0.get(name).map(String::as_str).ok_or_else(|| {
+            anyhow::anyhow!("no URL for the {name} service: set PAYMESH_{}_URL", name.to_ascii_uppercase())
+        })
+    }
+
+    /// Every service and where it answers.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(name, url)| (name.as_str(), url.as_str()))
+    }
 }
 
 impl CommonConfig {
@@ -453,10 +477,7 @@ impl CommonConfig {
             },
             list,
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
-            identity_url: env.url(ENV_IDENTITY_URL, DEFAULT_IDENTITY_URL),
-            methods_url: env.url(ENV_METHODS_URL, DEFAULT_METHODS_URL),
-            intents_url: env.url(ENV_INTENTS_URL, DEFAULT_INTENTS_URL),
-            payments_url: env.url(ENV_PAYMENTS_URL, DEFAULT_PAYMENTS_URL),
+            services: ServiceUrls::default(),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
             idempotency_ttl: env.parse_with(
                 ENV_IDEMPOTENCY_TTL,
@@ -516,10 +537,6 @@ mod tests {
         assert_eq!(config.telemetry.log_format, LogFormat::Pretty);
         assert_eq!(config.list, ListLimits::default());
         assert_eq!(config.auth.cache_ttl, Duration::from_secs(5));
-        assert_eq!(config.identity_url, DEFAULT_IDENTITY_URL);
-        assert_eq!(config.methods_url, DEFAULT_METHODS_URL);
-        assert_eq!(config.intents_url, DEFAULT_INTENTS_URL);
-        assert_eq!(config.payments_url, DEFAULT_PAYMENTS_URL);
         assert_eq!(config.metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
     }
 
@@ -538,23 +555,35 @@ mod tests {
             (ENV_LOG_FORMAT, "yaml"),
             (ENV_DB_MAX_CONNECTIONS, "0"),
             (ENV_DATABASE_URL, "mysql://x"),
-            (ENV_IDENTITY_URL, "localhost"),
+            ("PAYMESH_IDENTITY_URL", "localhost"),
             (ENV_LIST_DEFAULT_LIMIT, "500"),
             (ENV_LIST_MAX_LIMIT, "50"),
         ]);
         let _ = CommonConfig::read(&mut env);
+        let _ = ServiceUrls::read(&mut env, [("identity", 50051)]);
         let err = env.finish().unwrap_err();
         let text = err.to_string();
         for name in [
             ENV_LOG_FORMAT,
             ENV_DB_MAX_CONNECTIONS,
             ENV_DATABASE_URL,
-            ENV_IDENTITY_URL,
+            "PAYMESH_IDENTITY_URL",
             ENV_LIST_DEFAULT_LIMIT,
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
         assert_eq!(err.problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn services_answer_on_their_port_here_unless_a_url_says_otherwise() {
+        let mut env = Env::from_pairs([("PAYMESH_METHODS_URL", "https://vault.internal:443")]);
+        let urls = ServiceUrls::read(&mut env, [("identity", 50051), ("methods", 50052)]);
+        assert!(env.finish().is_ok());
+        assert_eq!(urls.get("identity").unwrap(), "http://127.0.0.1:50051");
+        assert_eq!(urls.get("methods").unwrap(), "https://vault.internal:443");
+        let unknown = urls.get("billing").unwrap_err().to_string();
+        assert!(unknown.contains("PAYMESH_BILLING_URL"), "{unknown}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub async fn rotate_kek(common: &CommonConfig) -> anyhow::Result<Vec<(String, Co
 /// operator who will not wait, and for tests); answers how many.
 pub async fn sync_defaults(common: &CommonConfig, config: &crate::Config) -> anyhow::Result<usize> {
     let pool = crate::open_database(common).await?;
-    let identity = paymesh_kit::grpc::connect(&common.identity_url, common.request_timeout)?;
+    let identity = paymesh_kit::grpc::connect(common.services.get("identity")?, common.request_timeout)?;
     let vault = crate::vault(common, config, pool, paymesh_kit::clock::Clock::system(), identity).await?;
     vault.sync_pending_defaults().await.map_err(|e| anyhow::anyhow!("{e}"))
 }

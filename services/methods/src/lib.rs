@@ -94,7 +94,7 @@ pub async fn serve_with(
              live mode is refused — set PAYMESH_KEKS for any real data"
         );
     }
-    let identity = kit_grpc::connect(&common.identity_url, common.request_timeout)?;
+    let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
     let authenticator = std::sync::Arc::new(CachedAuthenticator::new(
         RemoteAuthenticator::new(identity.clone()),
         common.auth,

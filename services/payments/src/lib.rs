@@ -85,9 +85,9 @@ pub async fn serve_with(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let identity = kit_grpc::connect(&common.identity_url, common.request_timeout)?;
-    let methods = kit_grpc::connect(&common.methods_url, common.request_timeout)?;
-    let intents = kit_grpc::connect(&common.intents_url, common.request_timeout)?;
+    let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
+    let methods = kit_grpc::connect(common.services.get("methods")?, common.request_timeout)?;
+    let intents = kit_grpc::connect(common.services.get("intents")?, common.request_timeout)?;
     let authenticator =
         Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
     let payments = service::Payments {

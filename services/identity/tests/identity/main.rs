@@ -24,6 +24,7 @@ use paymesh_kit::{
     config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, ENV_KEKS, Env},
     testing::{TestDatabase, init_test_logging, random_keks},
 };
+use paymesh_mesh::{Mesh, Service, Settings};
 use paymesh_proto::{
     common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
     identity::v1::{
@@ -34,6 +35,7 @@ use paymesh_proto::{
     },
 };
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 use tonic_types::StatusExt as _;
 
@@ -44,7 +46,7 @@ struct Identity {
     common: CommonConfig,
     acme: CreatedPartner,
     globex: CreatedPartner,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _stop: tokio_util::sync::DropGuard,
     _db: TestDatabase,
 }
 
@@ -60,10 +62,11 @@ impl Identity {
         let keks = random_keks();
         let mut pairs = vec![(ENV_DATABASE_URL, db.url()), (ENV_DB_MAX_CONNECTIONS, "4"), (ENV_KEKS, &keks)];
         pairs.extend_from_slice(extra);
+        pairs.push((Service::Identity.address_setting(), "127.0.0.1:0"));
         let mut env = Env::from_pairs(pairs);
-        let common = CommonConfig::read(&mut env);
-        let config = paymesh_identity::Config::read(&mut env);
+        let settings = Settings::read(&mut env);
         env.finish().unwrap();
+        let common = settings.common.clone();
         let pool = paymesh_identity::open_database(&common).await.unwrap();
         let acme = paymesh_identity::admin::create_partner(&common, &pool, "Acme", "payments@acme.example")
             .await
@@ -72,18 +75,14 @@ impl Identity {
             paymesh_identity::admin::create_partner(&common, &pool, "Globex", "payments@globex.example")
                 .await
                 .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (server_pool, server_common) = (pool.clone(), common.clone());
-        tokio::spawn(async move {
-            paymesh_identity::serve_with(&server_common, &config, server_pool, clock, listener, async {
-                rx.await.ok();
-            })
+        let mesh = Mesh::bind(settings, &[Service::Identity])
             .await
-            .unwrap();
-        });
-        Self { addr, pool, common, acme, globex, _shutdown: tx, _db: db }
+            .unwrap()
+            .with_clock(&[Service::Identity], &clock);
+        let addr = mesh.addr(Service::Identity).unwrap();
+        let stop = CancellationToken::new();
+        tokio::spawn(mesh.run(stop.clone()));
+        Self { addr, pool, common, acme, globex, _stop: stop.drop_guard(), _db: db }
     }
 
     fn channel(&self) -> Channel {

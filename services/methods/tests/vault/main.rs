@@ -25,6 +25,7 @@ use paymesh_kit::{
     config::{CommonConfig, ENV_DATABASE_URL, ENV_DB_MAX_CONNECTIONS, ENV_KEKS, Env},
     testing::{TestDatabase, init_test_logging, random_keks},
 };
+use paymesh_mesh::{Mesh, Service, Settings};
 use paymesh_proto::{
     identity::v1::{self as identity, account_service_client::AccountServiceClient},
     methods::v1::{
@@ -33,6 +34,7 @@ use paymesh_proto::{
     },
 };
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 use tonic_types::StatusExt as _;
 
@@ -44,7 +46,7 @@ struct Vault {
     common: CommonConfig,
     acme: CreatedPartner,
     globex: CreatedPartner,
-    _shutdown: tokio::sync::watch::Sender<()>,
+    _stop: tokio_util::sync::DropGuard,
     _db: TestDatabase,
 }
 
@@ -53,24 +55,26 @@ impl Vault {
         Self::start_with(&[], Clock::system()).await
     }
 
-    /// With extra settings and a clock of the test's choosing (the vault's).
+    /// With extra settings and a clock of the test's choosing.
     async fn start_with(extra: &[(&str, &str)], clock: Clock) -> Self {
         init_test_logging();
         let db = TestDatabase::create().await.unwrap();
         let keks = random_keks();
         let fingerprint_key = random_keks().split_once(':').unwrap().1.to_owned();
-        let mut pairs = vec![
+        let mut pairs: Vec<(&str, &str)> = vec![
             (ENV_DATABASE_URL, db.url()),
             (ENV_DB_MAX_CONNECTIONS, "4"),
             (ENV_KEKS, keks.as_str()),
             (paymesh_methods::ENV_FINGERPRINT_KEY, fingerprint_key.as_str()),
         ];
         pairs.extend_from_slice(extra);
+        for service in [Service::Identity, Service::Methods] {
+            pairs.push((service.address_setting(), "127.0.0.1:0"));
+        }
         let mut env = Env::from_pairs(pairs);
-        let mut common = CommonConfig::read(&mut env);
-        let identity_config = paymesh_identity::Config::read(&mut env);
-        let methods_config = paymesh_methods::Config::read(&mut env);
+        let settings = Settings::read(&mut env);
         env.finish().unwrap();
+        let common = settings.common.clone();
         let identity_pool = paymesh_identity::open_database(&common).await.unwrap();
         let acme =
             paymesh_identity::admin::create_partner(&common, &identity_pool, "Acme", "payments@acme.example")
@@ -85,35 +89,16 @@ impl Vault {
         .await
         .unwrap();
         let pool = paymesh_methods::open_database(&common).await.unwrap();
-
-        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let methods_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let identity = identity_listener.local_addr().unwrap();
-        let methods = methods_listener.local_addr().unwrap();
-        common.identity_url = format!("http://{identity}");
-        let (tx, rx) = tokio::sync::watch::channel(());
-        let (identity_common, mut identity_rx) = (common.clone(), rx.clone());
-        tokio::spawn(async move {
-            let stopped = async move { identity_rx.changed().await.ok().unwrap_or_default() };
-            paymesh_identity::serve(&identity_common, &identity_config, identity_listener, stopped)
-                .await
-                .unwrap();
-        });
-        let (methods_common, methods_pool, mut methods_rx) = (common.clone(), pool.clone(), rx);
-        tokio::spawn(async move {
-            let stopped = async move { methods_rx.changed().await.ok().unwrap_or_default() };
-            paymesh_methods::serve_with(
-                &methods_common,
-                &methods_config,
-                methods_pool,
-                clock,
-                methods_listener,
-                stopped,
-            )
+        let mesh = Mesh::bind(settings, &[Service::Identity, Service::Methods])
             .await
-            .unwrap();
-        });
-        Self { identity, methods, pool, common, acme, globex, _shutdown: tx, _db: db }
+            .unwrap()
+            .with_clock(&[Service::Methods], &clock);
+        let (identity, methods) =
+            (mesh.addr(Service::Identity).unwrap(), mesh.addr(Service::Methods).unwrap());
+        let common = mesh.settings().common.clone();
+        let stop = CancellationToken::new();
+        tokio::spawn(mesh.run(stop.clone()));
+        Self { identity, methods, pool, common, acme, globex, _stop: stop.drop_guard(), _db: db }
     }
 
     fn methods(&self) -> PaymentMethodServiceClient<Channel> {
