@@ -16,21 +16,14 @@
 //! Every query a handler runs is then scoped by [`Principal::scope`].
 //!
 //! Services calling each other present service tokens instead of keys
-//! ([`service`]): verified locally, they act for the partner and mode named
-//! in the `x-paymesh-scope` header.
+//! ([`ServiceKeys`]): verified locally, they act for the partner and mode
+//! named in the `x-paymesh-scope` header.
 
-mod service;
-
-pub use service::{
-    MIN_SERVICE_SECRET_BYTES, SCOPE_HEADER, ServiceKeys, ServiceToken, is_service_token, parse_scope,
-    scope_value,
-};
+pub use crate::service_keys::{MIN_SERVICE_SECRET_BYTES, ServiceKeys, ServiceToken, is_service_token};
 
 use std::{
     collections::HashMap,
     fmt,
-    future::Future,
-    pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
     time::{Duration, Instant},
@@ -43,10 +36,7 @@ use sha2::{Digest, Sha256};
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::{clock::Clock, config::AuthConfig, error::Error, grpc::Channel};
-
-/// A boxed future, for object-safe async traits.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::{channel::Channel, clock::Clock, config::AuthConfig, error::Error, future::BoxFuture};
 
 // === Principal ===
 
@@ -774,6 +764,64 @@ where
     }
 }
 
+// === Service tokens ===
+//
+// Services calling each other present service tokens instead of keys (see
+// `crate::service_keys`): verified locally, they act for the partner and
+// mode named in the `x-paymesh-scope` header.
+
+/// The header in which a service names the partner and mode it acts for.
+pub const SCOPE_HEADER: &str = "x-paymesh-scope";
+
+impl ServiceKeys {
+    /// The principal of a genuine service token acting for `scope`.
+    pub fn principal(&self, token: &str, scope: Scope) -> Option<Principal> {
+        let service = self.verify(token)?;
+        Some(Principal {
+            partner_id: scope.partner_id,
+            livemode: scope.livemode,
+            key_kind: KeyKind::Service,
+            key_id: Uuid::nil(),
+            permissions: None,
+            account_id: None,
+            expires_at: None,
+            service: Some(Arc::from(service)),
+        })
+    }
+}
+
+impl ServiceToken {
+    /// A gRPC request on behalf of `scope`, carrying this token and the
+    /// scope header.
+    pub fn request<T>(&self, scope: Scope, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let metadata = request.metadata_mut();
+        if let Ok(value) = format!("Bearer {}", self.expose()).parse() {
+            metadata.insert("authorization", value);
+        }
+        if let Ok(value) = scope_value(scope).parse() {
+            metadata.insert(SCOPE_HEADER, value);
+        }
+        request
+    }
+}
+
+/// The scope header's value: `<partner id>:test` or `:live`.
+pub fn scope_value(scope: Scope) -> String {
+    format!("{}:{}", scope.partner_id, if scope.livemode { "live" } else { "test" })
+}
+
+/// Parses the scope header's value.
+pub fn parse_scope(value: &str) -> Option<Scope> {
+    let (partner, mode) = value.trim().split_once(':')?;
+    let livemode = match mode {
+        "live" => true,
+        "test" => false,
+        _ => return None,
+    };
+    Some(Scope { partner_id: partner.parse().ok()?, livemode })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -958,5 +1006,18 @@ mod tests {
         assert!(matches!(p.require_secret_key(), Err(Error::Forbidden(_))));
         p.key_kind = KeyKind::Merchant;
         assert!(matches!(p.require_secret_key(), Err(Error::Forbidden(_))));
+    }
+
+    #[test]
+    fn the_scope_travels_as_partner_and_mode() {
+        let keys = ServiceKeys::new(vec![1; 32]).unwrap();
+        let scope = Scope { partner_id: Uuid::now_v7(), livemode: true };
+        assert_eq!(parse_scope(&scope_value(scope)), Some(scope));
+        for bad in ["", "x:live", "0192:prod", "nope"] {
+            assert_eq!(parse_scope(bad), None, "{bad}");
+        }
+        let principal = keys.principal(keys.token("methods").expose(), scope).unwrap();
+        assert_eq!((principal.key_kind, principal.service.as_deref()), (KeyKind::Service, Some("methods")));
+        assert_eq!(principal.scope(), scope);
     }
 }

@@ -20,8 +20,8 @@ use std::{
 use base64::Engine as _;
 
 use crate::{
-    auth::{MIN_SERVICE_SECRET_BYTES, ServiceKeys},
     crypto::{self, KeyId, Keyring},
+    service_keys::{MIN_SERVICE_SECRET_BYTES, ServiceKeys},
 };
 
 /// The PostgreSQL server, as a URL (`postgres://user@host:port/db`).

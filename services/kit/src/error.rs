@@ -63,19 +63,25 @@ pub enum Error {
     /// once the conflict is resolved.
     #[error("{0}")]
     Conflict(String),
-    /// A dependency (database, peer service) is unavailable; retrying after
-    /// the delay may succeed.
-    /// A payment the processor declined. The declined transaction is
-    /// stored; the status names it in its `ErrorInfo` metadata.
+    /// Carried out and refused by a third party (a processor declining a
+    /// payment): the refused object is stored, and the status names it in
+    /// its `ErrorInfo` metadata as `<object>_id`, with `status_code` and
+    /// `status_message`. Final: idempotency records and replays it.
     #[error("{message}")]
-    Declined {
-        /// The declined transaction.
-        transaction_id: uuid::Uuid,
-        /// The decline code, e.g. `card_expired`.
+    Refused {
+        /// The `ErrorInfo` reason, e.g. `TransactionDeclined`.
+        reason: ErrorReason,
+        /// The kind of the stored object, e.g. "transaction".
+        object: &'static str,
+        /// The stored object.
+        id: uuid::Uuid,
+        /// Why, as a code, e.g. `card_expired`.
         code: String,
-        /// The decline in words.
+        /// Why, in words.
         message: String,
     },
+    /// A dependency (database, peer service) is unavailable; retrying after
+    /// the delay may succeed.
     #[error("service unavailable: {reason}")]
     Unavailable {
         /// What is unavailable (sent to the caller; no internal detail).
@@ -144,7 +150,7 @@ impl Error {
             | Self::Unauthorized(_)
             | Self::Forbidden(_)
             | Self::NotFound { .. }
-            | Self::Declined { .. }
+            | Self::Refused { .. }
             | Self::Internal(_) => false,
         }
     }
@@ -186,14 +192,14 @@ impl From<Error> for Status {
                 status(Code::NotFound, ErrorReason::NotFound, format!("{resource} not found"))
             }
             Error::Conflict(message) => status(Code::Aborted, ErrorReason::Conflict, message),
-            Error::Declined { transaction_id, code, message } => {
+            Error::Refused { reason, object, id, code, message } => {
                 let mut details = ErrorDetails::new();
                 let metadata = std::collections::HashMap::from([
-                    ("transaction_id".to_owned(), transaction_id.to_string()),
+                    (format!("{object}_id"), id.to_string()),
                     ("status_code".to_owned(), code),
                     ("status_message".to_owned(), message.clone()),
                 ]);
-                details.set_error_info(reason_name(ErrorReason::TransactionDeclined), ERROR_DOMAIN, metadata);
+                details.set_error_info(reason_name(reason), ERROR_DOMAIN, metadata);
                 (Code::FailedPrecondition, message, details)
             }
             Error::Unavailable { reason, retry_after } => {
@@ -276,6 +282,26 @@ mod tests {
             .map(|v| (v.field.as_str(), v.description.as_str()))
             .collect();
         assert_eq!(fields, [("email", "Must be a valid email address"), ("name", "Required")]);
+    }
+
+    #[test]
+    fn a_refusal_names_its_stored_object_in_error_info() {
+        let id = uuid::Uuid::now_v7();
+        let refused = Error::Refused {
+            reason: ErrorReason::TransactionDeclined,
+            object: "transaction",
+            id,
+            code: "card_expired".into(),
+            message: "The card has expired".into(),
+        };
+        assert!(!refused.is_retryable(), "a refusal is final");
+        let status: Status = refused.into();
+        assert_eq!((status.code(), status.message()), (Code::FailedPrecondition, "The card has expired"));
+        let details = status.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!(info.reason, "TRANSACTION_DECLINED");
+        assert_eq!(info.metadata["transaction_id"], id.to_string());
+        assert_eq!(info.metadata["status_code"], "card_expired");
     }
 
     #[test]

@@ -10,8 +10,7 @@
 //! (grpcurl 1.8 speaks only v1alpha), and drains in-flight calls on
 //! shutdown.
 //!
-//! [`connect`] gives clients a lazily connecting channel that propagates the
-//! trace context of the calling span ([`ClientTraceLayer`]).
+//! Clients dial with [`connect`] (see [`crate::channel`]).
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
@@ -21,31 +20,17 @@ use tonic::{
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
-    transport::Endpoint,
 };
 use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 
+pub use crate::channel::{Channel, connect};
 use crate::{
-    auth::{AuthLayer, Authenticator, ServiceKeys, ServiceResources},
+    auth::{AuthLayer, Authenticator, ServiceResources},
     metrics::MetricsLayer,
-    telemetry::propagation::{ClientTrace, ClientTraceLayer, ServerTraceLayer},
+    service_keys::ServiceKeys,
+    telemetry::propagation::ServerTraceLayer,
 };
-
-/// The channel every paymesh gRPC client uses: tonic's channel with trace
-/// propagation.
-pub type Channel = ClientTrace<tonic::transport::Channel>;
-
-/// A channel to `url` that connects on first use (so services may start in
-/// any order) and gives up on a call after `timeout`.
-pub fn connect(url: &str, timeout: Duration) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("invalid service URL {url}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .tcp_nodelay(true);
-    Ok(ServiceBuilder::new().layer(ClientTraceLayer).service(endpoint.connect_lazy()))
-}
 
 /// The gRPC server of one paymesh service.
 pub struct GrpcServer {

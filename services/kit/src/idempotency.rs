@@ -68,7 +68,7 @@ impl IdempotencyKeys {
 
     /// Answers `request` with `create`, once per idempotency key: a
     /// request without a key simply runs. `now` is the service's clock.
-    /// Only `Error::Declined` failures are recorded (they stored a
+    /// Only `Error::Refused` failures are recorded (they stored a
     /// declined transaction); any other failure releases the key.
     pub async fn once<Req, Resp, Fut>(
         &self,
@@ -123,7 +123,7 @@ impl IdempotencyKeys {
                 self.answer(scope, key, &Answer::Response(response.encode_to_vec())).await?;
                 Ok(Response::new(response))
             }
-            Err(error @ Error::Declined { .. }) => {
+            Err(error @ Error::Refused { .. }) => {
                 let status = Status::from(error);
                 let answer = Answer::Error {
                     code: status.code() as i32,

@@ -8,12 +8,13 @@
 //! - [`telemetry`]: the `tracing` subscriber (pretty or JSON), OTLP export,
 //!   and W3C trace-context propagation as tower layers;
 //! - [`grpc`]: the server builder (trace → deadline → auth stack, health,
-//!   reflection v1 and v1alpha, graceful shutdown) and traced client
-//!   channels;
+//!   reflection v1 and v1alpha, graceful shutdown); [`channel`]: traced
+//!   client channels;
 //! - [`db`]: a pool per service, one schema per service, embedded
 //!   migrations applied at start;
 //! - [`auth`]: API keys → principals, cached, enforced by a tower layer;
-//!   every query is scoped by partner and mode;
+//!   every query is scoped by partner and mode; [`service_keys`]: the
+//!   mesh's secret and the service tokens services call each other with;
 //! - [`error`]: domain errors → `tonic::Status` with `ErrorInfo` and
 //!   `BadRequest` details;
 //! - [`query`]: the list query language compiled to parameterised SQL over a
@@ -27,6 +28,7 @@
 //! - [`crypto`]: envelope encryption (AES-256-GCM data keys wrapped by
 //!   configured key-encryption keys) for the values paymesh must not hold in
 //!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
+//! - [`future`]: the boxed future of object-safe async traits;
 //! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
 //!   and protobuf; [`markup`]: text escaped for HTML and XML;
 //! - [`address`], [`bank`], [`values`]: postal addresses, bank account
@@ -40,11 +42,13 @@ pub mod address;
 pub mod auth;
 pub mod bank;
 pub mod batch;
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod future;
 pub mod grpc;
 pub mod idempotency;
 pub mod json;
@@ -54,6 +58,7 @@ pub mod money;
 pub mod outbox;
 pub mod query;
 pub mod rewrap;
+pub mod service_keys;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

@@ -30,7 +30,7 @@ use prometheus_client::{
 };
 use tokio::net::TcpListener;
 
-use crate::auth::BoxFuture;
+use crate::future::BoxFuture;
 
 /// Labels of an RPC's outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -5,16 +5,13 @@
 
 mod test_processor;
 
-use std::{fmt, future::Future, pin::Pin};
+use std::fmt;
 
 use chrono::NaiveDate;
-use paymesh_kit::money::Money;
+use paymesh_kit::{future::BoxFuture, money::Money};
 use rust_decimal::Decimal;
 
 pub use test_processor::{BANK_REJECTS, CHARGEBACK_CARDS, DECLINE_CARDS, TestProcessor};
-
-/// A boxed future, so that connectors can be chosen at run time.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What is charged: the full numbers, as the vault releases them to the
 /// payments service for the payment in flight. Never logged: `Debug`

@@ -15,7 +15,7 @@ use paymesh_kit::{
     values::Attrs,
     wire::{self, Fields},
 };
-use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
+use paymesh_proto::{common::v1::ErrorReason, intents::v1 as pi, payments::v1 as pb};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -272,7 +272,7 @@ impl Payments {
         let mut prior = Vec::new();
         loop {
             match self.attempt(scope, connector, &plan, authorize_only, labels.clone(), &prior).await {
-                Err(declined @ Error::Declined { transaction_id, .. }) => {
+                Err(declined @ Error::Refused { id: transaction_id, .. }) => {
                     prior.push(transaction_id);
                     let (true, Some(customer)) = (cascades, customer_id) else { return Err(declined) };
                     let others = match others {
@@ -306,7 +306,7 @@ impl Payments {
 
     /// Charges `plan` once: stores the payment approved (captured, or
     /// authorized only) or declined, with the declined attempts `prior`
-    /// to it. A decline is `Error::Declined` naming the stored payment.
+    /// to it. A decline is `Error::Refused` naming the stored payment.
     async fn attempt(
         &self,
         scope: Scope,
@@ -356,8 +356,10 @@ impl Payments {
                 transaction.delivery_fee = zero;
                 self.store.insert(scope, &transaction, None, "decline", Aftermath::None).await?;
                 tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
-                Err(Error::Declined {
-                    transaction_id: id,
+                Err(Error::Refused {
+                    reason: ErrorReason::TransactionDeclined,
+                    object: "transaction",
+                    id,
                     code: code.as_str().to_owned(),
                     message: code.message().to_owned(),
                 })

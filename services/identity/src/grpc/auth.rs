@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use paymesh_kit::{
-    auth::{self, ApiKey, AuthError, Authenticator, BoxFuture, CachedAuthenticator, KeyKind, Principal},
+    auth::{self, ApiKey, AuthError, Authenticator, CachedAuthenticator, KeyKind, Principal},
     clock::Clock,
     config::AuthConfig,
+    future::BoxFuture,
 };
 use paymesh_proto::identity::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response, Status};

@@ -15,7 +15,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use tracing::{Instrument as _, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::auth::BoxFuture;
+use crate::future::BoxFuture;
 
 /// Reads trace context from HTTP headers.
 struct HeaderExtractor<'a>(&'a http::HeaderMap);

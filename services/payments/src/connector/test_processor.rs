@@ -17,12 +17,12 @@
 //! `…9908` card scores 0.95. Below 0.5 a payment is `allowed`, from 0.5
 //! `in_review`, from 0.95 `denied` (declined as `suspicious_activity`).
 
+use paymesh_kit::future::BoxFuture;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::{
-    AchReturn, Aftermath, BoxFuture, Charge, Connector, ConnectorError, DeclineCode, Instrument, Outcome,
-    Risk, RiskFlag,
+    AchReturn, Aftermath, Charge, Connector, ConnectorError, DeclineCode, Instrument, Outcome, Risk, RiskFlag,
 };
 
 /// The decline table: card number → decline code.

@@ -1,4 +1,4 @@
-//! Services calling services on a partner's behalf.
+//! The mesh's service secret, and the service tokens it mints.
 //!
 //! A partner's key is never forwarded between services: it may be a client
 //! key or a restricted one that could not make the internal call, and
@@ -14,19 +14,17 @@
 //!
 //! Partners never hold service tokens, and the gateway never forwards the
 //! scope header.
+//!
+//! This module is the key material alone; [`crate::auth`] turns a genuine
+//! token and its scope header into a principal.
 
 use std::{fmt, sync::Arc};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{KeyKind, Principal, Scope};
-
-/// The header in which a service names the partner and mode it acts for.
-pub const SCOPE_HEADER: &str = "x-paymesh-scope";
 /// The prefix of every service token.
 const PREFIX: &str = "svc_";
 /// The smallest service secret accepted, in bytes.
@@ -96,21 +94,6 @@ impl ServiceKeys {
         check.verify_slice(&mac).ok()?;
         Some(service.to_owned())
     }
-
-    /// The principal of a genuine service token acting for `scope`.
-    pub fn principal(&self, token: &str, scope: Scope) -> Option<Principal> {
-        let service = self.verify(token)?;
-        Some(Principal {
-            partner_id: scope.partner_id,
-            livemode: scope.livemode,
-            key_kind: KeyKind::Service,
-            key_id: Uuid::nil(),
-            permissions: None,
-            account_id: None,
-            expires_at: None,
-            service: Some(Arc::from(service)),
-        })
-    }
 }
 
 /// Whether a credential is a service token (by its shape alone).
@@ -129,35 +112,10 @@ impl fmt::Debug for ServiceToken {
 }
 
 impl ServiceToken {
-    /// A gRPC request on behalf of `scope`, carrying this token and the
-    /// scope header.
-    pub fn request<T>(&self, scope: Scope, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        let metadata = request.metadata_mut();
-        if let Ok(value) = format!("Bearer {}", self.0).parse() {
-            metadata.insert("authorization", value);
-        }
-        if let Ok(value) = scope_value(scope).parse() {
-            metadata.insert(SCOPE_HEADER, value);
-        }
-        request
+    /// The token, for the `authorization` header.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
-}
-
-/// The scope header's value: `<partner id>:test` or `:live`.
-pub fn scope_value(scope: Scope) -> String {
-    format!("{}:{}", scope.partner_id, if scope.livemode { "live" } else { "test" })
-}
-
-/// Parses the scope header's value.
-pub fn parse_scope(value: &str) -> Option<Scope> {
-    let (partner, mode) = value.trim().split_once(':')?;
-    let livemode = match mode {
-        "live" => true,
-        "test" => false,
-        _ => return None,
-    };
-    Some(Scope { partner_id: partner.parse().ok()?, livemode })
 }
 
 #[cfg(test)]
@@ -182,17 +140,5 @@ mod tests {
         }
         assert!(!format!("{token:?}").contains("payments"));
         assert!(ServiceKeys::new(vec![0; 16]).is_err());
-    }
-
-    #[test]
-    fn the_scope_travels_as_partner_and_mode() {
-        let scope = Scope { partner_id: Uuid::now_v7(), livemode: true };
-        assert_eq!(parse_scope(&scope_value(scope)), Some(scope));
-        for bad in ["", "x:live", "0192:prod", "nope"] {
-            assert_eq!(parse_scope(bad), None, "{bad}");
-        }
-        let principal = keys(1).principal(&keys(1).token("methods").0, scope).unwrap();
-        assert_eq!((principal.key_kind, principal.service.as_deref()), (KeyKind::Service, Some("methods")));
-        assert_eq!(principal.scope(), scope);
     }
 }
