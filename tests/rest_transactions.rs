@@ -594,7 +594,8 @@ async fn intents_are_charged_once_and_bank_payments_settle_on_the_clock_over_grp
 
 #[tokio::test]
 async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_reversed() {
-    let mesh = Mesh::start().await;
+    // A Monday: the next days are business days, when deposits are made.
+    let mesh = Mesh::start_at("2025-09-08T12:00:00Z").await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
@@ -884,7 +885,8 @@ async fn intent_payments_are_paid_out_alone_on_their_delivery_date_by_the_intent
 
 #[tokio::test]
 async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
-    let mesh = Mesh::start().await;
+    // A Monday: the days below are business days, so deposits are made.
+    let mesh = Mesh::start_at("2025-09-08T12:00:00Z").await;
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (customer, _, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
@@ -932,10 +934,9 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
         "{:?}",
         refused.body
     );
-
-    // Day 14: the bank returns the debit (R01); the second dispute is
-    // overturned and the funds come back.
-    mesh.intents_clock.advance(TimeDelta::days(10));
+    // Also on day 4: the bank returned the debit (R01) two business days
+    // after it settled (day 1, the next business day); it was never paid
+    // out, so nothing is reversed.
     let rejected = until_listed(&mesh, key, "/transactions?status=rejected", 1).await;
     let rejected = &rejected.body["values"][0];
     assert_eq!(
@@ -954,6 +955,9 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
         http.get(&format!("/transactions/{bank_payment}"), key).await.body["rejected_on"],
         json!(today.to_string())
     );
+
+    // Day 14: the second dispute is overturned and the funds come back.
+    mesh.intents_clock.advance(TimeDelta::days(10));
     let overturns =
         until_listed(&mesh, key, "/transactions?type=chargeback_reversal&fields=*,ledger", 1).await;
     let overturn = &overturns.body["values"][0];
@@ -973,6 +977,44 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
     ] {
         assert_eq!(mesh.count(event).await, n, "{event}");
     }
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn over_labor_day_bank_payments_settle_and_deposits_wait_for_the_next_business_day() {
+    // Friday 29 August 2025; Monday 1 September is Labor Day, when the
+    // Federal Reserve is closed.
+    let mesh = Mesh::start_at("2025-08-29T15:00:00Z").await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    let (customer, card_method, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    let account = add_method(&mesh, key, &customer, bank("000123456789")).await;
+    let bank_payment = http.post("/transactions", key, pay(80.0, &account)).await;
+    assert_eq!(bank_payment.body["status"], "processing", "{:?}", bank_payment.body);
+    let card_payment = http.post("/transactions", key, pay(10.0, &card_method)).await;
+    assert_eq!(card_payment.body["status"], "processed", "{:?}", card_payment.body);
+    let (bank_payment, card_payment) = (id(&bank_payment), id(&card_payment));
+
+    // Labor Day: the sweep runs, but no money moves.
+    mesh.set_clock("2025-09-01T15:00:00Z");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let read = http.get(&format!("/transactions/{bank_payment}"), key).await;
+    assert_eq!(read.body["status"], "processing", "settles the next business day: {:?}", read.body);
+    assert_eq!(http.get("/transactions?type=deposit", key).await.body["values"], json!([]));
+
+    // Tuesday: the bank payment settles, and the card payment is paid out.
+    mesh.set_clock("2025-09-02T15:00:00Z");
+    let deposits = until_listed(&mesh, key, "/transactions?type=deposit&fields=*,ledger", 1).await;
+    let deposit = &deposits.body["values"][0];
+    assert_eq!(deposit["ledger"][0]["assoc_transaction_id"], json!(card_payment), "{deposit:?}");
+    assert!(deposit["created_at"].as_str().unwrap().starts_with("2025-09-02"), "{deposit:?}");
+    let settled =
+        until_listed(&mesh, key, &format!("/transactions?id={bank_payment}&status=processed"), 1).await;
+    assert!(
+        settled.body["values"][0]["settled_at"].as_str().unwrap().starts_with("2025-09-02"),
+        "{:?}",
+        settled.body
+    );
     mesh.assert_ledger_invariants().await;
 }
 

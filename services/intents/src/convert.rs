@@ -243,36 +243,6 @@ pub(crate) fn option(
     }
 }
 
-/// The wire form of a funding type.
-pub(crate) const fn funding(funding: FundingType) -> pb::FundingType {
-    match funding {
-        FundingType::Credit => pb::FundingType::Credit,
-        FundingType::Debit => pb::FundingType::Debit,
-        FundingType::BankAccount => pb::FundingType::BankAccount,
-    }
-}
-
-/// The wire form of a payout method.
-pub(crate) const fn payout(payout: PayoutMethod) -> id::PayoutMethod {
-    match payout {
-        PayoutMethod::Ach => id::PayoutMethod::Ach,
-        PayoutMethod::Wire => id::PayoutMethod::Wire,
-        PayoutMethod::Check => id::PayoutMethod::Check,
-        PayoutMethod::Eft => id::PayoutMethod::Eft,
-    }
-}
-
-/// A payout method from the wire.
-pub(crate) fn payout_from(value: i32) -> Option<PayoutMethod> {
-    match id::PayoutMethod::try_from(value) {
-        Ok(id::PayoutMethod::Ach) => Some(PayoutMethod::Ach),
-        Ok(id::PayoutMethod::Wire) => Some(PayoutMethod::Wire),
-        Ok(id::PayoutMethod::Check) => Some(PayoutMethod::Check),
-        Ok(id::PayoutMethod::Eft) => Some(PayoutMethod::Eft),
-        _ => None,
-    }
-}
-
 /// The wire form of an intent, its status as it reads at `now`.
 pub(crate) fn to_proto(intent: &Intent, now: DateTime<Utc>) -> pb::PaymentIntent {
     let currency = intent.target.map(|m| m.currency).unwrap_or(paymesh_kit::money::Currency::Usd);
@@ -320,8 +290,8 @@ pub(crate) fn to_proto(intent: &Intent, now: DateTime<Utc>) -> pb::PaymentIntent
         attrs: Some(paymesh_kit::json::to_struct(intent.attrs.clone())),
         fee: intent.fee.map(Money::to_proto),
         cust_conv_fee: intent.cust_conv_fee.map(Money::to_proto),
-        funding_type: intent.funding.map_or(pb::FundingType::Unspecified, funding) as i32,
-        payout_method: intent.payout.map_or(id::PayoutMethod::Unspecified, payout) as i32,
+        funding_type: intent.funding.map_or(pb::FundingType::Unspecified, FundingType::to_proto) as i32,
+        payout_method: intent.payout.map_or(id::PayoutMethod::Unspecified, PayoutMethod::to_proto) as i32,
         speed: intent.speed.clone().unwrap_or_default(),
         transaction_id: intent.transaction_id.map(|i| i.to_string()),
     }
@@ -355,7 +325,7 @@ pub(crate) fn settings_to_proto(
             .expedite
             .iter()
             .map(|((p, speed), fee)| pb::ExpediteFee {
-                payout_method: payout(*p) as i32,
+                payout_method: p.to_proto() as i32,
                 speed: speed.clone(),
                 rate: fee.rate.normalize().to_string(),
                 handling_fee: fee.handling_fee.to_string(),
@@ -404,7 +374,7 @@ pub(crate) fn settings_updated(
         if path == "expedite_fees" {
             for (i, given) in settings.expedite_fees.iter().enumerate() {
                 let at = format!("expedite_fees[{i}]");
-                let Some(payout) = payout_from(given.payout_method) else {
+                let Some(payout) = PayoutMethod::from_proto(given.payout_method) else {
                     fields.push(&format!("{at}.payout_method"), "Must be one of ach, wire, check, eft");
                     continue;
                 };

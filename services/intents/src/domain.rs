@@ -1,8 +1,7 @@
-//! The rules of intents and pricing, with no I/O: business-day calendars,
-//! delivery speeds and options, prices, and what makes an intent
-//! capturable.
+//! The rules of intents and pricing, with no I/O: delivery speeds and
+//! options (over the kit's business-day calendar), prices, and what makes
+//! an intent capturable.
 
-pub mod calendar;
 pub mod delivery;
 pub mod intent;
 pub mod pricing;

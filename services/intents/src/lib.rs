@@ -12,9 +12,9 @@
 //!   once the payments service used it; `CANCELED`.
 //! - **Pricing** — processing settings per processing account, falling
 //!   back to the partner's and then the platform's, and quotes.
-//! - **Delivery calendar** — business days from the Federal Reserve's and
-//!   Payments Canada's holiday rules, and per payout method the speeds
-//!   with their cut-off times.
+//! - **Delivery** — per payout method the speeds with their cut-off
+//!   times, over the business days of the kit's calendar (the Federal
+//!   Reserve's and Payments Canada's holiday rules).
 //!
 //! Layout: `domain` holds the rules with no I/O; `store` the SQL;
 //! `convert` the one mapping between wire and service; `peers` the clients

@@ -107,7 +107,7 @@ impl Peers {
                 }
             }
         };
-        let payout = crate::convert::payout_from(processing.payout_method);
+        let payout = paymesh_kit::payout::PayoutMethod::from_proto(processing.payout_method);
         Ok(Ok(Recipient {
             id,
             visible,
@@ -142,16 +142,8 @@ impl Peers {
         let Some(method) = method else { return Ok(Err(Unusable::Missing)) };
         let owner = Uuid::parse_str(&method.account_id)
             .map_err(|_| Error::Internal(anyhow::anyhow!("the vault answered a method without an owner")))?;
-        let (funding, expired) = match (&method.card, &method.bank_account) {
-            (Some(card), _) => {
-                let funding = match pm::CardType::try_from(card.card_type) {
-                    Ok(pm::CardType::Debit | pm::CardType::Prepaid) => FundingType::Debit,
-                    _ => FundingType::Credit,
-                };
-                (funding, card_expired(&card.expiry, now))
-            }
-            (None, _) => (FundingType::BankAccount, false),
-        };
+        let expired = method.card.as_ref().is_some_and(|card| card_expired(&card.expiry, now));
+        let funding = FundingType::of_method(&method);
         Ok(Ok(Method { owner, funding, expired, deleted: false }))
     }
 }

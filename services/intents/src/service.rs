@@ -621,16 +621,11 @@ impl Intents {
                 }
             },
         };
-        let funding = match pb::FundingType::try_from(*funding_type) {
-            Ok(pb::FundingType::Credit) => Some(FundingType::Credit),
-            Ok(pb::FundingType::Debit) => Some(FundingType::Debit),
-            Ok(pb::FundingType::BankAccount) => Some(FundingType::BankAccount),
-            _ => {
-                problems.push(Violation::new("funding_type", "Must be CREDIT, DEBIT or BANK_ACCOUNT"));
-                None
-            }
-        };
-        let payout = convert::payout_from(*payout_method);
+        let funding = FundingType::from_proto(*funding_type);
+        if funding.is_none() {
+            problems.push(Violation::new("funding_type", "Must be CREDIT, DEBIT or BANK_ACCOUNT"));
+        }
+        let payout = PayoutMethod::from_proto(*payout_method);
         if payout.is_none() {
             problems.push(Violation::new("payout_method", "Must be ACH, WIRE, CHECK or EFT"));
         }

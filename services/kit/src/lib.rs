@@ -33,7 +33,10 @@
 //!   and protobuf; [`markup`]: text escaped for HTML and XML;
 //! - [`address`], [`bank`], [`values`]: postal addresses, bank account
 //!   numbers, names, emails, phones and custom attributes, parsed once, for
-//!   every service that stores them; [`wire`]: request fields read into
+//!   every service that stores them;
+//! - [`calendar`], [`payout`], [`funding`]: the rules more than one service
+//!   applies — business days over US and Canadian bank holidays, the payout
+//!   rails with their currency and calendar, how a payment is funded; [`wire`]: request fields read into
 //!   them, every problem named by its path;
 //! - `testing` (feature `test-util`): fresh databases and an OTLP receiver
 //!   for tests.
@@ -42,12 +45,14 @@ pub mod address;
 pub mod auth;
 pub mod bank;
 pub mod batch;
+pub mod calendar;
 pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod funding;
 pub mod future;
 pub mod grpc;
 pub mod idempotency;
@@ -56,6 +61,7 @@ pub mod markup;
 pub mod metrics;
 pub mod money;
 pub mod outbox;
+pub mod payout;
 pub mod query;
 pub mod rewrap;
 pub mod service_keys;

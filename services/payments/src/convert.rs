@@ -40,28 +40,6 @@ const fn funding(f: FundingStatus) -> pb::FundingStatus {
     }
 }
 
-/// A payout method on the wire.
-pub(crate) const fn payout_to_proto(method: Option<PayoutMethod>) -> id::PayoutMethod {
-    match method {
-        None => id::PayoutMethod::Unspecified,
-        Some(PayoutMethod::Ach) => id::PayoutMethod::Ach,
-        Some(PayoutMethod::Wire) => id::PayoutMethod::Wire,
-        Some(PayoutMethod::Check) => id::PayoutMethod::Check,
-        Some(PayoutMethod::Eft) => id::PayoutMethod::Eft,
-    }
-}
-
-/// The payout method a peer sent; `None` when unset or unknown.
-pub(crate) fn payout_from_proto(method: i32) -> Option<PayoutMethod> {
-    match id::PayoutMethod::try_from(method) {
-        Ok(id::PayoutMethod::Ach) => Some(PayoutMethod::Ach),
-        Ok(id::PayoutMethod::Wire) => Some(PayoutMethod::Wire),
-        Ok(id::PayoutMethod::Check) => Some(PayoutMethod::Check),
-        Ok(id::PayoutMethod::Eft) => Some(PayoutMethod::Eft),
-        Ok(id::PayoutMethod::Unspecified) | Err(_) => None,
-    }
-}
-
 fn risk_flag(flag: Option<&str>) -> pb::RiskFlag {
     match flag {
         Some("allowed") => pb::RiskFlag::Allowed,
@@ -119,7 +97,7 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         settle_time: t.settled_at.map(timestamp),
         delivery_fee: Some(t.delivery_fee.to_proto()),
         delivery_date: t.delivery_date.map(|d| d.to_string()),
-        payout_method: payout_to_proto(t.payout_method) as i32,
+        payout_method: t.payout_method.map_or(id::PayoutMethod::Unspecified, PayoutMethod::to_proto) as i32,
         rejected_on: t.rejected_on.map(|d| d.to_string()),
     }
 }

@@ -1,8 +1,8 @@
 //! The rules of transactions with no I/O: kinds, statuses, which status
 //! changes are allowed, and the ledger postings each money movement writes.
 
-use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc, Weekday};
-use paymesh_kit::money::Money;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use paymesh_kit::money::{Currency, Money};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -86,19 +86,7 @@ words! {
     }
 }
 
-words! {
-    /// How money reaches a recipient (the identity service's payout methods).
-    PayoutMethod {
-        /// ACH transfer to a US bank account.
-        Ach = "ach",
-        /// Wire transfer to a US bank account.
-        Wire = "wire",
-        /// Paper check to a mailing address.
-        Check = "check",
-        /// Electronic funds transfer to a Canadian bank account.
-        Eft = "eft",
-    }
-}
+pub use paymesh_kit::payout::PayoutMethod;
 
 /// What a payment method is, for settlement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,17 +284,27 @@ pub fn deposit_share(
     }
 }
 
-/// `at` plus `days` business days (weekends skipped).
-pub fn add_business_days(at: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let mut at = at;
-    let mut left = days;
-    while left > 0 {
-        at += TimeDelta::days(1);
-        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    at
+/// How many business days after it is made a bank payment settles.
+pub const BANK_SETTLEMENT_BUSINESS_DAYS: u32 = 1;
+
+/// When a bank payment in `currency` made at `at` settles: the next
+/// business day of its rail (ACH for dollars, EFT for Canadian dollars),
+/// over weekends and bank holidays — one made the Friday before Labor Day
+/// settles on Tuesday.
+pub fn settles_at(at: DateTime<Utc>, currency: Currency) -> DateTime<Utc> {
+    PayoutMethod::for_currency(currency).calendar().add_business_days_at(at, BANK_SETTLEMENT_BUSINESS_DAYS)
+}
+
+/// When the bank's return of a payment in `currency` that settled at
+/// `settled` arrives, `days` business days later.
+pub fn returned_at(settled: DateTime<Utc>, days: u32, currency: Currency) -> DateTime<Utc> {
+    PayoutMethod::for_currency(currency).calendar().add_business_days_at(settled, days)
+}
+
+/// Whether `day` is one on which money moves to a recipient by `method`
+/// (deposits and payouts): a business day of its rail.
+pub fn pays_out_on(day: NaiveDate, method: PayoutMethod) -> bool {
+    method.calendar().is_business_day(day)
 }
 
 /// The first instant of `at`'s UTC day: deposits made at `at` take what
@@ -413,11 +411,20 @@ mod tests {
     }
 
     #[test]
-    fn business_days_skip_weekends_and_days_start_at_midnight() {
+    fn business_days_skip_weekends_and_holidays_and_days_start_at_midnight() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(add_business_days(at("2026-11-20T15:00:00Z"), 2), at("2026-11-24T15:00:00Z"));
-        assert_eq!(add_business_days(at("2026-11-23T15:00:00Z"), 2), at("2026-11-25T15:00:00Z"));
-        assert_eq!(add_business_days(at("2026-11-23T15:00:00Z"), 0), at("2026-11-23T15:00:00Z"));
+        // Weekends are skipped, and so are the rail's bank holidays.
+        assert_eq!(returned_at(at("2026-11-20T15:00:00Z"), 2, Currency::Usd), at("2026-11-24T15:00:00Z"));
+        assert_eq!(returned_at(at("2026-11-23T15:00:00Z"), 2, Currency::Usd), at("2026-11-25T15:00:00Z"));
+        assert_eq!(returned_at(at("2026-11-23T15:00:00Z"), 0, Currency::Usd), at("2026-11-23T15:00:00Z"));
+        // Made the Friday before Labor Day, a bank payment settles on Tuesday.
+        assert_eq!(settles_at(at("2025-08-29T15:00:00Z"), Currency::Usd), at("2025-09-02T15:00:00Z"));
+        // Canada Day closes EFT: a Canadian payment made the day before
+        // settles the day after.
+        assert_eq!(settles_at(at("2025-06-30T15:00:00Z"), Currency::Cad), at("2025-07-02T15:00:00Z"));
+        assert_eq!(settles_at(at("2025-06-30T15:00:00Z"), Currency::Usd), at("2025-07-01T15:00:00Z"));
+        assert!(!pays_out_on(chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(), PayoutMethod::Check));
+        assert!(pays_out_on(chrono::NaiveDate::from_ymd_opt(2025, 9, 2).unwrap(), PayoutMethod::Ach));
         assert_eq!(start_of_day(at("2026-11-23T15:04:05Z")), at("2026-11-23T00:00:00Z"));
     }
 

@@ -6,8 +6,9 @@
 use paymesh_kit::{
     Error, Violation,
     auth::{Scope, ServiceToken},
+    funding::FundingType,
     grpc::Channel,
-    money::{Currency, Money},
+    money::Money,
 };
 use paymesh_proto::{
     common::v1 as common,
@@ -25,7 +26,10 @@ use tonic::Code;
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::{connector::Instrument, domain::MethodKind};
+use crate::{
+    connector::Instrument,
+    domain::{MethodKind, PayoutMethod},
+};
 
 /// A customer, as a payment needs it.
 #[derive(Clone, Debug)]
@@ -38,7 +42,7 @@ pub(crate) struct Customer {
 pub(crate) struct Method {
     pub(crate) owner: Uuid,
     pub(crate) kind: MethodKind,
-    pub(crate) funding: pi::FundingType,
+    pub(crate) funding: FundingType,
 }
 
 /// The clients of identity, the vault and intents.
@@ -231,16 +235,8 @@ impl Peers {
             Err(status) => return Err(Error::from_peer("methods", &status)),
         };
         let Some(method) = method else { return Ok(None) };
-        let (kind, funding) = match &method.card {
-            Some(card) => (
-                MethodKind::Card,
-                match pm::CardType::try_from(card.card_type) {
-                    Ok(pm::CardType::Debit | pm::CardType::Prepaid) => pi::FundingType::Debit,
-                    _ => pi::FundingType::Credit,
-                },
-            ),
-            None => (MethodKind::BankAccount, pi::FundingType::BankAccount),
-        };
+        let kind = if method.card.is_some() { MethodKind::Card } else { MethodKind::BankAccount };
+        let funding = FundingType::of_method(&method);
         Ok(Some(Method { owner: id_of(&method.account_id, "method owner")?, kind, funding }))
     }
 
@@ -318,28 +314,21 @@ impl Peers {
         scope: Scope,
         processing: Uuid,
         amount: Money,
-        funding: pi::FundingType,
-        payout: i32,
+        funding: FundingType,
+        payout: Option<PayoutMethod>,
     ) -> Result<(Money, Money, Money), Error> {
         // A direct payment's price depends on the payout method only
         // through its currency (EFT pays CAD, the others USD). An account
         // with no payout method yet (a partner's default one, say) is
         // priced as one paid in the amount's currency; it is paid out
         // once it has a method.
-        let payout = if payout == id::PayoutMethod::Unspecified as i32 {
-            match amount.currency {
-                Currency::Cad => id::PayoutMethod::Eft as i32,
-                Currency::Usd => id::PayoutMethod::Ach as i32,
-            }
-        } else {
-            payout
-        };
+        let payout = payout.unwrap_or(PayoutMethod::for_currency(amount.currency)).to_proto() as i32;
         let request = self.token.request(
             scope,
             pi::QuoteRequest {
                 processing_id: processing.to_string(),
                 amount: Some(amount.to_proto()),
-                funding_type: funding as i32,
+                funding_type: funding.to_proto() as i32,
                 payout_method: payout,
                 speed: String::new(),
                 is_expedited: false,

@@ -21,10 +21,9 @@ use uuid::Uuid;
 
 use crate::{
     connector::{Aftermath, Charge, Connector, Outcome},
-    convert::payout_from_proto,
     domain::{
         FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status as TxStatus, StatusChange,
-        add_business_days, refuse_change, start_of_day,
+        pays_out_on, refuse_change, settles_at, start_of_day,
     },
     peers::Peers,
     store::{LedgerLink, Store, Transaction},
@@ -35,7 +34,6 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 /// The longest order number.
 const MAX_ORDER_NUMBER_CHARS: usize = 100;
 /// Business days after acceptance when a bank payment settles.
-pub(crate) const BANK_SETTLEMENT_BUSINESS_DAYS: u32 = 2;
 /// The most methods a payment charged to a customer's default method
 /// tries, the default included.
 const MAX_CASCADE_ATTEMPTS: usize = 5;
@@ -404,7 +402,7 @@ impl Payments {
         transaction.status_message = "Approved.".to_owned();
         match kind {
             MethodKind::BankAccount => {
-                transaction.settles_at = Some(add_business_days(now, BANK_SETTLEMENT_BUSINESS_DAYS));
+                transaction.settles_at = Some(settles_at(now, transaction.amount.currency));
             }
             MethodKind::Card => transaction.settled_at = Some(now),
         }
@@ -490,7 +488,7 @@ impl Payments {
         let payout = delivery_date.map(|delivery_date| IntentPayout {
             delivery_fee,
             delivery_date,
-            method: payout_from_proto(intent.payout_method),
+            method: PayoutMethod::from_proto(intent.payout_method),
         });
         Ok(Plan {
             customer_id: payer,
@@ -567,8 +565,10 @@ impl Payments {
             .processing_account(scope, processing_id)
             .await?
             .ok_or_else(|| Error::invalid("transaction.processing_id", "No such processing account"))?;
-        let (fee, cust_conv_fee, charged) =
-            self.peers.price(scope, processing_id, amount, method.funding, payout).await?;
+        let (fee, cust_conv_fee, charged) = self
+            .peers
+            .price(scope, processing_id, amount, method.funding, PayoutMethod::from_proto(payout))
+            .await?;
         Ok(Plan {
             customer_id,
             method_id,
@@ -827,7 +827,12 @@ impl Payments {
         let before = start_of_day(now);
         for (scope, processing, currency) in self.store.depositable(before).await? {
             let netted = self.peers.fees_netted(scope, processing).await?;
-            let method = self.peers.processing_account(scope, processing).await?.and_then(payout_from_proto);
+            let method =
+                self.peers.processing_account(scope, processing).await?.and_then(PayoutMethod::from_proto);
+            // Money moves to recipients on business days of their rail.
+            if !pays_out_on(now.date_naive(), method.unwrap_or(PayoutMethod::for_currency(currency))) {
+                continue;
+            }
             let connector = self.connector(scope)?.name();
             let made = self
                 .store

@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::{
     connector::{AchReturn, Aftermath},
     domain::{
-        FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status, add_business_days, deposit_share,
+        FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status, deposit_share, pays_out_on,
+        returned_at,
     },
 };
 
@@ -506,7 +507,7 @@ impl Store {
                     .await?;
             }
             Status::Processed if was != Status::Processed => {
-                schedule_aftermath(&mut tx, id, changed.modified_at).await?;
+                schedule_aftermath(&mut tx, id, (changed.modified_at, changed.amount.currency)).await?;
             }
             _ => {}
         }
@@ -575,7 +576,7 @@ impl Store {
             transaction.modified_at = now;
             transaction.settled_at = Some(now);
             update_row(&mut tx, scope, &transaction).await?;
-            schedule_aftermath(&mut tx, transaction.id, now).await?;
+            schedule_aftermath(&mut tx, transaction.id, (now, transaction.amount.currency)).await?;
             record(&mut tx, scope, &transaction, "settled").await?;
             settled += 1;
         }
@@ -750,7 +751,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let payment = lock(&mut tx, scope, id).await?;
         let due = payment.status == Status::Processed && payment.funding == FundingStatus::Captured;
-        let Some(date) = payment.delivery_date.filter(|d| due && *d <= now.date_naive()) else {
+        let today = now.date_naive();
+        let rail = payment.payout_method.unwrap_or(PayoutMethod::for_currency(payment.amount.currency));
+        let Some(date) = payment.delivery_date.filter(|d| due && *d <= today && pays_out_on(today, rail))
+        else {
             return Ok(None);
         };
         let payout =
@@ -1035,7 +1039,7 @@ async fn insert_aftermath(
     .execute(&mut **tx)
     .await?;
     if payment.status == Status::Processed {
-        schedule_aftermath(tx, payment.id, payment.modified_at).await?;
+        schedule_aftermath(tx, payment.id, (payment.modified_at, payment.amount.currency)).await?;
     }
     Ok(())
 }
@@ -1045,7 +1049,7 @@ async fn insert_aftermath(
 async fn schedule_aftermath(
     tx: &mut DbTransaction<'_, Postgres>,
     id: Uuid,
-    settled: DateTime<Utc>,
+    (settled, currency): (DateTime<Utc>, Currency),
 ) -> Result<(), Error> {
     let row = sqlx::query("SELECT kind, delay_days FROM aftermaths WHERE payment_id = $1 AND due_at IS NULL")
         .bind(id)
@@ -1055,7 +1059,8 @@ async fn schedule_aftermath(
     let kind: String = row.try_get("kind")?;
     let delay = u32::try_from(row.try_get::<i32, _>("delay_days")?).map_err(|_| corrupt("delay"))?;
     let due = match kind.as_str() {
-        "bank_reject" => add_business_days(settled, delay),
+        // Banks return in business days; card networks count calendar days.
+        "bank_reject" => returned_at(settled, delay, currency),
         _ => settled + TimeDelta::days(i64::from(delay)),
     };
     sqlx::query("UPDATE aftermaths SET due_at = $2 WHERE payment_id = $1")

@@ -502,7 +502,7 @@ pub(crate) fn to_proto(account: Account) -> pb::Account {
                 category: category_to(p.category),
                 visibility: visibility_to(p.visibility),
                 payer_id: p.visibility.payer_id().map(|id| id.to_string()),
-                payout_method: p.payout.as_ref().map_or(0, |p| payout_method_to(p.method())),
+                payout_method: p.payout.as_ref().map_or(0, |p| p.method().to_proto() as i32),
                 payout_details: p.payout.as_ref().map(payout_details_to),
                 status: status_to(p.status),
                 status_reasons: p.status_reasons,
@@ -514,15 +514,6 @@ pub(crate) fn to_proto(account: Account) -> pb::Account {
         }
     }
     out
-}
-
-fn payout_method_to(method: PayoutMethod) -> i32 {
-    (match method {
-        PayoutMethod::Ach => pb::PayoutMethod::Ach,
-        PayoutMethod::Wire => pb::PayoutMethod::Wire,
-        PayoutMethod::Check => pb::PayoutMethod::Check,
-        PayoutMethod::Eft => pb::PayoutMethod::Eft,
-    }) as i32
 }
 
 fn payout_details_to(payout: &Payout) -> pb::PayoutDetails {

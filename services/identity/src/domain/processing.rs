@@ -127,44 +127,7 @@ impl Visibility {
 
 // === Payouts ===
 
-/// How a processing account is paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PayoutMethod {
-    /// ACH to a US bank account.
-    Ach,
-    /// Wire to a US bank account.
-    Wire,
-    /// Paper check to a mailing address.
-    Check,
-    /// EFT to a Canadian bank account.
-    Eft,
-}
-
-/// Every payout method, as stored.
-pub const PAYOUT_METHODS: &[&str] = &["ach", "wire", "check", "eft"];
-
-impl PayoutMethod {
-    /// The stored and REST spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ach => "ach",
-            Self::Wire => "wire",
-            Self::Check => "check",
-            Self::Eft => "eft",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ach" => Some(Self::Ach),
-            "wire" => Some(Self::Wire),
-            "check" => Some(Self::Check),
-            "eft" => Some(Self::Eft),
-            _ => None,
-        }
-    }
-}
+pub use paymesh_kit::payout::PayoutMethod;
 
 /// Checking or savings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -28,8 +28,8 @@ use crate::domain::{
     },
     kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
     processing::{
-        BankAccountType, CATEGORIES, Category, PAYOUT_METHODS, PROCESSING_STATUSES, Payout, PayoutMethod,
-        ProcessingStatus, VISIBILITIES, Visibility, assess,
+        BankAccountType, CATEGORIES, Category, PROCESSING_STATUSES, Payout, PayoutMethod, ProcessingStatus,
+        VISIBILITIES, Visibility, assess,
     },
 };
 
@@ -71,7 +71,7 @@ pub(crate) static ACCOUNTS: Resource = Resource {
         Column {
             name: "processing.payout_method",
             sql: "payout_method",
-            ty: ColumnType::Enum(PAYOUT_METHODS),
+            ty: ColumnType::Enum(PayoutMethod::NAMES),
         },
         Column {
             name: "processing.status",

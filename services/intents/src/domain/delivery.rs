@@ -10,59 +10,8 @@
 //! is offered.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use paymesh_kit::money::Currency;
 
-use super::calendar::Calendar;
-
-/// How a recipient is paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PayoutMethod {
-    /// ACH to a US bank account.
-    Ach,
-    /// Wire to a US bank account.
-    Wire,
-    /// A paper check by mail.
-    Check,
-    /// EFT to a Canadian bank account.
-    Eft,
-}
-
-impl PayoutMethod {
-    /// Every payout method.
-    pub const ALL: [Self; 4] = [Self::Ach, Self::Wire, Self::Check, Self::Eft];
-
-    /// The lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Ach => "ach",
-            Self::Wire => "wire",
-            Self::Check => "check",
-            Self::Eft => "eft",
-        }
-    }
-
-    /// The payout method named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-
-    /// The currency the rail pays: Canadian dollars by EFT, US dollars
-    /// otherwise.
-    pub const fn currency(self) -> Currency {
-        match self {
-            Self::Eft => Currency::Cad,
-            Self::Ach | Self::Wire | Self::Check => Currency::Usd,
-        }
-    }
-
-    /// The holidays the rail observes.
-    pub const fn calendar(self) -> Calendar {
-        match self {
-            Self::Eft => Calendar::UnitedStatesAndCanada,
-            Self::Ach | Self::Wire | Self::Check => Calendar::UnitedStates,
-        }
-    }
-}
+pub use paymesh_kit::payout::PayoutMethod;
 
 /// One delivery speed of a payout method.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]

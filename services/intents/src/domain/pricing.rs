@@ -15,35 +15,7 @@ use rust_decimal::Decimal;
 
 use super::delivery::{DeliveryOption, PayoutMethod};
 
-/// How a payment is funded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FundingType {
-    /// A credit card, or a card of unknown type.
-    Credit,
-    /// A debit or prepaid card.
-    Debit,
-    /// A bank account.
-    BankAccount,
-}
-
-impl FundingType {
-    /// Every funding type.
-    pub const ALL: [Self; 3] = [Self::Credit, Self::Debit, Self::BankAccount];
-
-    /// The name used in settings fields and storage.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Credit => "credit",
-            Self::Debit => "debit",
-            Self::BankAccount => "bank_account",
-        }
-    }
-
-    /// The funding type named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-}
+pub use paymesh_kit::funding::FundingType;
 
 /// One of the three numbers each funding type has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -15,7 +15,7 @@
 //!   weekend moves to the next weekday that is not already a holiday
 //!   (Christmas on a Saturday: Monday the 27th, Boxing Day Tuesday the 28th).
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 
 /// The holidays a payout rail observes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,13 @@ impl Calendar {
             day = next_day(day);
         }
         day
+    }
+
+    /// `at` moved `n` business days on, at the same UTC time of day: when a
+    /// bank payment made at `at` settles, or a return made `n` days after
+    /// settlement arrives.
+    pub fn add_business_days_at(self, at: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        self.add_business_days(at.date_naive(), n).and_time(at.time()).and_utc()
     }
 
     /// The business day `n` business days after `date` (a business day).
@@ -254,5 +261,26 @@ mod tests {
         assert_eq!(us.add_business_days(d("2024-07-03"), 0), d("2024-07-03"));
         assert_eq!(us.this_or_next_business_day(d("2024-07-04")), d("2024-07-05"));
         assert_eq!(us.this_or_next_business_day(d("2024-07-06")), d("2024-07-08"));
+    }
+
+    #[test]
+    fn times_move_by_business_days_over_holidays() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        // The Friday before Labor Day (Monday 1 September 2025).
+        let friday = at("2025-08-29T15:00:00Z");
+        assert_eq!(Calendar::UnitedStates.add_business_days_at(friday, 1), at("2025-09-02T15:00:00Z"));
+        assert_eq!(Calendar::UnitedStates.add_business_days_at(friday, 2), at("2025-09-03T15:00:00Z"));
+        // Canada Day (Tuesday 1 July 2025) stops EFT, not ACH.
+        let monday = at("2025-06-30T09:30:00Z");
+        assert_eq!(Calendar::UnitedStates.add_business_days_at(monday, 1), at("2025-07-01T09:30:00Z"));
+        assert_eq!(
+            Calendar::UnitedStatesAndCanada.add_business_days_at(monday, 1),
+            at("2025-07-02T09:30:00Z")
+        );
+        // A weekend day moves to the first business day after it.
+        assert_eq!(
+            Calendar::UnitedStates.add_business_days_at(at("2025-08-30T08:00:00Z"), 1),
+            at("2025-09-02T08:00:00Z")
+        );
     }
 }
