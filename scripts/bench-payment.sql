@@ -12,7 +12,7 @@
 -- and card.) One pgbench transaction is one payment's writes:
 --
 --   1. the Idempotency-Key claimed          services/kit/src/idempotency.rs (claim)
---   2. the vault's Detokenize audit row      services/methods/src/store.rs (audit)
+--   2. the methods service's Detokenize audit row      services/methods/src/store.rs (audit)
 --   3. the transaction row, its posting —    services/payments/src/store.rs (insert,
 --      three journal entries, each moving        insert_row, post, record)
 --      its account's balance — and its
@@ -38,7 +38,7 @@ INSERT INTO payments.idempotency_keys (partner_id, livemode, key, request_hash, 
     ON CONFLICT DO NOTHING;
 COMMIT;
 
--- 2. The vault records the release of the card's number to payments.
+-- 2. The methods service records the release of the card's number to payments.
 INSERT INTO methods.detokenizations (id, partner_id, livemode, requested_id, payment_method_id,
         caller_kind, caller, purpose, outcome, reason, created_at)
     VALUES (bench.uuid7(), :partner, false, :method::text, :method, 'service', 'payments',

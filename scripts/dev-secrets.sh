@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The key material of a development machine — a key-encryption key, the
-# merchant-token secret, the vault's fingerprint key and the mesh's service
+# merchant-token secret, the methods service's fingerprint key and the mesh's service
 # secret — made once from the OS random source and kept in FILE (readable
 # by its owner only), so that `make run` never uses the public development
 # keys and data sealed on one run opens on the next. A setting missing from

@@ -32,7 +32,7 @@ pub struct Mesh {
     pub url: String,
     /// Where identity serves gRPC.
     pub identity: SocketAddr,
-    /// Where the vault serves gRPC.
+    /// Where the methods service serves gRPC.
     pub methods: SocketAddr,
     /// Where the intents service serves gRPC.
     pub intents: SocketAddr,
@@ -121,7 +121,7 @@ impl Mesh {
         .expect("partner");
         let clock = paymesh_kit::clock::Clock::manual(at);
         // Intents and payments run on the test's clock (due dates, expiry,
-        // settlement); identity and the vault keep real time.
+        // settlement); identity and the methods service keep real time.
         let moved = [Service::Intents, Service::Payments];
         let mesh =
             paymesh_mesh::Mesh::bind(settings, &Service::ALL).await.expect("bind").with_clock(&moved, &clock);
@@ -191,7 +191,7 @@ impl Mesh {
             .connect_lazy()
     }
 
-    /// A gRPC channel to the vault.
+    /// A gRPC channel to the methods service.
     pub fn methods_channel(&self) -> tonic::transport::Channel {
         tonic::transport::Endpoint::from_shared(format!("http://{}", self.methods))
             .expect("methods URL")

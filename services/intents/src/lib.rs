@@ -16,10 +16,10 @@
 //!   times, over the business days of the kit's calendar (the Federal
 //!   Reserve's and Payments Canada's holiday rules).
 //!
-//! Layout: `domain` holds the rules with no I/O; `store` the SQL;
-//! `convert` the one mapping between wire and service; `peers` the clients
-//! of identity and the vault; `service` the operations; `grpc` the thin
-//! handlers.
+//! Layout, the shape of every service: `domain` holds the rules with no
+//! I/O; `store` the SQL; `convert` the one mapping between wire and
+//! domain; `peers` the clients of identity and the methods service;
+//! `service` the operations; `grpc` the thin handlers.
 
 mod config;
 mod convert;

@@ -1,4 +1,4 @@
-//! What intents ask identity and the vault about the pieces an intent
+//! What intents ask identity and the methods service about the pieces an intent
 //! names: the payer (name, KYC), the recipient (status, payout method,
 //! whether the payer may pay it) and the payment method (owner, funding
 //! type, expiry). Calls carry the intents service's token, acting for the
@@ -33,7 +33,7 @@ pub(crate) enum Unusable {
     WrongType,
 }
 
-/// The clients of identity and the vault.
+/// The clients of identity and the methods service.
 #[derive(Clone)]
 pub(crate) struct Peers {
     accounts: AccountServiceClient<Channel>,
@@ -140,8 +140,9 @@ impl Peers {
             Err(status) => return Err(Error::from_peer("methods", &status)),
         };
         let Some(method) = method else { return Ok(Err(Unusable::Missing)) };
-        let owner = Uuid::parse_str(&method.account_id)
-            .map_err(|_| Error::Internal(anyhow::anyhow!("the vault answered a method without an owner")))?;
+        let owner = Uuid::parse_str(&method.account_id).map_err(|_| {
+            Error::Internal(anyhow::anyhow!("the methods service answered a method without an owner"))
+        })?;
         let expired = method.card.as_ref().is_some_and(|card| card_expired(&card.expiry, now));
         let funding = FundingType::of_method(&method);
         Ok(Ok(Method { owner, funding, expired, deleted: false }))

@@ -1,5 +1,5 @@
 //! Bank account numbers, parsed once: the types every service that stores
-//! or pays out to a bank account shares (identity for payouts, the vault
+//! or pays out to a bank account shares (identity for payouts, the methods service
 //! for payers' accounts), so the rules are written once.
 //!
 //! - [`RoutingNumber`]: a US ABA routing transit number — nine digits whose

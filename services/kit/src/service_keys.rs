@@ -9,7 +9,7 @@
 //! in the `x-paymesh-scope` header (`<partner id>:test` or `:live`). The
 //! callee verifies the token locally (no call to identity) and gives the
 //! handler a [`Principal`] of kind [`KeyKind::Service`] that carries the
-//! caller's name, so that an RPC such as the vault's `Detokenize` can
+//! caller's name, so that an RPC such as the methods service's `Detokenize` can
 //! admit one service and no partner key at all.
 //!
 //! Partners never hold service tokens, and the gateway never forwards the

@@ -135,7 +135,7 @@ pub struct Settings {
     pub common: CommonConfig,
     /// Identity's own.
     pub identity: paymesh_identity::Config,
-    /// The vault's own.
+    /// The methods service's own.
     pub methods: paymesh_methods::Config,
     /// The intents service's own.
     pub intents: paymesh_intents::Config,

@@ -1,11 +1,11 @@
-//! Operator commands of the vault.
+//! Operator commands of the methods service.
 
 use paymesh_kit::{
     config::CommonConfig,
     rewrap::{self, ColumnReport},
 };
 
-/// Re-wraps the data key of every number in the vault under the active
+/// Re-wraps the data key of every number in the methods service under the active
 /// key-encryption key; answers a report per sealed column.
 pub async fn rotate_kek(common: &CommonConfig) -> anyhow::Result<Vec<(String, ColumnReport)>> {
     let pool = crate::open_database(common).await?;
@@ -18,6 +18,6 @@ pub async fn rotate_kek(common: &CommonConfig) -> anyhow::Result<Vec<(String, Co
 pub async fn sync_defaults(common: &CommonConfig, config: &crate::Config) -> anyhow::Result<usize> {
     let pool = crate::open_database(common).await?;
     let identity = paymesh_kit::grpc::connect(common.services.get("identity")?, common.request_timeout)?;
-    let vault = crate::vault(common, config, pool, paymesh_kit::clock::Clock::system(), identity).await?;
-    vault.sync_pending_defaults().await.map_err(|e| anyhow::anyhow!("{e}"))
+    let methods = crate::methods(common, config, pool, paymesh_kit::clock::Clock::system(), identity).await?;
+    methods.sync_pending_defaults().await.map_err(|e| anyhow::anyhow!("{e}"))
 }

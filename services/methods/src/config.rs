@@ -1,11 +1,11 @@
-//! Settings of the vault alone (the shared ones, among them the
+//! Settings of the methods service alone (the shared ones, among them the
 //! key-encryption keys, are in `paymesh_kit::config`).
 
 use std::net::SocketAddr;
 
 use paymesh_kit::config::{Env, Secret};
 
-/// Where the vault listens for gRPC.
+/// Where the methods service listens for gRPC.
 pub const ENV_METHODS_ADDR: &str = "PAYMESH_METHODS_ADDR";
 /// The key of card and bank account fingerprints (HMAC-SHA256): at least
 /// 32 bytes, base64. It must stay secret and stable: with it, a
@@ -17,7 +17,7 @@ pub const ENV_FINGERPRINT_KEY: &str = "PAYMESH_FINGERPRINT_KEY";
 /// The smallest fingerprint key accepted, in bytes.
 pub(crate) const MIN_FINGERPRINT_KEY_BYTES: usize = 32;
 
-/// The vault's own settings.
+/// The methods service's own settings.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The gRPC listen address (default `127.0.0.1:50052`).

@@ -1,4 +1,4 @@
-//! The vault's rules, with no I/O: cards (`card`), payment methods and
+//! The methods service's rules, with no I/O: cards (`card`), payment methods and
 //! their fingerprints (`method`), and the BIN table (`bins`).
 
 pub mod bins;

@@ -1,4 +1,4 @@
-//! The vault's gRPC handlers: convert, call the vault, convert back.
+//! The methods service's gRPC handlers: convert, call the service, convert back.
 
 use paymesh_kit::{
     auth::{self, ServiceResources},
@@ -10,7 +10,7 @@ use paymesh_proto::methods::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::{convert, domain::method::PaymentMethod, vault::Vault};
+use crate::{convert, domain::method::PaymentMethod, service::Methods};
 
 /// The REST resources each vault service serves, for restricted keys.
 pub(crate) static RESOURCES: &[ServiceResources] = &[
@@ -20,9 +20,9 @@ pub(crate) static RESOURCES: &[ServiceResources] = &[
     ServiceResources { service: "paymesh.methods.v1.VaultService", resources: &["/payment_methods"] },
 ];
 
-/// `PaymentMethodService` over the vault.
+/// `PaymentMethodService` over the service's operations.
 #[derive(Clone, Debug)]
-pub(crate) struct PaymentMethodApi(pub(crate) Vault);
+pub(crate) struct PaymentMethodApi(pub(crate) Methods);
 
 #[tonic::async_trait]
 impl PaymentMethodService for PaymentMethodApi {
@@ -150,9 +150,9 @@ fn protos(methods: &[PaymentMethod]) -> Vec<pb::PaymentMethod> {
     methods.iter().map(convert::to_proto).collect()
 }
 
-/// `VaultService` over the vault.
+/// `VaultService` over the service's operations.
 #[derive(Clone, Debug)]
-pub(crate) struct VaultApi(pub(crate) Vault);
+pub(crate) struct VaultApi(pub(crate) Methods);
 
 #[tonic::async_trait]
 impl VaultService for VaultApi {

@@ -1,7 +1,8 @@
 //! # paymesh-methods — the payment-method vault
 //!
-//! The vault owns the `methods` schema and serves `paymesh.methods.v1` on
-//! port 50052: cards and bank accounts of a partner's accounts, tokenized.
+//! The methods service owns the `methods` schema and serves
+//! `paymesh.methods.v1` on port 50052: cards and bank accounts of a
+//! partner's accounts, tokenized.
 //!
 //! - Numbers are parsed once into domain types (Luhn, brand and length,
 //!   ABA checksum, Canadian institution and transit numbers), sealed with
@@ -15,20 +16,20 @@
 //! - `VaultService.Detokenize` releases numbers to the payments service
 //!   alone, and audits every call.
 //!
-//! Layout: `domain` holds the rules with no I/O; `store` the SQL and the
-//! sealing; `convert` the one mapping between wire and domain; `vault` the
-//! operations (who may, in which order, identity kept in step); `accounts`
-//! the client of identity; `grpc` the thin handlers. [`admin`] serves
-//! `paymesh vault rotate-kek`.
+//! Layout, the shape of every service: `domain` holds the rules with no
+//! I/O; `store` the SQL and the sealing; `convert` the one mapping between
+//! wire and domain; `peers` the client of identity; `service` the
+//! operations (who may, in which order, identity kept in step); `grpc` the
+//! thin handlers. [`admin`] serves `paymesh vault rotate-kek`.
 
-mod accounts;
 pub mod admin;
 mod config;
 mod convert;
 pub mod domain;
 mod grpc;
+mod peers;
+mod service;
 mod store;
-mod vault;
 
 use std::{future::Future, time::Duration};
 
@@ -52,10 +53,10 @@ pub use store::SEALED_COLUMNS;
 
 use crate::domain::method::Fingerprinter;
 
-/// The schema the vault owns.
+/// The schema the methods service owns.
 pub const SCHEMA: &str = "methods";
 
-/// The name the vault presents to other services.
+/// The name the methods service presents to other services.
 pub const SERVICE_NAME: &str = "methods";
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
@@ -66,7 +67,7 @@ pub async fn open_database(config: &CommonConfig) -> anyhow::Result<PgPool> {
     db::open(&config.database, SCHEMA, &MIGRATIONS).await
 }
 
-/// Serves the vault's gRPC API on `listener` until `shutdown` completes.
+/// Serves the methods service's gRPC API on `listener` until `shutdown` completes.
 pub async fn serve(
     common: &CommonConfig,
     config: &Config,
@@ -90,7 +91,7 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     if common.keyring.is_development() {
         tracing::warn!(
-            "the vault seals card and bank account numbers with the public development key-encryption key; \
+            "the methods service seals card and bank account numbers with the public development key-encryption key; \
              live mode is refused — set PAYMESH_KEKS for any real data"
         );
     }
@@ -99,13 +100,13 @@ pub async fn serve_with(
         RemoteAuthenticator::new(identity.clone()),
         common.auth,
     ));
-    let vault = vault(common, config, pool, clock, identity).await?;
+    let methods = methods(common, config, pool, clock, identity).await?;
     let stop = CancellationToken::new();
-    let syncing = tokio::spawn(sync_defaults_until(vault.clone(), stop.clone()));
+    let syncing = tokio::spawn(sync_defaults_until(methods.clone(), stop.clone()));
     let result = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
         .resources(grpc::RESOURCES)
-        .add_service(PaymentMethodServiceServer::new(grpc::PaymentMethodApi(vault.clone())))
-        .add_service(VaultServiceServer::new(grpc::VaultApi(vault)))
+        .add_service(PaymentMethodServiceServer::new(grpc::PaymentMethodApi(methods.clone())))
+        .add_service(VaultServiceServer::new(grpc::VaultApi(methods)))
         .serve(listener, shutdown)
         .await;
     stop.cancel();
@@ -117,7 +118,7 @@ pub async fn serve_with(
 const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Delivers queued defaults every [`DEFAULT_SYNC_INTERVAL`] until `stop`.
-async fn sync_defaults_until(vault: vault::Vault, stop: CancellationToken) {
+async fn sync_defaults_until(vault: service::Methods, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -129,14 +130,14 @@ async fn sync_defaults_until(vault: vault::Vault, stop: CancellationToken) {
     }
 }
 
-/// The vault's operations over `pool`, talking to identity on `identity`.
-async fn vault(
+/// The methods service's operations over `pool`, talking to identity on `identity`.
+async fn methods(
     common: &CommonConfig,
     config: &Config,
     pool: PgPool,
     clock: Clock,
     identity: kit_grpc::Channel,
-) -> anyhow::Result<vault::Vault> {
+) -> anyhow::Result<service::Methods> {
     let fingerprints = match &config.fingerprint_key {
         Some(key) => Fingerprinter::new(key.expose().clone()),
         None => {
@@ -151,9 +152,9 @@ async fn vault(
     let store = store::Store::new(pool, common.keyring.clone());
     let bins = store.bins().await.map_err(|e| anyhow::anyhow!("cannot load the BIN table: {e}"))?;
     tracing::info!(prefixes = bins.len(), "BIN table loaded");
-    Ok(vault::Vault {
+    Ok(service::Methods {
         store,
-        accounts: accounts::Accounts::new(identity, common.service_keys.token(SERVICE_NAME)),
+        accounts: peers::Accounts::new(identity, common.service_keys.token(SERVICE_NAME)),
         fingerprints,
         bins,
         keys,

@@ -1,4 +1,4 @@
-//! The vault's tables, through sqlx.
+//! The methods service's tables, through sqlx.
 //!
 //! Every statement is scoped by (partner, mode). Numbers are sealed here,
 //! on their way in, under the keyring's active key-encryption key; reads
@@ -38,7 +38,7 @@ use crate::domain::{
     },
 };
 
-/// The sealed columns of the vault, for key rotation.
+/// The sealed columns of the methods service, for key rotation.
 pub const SEALED_COLUMNS: &[SealedColumn] =
     &[SealedColumn { table: "payment_methods", column: "number_sealed", batch: 500 }];
 
@@ -266,7 +266,7 @@ pub(crate) enum Outcome {
     Released,
     /// The call was not allowed, for this reason.
     Refused(&'static str),
-    /// It was allowed but failed inside the vault.
+    /// It was allowed but failed inside the methods service.
     Failed,
 }
 
@@ -707,7 +707,7 @@ impl Store {
         })
         .bind(match call.outcome {
             Outcome::Refused(why) => Some(why),
-            Outcome::Failed => Some("the vault failed to read or open the method"),
+            Outcome::Failed => Some("the methods service failed to read or open the method"),
             Outcome::Released => None,
         })
         .bind(call.at)

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 pub use test_processor::{BANK_REJECTS, CHARGEBACK_CARDS, DECLINE_CARDS, TestProcessor};
 
-/// What is charged: the full numbers, as the vault releases them to the
+/// What is charged: the full numbers, as the methods service releases them to the
 /// payments service for the payment in flight. Never logged: `Debug`
 /// shows the last four digits only.
 #[derive(Clone, PartialEq, Eq)]

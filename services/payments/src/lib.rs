@@ -21,9 +21,10 @@
 //!   built-in [`connector::TestProcessor`]; live mode has no connector
 //!   until an operator configures one, and refuses to charge.
 //!
-//! Layout: `domain` holds the rules with no I/O; `store` the SQL;
-//! `convert` the wire mapping; `peers` the clients of identity, the vault
-//! and intents; `service` the operations; `grpc` the thin handlers.
+//! Layout, the shape of every service: `domain` holds the rules with no
+//! I/O; `store` the SQL; `convert` the one mapping between wire and
+//! domain; `peers` the clients of identity, the methods service and
+//! intents; `service` the operations; `grpc` the thin handlers.
 
 mod config;
 pub mod connector;

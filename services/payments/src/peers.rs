@@ -1,5 +1,5 @@
 //! What payments ask the other services: identity about customers and
-//! processing accounts, the vault for a method and (to charge it) its
+//! processing accounts, the methods service for a method and (to charge it) its
 //! numbers, intents for pricing and to capture an intent. Calls carry the
 //! payments service's token, acting for the caller's partner and mode.
 
@@ -45,7 +45,7 @@ pub(crate) struct Method {
     pub(crate) funding: FundingType,
 }
 
-/// The clients of identity, the vault and intents.
+/// The clients of identity, the methods service and intents.
 #[derive(Clone)]
 pub(crate) struct Peers {
     accounts: AccountServiceClient<Channel>,
@@ -133,7 +133,7 @@ impl Peers {
         accounts.first().map(|a| id_of(&a.id, "account id")).transpose()
     }
 
-    /// The default payment method of `account`, as the vault (which owns
+    /// The default payment method of `account`, as the methods service (which owns
     /// the flag) has it now.
     pub(crate) async fn default_method(&self, scope: Scope, account: Uuid) -> Result<Option<Uuid>, Error> {
         let query = common::ListQuery {
@@ -168,8 +168,8 @@ impl Peers {
         methods.iter().map(|m| id_of(&m.id, "method id")).collect()
     }
 
-    /// Stores `method`, given inline with a payment, in the vault for
-    /// `customer`; answers its id. The vault's objections are the
+    /// Stores `method`, given inline with a payment, in the methods service for
+    /// `customer`; answers its id. The methods service's objections are the
     /// caller's, under `transaction.payment_method`.
     pub(crate) async fn store_method(
         &self,
@@ -240,7 +240,7 @@ impl Peers {
         Ok(Some(Method { owner: id_of(&method.account_id, "method owner")?, kind, funding }))
     }
 
-    /// The numbers of method `id`, released by the vault for `purpose`.
+    /// The numbers of method `id`, released by the methods service for `purpose`.
     pub(crate) async fn instrument(
         &self,
         scope: Scope,
@@ -268,7 +268,7 @@ impl Peers {
                 prepaid: method.card.is_some_and(|c| c.card_type == pm::CardType::Prepaid as i32),
             }),
             (None, Some(bank)) => Ok(Instrument::BankAccount { account_number: bank.account_number }),
-            (None, None) => Err(Error::Internal(anyhow::anyhow!("the vault released no numbers"))),
+            (None, None) => Err(Error::Internal(anyhow::anyhow!("the methods service released no numbers"))),
         }
     }
 

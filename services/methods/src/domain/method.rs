@@ -414,7 +414,7 @@ impl PaymentMethod {
     }
 }
 
-/// Keyed fingerprints of numbers: HMAC-SHA256 under the vault's
+/// Keyed fingerprints of numbers: HMAC-SHA256 under the methods service's
 /// fingerprint key, of the partner, the mode and the number, hex. The same
 /// card twice under one partner and mode has one fingerprint; elsewhere an
 /// unrelated one; without the key, a fingerprint says nothing of the number.

@@ -5,14 +5,14 @@
 use paymesh_proto::methods::v1 as pb;
 use tonic::Code;
 
-use super::{Vault, bank, card, key, test_key, with_key};
+use super::{Methods, bank, card, key, test_key, with_key};
 
 fn ask(id: &str, purpose: &str) -> pb::DetokenizeRequest {
     pb::DetokenizeRequest { id: id.to_owned(), purpose: purpose.to_owned() }
 }
 
 /// The audit's `(outcome, reason, caller_kind, caller)` rows, oldest first.
-async fn audit(vault: &Vault) -> Vec<(String, Option<String>, String, String)> {
+async fn audit(vault: &Methods) -> Vec<(String, Option<String>, String, String)> {
     sqlx::query_as(
         "SELECT outcome, reason, caller_kind, caller FROM methods.detokenizations ORDER BY created_at, id",
     )
@@ -23,11 +23,11 @@ async fn audit(vault: &Vault) -> Vec<(String, Option<String>, String, String)> {
 
 #[tokio::test]
 async fn only_the_payments_service_gets_numbers_and_every_call_is_audited() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let secret = test_key(&vault.acme);
     let matt = vault.customer(secret, "Matt Perez").await;
     let method = vault.create(secret, card(&matt.id, "4242 4242 4242 4242", "07/2031")).await.unwrap();
-    let scope = Vault::scope(&vault.acme, false);
+    let scope = Methods::scope(&vault.acme, false);
     let payments = vault.common.service_keys.token("payments");
 
     // A partner's own key, even a secret one, is refused.
@@ -55,7 +55,7 @@ async fn only_the_payments_service_gets_numbers_and_every_call_is_audited() {
     assert!(released.bank_account.is_none());
 
     // Acting for another partner or mode, the method does not exist.
-    for elsewhere in [Vault::scope(&vault.globex, false), Vault::scope(&vault.acme, true)] {
+    for elsewhere in [Methods::scope(&vault.globex, false), Methods::scope(&vault.acme, true)] {
         let status = vault.vault().detokenize(payments.request(elsewhere, ask(&method.id, "charge"))).await;
         assert_eq!(status.unwrap_err().code(), Code::NotFound);
     }
@@ -98,12 +98,12 @@ async fn only_the_payments_service_gets_numbers_and_every_call_is_audited() {
 
 #[tokio::test]
 async fn bank_accounts_release_their_routing_and_deleted_methods_nothing() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let secret = key(&vault.acme, "secret_key_");
     let shop = vault.recipient(secret, "Corner Shop").await;
     let method = vault.create(secret, bank(&shop.id, "021000021", "1234567890")).await.unwrap();
     assert!(method.livemode);
-    let scope = Vault::scope(&vault.acme, true);
+    let scope = Methods::scope(&vault.acme, true);
     let payments = vault.common.service_keys.token("payments");
     let released =
         vault.vault().detokenize(payments.request(scope, ask(&method.id, "payout"))).await.unwrap();
@@ -122,8 +122,8 @@ async fn bank_accounts_release_their_routing_and_deleted_methods_nothing() {
 
 #[tokio::test]
 async fn whatever_a_caller_sends_is_audited() {
-    let vault = Vault::start().await;
-    let scope = Vault::scope(&vault.acme, false);
+    let vault = Methods::start().await;
+    let scope = Methods::scope(&vault.acme, false);
     let payments = vault.common.service_keys.token("payments");
     let secret = test_key(&vault.acme);
     // A NUL byte, which PostgreSQL refuses in text, and an oversized id.

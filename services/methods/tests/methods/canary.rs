@@ -1,11 +1,11 @@
-//! The canary: after cards and bank accounts went through the vault (and a
+//! The canary: after cards and bank accounts went through the methods service (and a
 //! Detokenize), no full number and no security code is anywhere in the
 //! database — in any column of any table of any schema — but inside the
 //! ciphertext of its own method.
 
 use paymesh_proto::methods::v1 as pb;
 
-use super::{Vault, bank, card, test_key};
+use super::{Methods, bank, card, test_key};
 
 const PANS: &[&str] = &["4242424242424242", "5555555555554444", "378282246310005"];
 const CODES: &[&str] = &["737", "8431"];
@@ -13,7 +13,7 @@ const ACCOUNT: &str = "987654321012";
 
 #[tokio::test]
 async fn no_number_nor_code_is_stored_in_clear_anywhere() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let mut ids = Vec::new();
@@ -29,7 +29,7 @@ async fn no_number_nor_code_is_stored_in_clear_anywhere() {
     vault
         .vault()
         .detokenize(payments.request(
-            Vault::scope(&vault.acme, false),
+            Methods::scope(&vault.acme, false),
             pb::DetokenizeRequest { id: ids[0].clone(), purpose: "canary".to_owned() },
         ))
         .await

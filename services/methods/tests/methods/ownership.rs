@@ -5,11 +5,11 @@
 use paymesh_proto::methods::v1 as pb;
 use tonic::Code;
 
-use super::{Vault, card, key, test_key, violations, with_key};
+use super::{Methods, card, key, test_key, violations, with_key};
 
 #[tokio::test]
 async fn a_method_belongs_to_an_account_of_the_partner_and_mode() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let theirs = vault.customer(test_key(&vault.globex), "Ann Lee").await;
     let live = vault.customer(key(&vault.acme, "secret_key_"), "Matt Perez").await;
@@ -37,7 +37,7 @@ fn uuid_like() -> String {
 
 #[tokio::test]
 async fn another_partners_or_modes_methods_do_not_exist() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let matt = vault.customer(acme, "Matt Perez").await;
     let method = vault.create(acme, card(&matt.id, "4242424242424242", "12/30")).await.unwrap();
@@ -64,7 +64,7 @@ async fn another_partners_or_modes_methods_do_not_exist() {
 
 #[tokio::test]
 async fn client_keys_tokenize_but_never_read_back() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let secret = test_key(&vault.acme);
     let client = key(&vault.acme, "test_client_key_");
     let matt = vault.customer(secret, "Matt Perez").await;
@@ -118,7 +118,7 @@ async fn client_keys_tokenize_but_never_read_back() {
 
 #[tokio::test]
 async fn one_default_per_account_and_identity_follows_it() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let default_of = |account: paymesh_proto::identity::v1::Account| account.default_payment_method_id;
@@ -170,13 +170,13 @@ async fn one_default_per_account_and_identity_follows_it() {
 
 #[tokio::test]
 async fn identity_catches_up_with_a_default_it_missed() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let mut method = card(&matt.id, "4242424242424242", "12/30");
     method.default_payment_method = true;
     let method = vault.create(key, method).await.unwrap();
-    // As if identity had been down when the vault told it: stale there,
+    // As if identity had been down when the methods service told it: stale there,
     // and the customer still queued here.
     sqlx::query("UPDATE identity.accounts SET default_payment_method_id = NULL WHERE id = $1::uuid")
         .bind(&matt.id)
@@ -205,7 +205,7 @@ async fn identity_catches_up_with_a_default_it_missed() {
 
 #[tokio::test]
 async fn updates_change_only_what_they_name() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let method = vault.create(key, card(&matt.id, "4242424242424242", "12/30")).await.unwrap();

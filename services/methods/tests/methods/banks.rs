@@ -3,11 +3,11 @@
 
 use paymesh_proto::methods::v1 as pb;
 
-use super::{Vault, bank, fields, test_key, violations};
+use super::{Methods, bank, fields, test_key, violations};
 
 #[tokio::test]
 async fn us_and_canadian_accounts_are_tokenized_and_masked() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let shop = vault.recipient(key, "Corner Shop").await;
     let mut us = bank(&shop.id, "021000021", "1234567890");
@@ -51,7 +51,7 @@ async fn us_and_canadian_accounts_are_tokenized_and_masked() {
 
 #[tokio::test]
 async fn bad_bank_accounts_name_every_problem() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let shop = vault.recipient(key, "Corner Shop").await;
     let cases = [

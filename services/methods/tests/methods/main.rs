@@ -1,4 +1,4 @@
-//! The vault over gRPC, beside a real identity service, against a fresh
+//! The methods service over gRPC, beside a real identity service, against a fresh
 //! PostgreSQL database per test. One test binary; each module covers one
 //! concern: `cards`, `banks`, `batches` (all or none, and by query),
 //! `ownership` (accounts, keys, tenancy,
@@ -38,8 +38,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 use tonic_types::StatusExt as _;
 
-/// Identity and the vault, running, with two partners.
-struct Vault {
+/// Identity and the methods service, running, with two partners.
+struct Methods {
     identity: SocketAddr,
     methods: SocketAddr,
     pool: PgPool,
@@ -50,7 +50,7 @@ struct Vault {
     _db: TestDatabase,
 }
 
-impl Vault {
+impl Methods {
     async fn start() -> Self {
         Self::start_with(&[], Clock::system()).await
     }

@@ -5,11 +5,11 @@ use chrono::{TimeZone as _, Utc};
 use paymesh_kit::clock::Clock;
 use paymesh_proto::methods::v1 as pb;
 
-use super::{Vault, card, fields, test_key, violations};
+use super::{Methods, card, fields, test_key, violations};
 
 #[tokio::test]
 async fn a_card_is_tokenized_and_shown_only_masked() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let mut method = card(&matt.id, "4242 4242 4242 4242", "12/30");
@@ -58,7 +58,7 @@ async fn a_card_is_tokenized_and_shown_only_masked() {
 
 #[tokio::test]
 async fn brands_come_from_the_number_and_types_from_the_bin_table() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let cases = [
@@ -96,7 +96,7 @@ async fn brands_come_from_the_number_and_types_from_the_bin_table() {
 
 #[tokio::test]
 async fn bad_cards_name_every_problem_and_store_nothing() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let mut bad = card(&matt.id, "4242 4242 4242 4241", "13/30");
@@ -193,7 +193,7 @@ async fn bad_cards_name_every_problem_and_store_nothing() {
 #[tokio::test]
 async fn a_card_is_good_through_its_expiry_month() {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
-    let vault = Vault::start_with(&[], clock.clone()).await;
+    let vault = Methods::start_with(&[], clock.clone()).await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let this_month = vault.create(key, card(&matt.id, "4242424242424242", "11/26")).await.unwrap();
@@ -235,7 +235,7 @@ async fn a_card_is_good_through_its_expiry_month() {
 
 #[tokio::test]
 async fn the_decline_test_numbers_are_accepted_in_test_mode_only() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
     let declined = vault.create(key, card(&matt.id, "4111 1111 1111 9903", "12/30")).await.unwrap();
@@ -251,7 +251,7 @@ async fn the_decline_test_numbers_are_accepted_in_test_mode_only() {
 
 #[tokio::test]
 async fn the_same_card_has_one_fingerprint_per_partner() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let (acme, globex) = (test_key(&vault.acme), test_key(&vault.globex));
     let matt = vault.customer(acme, "Matt Perez").await;
     let ann = vault.customer(acme, "Ann Lee").await;
@@ -293,7 +293,7 @@ async fn the_same_card_has_one_fingerprint_per_partner() {
 
 #[tokio::test]
 async fn live_mode_needs_a_fingerprint_key() {
-    let vault = Vault::start_with(&[(paymesh_methods::ENV_FINGERPRINT_KEY, "")], Clock::system()).await;
+    let vault = Methods::start_with(&[(paymesh_methods::ENV_FINGERPRINT_KEY, "")], Clock::system()).await;
     let live = super::key(&vault.acme, "secret_key_");
     let matt = vault.customer(live, "Matt Perez").await;
     let refused = vault.create(live, card(&matt.id, "4242424242424242", "12/30")).await.unwrap_err();

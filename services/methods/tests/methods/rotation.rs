@@ -1,5 +1,5 @@
 //! Key rotation: every number's data key moves to the new key-encryption
-//! key while the vault keeps answering, and old ciphertexts open under
+//! key while the methods service keeps answering, and old ciphertexts open under
 //! either key until then.
 
 use base64::Engine as _;
@@ -9,7 +9,7 @@ use paymesh_kit::{
     rewrap::{self, SealedColumn},
 };
 
-use super::{Vault, card, test_key};
+use super::{Methods, card, test_key};
 
 fn random_key() -> String {
     let mut key = [0u8; 32];
@@ -21,7 +21,7 @@ fn keyring(keys: &str, active: &str) -> Keyring {
     Keyring::new(parse_keys(keys).unwrap(), active.parse().unwrap()).unwrap()
 }
 
-async fn sealed(vault: &Vault, id: &str) -> Vec<u8> {
+async fn sealed(vault: &Methods, id: &str) -> Vec<u8> {
     sqlx::query_scalar("SELECT number_sealed FROM methods.payment_methods WHERE id = $1::uuid")
         .bind(id)
         .fetch_one(&vault.pool)
@@ -33,7 +33,7 @@ async fn sealed(vault: &Vault, id: &str) -> Vec<u8> {
 async fn rotation_rewraps_every_number_and_they_still_open() {
     let (old, new) = (random_key(), random_key());
     let vault =
-        Vault::start_with(&[("PAYMESH_KEKS", &format!("old:{old}"))], paymesh_kit::clock::Clock::system())
+        Methods::start_with(&[("PAYMESH_KEKS", &format!("old:{old}"))], paymesh_kit::clock::Clock::system())
             .await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;
@@ -82,7 +82,7 @@ async fn rotation_rewraps_every_number_and_they_still_open() {
 async fn values_already_under_the_active_key_are_left_as_they_are() {
     let (old, new) = (random_key(), random_key());
     let vault =
-        Vault::start_with(&[("PAYMESH_KEKS", &format!("old:{old}"))], paymesh_kit::clock::Clock::system())
+        Methods::start_with(&[("PAYMESH_KEKS", &format!("old:{old}"))], paymesh_kit::clock::Clock::system())
             .await;
     let key = test_key(&vault.acme);
     let matt = vault.customer(key, "Matt Perez").await;

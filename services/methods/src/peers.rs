@@ -1,6 +1,6 @@
-//! What the vault asks identity: whether an account exists for the partner
+//! What the methods service asks identity: whether an account exists for the partner
 //! and mode (and what kind it is), and, for customers, which method is
-//! their default (`Account.default_payment_method_id`). The vault calls
+//! their default (`Account.default_payment_method_id`). The methods service calls
 //! with its service token, acting for the caller's partner and mode — the
 //! partner's own key never travels on.
 
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::method::Owner;
 
-/// The vault's client of identity's `AccountService`.
+/// The methods service's client of identity's `AccountService`.
 #[derive(Clone)]
 pub(crate) struct Accounts {
     client: AccountServiceClient<Channel>,

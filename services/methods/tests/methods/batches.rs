@@ -9,7 +9,7 @@ use paymesh_proto::{
 };
 use prost_types::FieldMask;
 
-use super::{Vault, card, key, test_key, violations, with_key};
+use super::{Methods, card, key, test_key, violations, with_key};
 
 /// A far expiry, so these tests do not age.
 const EXPIRY: &str = "12/34";
@@ -26,7 +26,7 @@ fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask { paths: paths.iter().map(|p| (*p).to_owned()).collect() })
 }
 
-impl Vault {
+impl Methods {
     async fn create_batch(
         &self,
         key: &str,
@@ -92,7 +92,7 @@ fn ids(methods: &[pb::PaymentMethod]) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_batch_create_is_all_or_none_and_names_each_bad_item() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let matt = vault.customer(acme, "Matt Perez").await;
     let ann = vault.customer(acme, "Ann Lee").await;
@@ -162,7 +162,7 @@ async fn a_batch_create_is_all_or_none_and_names_each_bad_item() {
 
 #[tokio::test]
 async fn a_batch_update_moves_the_default_once_and_refuses_unknown_ids() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let matt = vault.customer(acme, "Matt Perez").await;
     let mut first = card(&matt.id, "4242424242424242", EXPIRY);
@@ -259,7 +259,7 @@ async fn a_batch_update_moves_the_default_once_and_refuses_unknown_ids() {
 
 #[tokio::test]
 async fn changes_by_query_touch_every_match_of_the_partner_and_mode_only() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let matt = vault.customer(acme, "Matt Perez").await;
     let ann = vault.customer(acme, "Ann Lee").await;
@@ -333,7 +333,7 @@ async fn changes_by_query_touch_every_match_of_the_partner_and_mode_only() {
 
 #[tokio::test]
 async fn a_batch_delete_is_all_or_none() {
-    let vault = Vault::start().await;
+    let vault = Methods::start().await;
     let acme = test_key(&vault.acme);
     let matt = vault.customer(acme, "Matt Perez").await;
     let created = vault

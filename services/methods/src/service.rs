@@ -1,4 +1,4 @@
-//! The vault's operations: who may do what, in which order, in one
+//! The methods service's operations: who may do what, in which order, in one
 //! transaction with identity kept in step.
 //!
 //! - Secret keys (and services) create, read, update and delete methods;
@@ -11,7 +11,7 @@
 //!   customer in its own transaction, and after the commit identity is
 //!   told the default as it then is; what cannot be delivered is retried
 //!   by a background task until it is (identity is eventually consistent
-//!   with the vault, never the other way round).
+//!   with the methods service, never the other way round).
 //! - Detokenize: the payments service only, every call audited — released
 //!   or refused — before anything is answered.
 
@@ -36,12 +36,12 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::{
-    accounts::{Accounts, Refusal},
     convert,
     domain::{
         bins::BinTable,
         method::{Fingerprinter, MethodPatch, Owner, PaymentMethod},
     },
+    peers::{Accounts, Refusal},
     store::{Detokenization, Outcome, Store},
 };
 
@@ -55,9 +55,9 @@ fn not_found() -> Error {
     Error::NotFound { resource: "Payment method" }
 }
 
-/// The vault over its store and identity.
+/// The methods service over its store and identity.
 #[derive(Clone, Debug)]
-pub(crate) struct Vault {
+pub(crate) struct Methods {
     pub(crate) store: Store,
     pub(crate) accounts: Accounts,
     pub(crate) fingerprints: Fingerprinter,
@@ -116,7 +116,7 @@ enum Targets<'a> {
     Query(&'a [Filter]),
 }
 
-impl Vault {
+impl Methods {
     /// Tokenizes a card or bank account.
     pub(crate) async fn create(
         &self,
@@ -244,7 +244,7 @@ impl Vault {
     }
 
     /// Changes several methods by id, all or none; `parent(i)` as in
-    /// [`Vault::create_many`]. In a request of one, an unknown id is not
+    /// [`Methods::create_many`]. In a request of one, an unknown id is not
     /// found; in a batch, it is an invalid item.
     pub(crate) async fn update_many(
         &self,
@@ -457,7 +457,7 @@ impl Vault {
     }
 
     /// Delivers syncs at once, one per account; what fails stays queued for
-    /// the retries of [`Vault::sync_pending_defaults`]. The change itself
+    /// the retries of [`Methods::sync_pending_defaults`]. The change itself
     /// has committed.
     async fn after_commit(&self, syncs: Vec<DefaultSync>) {
         let mut seen = HashSet::new();
