@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use paymesh_kit::{
     address::Address,
     bank::{AccountNumber, CanadianAccountNumber, InstitutionNumber, RoutingNumber, TransitNumber},
+    crypto::Sealed,
 };
 use uuid::Uuid;
 
 use super::{
-    Sealed,
     kyc::Verification,
     processing::{BankAccountType, Category, Payout, PayoutMethod, ProcessingStatus, Visibility},
 };

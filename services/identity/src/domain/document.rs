@@ -12,9 +12,8 @@
 //! documents wait for an operator.
 
 use chrono::{DateTime, Utc};
+use paymesh_kit::values::Attrs;
 use uuid::Uuid;
-
-use super::account::Attrs;
 
 /// An identity document's record (its content is stored apart, sealed).
 #[derive(Clone, Debug, PartialEq)]

@@ -8,7 +8,10 @@
 //! would only slow every request.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use paymesh_kit::auth::{KeyKind, Permission, Verb};
+use paymesh_kit::{
+    auth::{KeyKind, Permission, Verb},
+    values::Attrs,
+};
 use sha2::{Digest as _, Sha256};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -151,7 +154,7 @@ pub struct ApiKey {
     /// The key that replaced it, if rolled.
     pub rolled_to_id: Option<uuid::Uuid>,
     /// Custom attributes.
-    pub attrs: super::account::Attrs,
+    pub attrs: Attrs,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -164,7 +167,7 @@ impl ApiKey {
         issued: &IssuedKey,
         name: String,
         permissions: Vec<Permission>,
-        attrs: super::account::Attrs,
+        attrs: Attrs,
         now: DateTime<Utc>,
     ) -> Self {
         Self {

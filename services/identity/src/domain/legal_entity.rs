@@ -9,15 +9,15 @@
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 pub use paymesh_kit::address::AddressPatch;
-use paymesh_kit::address::{Address, Country};
+use paymesh_kit::{
+    address::{Address, Country},
+    crypto::{Sealed, SensitiveNumber},
+    values::{Attrs, AttrsPatch, Email, Name, Phone},
+};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{
-    Sealed, SensitiveNumber,
-    account::{Attrs, AttrsPatch, Email, Name, Phone},
-    kyc::Verification,
-};
+use super::kyc::Verification;
 
 // === Values ===
 

@@ -25,12 +25,12 @@
 use paymesh_kit::{
     address::Address,
     bank::{AccountNumber, CanadianAccountNumber, InstitutionNumber, RoutingNumber, TransitNumber},
+    crypto::Sealed,
+    values::Name,
 };
 use uuid::Uuid;
 
 use super::{
-    Sealed,
-    account::Name,
     kyc::VerificationStatus,
     legal_entity::{LegalEntity, Owner},
 };
@@ -364,8 +364,9 @@ mod tests {
     use paymesh_proto::common::v1 as common;
 
     use super::*;
+    use paymesh_kit::values::{Attrs, Email, Phone};
+
     use crate::domain::{
-        account::{Attrs, Email, Phone},
         kyc::Verification,
         legal_entity::{Ein, LegalEntityType, OwnerType, Ownership, Ssn},
     };
