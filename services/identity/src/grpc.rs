@@ -18,7 +18,7 @@ pub(crate) use paymesh_kit::{
     wire::{object_id, structs},
 };
 
-use crate::store::accounts::Actor;
+use crate::domain::lifecycle::Actor;
 
 /// The REST resources each identity service serves, for restricted keys.
 pub(crate) static RESOURCES: &[ServiceResources] = &[

@@ -33,7 +33,6 @@ pub(crate) use paymesh_kit::{
 };
 use sqlx::{PgConnection, PgPool};
 
-pub(crate) use accounts::Change;
 pub use keys::CreatedPartner;
 
 /// Access to the identity schema.

@@ -10,17 +10,12 @@ use prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::{Fields, attrs, kyc_status, optional, optional_id, optional_text, timestamp};
-use crate::{
-    domain::{
-        account::{
-            Account, AccountPatch, Description, Email, Name, NewAccount, NewProfile, PayoutInput, Phone,
-            Profile,
-        },
-        processing::{
-            BankAccountType, CATEGORIES, Category, Payout, PayoutMethod, ProcessingStatus, Visibility,
-        },
+use crate::domain::{
+    account::{
+        Account, AccountPatch, Description, Email, Name, NewAccount, NewProfile, PayoutInput, Phone, Profile,
     },
-    store::accounts::StatusChange,
+    lifecycle::StatusChange,
+    processing::{BankAccountType, CATEGORIES, Category, Payout, PayoutMethod, ProcessingStatus, Visibility},
 };
 
 /// The account a create request asks for.
@@ -555,17 +550,15 @@ pub(crate) fn status_to(status: ProcessingStatus) -> i32 {
 
 /// A status change on the wire.
 pub(crate) fn change_to_proto(change: StatusChange) -> pb::ProcessingStatusChange {
-    let StatusChange { id, account_id, from_status, to_status, reasons, actor_type, actor_id, created_at } =
-        change;
-    let status = |s: &str| ProcessingStatus::parse(s).map_or(0, status_to);
+    let StatusChange { id, account_id, from, to, reasons, actor, created_at } = change;
     pb::ProcessingStatusChange {
         id: id.to_string(),
         account_id: account_id.to_string(),
-        from_status: from_status.as_deref().map_or(0, status),
-        to_status: status(&to_status),
+        from_status: from.map_or(0, status_to),
+        to_status: status_to(to),
         reasons,
-        actor_type,
-        actor_id: actor_id.map(|id| id.to_string()),
+        actor_type: actor.kind().to_owned(),
+        actor_id: actor.id().map(|id| id.to_string()),
         create_time: Some(timestamp(created_at)),
     }
 }

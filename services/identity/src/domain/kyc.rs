@@ -71,6 +71,13 @@ impl Verification {
         }
     }
 
+    /// The verification after what it verified changed: it starts over
+    /// ([`Verification::reset`]), unless there is nothing to start over —
+    /// `None` when it was unverified anyway, and stays as it is.
+    pub fn after_reset(&self) -> Option<Self> {
+        (self.status != VerificationStatus::Unverified).then(Self::reset)
+    }
+
     /// The verification that the subject's documents add up to. Any
     /// verified document verifies the subject; otherwise one under review
     /// makes it pending; otherwise only rejections remain.
@@ -132,6 +139,23 @@ mod tests {
             (DocumentStatus::Verified, None),
         ]);
         assert_eq!(verified, Verification { status: VerificationStatus::Verified, reasons: vec![] });
+    }
+
+    #[test]
+    fn a_reset_starts_over_unless_there_is_nothing_to_start_over() {
+        assert_eq!(Verification::unverified().after_reset(), None);
+        let verified = Verification { status: VerificationStatus::Verified, reasons: vec![] };
+        let pending = Verification::from_documents([(DocumentStatus::Pending, None)]);
+        let rejected = Verification::from_documents([(DocumentStatus::Rejected, Some("Blurry"))]);
+        for before in [verified, pending, rejected] {
+            let after = before.after_reset().unwrap();
+            assert_eq!(after, Verification::reset());
+            assert_eq!(after.status, VerificationStatus::Unverified);
+            assert_eq!(
+                after.reasons,
+                ["Details changed since they were verified: submit a new identity document"]
+            );
+        }
     }
 
     #[test]

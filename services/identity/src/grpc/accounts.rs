@@ -27,8 +27,11 @@ use uuid::Uuid;
 use super::{actor, auth::IdentityAuthenticator, object_id, secret, structs};
 use crate::{
     convert::accounts as wire,
-    domain::account::{Account, AccountPatch, AccountType, Profile},
-    store::{Change, Listing, Store, accounts::Actor},
+    domain::{
+        account::{Account, AccountPatch, AccountType, Profile},
+        lifecycle::{Actor, Change},
+    },
+    store::{Listing, Store},
 };
 
 /// `AccountService` over the identity store.

@@ -23,10 +23,13 @@ use super::{Listing, Store, expect_one, kyb, kyb_lock, record};
 use crate::domain::{
     Sealed,
     account::{
-        ACCOUNT_TYPES, Account, AccountType, Attrs, CustomerProfile, Description, Email, Name, Phone,
-        ProcessingProfile, Profile,
+        ACCOUNT_TYPES, Account, AccountType, Attrs, CustomerProfile, Description, Email, INITIAL_STATUS,
+        Name, Phone, ProcessingProfile, Profile,
     },
     kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
+    lifecycle::{
+        self, Actor, CREATED, Change, Request, StatusChange, Transition, may_be_default, may_be_primary,
+    },
     processing::{
         BankAccountType, CATEGORIES, Category, PROCESSING_STATUSES, Payout, PayoutMethod, ProcessingStatus,
         VISIBILITIES, Visibility, assess,
@@ -394,57 +397,51 @@ pub(crate) fn event_data(account: &Account) -> Value {
     data
 }
 
-// === Who changes things ===
-
-/// Who made a change, for the status history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Actor {
-    /// A partner's API key.
-    ApiKey(Uuid),
-    /// paymesh itself, weighing an account's KYB.
-    System,
-    /// An operator, through the `paymesh` command.
-    Operator,
-}
-
-impl Actor {
-    fn kind(self) -> &'static str {
-        match self {
-            Self::ApiKey(_) => "api_key",
-            Self::System => "system",
-            Self::Operator => "operator",
-        }
-    }
-
-    fn id(self) -> Option<Uuid> {
-        match self {
-            Self::ApiKey(id) => Some(id),
-            Self::System | Self::Operator => None,
-        }
-    }
-}
+// === The status history ===
 
 /// One recorded status change.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct StatusChange {
-    pub(crate) id: Uuid,
-    pub(crate) account_id: Uuid,
-    pub(crate) from_status: Option<String>,
-    pub(crate) to_status: String,
-    pub(crate) reasons: Vec<String>,
-    pub(crate) actor_type: String,
-    pub(crate) actor_id: Option<Uuid>,
-    pub(crate) created_at: DateTime<Utc>,
+#[derive(sqlx::FromRow)]
+struct StatusChangeRow {
+    id: Uuid,
+    account_id: Uuid,
+    from_status: Option<String>,
+    to_status: String,
+    reasons: Vec<String>,
+    actor_type: String,
+    actor_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
 }
 
-/// What to do to one locked account.
-#[derive(Debug)]
-pub(crate) enum Change {
-    /// Write this new state (the same id), and, for a processing account,
-    /// weigh the status asked for: `active` or `inactive` with a reason.
-    Update(Account, Option<(ProcessingStatus, Option<String>)>),
-    /// Soft-delete it at this time.
-    Delete(Account, DateTime<Utc>),
+impl TryFrom<StatusChangeRow> for StatusChange {
+    type Error = Error;
+
+    fn try_from(row: StatusChangeRow) -> Result<Self, Error> {
+        let StatusChangeRow {
+            id,
+            account_id,
+            from_status,
+            to_status,
+            reasons,
+            actor_type,
+            actor_id,
+            created_at,
+        } = row;
+        let corrupt =
+            |what: &str| Error::Internal(anyhow::anyhow!("status change {id} has an unreadable {what}"));
+        let from = match from_status.as_deref() {
+            Some(status) => Some(ProcessingStatus::parse(status).ok_or_else(|| corrupt("status"))?),
+            None => None,
+        };
+        Ok(Self {
+            id,
+            account_id,
+            from,
+            to: ProcessingStatus::parse(&to_status).ok_or_else(|| corrupt("status"))?,
+            reasons,
+            actor: Actor::parse(&actor_type, actor_id).ok_or_else(|| corrupt("actor"))?,
+            created_at,
+        })
+    }
 }
 
 // === Reading ===
@@ -535,13 +532,14 @@ impl Store {
             Some(account) if account.kind() == AccountType::Processing => {}
             _ => return Err(Error::NotFound { resource: "Processing account" }),
         }
-        Ok(sqlx::query_as(
+        let rows: Vec<StatusChangeRow> = sqlx::query_as(
             "SELECT id, account_id, from_status, to_status, reasons, actor_type, actor_id, created_at \
              FROM processing_status_changes WHERE account_id = $1 ORDER BY created_at, id",
         )
         .bind(account_id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(StatusChange::try_from).collect()
     }
 
     // === Writing ===
@@ -570,22 +568,15 @@ impl Store {
             }
             self.write_account(&mut tx, scope, &account, true).await?;
             let account = if account.kind() == AccountType::Processing {
-                insert_change(
-                    &mut tx,
-                    &account,
-                    None,
-                    ProcessingStatus::Pending,
-                    &["Created".to_owned()],
-                    actor,
-                )
-                .await?;
+                insert_change(&mut tx, &account, None, INITIAL_STATUS, &[CREATED.to_owned()], actor).await?;
                 let at = account.created_at;
                 reassess(&mut tx, scope, account, Actor::System, at).await?
             } else {
                 account
             };
             if is_default {
-                require_active_default(&account, &field(index))?;
+                may_be_default(&account)
+                    .map_err(|why| Error::invalid(format!("{}.processing.default", field(index)), why))?;
             }
             record(
                 &mut tx,
@@ -710,60 +701,38 @@ impl Store {
         before: Option<&Account>,
         field: &str,
     ) -> Result<(), Error> {
-        match &account.profile {
-            Profile::Customer(customer) => {
-                let unchanged = before
-                    .and_then(Account::customer)
-                    .is_some_and(|was| was.primary_processing_id == customer.primary_processing_id);
-                if let Some(primary) = customer.primary_processing_id
-                    && !unchanged
-                {
-                    let visibility = self.processing_visibility(conn, scope, primary).await?;
-                    if !visibility.is_some_and(|v| v != Visibility::Biller && v.admits(account.id)) {
-                        return Err(Error::invalid(
-                            format!("{field}.primary_processing_id"),
-                            "No such processing account visible to this customer",
-                        ));
-                    }
-                }
+        let references = lifecycle::references_to_check(account, before)
+            .map_err(|(name, why)| Error::invalid(format!("{field}.{name}"), why))?;
+        if let Some(primary) = references.primary_processing_id {
+            let visibility = self.processing_visibility(conn, scope, primary).await?;
+            if !may_be_primary(visibility, account.id) {
+                return Err(Error::invalid(
+                    format!("{field}.primary_processing_id"),
+                    "No such processing account visible to this customer",
+                ));
             }
-            Profile::Processing(processing) => {
-                if processing.visibility == Visibility::Biller {
-                    return Err(Error::invalid(
-                        format!("{field}.processing.visibility"),
-                        "Billers come from the curated directory; use payer or partner",
-                    ));
-                }
-                let was = before.and_then(Account::processing);
-                if let Some(payer) = processing.visibility.payer_id()
-                    && was.is_none_or(|was| was.visibility != processing.visibility)
-                {
-                    let kind: Option<String> = sqlx::query_scalar(
-                        "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-                         AND deleted_at IS NULL",
-                    )
-                    .bind(payer)
-                    .bind(scope.partner_id)
-                    .bind(scope.livemode)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if kind.as_deref() != Some("customer") {
-                        return Err(Error::invalid(
-                            format!("{field}.processing.payer_id"),
-                            "No such customer",
-                        ));
-                    }
-                }
-                if let Some(entity) = processing.legal_entity_id
-                    && was.is_none_or(|was| was.legal_entity_id != processing.legal_entity_id)
-                    && !kyb::entity_exists(conn, scope, entity).await?
-                {
-                    return Err(Error::invalid(
-                        format!("{field}.processing.legal_entity_id"),
-                        "No such legal entity",
-                    ));
-                }
+        }
+        if let Some(payer) = references.payer_id {
+            let kind: Option<String> = sqlx::query_scalar(
+                "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+                 AND deleted_at IS NULL",
+            )
+            .bind(payer)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if kind.as_deref() != Some("customer") {
+                return Err(Error::invalid(format!("{field}.processing.payer_id"), "No such customer"));
             }
+        }
+        if let Some(entity) = references.legal_entity_id
+            && !kyb::entity_exists(conn, scope, entity).await?
+        {
+            return Err(Error::invalid(
+                format!("{field}.processing.legal_entity_id"),
+                "No such legal entity",
+            ));
         }
         Ok(())
     }
@@ -804,18 +773,8 @@ impl Store {
         match change {
             Change::Update(account, requested) => {
                 self.check_references(conn, scope, &account, Some(before), field).await?;
-                let becomes_default = match (before.processing(), account.processing()) {
-                    (Some(was), Some(now)) => {
-                        if was.is_default && !now.is_default {
-                            return Err(Error::invalid(
-                                format!("{field}.processing.default"),
-                                "Every partner has a default processing account; make another one the default instead",
-                            ));
-                        }
-                        now.is_default && !was.is_default
-                    }
-                    _ => false,
-                };
+                let becomes_default = lifecycle::becomes_default(before, &account)
+                    .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
                 let at = account.modified_at;
                 let mut account = account;
                 if becomes_default {
@@ -835,19 +794,15 @@ impl Store {
                     None => reassess(conn, scope, account, Actor::System, at).await?,
                 };
                 if becomes_default {
-                    require_active_default(&account, field)?;
+                    may_be_default(&account)
+                        .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
                 }
                 account.modified_at = at;
                 record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
                 Ok(account)
             }
             Change::Delete(account, at) => {
-                if account.processing().is_some_and(|p| p.is_default) {
-                    return Err(Error::Conflict(
-                        "The default processing account cannot be deleted; make another one the default first"
-                            .to_owned(),
-                    ));
-                }
+                lifecycle::may_delete(&account).map_err(Error::Conflict)?;
                 let result = sqlx::query(
                     "UPDATE accounts SET deleted_at = $4 \
                      WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
@@ -985,34 +940,24 @@ impl Store {
         Ok(())
     }
 
-    /// Creates the partner's default processing account in one mode: active
-    /// at once in test mode; in live mode pending and assessed like any
-    /// other (it needs its KYB).
+    /// Creates the partner's default processing account in one mode (see
+    /// [`lifecycle::default_processing_account`]): active at once in test
+    /// mode; in live mode pending and assessed like any other (it needs its
+    /// KYB).
     pub(crate) async fn insert_default_account(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        mut account: Account,
+        account: Account,
     ) -> Result<Account, Error> {
-        if let Profile::Processing(processing) = &mut account.profile {
-            processing.kyb_exempt = !scope.livemode;
-        }
         self.write_account(conn, scope, &account, true).await?;
-        insert_change(
-            conn,
-            &account,
-            None,
-            ProcessingStatus::Pending,
-            &["Created".to_owned()],
-            Actor::Operator,
-        )
-        .await?;
+        insert_change(conn, &account, None, INITIAL_STATUS, &[CREATED.to_owned()], Actor::Operator).await?;
         let at = account.created_at;
-        let account = if scope.livemode {
-            reassess(conn, scope, account, Actor::System, at).await?
-        } else {
-            let reasons = vec!["Test mode: the default processing account is active at once".to_owned()];
-            transition(conn, scope, account, ProcessingStatus::Active, reasons, Actor::System, at).await?
+        let account = match lifecycle::default_activation(scope.livemode) {
+            None => reassess(conn, scope, account, Actor::System, at).await?,
+            Some(reasons) => {
+                transition(conn, scope, account, ProcessingStatus::Active, reasons, Actor::System, at).await?
+            }
         };
         record(conn, scope, "account", "created", account.id, event_data(&account), at).await?;
         Ok(account)
@@ -1093,10 +1038,10 @@ async fn reset_customer_kyc(
     before: &Account,
     mut account: Account,
 ) -> Result<Account, Error> {
-    let Profile::Customer(customer) = &mut account.profile else { return Ok(account) };
-    if before.name == account.name {
+    if !lifecycle::resets_customer_kyc(before, &account) {
         return Ok(account);
     }
+    let Profile::Customer(customer) = &mut account.profile else { return Ok(account) };
     let at = account.modified_at;
     // Past every document there is now, whatever their clocks said.
     sqlx::query(
@@ -1109,8 +1054,8 @@ async fn reset_customer_kyc(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    if customer.verification.status != VerificationStatus::Unverified {
-        customer.verification = Verification::reset();
+    if let Some(reset) = customer.verification.after_reset() {
+        customer.verification = reset;
         Store::set_customer_verification(conn, scope, account.id, &customer.verification, at).await?;
     }
     Ok(account)
@@ -1119,22 +1064,6 @@ async fn reset_customer_kyc(
 /// Whether a (locked) account is the default now.
 async fn still_default(conn: &mut PgConnection, id: Uuid) -> Result<bool, Error> {
     Ok(sqlx::query_scalar("SELECT is_default FROM accounts WHERE id = $1").bind(id).fetch_one(conn).await?)
-}
-
-/// Refuses to make an account that is not active the default: payments
-/// that name no processing account go to the default.
-fn require_active_default(account: &Account, field: &str) -> Result<(), Error> {
-    match account.processing() {
-        Some(p) if p.status != ProcessingStatus::Active => Err(Error::invalid(
-            format!("{field}.processing.default"),
-            format!(
-                "Only an active processing account can be the default; this one is {}: {}",
-                p.status.as_str(),
-                p.status_reasons.join("; ")
-            ),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Records one status change in the history.
@@ -1168,32 +1097,23 @@ async fn insert_change(
 async fn transition(
     conn: &mut PgConnection,
     scope: Scope,
-    mut account: Account,
+    account: Account,
     to: ProcessingStatus,
     reasons: Vec<String>,
     actor: Actor,
     at: DateTime<Utc>,
 ) -> Result<Account, Error> {
-    let Profile::Processing(processing) = &mut account.profile else { return Ok(account) };
-    let from = processing.status;
-    if from == to {
-        if processing.status_reasons != reasons {
-            processing.status_reasons = reasons;
+    let (account, transition) = lifecycle::transition(account, to, reasons, at)
+        .map_err(|why| Error::Internal(anyhow::anyhow!(why)))?;
+    let from = match transition {
+        Transition::Unchanged => return Ok(account),
+        Transition::Reasons => {
             write_status(conn, scope, &account).await?;
+            return Ok(account);
         }
-        return Ok(account);
-    }
-    if !from.may_become(to) {
-        return Err(Error::Internal(anyhow::anyhow!(
-            "transition {} → {} is not allowed",
-            from.as_str(),
-            to.as_str()
-        )));
-    }
-    processing.status = to;
-    processing.status_reasons = reasons.clone();
-    processing.status_at = at;
-    account.modified_at = at;
+        Transition::Moved { from } => from,
+    };
+    let reasons = account.processing().map(|p| p.status_reasons.clone()).unwrap_or_default();
     write_status(conn, scope, &account).await?;
     insert_change(conn, &account, Some(from), to, &reasons, actor).await?;
     let data = json!({
@@ -1301,30 +1221,16 @@ async fn request_status(
     actor: Actor,
     field: &str,
 ) -> Result<Account, Error> {
-    let Some(current) = account.processing().map(|p| p.status) else {
-        return Err(Error::invalid(
-            format!("{field}.processing.status"),
-            "Only processing accounts have a status",
-        ));
-    };
-    let at = account.modified_at;
     let status_field = format!("{field}.processing.status");
-    match requested {
-        _ if current == requested => reassess(conn, scope, account, Actor::System, at).await,
-        _ if current == ProcessingStatus::Inactive => {
-            Err(Error::invalid(status_field, "An inactive processing account cannot be reactivated"))
-        }
-        ProcessingStatus::Inactive if account.processing().is_some_and(|p| p.is_default) => {
-            Err(Error::invalid(
-                status_field,
-                "The default processing account cannot be deactivated; make another one the default first",
-            ))
-        }
-        ProcessingStatus::Inactive => {
-            let reasons = vec![reason.unwrap_or_else(|| "Deactivated".to_owned())];
+    let request = lifecycle::weigh_request(&account, requested, reason)
+        .map_err(|why| Error::invalid(status_field.clone(), why))?;
+    let at = account.modified_at;
+    match request {
+        Request::Reassess => reassess(conn, scope, account, Actor::System, at).await,
+        Request::Deactivate(reasons) => {
             transition(conn, scope, account, ProcessingStatus::Inactive, reasons, actor, at).await
         }
-        ProcessingStatus::Active => {
+        Request::Activate => {
             let processing = account.processing().cloned();
             let entity = match processing.as_ref().and_then(|p| p.legal_entity_id) {
                 Some(id) => kyb::entity_with_owners(conn, scope, id).await?,
@@ -1334,17 +1240,8 @@ async fn request_status(
                 processing.as_ref().and_then(|p| p.payout.as_ref()),
                 entity.as_ref().map(|(e, o)| (e, o.as_slice())),
             );
-            if assessment.status != ProcessingStatus::Active {
-                return Err(Error::invalid(
-                    status_field,
-                    format!("Cannot be activated yet: {}", assessment.reasons.join("; ")),
-                ));
-            }
+            lifecycle::activation(&assessment).map_err(|why| Error::invalid(status_field, why))?;
             transition(conn, scope, account, ProcessingStatus::Active, Vec::new(), actor, at).await
         }
-        _ => Err(Error::invalid(
-            status_field,
-            "Only active or inactive may be asked for; paymesh sets the others",
-        )),
     }
 }

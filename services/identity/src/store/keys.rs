@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use super::{Listing, Store, record};
 use crate::domain::{
-    account::{Account, Attrs, Email, Name, NewAccount, NewProfile},
+    account::{Attrs, Email, Name},
     key::{ApiKey, ApiKeyKind, IssuedKey, KeyClass, hash, may_manage, rolled_expiry},
-    processing::{Category, Visibility},
+    lifecycle::default_processing_account,
 };
 
 macro_rules! key_columns {
@@ -234,25 +234,8 @@ impl Store {
         }
         let mut default_accounts = Vec::new();
         for livemode in [false, true] {
-            let new = NewAccount {
-                name: name.clone(),
-                email: email.clone(),
-                phone: None,
-                description: Some(
-                    crate::domain::account::Description::parse("Default processing account")
-                        .map_err(|why| anyhow::anyhow!(why))?,
-                ),
-                attrs: Attrs::default(),
-                profile: NewProfile::Processing {
-                    industry: Name::parse("General").map_err(|why| anyhow::anyhow!(why))?,
-                    category: Category::parse("other").map_err(|why| anyhow::anyhow!(why))?,
-                    visibility: Visibility::Partner,
-                    payout: None,
-                    legal_entity_id: None,
-                    is_default: true,
-                },
-            };
-            let account = Account::create(new, livemode, now).map_err(|(_, why)| anyhow::anyhow!(why))?;
+            let account = default_processing_account(&name, &email, livemode, now)
+                .map_err(|why| anyhow::anyhow!(why))?;
             let scope = Scope { partner_id: id, livemode };
             let account = self
                 .insert_default_account(&mut tx, scope, account)

@@ -485,10 +485,7 @@ async fn reset_verification(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    if current.status == VerificationStatus::Unverified {
-        return Ok(current.clone());
-    }
-    let reset = Verification::reset();
+    let Some(reset) = current.after_reset() else { return Ok(current.clone()) };
     set_verification(conn, scope, table, column, resource, id, &reset, at).await?;
     Ok(reset)
 }
