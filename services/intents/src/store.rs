@@ -138,7 +138,7 @@ static PAYMENT_INTENTS: Resource = Resource {
         Column { name: "payment_method_id", sql: "payment_method_id", ty: ColumnType::Id },
         Column { name: "target_amount", sql: "target_amount", ty: ColumnType::Decimal },
         Column { name: "source_amount", sql: "source_amount", ty: ColumnType::Decimal },
-        Column { name: "currency", sql: "currency", ty: ColumnType::Enum(&["USD", "CAD"]) },
+        Column { name: "currency", sql: "currency", ty: ColumnType::Enum(Currency::CODES) },
         Column { name: "delivery_date", sql: "delivery_date", ty: ColumnType::Date },
         Column { name: "is_expedited", sql: "is_expedited", ty: ColumnType::Bool },
         Column { name: "speed", sql: "speed", ty: ColumnType::Text },

@@ -36,8 +36,9 @@
 //!   every service that stores them;
 //! - [`calendar`], [`payout`], [`funding`]: the rules more than one service
 //!   applies — business days over US and Canadian bank holidays, the payout
-//!   rails with their currency and calendar, how a payment is funded; [`wire`]: request fields read into
-//!   them, every problem named by its path;
+//!   rails with their currency and calendar, how a payment is funded;
+//!   [`wire`]: request fields read into them, every problem named by its
+//!   path; [`words`]: closed sets of stored words, each spelled once;
 //! - `testing` (feature `test-util`): fresh databases and an OTLP receiver
 //!   for tests.
 
@@ -70,6 +71,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod values;
 pub mod wire;
+pub mod words;
 
 pub use error::{Error, Violation};
 

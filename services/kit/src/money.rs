@@ -22,13 +22,12 @@ pub enum Currency {
 impl Currency {
     /// Every supported currency.
     pub const ALL: [Self; 2] = [Self::Usd, Self::Cad];
+    /// Their ISO 4217 codes, in the same order.
+    pub const CODES: &'static [&'static str] = &["USD", "CAD"];
 
     /// The ISO 4217 code.
     pub const fn code(self) -> &'static str {
-        match self {
-            Self::Usd => "USD",
-            Self::Cad => "CAD",
-        }
+        Self::CODES[self as usize]
     }
 
     /// The currency of an ISO 4217 code (upper or lower case).
@@ -39,7 +38,7 @@ impl Currency {
         Self::ALL
             .into_iter()
             .find(|c| c.code().eq_ignore_ascii_case(code.trim()))
-            .ok_or_else(|| "Must be one of USD, CAD".to_owned())
+            .ok_or_else(|| format!("Must be one of {}", Self::CODES.join(", ")))
     }
 
     /// Decimal places of the minor unit.

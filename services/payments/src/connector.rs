@@ -59,62 +59,35 @@ pub struct Charge {
     pub today: NaiveDate,
 }
 
-/// Why a card was declined: the codes of the Payload reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DeclineCode {
-    /// The card has expired.
-    CardExpired,
-    /// The transaction appears to be a duplicate attempt.
-    DuplicateAttempt,
-    /// The amount exceeds the allowed limit for the account.
-    ExceededLimit,
-    /// Declined by the issuer.
-    GeneralDecline,
-    /// Not enough balance.
-    InsufficientBal,
-    /// The security code is invalid.
-    InvalidCardCode,
-    /// The card number is invalid.
-    InvalidCardNumber,
-    /// The ZIP code does not match the card.
-    InvalidZip,
-    /// Identified as suspicious.
-    SuspiciousActivity,
-    /// Too many attempts.
-    TooManyAttempts,
+paymesh_kit::words! {
+    /// Why a card was declined: the codes of the Payload reference, in the
+    /// order of its table; the word is the declined transaction's
+    /// `status_code`.
+    pub enum DeclineCode {
+        /// The card has expired.
+        CardExpired = "card_expired",
+        /// The transaction appears to be a duplicate attempt.
+        DuplicateAttempt = "duplicate_attempt",
+        /// The amount exceeds the allowed limit for the account.
+        ExceededLimit = "exceeded_limit",
+        /// Declined by the issuer.
+        GeneralDecline = "general_decline",
+        /// Not enough balance.
+        InsufficientBal = "insufficient_bal",
+        /// The security code is invalid.
+        InvalidCardCode = "invalid_card_code",
+        /// The card number is invalid.
+        InvalidCardNumber = "invalid_card_number",
+        /// The ZIP code does not match the card.
+        InvalidZip = "invalid_zip",
+        /// Identified as suspicious.
+        SuspiciousActivity = "suspicious_activity",
+        /// Too many attempts.
+        TooManyAttempts = "too_many_attempts",
+    }
 }
 
 impl DeclineCode {
-    /// Every code, in the order of the reference's table.
-    pub const ALL: [Self; 10] = [
-        Self::CardExpired,
-        Self::DuplicateAttempt,
-        Self::ExceededLimit,
-        Self::GeneralDecline,
-        Self::InsufficientBal,
-        Self::InvalidCardCode,
-        Self::InvalidCardNumber,
-        Self::InvalidZip,
-        Self::SuspiciousActivity,
-        Self::TooManyAttempts,
-    ];
-
-    /// The `status_code` of a declined transaction.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::CardExpired => "card_expired",
-            Self::DuplicateAttempt => "duplicate_attempt",
-            Self::ExceededLimit => "exceeded_limit",
-            Self::GeneralDecline => "general_decline",
-            Self::InsufficientBal => "insufficient_bal",
-            Self::InvalidCardCode => "invalid_card_code",
-            Self::InvalidCardNumber => "invalid_card_number",
-            Self::InvalidZip => "invalid_zip",
-            Self::SuspiciousActivity => "suspicious_activity",
-            Self::TooManyAttempts => "too_many_attempts",
-        }
-    }
-
     /// The `status_message` of a declined transaction.
     pub const fn message(self) -> &'static str {
         match self {
@@ -146,25 +119,15 @@ pub struct Risk {
     pub flag: RiskFlag,
 }
 
-/// What a risk score means for the payment (Payload's `risk_flag`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RiskFlag {
-    /// Processed normally.
-    Allowed,
-    /// Processed, and listed for the partner to review.
-    InReview,
-    /// Refused (declined as `suspicious_activity`).
-    Denied,
-}
-
-impl RiskFlag {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Allowed => "allowed",
-            Self::InReview => "in_review",
-            Self::Denied => "denied",
-        }
+paymesh_kit::words! {
+    /// What a risk score means for the payment (Payload's `risk_flag`).
+    pub enum RiskFlag {
+        /// Processed normally.
+        Allowed = "allowed",
+        /// Processed, and listed for the partner to review.
+        InReview = "in_review",
+        /// Refused (declined as `suspicious_activity`).
+        Denied = "denied",
     }
 }
 
@@ -195,32 +158,20 @@ pub enum ConnectorError {
     Unavailable(String),
 }
 
-/// An ACH return: why a bank refused a debit after it was accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AchReturn {
-    /// Insufficient funds.
-    R01,
-    /// Account closed.
-    R02,
-    /// No account, or unable to locate the account.
-    R03,
+paymesh_kit::words! {
+    /// An ACH return: why a bank refused a debit after it was accepted;
+    /// the word is its NACHA return code.
+    pub enum AchReturn {
+        /// Insufficient funds.
+        R01 = "R01",
+        /// Account closed.
+        R02 = "R02",
+        /// No account, or unable to locate the account.
+        R03 = "R03",
+    }
 }
 
 impl AchReturn {
-    /// The NACHA return code.
-    pub const fn code(self) -> &'static str {
-        match self {
-            Self::R01 => "R01",
-            Self::R02 => "R02",
-            Self::R03 => "R03",
-        }
-    }
-
-    /// The return named by its NACHA `code`.
-    pub fn parse(code: &str) -> Option<Self> {
-        [Self::R01, Self::R02, Self::R03].into_iter().find(|r| r.code() == code)
-    }
-
     /// The NACHA description.
     pub const fn message(self) -> &'static str {
         match self {

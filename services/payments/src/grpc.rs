@@ -30,11 +30,10 @@ impl TransactionService for TransactionApi {
         let now = payments.clock.now();
         payments
             .keys
-            .once(
-                request,
-                now,
-                |principal, message| async move { payments.create(&principal, message).await },
-            )
+            .once(request, now, |principal, message| async move {
+                let transaction = payments.create(&principal, message).await?;
+                Ok(pb::CreateTransactionResponse { transaction: Some(convert::to_proto(&transaction)) })
+            })
             .await
     }
 

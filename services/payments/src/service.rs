@@ -1,39 +1,32 @@
 //! The payments operations: charge, authorize, capture, void, refund,
 //! read; idempotent creation; settlement of bank payments.
 
-use std::sync::Arc;
+use std::{collections::VecDeque, sync::Arc};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
     clock::Clock,
     config::ListLimits,
     idempotency::IdempotencyKeys,
-    money::{Currency, Money},
+    money::Money,
     query::Listing,
-    values::Attrs,
-    wire::{self, Fields},
+    wire,
 };
 use paymesh_proto::{common::v1::ErrorReason, intents::v1 as pi, payments::v1 as pb};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::{
     connector::{Aftermath, Charge, Connector, Outcome},
+    convert::{self, Change, NewTransaction, PaymentRequest, RefundRequest},
     domain::{
-        FundingStatus, Kind, MethodKind, PayoutMethod, Posting, Status as TxStatus, StatusChange,
-        pays_out_on, refuse_change, settles_at, start_of_day,
+        Labels, LedgerLink, MethodKind, PayoutMethod, StatusChange, Transaction, pays_out_on, start_of_day,
     },
     peers::Peers,
-    store::{LedgerLink, Store, Transaction},
+    store::Store,
 };
 
-/// The longest description.
-const MAX_DESCRIPTION_CHARS: usize = 500;
-/// The longest order number.
-const MAX_ORDER_NUMBER_CHARS: usize = 100;
-/// Business days after acceptance when a bank payment settles.
 /// The most methods a payment charged to a customer's default method
 /// tries, the default included.
 const MAX_CASCADE_ATTEMPTS: usize = 5;
@@ -65,78 +58,6 @@ pub(crate) struct Payments {
     /// The idempotency keys of `CreateTransaction`.
     pub(crate) keys: IdempotencyKeys,
     pub(crate) limits: ListLimits,
-}
-
-fn money_of(
-    fields: &mut Fields<'_>,
-    name: &str,
-    money: Option<&paymesh_proto::common::v1::Money>,
-) -> Option<Money> {
-    let money = money?;
-    // Payload's payments name no currency: they are in dollars.
-    let code = if money.currency.trim().is_empty() { Currency::Usd.code() } else { money.currency.as_str() };
-    // Both parts are checked, so that one request names every problem.
-    let currency = fields.take(&format!("{name}.currency"), Currency::parse(code));
-    let amount = fields.take(
-        &format!("{name}.amount"),
-        money
-            .amount
-            .trim()
-            .parse::<Decimal>()
-            .map_err(|_| "Must be a decimal number, e.g. \"100.00\"".to_owned()),
-    )?;
-    let checked =
-        fields.take(&format!("{name}.amount"), Money::positive(amount, currency.unwrap_or(Currency::Usd)));
-    currency.and(checked)
-}
-
-fn text(fields: &mut Fields<'_>, name: &str, value: Option<String>, max: usize) -> Option<String> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
-    if value.chars().count() > max {
-        fields.push(name, format!("Must be at most {max} characters"));
-        return None;
-    }
-    Some(value)
-}
-
-fn id_field(fields: &mut Fields<'_>, name: &str, raw: Option<&String>) -> Option<Uuid> {
-    fields.take(name, wire::optional_id(raw.map(String::as_str))).flatten()
-}
-
-/// What a partner labels a transaction with.
-#[derive(Clone)]
-struct Labels {
-    description: Option<String>,
-    order_number: Option<String>,
-    attrs: serde_json::Map<String, serde_json::Value>,
-}
-
-/// Reads the labels of `t`, recording their problems in `fields`.
-fn labels(fields: &mut Fields<'_>, t: &mut pb::Transaction) -> Labels {
-    Labels {
-        description: text(fields, "description", t.description.take(), MAX_DESCRIPTION_CHARS),
-        order_number: text(fields, "order_number", t.order_number.take(), MAX_ORDER_NUMBER_CHARS),
-        attrs: fields.take("attrs", wire::attrs(t.attrs.take())).map(Attrs::into_inner).unwrap_or_default(),
-    }
-}
-
-/// A new transaction of `kind` for `amount` at `now`, handled by
-/// `connector`, with the partner's labels. Its status is for the caller
-/// to set.
-fn draft(
-    scope: Scope,
-    kind: Kind,
-    amount: Money,
-    connector: &str,
-    labels: Labels,
-    now: DateTime<Utc>,
-) -> Transaction {
-    Transaction {
-        description: labels.description,
-        order_number: labels.order_number,
-        attrs: labels.attrs,
-        ..Transaction::new(scope.livemode, kind, amount, connector, now)
-    }
 }
 
 /// What a new payment charges, once its pieces are resolved.
@@ -180,81 +101,29 @@ impl Payments {
         &self,
         principal: &Principal,
         request: pb::CreateTransactionRequest,
-    ) -> Result<pb::CreateTransactionResponse, Error> {
+    ) -> Result<Transaction, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
-        let transaction = request.transaction.unwrap_or_default();
-        let created = match pb::TransactionType::try_from(transaction.r#type) {
-            Ok(pb::TransactionType::Payment) => self.pay(scope, transaction).await?,
-            Ok(pb::TransactionType::Refund) => self.refund(scope, transaction).await?,
-            Ok(pb::TransactionType::Unspecified) => {
-                return Err(Error::invalid("transaction.type", "Required: payment or refund"));
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "transaction.type",
-                    "Only payments and refunds can be created; deposits, reversals and chargebacks are made \
-                     by paymesh",
-                ));
-            }
-        };
-        Ok(pb::CreateTransactionResponse { transaction: Some(crate::convert::to_proto(&created)) })
+        match convert::new_transaction(request.transaction.unwrap_or_default())? {
+            NewTransaction::Payment(payment) => self.pay(scope, payment).await,
+            NewTransaction::Refund(refund) => self.refund(scope, refund).await,
+        }
     }
 
-    async fn pay(&self, scope: Scope, mut t: pb::Transaction) -> Result<Transaction, Error> {
-        let mut fields = Fields::new("transaction");
-        let authorize_only = match pb::TransactionStatus::try_from(t.status) {
-            Ok(pb::TransactionStatus::Unspecified | pb::TransactionStatus::Processed) => false,
-            Ok(pb::TransactionStatus::Authorized) => true,
-            _ => {
-                fields.push(
-                    "status",
-                    "On create: authorized (to capture later), or leave it out to charge now",
-                );
-                false
-            }
-        };
-        let amount = money_of(&mut fields, "amount", t.amount.as_ref());
-        let customer_id = id_field(&mut fields, "customer_id", t.customer_id.as_ref());
-        let method_id = id_field(&mut fields, "payment_method_id", t.payment_method_id.as_ref());
-        let processing_id = id_field(&mut fields, "processing_id", t.processing_id.as_ref());
-        let intent_id = id_field(&mut fields, "payment_intent_id", t.payment_intent_id.as_ref());
-        let labels = labels(&mut fields, &mut t);
-        if !t.ledger.is_empty() {
-            fields.push("ledger", "Only refunds name an associated transaction");
-        }
-        let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
-        let inline = t.payment_method.take();
-        if inline.is_some() {
-            if !named(&t.customer_id) {
-                fields.push(
-                    "customer_id",
-                    "Required with an inline payment_method: the customer it is stored for",
-                );
-            }
-            for (name, given) in
-                [("payment_method_id", &t.payment_method_id), ("payment_intent_id", &t.payment_intent_id)]
-            {
-                if named(given) {
-                    fields.push(name, "Leave it out with an inline payment_method");
-                }
-            }
-        } else if !named(&t.payment_method_id) && !named(&t.customer_id) && !named(&t.payment_intent_id) {
-            fields.push(
-                "payment_method_id",
-                "Required: name a payment_method_id, a customer_id (its default method is charged), a \
-                 payment_intent_id, or give a payment_method",
-            );
-        }
-        if t.amount.is_none() && !named(&t.payment_intent_id) {
-            fields.push("amount", "Required");
-        }
-        if !fields.ok() {
-            return Err(Error::InvalidAttributes(fields.into_violations()));
-        }
+    async fn pay(&self, scope: Scope, request: PaymentRequest) -> Result<Transaction, Error> {
+        let PaymentRequest {
+            authorize_only,
+            amount,
+            customer_id,
+            method_id,
+            processing_id,
+            intent_id,
+            inline_method,
+            labels,
+        } = request;
         let connector = self.connector(scope)?;
-        let method_id = match (inline, customer_id) {
-            (Some(method), Some(customer)) => Some(self.peers.store_method(scope, customer, method).await?),
+        let method_id = match (inline_method, customer_id) {
+            (Some(method), Some(customer)) => Some(self.peers.store_method(scope, customer, *method).await?),
             _ => method_id,
         };
         let mut plan = match intent_id {
@@ -266,7 +135,7 @@ impl Payments {
         // A customer named alone cascades: its default method first, then
         // its others, listed only once the default declines.
         let cascades = intent_id.is_none() && method_id.is_none();
-        let mut others: Option<std::collections::VecDeque<Uuid>> = None;
+        let mut others: Option<VecDeque<Uuid>> = None;
         let mut prior = Vec::new();
         loop {
             match self.attempt(scope, connector, &plan, authorize_only, labels.clone(), &prior).await {
@@ -327,9 +196,7 @@ impl Payments {
             delivery_fee: plan.payout.as_ref().map_or(Money::zero(plan.charged.currency), |p| p.delivery_fee),
             delivery_date: plan.payout.as_ref().map(|p| p.delivery_date),
             payout_method: plan.payout.as_ref().and_then(|p| p.method),
-            settled_at: None,
-            rejected_on: None,
-            ..draft(scope, Kind::Payment, plan.charged, connector.name(), labels, now)
+            ..Transaction::payment(scope.livemode, plan.charged, connector.name(), now).labelled(labels)
         };
         let id = transaction.id;
         let instrument =
@@ -341,17 +208,7 @@ impl Payments {
             .map_err(|e| Error::Unavailable { reason: e.to_string(), retry_after: None })?;
         match outcome {
             Outcome::Declined { code, risk } => {
-                let zero = Money::zero(plan.charged.currency);
-                transaction.status = TxStatus::Declined;
-                transaction.funding = FundingStatus::Pending;
-                transaction.status_code = code.as_str().to_owned();
-                transaction.status_message = code.message().to_owned();
-                transaction.risk_score = Some(risk.score);
-                transaction.risk_flag = Some(risk.flag.as_str().to_owned());
-                // A declined payment moves nothing and owes no fee.
-                transaction.fee = zero;
-                transaction.cust_conv_fee = zero;
-                transaction.delivery_fee = zero;
+                transaction.decline(code, risk);
                 self.store.insert(scope, &transaction, None, "decline", Aftermath::None).await?;
                 tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
                 Err(Error::Refused {
@@ -366,24 +223,7 @@ impl Payments {
                 if let Some(intent) = plan.intent_id {
                     self.peers.capture_intent(scope, intent, id).await?;
                 }
-                transaction.risk_score = Some(risk.score);
-                transaction.risk_flag = Some(risk.flag.as_str().to_owned());
-                transaction.authorization_ref = Some(authorization);
-                let posting = if authorize_only {
-                    transaction.status = TxStatus::Authorized;
-                    transaction.funding = FundingStatus::Pending;
-                    transaction.status_code = "authorized".to_owned();
-                    transaction.status_message = "Authorized; capture it to collect the funds.".to_owned();
-                    None
-                } else {
-                    self.captured(&mut transaction, now);
-                    Some(Posting::capture(
-                        plan.processing_id,
-                        plan.charged,
-                        plan.fee,
-                        transaction.payer_fees(),
-                    ))
-                };
+                let posting = transaction.approve(authorization, risk, authorize_only, now)?;
                 let event = if authorize_only { "authorized" } else { "payment" };
                 let aftermath = connector.aftermath(&charge.instrument);
                 self.store.insert(scope, &transaction, posting.as_ref(), event, aftermath).await?;
@@ -391,22 +231,6 @@ impl Payments {
                 Ok(transaction)
             }
         }
-    }
-
-    /// Marks `transaction` captured at `now`.
-    fn captured(&self, transaction: &mut Transaction, now: DateTime<Utc>) {
-        let kind = transaction.method_kind.unwrap_or(MethodKind::Card);
-        transaction.status = kind.captured_status();
-        transaction.funding = FundingStatus::Captured;
-        transaction.status_code = "approved".to_owned();
-        transaction.status_message = "Approved.".to_owned();
-        match kind {
-            MethodKind::BankAccount => {
-                transaction.settles_at = Some(settles_at(now, transaction.amount.currency));
-            }
-            MethodKind::Card => transaction.settled_at = Some(now),
-        }
-        transaction.modified_at = now;
     }
 
     async fn plan_intent(
@@ -582,104 +406,19 @@ impl Payments {
         })
     }
 
-    async fn refund(&self, scope: Scope, mut t: pb::Transaction) -> Result<Transaction, Error> {
-        let mut fields = Fields::new("transaction");
-        if t.status != pb::TransactionStatus::Unspecified as i32 {
-            fields.push("status", "Refunds are processed at once; leave the status out");
-        }
-        let amount = money_of(&mut fields, "amount", t.amount.as_ref());
-        if t.amount.is_none() {
-            fields.push("amount", "Required");
-        }
-        let required = "Required: the payment to refund";
-        let payment_id = match t.ledger.as_slice() {
-            [link] if link.assoc_transaction_id.trim().is_empty() => {
-                fields.push("ledger[0].assoc_transaction_id", required);
-                None
-            }
-            [link] => {
-                id_field(&mut fields, "ledger[0].assoc_transaction_id", Some(&link.assoc_transaction_id))
-            }
-            [] => {
-                fields.push("ledger[0].assoc_transaction_id", required);
-                None
-            }
-            _ => {
-                fields.push("ledger", "A refund names one payment");
-                None
-            }
-        };
-        for (name, given) in [
-            ("customer_id", &t.customer_id),
-            ("payment_method_id", &t.payment_method_id),
-            ("processing_id", &t.processing_id),
-            ("payment_intent_id", &t.payment_intent_id),
-        ] {
-            if given.as_deref().is_some_and(|g| !g.trim().is_empty()) {
-                fields.push(name, "A refund takes it from the payment it refunds; leave it out");
-            }
-        }
-        let labels = labels(&mut fields, &mut t);
-        let (Some(amount), Some(payment_id), true) = (amount, payment_id, fields.ok()) else {
-            return Err(Error::InvalidAttributes(fields.into_violations()));
-        };
+    async fn refund(&self, scope: Scope, request: RefundRequest) -> Result<Transaction, Error> {
+        let RefundRequest { amount, payment_id, labels } = request;
         let connector = self.connector(scope)?;
-        let now = self.clock.now();
-        let refund = Transaction {
-            status: TxStatus::Processed,
-            status_code: "refunded".to_owned(),
-            status_message: "Refunded.".to_owned(),
-            funding: FundingStatus::Captured,
-            ..draft(scope, Kind::Refund, amount, connector.name(), labels, now)
+        let refund = Transaction::refund_of(scope.livemode, amount, connector.name(), self.clock.now())
+            .labelled(labels);
+        let refund = match self.store.refund(scope, payment_id, refund).await {
+            Ok(Ok(refund)) => refund,
+            Ok(Err(refusal)) => return Err(convert::refund_refused(refusal)),
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::invalid(convert::REFUNDED_PAYMENT, "No such payment"));
+            }
+            Err(other) => return Err(other),
         };
-        let link = "transaction.ledger[0].assoc_transaction_id";
-        let check = |payment: &Transaction| -> Result<Uuid, Error> {
-            if payment.kind != Kind::Payment {
-                return Err(Error::invalid(
-                    link,
-                    format!("Only payments can be refunded; this is a {}", payment.kind.as_str()),
-                ));
-            }
-            match payment.status {
-                TxStatus::Processed | TxStatus::Processing => {}
-                TxStatus::Authorized => {
-                    return Err(Error::invalid(link, "The payment is only authorized: void it instead"));
-                }
-                other => {
-                    return Err(Error::invalid(
-                        link,
-                        format!("A {} payment cannot be refunded", other.as_str()),
-                    ));
-                }
-            }
-            if payment.funding == FundingStatus::Reversed {
-                return Err(Error::invalid(
-                    link,
-                    "The payment was charged back or reversed; there is nothing left to refund",
-                ));
-            }
-            if payment.amount.currency != amount.currency {
-                return Err(Error::invalid(
-                    "transaction.amount.currency",
-                    format!("Must be the payment's currency, {}", payment.amount.currency),
-                ));
-            }
-            let left = payment.amount.amount - payment.refunded;
-            if amount.amount > left {
-                return Err(Error::invalid(
-                    "transaction.amount",
-                    format!(
-                        "Must be at most {}: the payment's amount less what was already refunded",
-                        Money::new(left, amount.currency)
-                    ),
-                ));
-            }
-            payment.processing()
-        };
-        let refund = self.store.refund(scope, payment_id, refund, check).await.map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(link, "No such payment"),
-            other => other,
-        })?;
         tracing::info!(refund = %refund.id, payment = %payment_id, "payment refunded");
         Ok(refund)
     }
@@ -727,51 +466,14 @@ impl Payments {
         request: pb::UpdateTransactionRequest,
     ) -> Result<Transaction, Error> {
         principal.require_secret_key()?;
-        let scope = principal.scope();
-        let t = request.transaction.unwrap_or_default();
-        let id = wire::object_id(&t.id, || Error::NotFound { resource: "Transaction" })?;
-        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
-        let mut fields = Fields::new("transaction");
-        if paths.is_empty() {
-            fields.push_path("update_mask", "Required: name the fields to change");
-        }
-        let mut change = None;
-        let (mut description, mut order_number, mut attrs) = (None, None, None);
-        for path in &paths {
-            match path.as_str() {
-                "status" => match pb::TransactionStatus::try_from(t.status) {
-                    Ok(pb::TransactionStatus::Processed) => change = Some(StatusChange::Capture),
-                    Ok(pb::TransactionStatus::Voided) => change = Some(StatusChange::Void),
-                    _ => fields.push("status", "Must be processed (to capture) or voided (to void)"),
-                },
-                "description" => {
-                    description =
-                        Some(text(&mut fields, "description", t.description.clone(), MAX_DESCRIPTION_CHARS))
-                }
-                "order_number" => {
-                    order_number = Some(text(
-                        &mut fields,
-                        "order_number",
-                        t.order_number.clone(),
-                        MAX_ORDER_NUMBER_CHARS,
-                    ))
-                }
-                "attrs" => attrs = fields.take("attrs", wire::attrs(t.attrs.clone())),
-                other => fields.unchangeable(other, &["status", "description", "order_number", "attrs"]),
-            }
-        }
-        if paths.iter().any(|p| p == "status") && paths.len() > 1 {
-            fields.push_path("update_mask", "A status change stands alone; change other fields separately");
-        }
-        if !fields.ok() {
-            return Err(Error::InvalidAttributes(fields.into_violations()));
-        }
+        let (id, change) = convert::change(request)?;
         let now = self.clock.now();
+        let refused = |why: String| Error::invalid("transaction.status", why);
         let updated = self
             .store
-            .change(scope, id, |mut current| {
-                current.modified_at = now;
-                let Some(change) = change else {
+            .change(principal.scope(), id, |current| match change {
+                Change::Labels { description, order_number, attrs } => {
+                    current.modified_at = now;
                     if let Some(description) = description {
                         current.description = description;
                     }
@@ -779,33 +481,17 @@ impl Payments {
                         current.order_number = order_number;
                     }
                     if let Some(attrs) = attrs {
-                        current.attrs = attrs.into_inner();
+                        current.attrs = attrs;
                     }
-                    return Ok((current, None, "updated"));
-                };
-                if let Some(why) =
-                    refuse_change(current.kind, current.status, current.funding, current.refunded, change)
-                {
-                    return Err(Error::invalid("transaction.status", why));
+                    Ok((None, "updated"))
                 }
-                let processing = current.processing()?;
-                let capture = Posting::capture(processing, current.amount, current.fee, current.payer_fees());
-                match change {
-                    StatusChange::Capture => {
-                        self.captured(&mut current, now);
-                        Ok((current, Some(capture), "payment"))
-                    }
-                    StatusChange::Void => {
-                        let was_captured = current.status != TxStatus::Authorized;
-                        current.status = TxStatus::Voided;
-                        current.status_code = "voided".to_owned();
-                        current.status_message =
-                            "Voided before it settled; nothing was collected.".to_owned();
-                        current.funding =
-                            if was_captured { FundingStatus::Reversed } else { FundingStatus::Pending };
-                        current.settles_at = None;
-                        Ok((current, was_captured.then(|| capture.reversed()), "void"))
-                    }
+                Change::Status(StatusChange::Capture) => {
+                    let posting = current.capture(now)?.map_err(refused)?;
+                    Ok((Some(posting), "payment"))
+                }
+                Change::Status(StatusChange::Void) => {
+                    let undo = current.void(now)?.map_err(refused)?;
+                    Ok((undo, "void"))
                 }
             })
             .await?;

@@ -200,7 +200,7 @@ mod tests {
             code_of(&TestProcessor::decide(&charge(card("5555555555554444"), 100))),
             Some("general_decline")
         );
-        assert_eq!(DeclineCode::ALL.map(DeclineCode::as_str), expected);
+        assert_eq!(DeclineCode::WORDS, expected);
         assert_eq!(DeclineCode::InvalidZip.message(), "The ZIP Code does not match the card.");
     }
 
@@ -262,7 +262,7 @@ mod tests {
             let bank = Instrument::BankAccount { account_number: number.into() };
             assert!(matches!(
                 processor.aftermath(&bank),
-                Aftermath::BankReject { code: c, after_business_days: 2 } if c.code() == code
+                Aftermath::BankReject { code: c, after_business_days: 2 } if c.as_str() == code
             ));
         }
     }
