@@ -4,7 +4,7 @@
 //! holds the database credentials, so no API key is needed (or exists yet).
 
 use paymesh_kit::{
-    auth::{Principal, Scope},
+    auth::Principal,
     clock::Clock,
     config::CommonConfig,
     rewrap::{self, ColumnReport, SealedColumn},
@@ -14,7 +14,11 @@ use uuid::Uuid;
 
 use crate::{
     domain::document::{Decision, DocumentStatus},
-    store::{CreatedPartner, Store},
+    service::{
+        documents,
+        keys::{self, CreatedPartner},
+    },
+    store::Store,
 };
 
 /// Creates a partner with one key of each kind (test and live, secret and
@@ -26,7 +30,8 @@ pub async fn create_partner(
     name: &str,
     email: &str,
 ) -> anyhow::Result<CreatedPartner> {
-    Store::new(pool.clone(), common.keyring.clone()).create_partner(name, email, Clock::system().now()).await
+    let store = Store::new(pool.clone(), common.keyring.clone());
+    keys::create_partner(&store, name, email, Clock::system().now()).await
 }
 
 /// The principal of `key`, if it is a working key.
@@ -47,19 +52,14 @@ pub async fn review_document(
     rejection: Option<String>,
 ) -> anyhow::Result<DocumentStatus> {
     let store = Store::new(pool.clone(), common.keyring.clone());
-    let scope: Option<(Uuid, bool)> =
-        sqlx::query_as("SELECT partner_id, livemode FROM documents WHERE id = $1")
-            .bind(document)
-            .fetch_optional(pool)
-            .await?;
-    let (partner_id, livemode) = scope.ok_or_else(|| anyhow::anyhow!("no document {document}"))?;
+    let scope =
+        store.document_scope(document).await?.ok_or_else(|| anyhow::anyhow!("no document {document}"))?;
     let decision = match rejection {
         Some(reason) if !reason.trim().is_empty() => Decision::Reject(reason.trim().to_owned()),
         Some(_) => anyhow::bail!("a rejection needs a reason"),
         None => Decision::Verify,
     };
-    let reviewed = store
-        .review_document(Scope { partner_id, livemode }, document, decision, Clock::system().now())
+    let reviewed = documents::review_document(&store, scope, document, decision, Clock::system().now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(reviewed.status)

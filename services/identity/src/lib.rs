@@ -13,18 +13,21 @@
 //!   `ApiKeyService`, `AccessTokenService`: the resources, with the full
 //!   query language on every list.
 //!
-//! Layout: `domain` holds the rules (valid values, the activation
-//! lifecycle and its assessment, KYC from documents, key and token
-//! formats) with no I/O; `store` the SQL and the sealing of sensitive
-//! values; `convert` the one mapping between wire and domain; `grpc` the
-//! thin handlers. [`admin`] serves operator commands (`paymesh partner
-//! create`, `paymesh document review`).
+//! Layout, the shape of every service: `domain` holds the rules with no
+//! I/O (valid values, the activation lifecycle and its assessment, KYC
+//! from documents, key and token formats); `store` the SQL, the sealing of
+//! sensitive values and the outbox events; `convert` the one mapping
+//! between wire and domain; no `peers`, since identity calls no other
+//! service (the events service reads its outbox); `service` the operations
+//! and the authenticator; `grpc` the thin handlers; [`admin`] the operator
+//! commands (`paymesh partner create`, `paymesh document review`).
 
 pub mod admin;
 mod config;
 mod convert;
 pub mod domain;
 mod grpc;
+mod service;
 mod store;
 
 use std::future::Future;
@@ -40,9 +43,19 @@ use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 
 pub use config::{Config, ENV_IDENTITY_ADDR, ENV_MERCHANT_TOKEN_SECRET, ENV_SESSION_TOKEN_TTL_MS};
-pub use store::CreatedPartner;
+pub use service::keys::CreatedPartner;
 
-use crate::domain::token::MerchantSigner;
+use crate::{
+    domain::token::MerchantSigner,
+    grpc::{
+        accounts::AccountApi, auth::AuthApi, documents::DocumentApi, keys::ApiKeyApi, kyb::LegalEntityApi,
+        tokens::AccessTokenApi,
+    },
+    service::{
+        accounts::Accounts, auth::authenticator, documents::Documents, keys::ApiKeys, kyb::LegalEntities,
+        tokens::AccessTokens,
+    },
+};
 
 /// The schema identity owns.
 pub const SCHEMA: &str = "identity";
@@ -93,51 +106,47 @@ pub async fn serve_with(
     };
     let keys = IdempotencyKeys::new(pool.clone(), common.idempotency_ttl);
     let store = store::Store::new(pool, common.keyring.clone());
-    let authenticator = grpc::auth::authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
+    let cache = authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
     let limits = common.list;
+    let accounts = Accounts {
+        store: store.clone(),
+        clock: clock.clone(),
+        limits,
+        keys: keys.clone(),
+        cache: cache.clone(),
+    };
+    let legal_entities =
+        LegalEntities { store: store.clone(), clock: clock.clone(), limits, keys: keys.clone() };
+    let documents = Documents {
+        store: store.clone(),
+        clock: clock.clone(),
+        limits,
+        max_bytes: common.max_document_bytes,
+        keys,
+    };
+    let api_keys = ApiKeys { store: store.clone(), clock: clock.clone(), limits, cache: cache.clone() };
+    let access_tokens = AccessTokens {
+        store,
+        clock,
+        limits,
+        signer,
+        session_ttl: config.session_token_ttl,
+        cache: cache.clone(),
+    };
     // A document travels base64-free over gRPC, with room for its metadata.
     let max_message = common.max_document_bytes + 64 * 1024;
-    GrpcServer::new(SCHEMA, authenticator.clone(), common.service_keys.clone(), common.request_timeout)
+    GrpcServer::new(SCHEMA, cache, common.service_keys.clone(), common.request_timeout)
         .resources(grpc::RESOURCES)
-        .add_service(AuthServiceServer::new(grpc::auth::AuthApi))
-        .add_service(AccountServiceServer::new(grpc::accounts::AccountApi::new(
-            store.clone(),
-            clock.clone(),
-            limits,
-            authenticator.clone(),
-            keys.clone(),
-        )))
-        .add_service(LegalEntityServiceServer::new(grpc::kyb::LegalEntityApi::new(
-            store.clone(),
-            clock.clone(),
-            limits,
-            keys.clone(),
-        )))
+        .add_service(AuthServiceServer::new(AuthApi))
+        .add_service(AccountServiceServer::new(AccountApi(accounts)))
+        .add_service(LegalEntityServiceServer::new(LegalEntityApi(legal_entities)))
         .add_service(
-            DocumentServiceServer::new(grpc::documents::DocumentApi::new(
-                store.clone(),
-                clock.clone(),
-                limits,
-                common.max_document_bytes,
-                keys.clone(),
-            ))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message),
+            DocumentServiceServer::new(DocumentApi(documents))
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
         )
-        .add_service(ApiKeyServiceServer::new(grpc::keys::ApiKeyApi::new(
-            store.clone(),
-            clock.clone(),
-            limits,
-            authenticator.clone(),
-        )))
-        .add_service(AccessTokenServiceServer::new(grpc::tokens::AccessTokenApi::new(
-            store,
-            clock,
-            limits,
-            signer,
-            config.session_token_ttl,
-            authenticator,
-        )))
+        .add_service(ApiKeyServiceServer::new(ApiKeyApi(api_keys)))
+        .add_service(AccessTokenServiceServer::new(AccessTokenApi(access_tokens)))
         .serve(listener, shutdown)
         .await
 }

@@ -49,6 +49,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// Whether an operator may still review the document: only while it is
+    /// pending (test-mode documents are reviewed at upload).
+    pub fn awaiting_review(&self) -> Result<(), String> {
+        match self.status {
+            DocumentStatus::Pending => Ok(()),
+            done => Err(format!("The document was already {}", done.as_str())),
+        }
+    }
+
     /// The document after `decision`, made at `at`.
     pub fn reviewed(&self, decision: Decision, at: DateTime<Utc>) -> Self {
         let (status, status_reason) = match decision {
@@ -356,6 +365,38 @@ mod tests {
         for bad in ["", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "a\u{0}.pdf", &"x".repeat(256)] {
             assert!(FileName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_document_is_reviewed_once() {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z").unwrap().to_utc();
+        let pending = Document {
+            id: Uuid::nil(),
+            livemode: true,
+            kind: DocumentType::Passport,
+            subject: Subject::Owner(Uuid::nil()),
+            file_name: FileName::parse("passport.pdf").unwrap(),
+            content_type: ContentType::Pdf,
+            size_bytes: 8,
+            sha256: String::new(),
+            status: DocumentStatus::Pending,
+            status_reason: None,
+            reviewed_at: None,
+            attrs: Attrs::default(),
+            created_at: at,
+            modified_at: at,
+        };
+        assert_eq!(pending.awaiting_review(), Ok(()));
+        let later = at + chrono::TimeDelta::minutes(5);
+        let rejected = pending.reviewed(Decision::Reject("Blurry".to_owned()), later);
+        assert_eq!(
+            (rejected.status, rejected.status_reason.as_deref(), rejected.reviewed_at, rejected.modified_at),
+            (DocumentStatus::Rejected, Some("Blurry"), Some(later), later)
+        );
+        assert_eq!(rejected.awaiting_review().unwrap_err(), "The document was already rejected");
+        let verified = pending.reviewed(Decision::Verify, later);
+        assert_eq!((verified.status, verified.status_reason.as_deref()), (DocumentStatus::Verified, None));
+        assert_eq!(verified.awaiting_review().unwrap_err(), "The document was already verified");
     }
 
     #[test]

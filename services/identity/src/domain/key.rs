@@ -10,7 +10,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use paymesh_kit::{
     auth::{KeyKind, Permission, Verb},
-    values::Attrs,
+    values::{Attrs, AttrsPatch},
 };
 use sha2::{Digest as _, Sha256};
 
@@ -189,6 +189,76 @@ impl ApiKey {
     pub fn status(&self, now: DateTime<Utc>) -> KeyStatus {
         KeyStatus::at(self.revoked_at, self.expires_at, now)
     }
+
+    /// The key after `patch`, changed at `now`. Fails naming the attribute:
+    /// client keys take no permissions (they are restricted by their
+    /// kind), and merged custom attributes must fit.
+    pub fn apply(&self, patch: &KeyPatch, now: DateTime<Utc>) -> Result<Self, (&'static str, String)> {
+        let KeyPatch { name, permissions, attrs } = patch;
+        let mut changed = self.clone();
+        if let Some(name) = name.clone() {
+            changed.name = name;
+        }
+        if let Some(permissions) = permissions.clone() {
+            if self.class.kind == ApiKeyKind::Client && !permissions.is_empty() {
+                return Err((
+                    "permissions",
+                    "Client keys are restricted by their kind; permissions apply to secret keys".to_owned(),
+                ));
+            }
+            changed.permissions = permissions;
+        }
+        changed.attrs = self.attrs.patched(attrs.clone()).map_err(|why| ("attrs", why))?;
+        changed.modified_at = now;
+        Ok(changed)
+    }
+
+    /// The key revoked at `now`; refused when it already is.
+    pub fn revoked(&self, now: DateTime<Utc>) -> Result<Self, String> {
+        if self.revoked_at.is_some() {
+            return Err("The key is already revoked".to_owned());
+        }
+        Ok(Self { revoked_at: Some(now), modified_at: now, ..self.clone() })
+    }
+
+    /// Whether the key may be rolled at `now`: only a working key, and only
+    /// once (its replacement is rolled after that).
+    pub fn may_roll(&self, now: DateTime<Utc>) -> Result<(), String> {
+        if self.revoked_at.is_some() || self.expires_at.is_some_and(|e| e <= now) {
+            return Err("Only a working key can be rolled".to_owned());
+        }
+        if self.rolled_to_id.is_some() {
+            return Err("The key was already rolled; roll its replacement instead".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The key rolled at `now` into `replacement`, working until `expiry`
+    /// (see [`rolled_expiry`]).
+    pub fn rolled(&self, replacement: uuid::Uuid, expiry: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self { expires_at: Some(expiry), rolled_to_id: Some(replacement), modified_at: now, ..self.clone() }
+    }
+}
+
+/// A change to a key: `None` leaves an attribute as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyPatch {
+    /// A new name.
+    pub name: Option<String>,
+    /// New permissions (empty: none, for an unrestricted secret key).
+    pub permissions: Option<Vec<Permission>>,
+    /// A merge patch for the custom attributes, or `Some(None)` to remove
+    /// them all.
+    pub attrs: AttrsPatch,
+}
+
+/// Refuses a key revoking itself: it would lock its holder out; another
+/// key revokes it, or the holder rolls it.
+pub fn may_revoke(caller: uuid::Uuid, target: uuid::Uuid) -> Result<(), String> {
+    if caller == target {
+        return Err("A key cannot revoke itself; use another key, or roll this one".to_owned());
+    }
+    Ok(())
 }
 
 /// The longest key name, in characters.
@@ -423,6 +493,79 @@ mod tests {
         assert_eq!(rolled_expiry(None, now, 60).unwrap(), now + TimeDelta::seconds(60));
         assert_eq!(rolled_expiry(Some(now), now, 60).unwrap(), now, "an earlier expiry stays");
         assert!(rolled_expiry(None, now, MAX_GRACE_SECONDS + 1).is_err());
+    }
+
+    fn record(kind: ApiKeyKind, now: DateTime<Utc>) -> ApiKey {
+        let issued = IssuedKey::generate(KeyClass { livemode: false, kind }).unwrap();
+        ApiKey::issued(&issued, "Server".to_owned(), Vec::new(), Attrs::default(), now)
+    }
+
+    #[test]
+    fn a_patch_changes_what_it_names_and_client_keys_take_no_permissions() {
+        let now = Utc::now();
+        let later = now + TimeDelta::seconds(5);
+        let secret = record(ApiKeyKind::Secret, now);
+        let patch = KeyPatch {
+            name: Some("Reporting".to_owned()),
+            permissions: Some(vec![p(Verb::Get, "/transactions")]),
+            attrs: None,
+        };
+        let changed = secret.apply(&patch, later).unwrap();
+        assert_eq!(
+            (changed.name.as_str(), changed.permissions.clone()),
+            ("Reporting", vec![p(Verb::Get, "/transactions")])
+        );
+        assert_eq!((changed.id, changed.created_at, changed.modified_at), (secret.id, now, later));
+        let renamed =
+            secret.apply(&KeyPatch { name: Some("Other".to_owned()), ..KeyPatch::default() }, later).unwrap();
+        assert_eq!(renamed.permissions, secret.permissions);
+        let client = record(ApiKeyKind::Client, now);
+        assert_eq!(
+            client.apply(&patch, later).unwrap_err(),
+            (
+                "permissions",
+                "Client keys are restricted by their kind; permissions apply to secret keys".to_owned()
+            )
+        );
+        let cleared = KeyPatch { permissions: Some(Vec::new()), ..KeyPatch::default() };
+        assert!(client.apply(&cleared, later).is_ok());
+    }
+
+    #[test]
+    fn a_key_is_revoked_once_and_never_by_itself() {
+        let now = Utc::now();
+        let key = record(ApiKeyKind::Secret, now);
+        let later = now + TimeDelta::seconds(5);
+        let revoked = key.revoked(later).unwrap();
+        assert_eq!((revoked.revoked_at, revoked.modified_at), (Some(later), later));
+        assert_eq!(revoked.status(later), KeyStatus::Revoked);
+        assert_eq!(revoked.revoked(later).unwrap_err(), "The key is already revoked");
+        assert_eq!(
+            may_revoke(key.id, key.id).unwrap_err(),
+            "A key cannot revoke itself; use another key, or roll this one"
+        );
+        assert!(may_revoke(uuid::Uuid::now_v7(), key.id).is_ok());
+    }
+
+    #[test]
+    fn only_a_working_key_is_rolled_and_only_once() {
+        let now = Utc::now();
+        let key = record(ApiKeyKind::Secret, now);
+        assert_eq!(key.may_roll(now), Ok(()));
+        let replacement = uuid::Uuid::now_v7();
+        let expiry = now + TimeDelta::seconds(60);
+        let rolled = key.rolled(replacement, expiry, now);
+        assert_eq!(
+            (rolled.expires_at, rolled.rolled_to_id, rolled.modified_at),
+            (Some(expiry), Some(replacement), now)
+        );
+        assert_eq!(rolled.status(now), KeyStatus::Expiring);
+        assert_eq!(
+            rolled.may_roll(now).unwrap_err(),
+            "The key was already rolled; roll its replacement instead"
+        );
+        assert_eq!(rolled.may_roll(expiry).unwrap_err(), "Only a working key can be rolled");
+        assert_eq!(key.revoked(now).unwrap().may_roll(now).unwrap_err(), "Only a working key can be rolled");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::key::random_base62;
+use super::{account::AccountType, key::random_base62};
 
 /// An access token's record (never the token).
 #[derive(Clone, Debug, PartialEq)]
@@ -49,9 +49,58 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
+    /// The record of a token of `kind` for `account_id`, issued at `now`
+    /// by the key `issued_by`: a session token lives `session_ttl`, a
+    /// merchant token [`MERCHANT_TOKEN_TTL`].
+    pub fn issue(
+        kind: TokenType,
+        account_id: Uuid,
+        livemode: bool,
+        issued_by: Uuid,
+        attrs: Attrs,
+        now: DateTime<Utc>,
+        session_ttl: TimeDelta,
+    ) -> Self {
+        let ttl = match kind {
+            TokenType::SessionAccess => session_ttl,
+            TokenType::Merchant => MERCHANT_TOKEN_TTL,
+        };
+        Self {
+            id: Uuid::now_v7(),
+            livemode,
+            kind,
+            account_id,
+            expires_at: now + ttl,
+            redeemed_at: None,
+            revoked_at: None,
+            issued_by,
+            attrs,
+            created_at: now,
+            modified_at: now,
+        }
+    }
+
     /// Where the token stands at `now`.
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
         TokenStatus::at(self.revoked_at, self.redeemed_at, self.expires_at, now)
+    }
+
+    /// The token revoked at `now`; refused when it cannot be used anyway
+    /// (the error says why).
+    pub fn revoked(&self, now: DateTime<Utc>) -> Result<Self, String> {
+        if let Some(refusal) = self.status(now).refusal() {
+            return Err(format!("The token cannot be revoked: {refusal}"));
+        }
+        Ok(Self { revoked_at: Some(now), modified_at: now, ..self.clone() })
+    }
+
+    /// The session token redeemed at `now`, the one time it can be; the
+    /// error says why not, in words for its holder.
+    pub fn redeemed(&self, now: DateTime<Utc>) -> Result<Self, &'static str> {
+        if let Some(refusal) = self.status(now).refusal() {
+            return Err(refusal);
+        }
+        Ok(Self { redeemed_at: Some(now), modified_at: now, ..self.clone() })
     }
 }
 
@@ -91,6 +140,20 @@ impl TokenType {
             "session_access" => Some(Self::SessionAccess),
             "merchant" => Some(Self::Merchant),
             _ => None,
+        }
+    }
+
+    /// The type of account a token of this type opens, and what is said
+    /// when the account named is not one (of the partner and mode).
+    pub fn account(self) -> (AccountType, &'static str) {
+        match self {
+            Self::SessionAccess => {
+                (AccountType::Customer, "No such customer: session tokens open a customer's pay page")
+            }
+            Self::Merchant => (
+                AccountType::Processing,
+                "No such processing account: merchant tokens open a merchant's portal",
+            ),
         }
     }
 }
@@ -393,5 +456,52 @@ mod tests {
         assert_eq!(TokenStatus::at(Some(now), Some(now), later, now), TokenStatus::Revoked);
         assert!(TokenStatus::Redeemed.refusal().unwrap().contains("already been used"));
         assert!(MerchantSigner::new(vec![1; 16]).is_err());
+    }
+
+    fn issued(kind: TokenType, now: DateTime<Utc>) -> AccessToken {
+        AccessToken::issue(
+            kind,
+            Uuid::now_v7(),
+            false,
+            Uuid::now_v7(),
+            Attrs::default(),
+            now,
+            TimeDelta::minutes(15),
+        )
+    }
+
+    #[test]
+    fn tokens_live_as_long_as_their_type_says_and_open_their_kind_of_account() {
+        let now = Utc::now();
+        let session = issued(TokenType::SessionAccess, now);
+        assert_eq!(
+            (session.expires_at, session.created_at, session.modified_at),
+            (now + TimeDelta::minutes(15), now, now)
+        );
+        assert_eq!(session.status(now), TokenStatus::Active);
+        assert_eq!(issued(TokenType::Merchant, now).expires_at, now + MERCHANT_TOKEN_TTL);
+        assert_eq!(TokenType::SessionAccess.account().0, AccountType::Customer);
+        assert_eq!(TokenType::Merchant.account().0, AccountType::Processing);
+        assert!(TokenType::Merchant.account().1.starts_with("No such processing account"));
+    }
+
+    #[test]
+    fn a_session_token_is_redeemed_once_and_a_token_revoked_while_it_works() {
+        let now = Utc::now();
+        let later = now + TimeDelta::minutes(1);
+        let token = issued(TokenType::SessionAccess, now);
+        let redeemed = token.redeemed(later).unwrap();
+        assert_eq!((redeemed.redeemed_at, redeemed.modified_at), (Some(later), later));
+        assert_eq!(redeemed.redeemed(later).unwrap_err(), TokenStatus::Redeemed.refusal().unwrap());
+        assert_eq!(
+            redeemed.revoked(later).unwrap_err(),
+            "The token cannot be revoked: This session token has already been used; issue a new one"
+        );
+        let revoked = token.revoked(later).unwrap();
+        assert_eq!((revoked.revoked_at, revoked.modified_at), (Some(later), later));
+        assert_eq!(revoked.redeemed(later).unwrap_err(), "This token has been revoked");
+        let expired = now + TimeDelta::minutes(15);
+        assert_eq!(token.redeemed(expired).unwrap_err(), "This token has expired; issue a new one");
+        assert!(token.revoked(expired).is_err());
     }
 }

@@ -6,109 +6,32 @@
 //! types the key may touch with its method: others are not found. Merchant
 //! tokens may read only their own processing account and its history.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error,
-    auth::{self, KeyKind, Principal, Scope, Verb},
+    auth::{self, KeyKind, Principal, Verb},
     batch,
-    clock::Clock,
-    config::ListLimits,
-    idempotency::IdempotencyKeys,
 };
 use paymesh_proto::{
     common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
     identity::v1::{self as pb, account_service_server::AccountService},
 };
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
-use super::{actor, auth::IdentityAuthenticator, object_id, secret, structs};
+use super::{object_id, secret, structs};
 use crate::{
     convert::accounts as wire,
     domain::{
         account::{Account, AccountPatch, AccountType, Profile},
         lifecycle::{Actor, Change},
     },
-    store::{Listing, Store},
+    service::{accounts::Accounts, actor},
+    store::Listing,
 };
 
-/// `AccountService` over the identity store.
-#[derive(Clone)]
-pub(crate) struct AccountApi {
-    store: Store,
-    clock: Clock,
-    limits: ListLimits,
-    cache: Arc<IdentityAuthenticator>,
-    /// The idempotency keys of account creation.
-    keys: IdempotencyKeys,
-}
-
-impl std::fmt::Debug for AccountApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountApi").finish_non_exhaustive()
-    }
-}
-
-impl AccountApi {
-    /// Serves accounts from `store`; changes evict merchant tokens of the
-    /// processing accounts they touch from `cache`.
-    pub(crate) fn new(
-        store: Store,
-        clock: Clock,
-        limits: ListLimits,
-        cache: Arc<IdentityAuthenticator>,
-        keys: IdempotencyKeys,
-    ) -> Self {
-        Self { store, clock, limits, cache, keys }
-    }
-
-    /// [`Store::change_accounts`], then forgets the cached merchant tokens
-    /// of the processing accounts changed, so that a token of one deleted
-    /// or deactivated stops at once here (its next use is checked against
-    /// the account again).
-    async fn change<F>(
-        &self,
-        scope: Scope,
-        ids: &[Uuid],
-        actor: Actor,
-        missing: impl Fn(usize) -> Error,
-        field: impl Fn(usize) -> String,
-        change: F,
-    ) -> Result<Vec<Account>, Error>
-    where
-        F: Fn(usize, &Account) -> Result<Change, Error>,
-    {
-        let changed = self.store.change_accounts(scope, ids, actor, missing, field, change).await?;
-        self.forget_merchants(&changed);
-        Ok(changed)
-    }
-
-    /// [`Store::change_accounts_matching`], forgetting merchant tokens as
-    /// [`AccountApi::change`] does.
-    async fn change_matching<F>(
-        &self,
-        scope: Scope,
-        filters: &[Filter],
-        actor: Actor,
-        change: F,
-    ) -> Result<Vec<Account>, Error>
-    where
-        F: Fn(&Account) -> Result<Change, Error>,
-    {
-        let changed =
-            self.store.change_accounts_matching(scope, filters, self.limits.max_limit, actor, change).await?;
-        self.forget_merchants(&changed);
-        Ok(changed)
-    }
-
-    fn forget_merchants(&self, accounts: &[Account]) {
-        let processing: Vec<Uuid> =
-            accounts.iter().filter(|a| a.kind() == AccountType::Processing).map(|a| a.id).collect();
-        self.cache.evict_accounts(&processing);
-    }
-}
+/// `AccountService` over the service's accounts.
+#[derive(Clone, Debug)]
+pub(crate) struct AccountApi(pub(crate) Accounts);
 
 fn not_found() -> Error {
     Error::NotFound { resource: "Account" }
@@ -188,7 +111,7 @@ impl AccountApi {
         field: impl Fn(usize) -> String,
     ) -> Result<Vec<Account>, Error> {
         let types = allowed_types(principal, Verb::Post);
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let mut violations = Vec::new();
         let mut accounts = Vec::with_capacity(requests.len());
         for (i, pb::CreateAccountRequest { account }) in requests.into_iter().enumerate() {
@@ -218,13 +141,12 @@ impl AccountService for AccountApi {
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        self.keys
-            .once(request, self.clock.now(), |principal, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |principal, message| async move {
                 let accounts = self.create_all(&principal, vec![message], |_| String::new())?;
-                let mut created = self
-                    .store
-                    .insert_accounts(scope, accounts, actor(&principal), |_| "account".to_owned())
-                    .await?;
+                let mut created =
+                    self.0.insert(scope, accounts, actor(&principal), |_| "account".to_owned()).await?;
                 Ok(pb::CreateAccountResponse { account: created.pop().map(wire::to_proto) })
             })
             .await
@@ -236,12 +158,13 @@ impl AccountService for AccountApi {
     ) -> Result<Response<pb::BatchCreateAccountsResponse>, Status> {
         let (_, scope) = secret(&request)?;
         batch::check_size(request.get_ref().requests.len(), "requests")?;
-        self.keys
-            .once(request, self.clock.now(), |principal, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |principal, message| async move {
                 let accounts = self.create_all(&principal, message.requests, |i| format!("requests[{i}]"))?;
                 let created = self
-                    .store
-                    .insert_accounts(scope, accounts, actor(&principal), |i| format!("requests[{i}].account"))
+                    .0
+                    .insert(scope, accounts, actor(&principal), |i| format!("requests[{i}].account"))
                     .await?;
                 Ok(pb::BatchCreateAccountsResponse { accounts: responses(created) })
             })
@@ -262,7 +185,7 @@ impl AccountService for AccountApi {
         } else {
             principal.require_secret_key()?;
         }
-        let account = self.store.account(principal.scope(), id).await?.ok_or_else(not_found)?;
+        let account = self.0.store.account(principal.scope(), id).await?.ok_or_else(not_found)?;
         if principal.key_kind != KeyKind::Merchant {
             visible(&account, &allowed_types(&principal, Verb::Get), not_found)?;
         }
@@ -277,7 +200,7 @@ impl AccountService for AccountApi {
         let query =
             restrict(request.into_inner().query.unwrap_or_default(), &allowed_types(&principal, Verb::Get));
         let (accounts, computed, groups) =
-            listing(self.store.list_accounts(scope, &query, self.limits).await?);
+            listing(self.0.store.list_accounts(scope, &query, self.0.limits).await?);
         Ok(Response::new(pb::ListAccountsResponse { accounts, computed, groups }))
     }
 
@@ -291,12 +214,13 @@ impl AccountService for AccountApi {
         let (id, patch) = wire::patch(account, update_mask).map_err(Error::InvalidAttributes)?;
         let id = id.ok_or_else(not_found)?;
         let account = if patch.is_empty() {
-            let account = self.store.account(scope, id).await?.ok_or_else(not_found)?;
+            let account = self.0.store.account(scope, id).await?.ok_or_else(not_found)?;
             visible(&account, &types, not_found)?;
             account
         } else {
-            let now = self.clock.now();
+            let now = self.0.clock.now();
             let mut changed = self
+                .0
                 .change(
                     scope,
                     &[id],
@@ -339,8 +263,9 @@ impl AccountService for AccountApi {
         }
         let field = |i: usize| format!("requests[{i}].account.id");
         let ids = batch::ids(parsed_ids.into_iter().enumerate(), field, "No such account")?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let accounts = self
+            .0
             .change(
                 scope,
                 &ids,
@@ -370,8 +295,9 @@ impl AccountService for AccountApi {
         if !filters.is_empty() {
             filters.extend(type_filter(&types));
         }
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let accounts = self
+            .0
             .change_matching(scope, &filters, actor(&principal), |a| updated(a, &patch, now, "account"))
             .await?;
         Ok(Response::new(pb::UpdateAccountsByQueryResponse { accounts: responses(accounts) }))
@@ -384,8 +310,9 @@ impl AccountService for AccountApi {
         let (principal, scope) = secret(&request)?;
         let types = allowed_types(&principal, Verb::Delete);
         let id = object_id(&request.get_ref().id, not_found)?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let mut deleted = self
+            .0
             .change(
                 scope,
                 &[id],
@@ -412,8 +339,9 @@ impl AccountService for AccountApi {
         batch::check_size(ids.len(), "ids")?;
         let field = |i: usize| format!("ids[{i}]");
         let ids = batch::ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field, "No such account")?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let accounts = self
+            .0
             .change(
                 scope,
                 &ids,
@@ -439,8 +367,9 @@ impl AccountService for AccountApi {
         if !filters.is_empty() {
             filters.extend(type_filter(&types));
         }
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let accounts = self
+            .0
             .change_matching(scope, &filters, actor(&principal), |a| Ok(Change::Delete(a.clone(), now)))
             .await?;
         Ok(Response::new(pb::DeleteAccountsByQueryResponse { accounts: responses(accounts) }))
@@ -456,8 +385,7 @@ impl AccountService for AccountApi {
         let payer = object_id(&payer_id, missing)?;
         require_customer_reader(&principal, missing)?;
         let query = query.unwrap_or_default();
-        let (accounts, computed, groups) =
-            listing(self.store.list_recipients(scope, payer, &query, self.limits).await?);
+        let (accounts, computed, groups) = listing(self.0.list_recipients(scope, payer, &query).await?);
         Ok(Response::new(pb::ListRecipientsResponse { accounts, computed, groups }))
     }
 
@@ -471,7 +399,7 @@ impl AccountService for AccountApi {
         let payer = object_id(&payer_id, missing)?;
         require_customer_reader(&principal, missing)?;
         let recipient = object_id(&recipient_id, || Error::NotFound { resource: "Recipient" })?;
-        let (payer, recipient) = self.store.resolve_recipient(scope, payer, recipient).await?;
+        let (payer, recipient) = self.0.resolve_recipient(scope, payer, recipient).await?;
         Ok(Response::new(pb::ResolveRecipientResponse {
             recipient: Some(wire::to_proto(recipient)),
             payer: Some(wire::to_proto(payer)),
@@ -495,7 +423,7 @@ impl AccountService for AccountApi {
                 return Err(missing().into());
             }
         }
-        let changes = self.store.status_changes(principal.scope(), id).await?;
+        let changes = self.0.status_changes(principal.scope(), id).await?;
         Ok(Response::new(pb::ListProcessingStatusChangesResponse {
             changes: changes.into_iter().map(wire::change_to_proto).collect(),
         }))
@@ -514,8 +442,9 @@ impl AccountService for AccountApi {
             "" => None,
             raw => Some(raw.parse().map_err(|_| Error::invalid("payment_method_id", "Must be a valid id"))?),
         };
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let mut changed = self
+            .0
             .change(
                 scope,
                 &[id],

@@ -1,46 +1,20 @@
 //! `ApiKeyService`: a partner's keys, managed with its secret keys.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
-use paymesh_kit::{Error, clock::Clock, config::ListLimits, idempotency};
+use paymesh_kit::{Error, idempotency};
 use paymesh_proto::identity::v1::{self as pb, api_key_service_server::ApiKeyService};
 use tonic::{Request, Response, Status};
 
-use super::{auth::IdentityAuthenticator, object_id, secret, structs};
+use super::{object_id, secret, structs};
 use crate::{
     convert::keys as wire,
     domain::key::{ApiKey, ApiKeyKind, IssuedKey, KeyClass, may_grant, may_grant_key},
-    store::Store,
+    service::keys::ApiKeys,
 };
 
-/// `ApiKeyService` over the identity store. Revocations and rolls evict
-/// the key from identity's own cache at once.
-#[derive(Clone)]
-pub(crate) struct ApiKeyApi {
-    store: Store,
-    clock: Clock,
-    limits: ListLimits,
-    cache: Arc<IdentityAuthenticator>,
-}
-
-impl std::fmt::Debug for ApiKeyApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeyApi").finish_non_exhaustive()
-    }
-}
-
-impl ApiKeyApi {
-    /// Serves keys from `store`, evicting from `cache`.
-    pub(crate) fn new(
-        store: Store,
-        clock: Clock,
-        limits: ListLimits,
-        cache: Arc<IdentityAuthenticator>,
-    ) -> Self {
-        Self { store, clock, limits, cache }
-    }
-}
+/// `ApiKeyService` over the service's API keys.
+#[derive(Clone, Debug)]
+pub(crate) struct ApiKeyApi(pub(crate) ApiKeys);
 
 fn not_found() -> Error {
     Error::NotFound { resource: "API key" }
@@ -64,9 +38,9 @@ impl ApiKeyService for ApiKeyApi {
         let issued = IssuedKey::generate(KeyClass { livemode: scope.livemode, kind })
             .context("the OS random source failed")
             .map_err(Error::Internal)?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let key = ApiKey::issued(&issued, name, permissions, attrs, now);
-        self.store.insert_api_key(scope, &key, &issued).await?;
+        self.0.store.insert_api_key(scope, &key, &issued).await?;
         Ok(Response::new(pb::CreateApiKeyResponse {
             api_key: Some(wire::to_proto(key, now)),
             key: issued.key,
@@ -79,8 +53,8 @@ impl ApiKeyService for ApiKeyApi {
     ) -> Result<Response<pb::GetApiKeyResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let id = object_id(&request.get_ref().id, not_found)?;
-        let key = self.store.api_key(scope, id).await?.ok_or_else(not_found)?;
-        Ok(Response::new(pb::GetApiKeyResponse { api_key: Some(wire::to_proto(key, self.clock.now())) }))
+        let key = self.0.store.api_key(scope, id).await?.ok_or_else(not_found)?;
+        Ok(Response::new(pb::GetApiKeyResponse { api_key: Some(wire::to_proto(key, self.0.clock.now())) }))
     }
 
     async fn list_api_keys(
@@ -89,8 +63,8 @@ impl ApiKeyService for ApiKeyApi {
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let query = request.into_inner().query.unwrap_or_default();
-        let listing = self.store.list_api_keys(scope, &query, self.limits).await?;
-        let now = self.clock.now();
+        let listing = self.0.store.list_api_keys(scope, &query, self.0.limits).await?;
+        let now = self.0.clock.now();
         Ok(Response::new(pb::ListApiKeysResponse {
             api_keys: listing.items.into_iter().map(|k| wire::to_proto(k, now)).collect(),
             computed: structs(listing.computed),
@@ -110,10 +84,10 @@ impl ApiKeyService for ApiKeyApi {
             may_grant(principal.permissions.as_deref(), permissions)
                 .map_err(|why| Error::invalid("api_key.permissions", why))?;
         }
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let (key, hash) = self
-            .store
-            .update_api_key(scope, id, principal.permissions.as_deref(), |key| {
+            .0
+            .update(scope, id, principal.permissions.as_deref(), |key| {
                 let mut changed = key.clone();
                 if let Some(name) = patch.name.clone() {
                     changed.name = name;
@@ -137,7 +111,7 @@ impl ApiKeyService for ApiKeyApi {
             .await?;
         // New permissions apply at once here; other services' caches follow
         // within their TTL.
-        self.cache.evict(&hash);
+        self.0.cache.evict(&hash);
         Ok(Response::new(pb::UpdateApiKeyResponse { api_key: Some(wire::to_proto(key, now)) }))
     }
 
@@ -147,9 +121,9 @@ impl ApiKeyService for ApiKeyApi {
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
         let (principal, scope) = secret(&request)?;
         let id = object_id(&request.get_ref().id, not_found)?;
-        let now = self.clock.now();
-        let (key, hash) = self.store.revoke_api_key(scope, id, &principal, now).await?;
-        self.cache.evict(&hash);
+        let now = self.0.clock.now();
+        let (key, hash) = self.0.revoke(scope, id, &principal, now).await?;
+        self.0.cache.evict(&hash);
         Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(wire::to_proto(key, now)) }))
     }
 
@@ -160,12 +134,10 @@ impl ApiKeyService for ApiKeyApi {
         let (principal, scope) = secret(&request)?;
         let pb::RollApiKeyRequest { id, grace_period_seconds } = request.into_inner();
         let id = object_id(&id, not_found)?;
-        let now = self.clock.now();
-        let rolled = self
-            .store
-            .roll_api_key(scope, id, principal.permissions.as_deref(), grace_period_seconds, now)
-            .await?;
-        self.cache.evict(&rolled.previous_hash);
+        let now = self.0.clock.now();
+        let rolled =
+            self.0.roll(scope, id, principal.permissions.as_deref(), grace_period_seconds, now).await?;
+        self.0.cache.evict(&rolled.previous_hash);
         Ok(Response::new(pb::RollApiKeyResponse {
             api_key: Some(wire::to_proto(rolled.key, now)),
             key: rolled.issued.key,

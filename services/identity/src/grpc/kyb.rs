@@ -4,9 +4,7 @@
 //! holds the partner's KYB lock: a batch is all or none, and an item's
 //! problems are reported in its place (`requests[i]…`, `ids[i]`).
 
-use paymesh_kit::{
-    Error, Violation, batch, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys, query,
-};
+use paymesh_kit::{Error, Violation, batch, query};
 use paymesh_proto::{
     common::v1::Filter,
     identity::v1::{self as pb, legal_entity_service_server::LegalEntityService},
@@ -20,29 +18,16 @@ use super::{object_id, secret, structs};
 use crate::{
     convert::kyb as wire,
     domain::legal_entity::{LegalEntity, LegalEntityPatch, Owner, OwnerPatch},
+    service::kyb::{LegalEntities, entity_not_found, owner_not_found},
     store::{
         Store,
         kyb::{EntityWithOwners, LEGAL_ENTITIES, OWNERS},
     },
 };
 
-/// `LegalEntityService` over the identity store.
+/// `LegalEntityService` over the service's legal entities.
 #[derive(Debug, Clone)]
-pub(crate) struct LegalEntityApi {
-    store: Store,
-    clock: Clock,
-    limits: ListLimits,
-    /// The idempotency keys of legal entity and owner creation.
-    keys: IdempotencyKeys,
-}
-
-fn entity_not_found() -> Error {
-    Error::NotFound { resource: "Legal entity" }
-}
-
-fn owner_not_found() -> Error {
-    Error::NotFound { resource: "Owner" }
-}
+pub(crate) struct LegalEntityApi(pub(crate) LegalEntities);
 
 /// Which objects a change acts on, and where each one's problems go.
 enum Targets {
@@ -61,6 +46,7 @@ impl Targets {
     /// matches of the filters of `resource`, read under the KYB lock.
     async fn resolve(
         &self,
+        store: &Store,
         tx: &mut PgConnection,
         scope: paymesh_kit::auth::Scope,
         resource: &query::Resource,
@@ -74,7 +60,7 @@ impl Targets {
                 let parsed = ids.iter().map(|id| id.trim().parse().ok()).enumerate();
                 batch::ids(parsed, |i| self.id_field(i, resource), &no_such)
             }
-            Self::Query(filters) => query::matching_ids(tx, resource, scope, filters, max).await,
+            Self::Query(filters) => store.matching_ids(tx, resource, scope, filters, max).await,
         }
     }
 
@@ -161,11 +147,6 @@ fn item(many: bool, i: usize) -> String {
 }
 
 impl LegalEntityApi {
-    /// Serves legal entities from `store`.
-    pub(crate) fn new(store: Store, clock: Clock, limits: ListLimits, keys: IdempotencyKeys) -> Self {
-        Self { store, clock, limits, keys }
-    }
-
     /// Creates legal entities (with their owners), all or none.
     async fn create_entities(
         &self,
@@ -173,7 +154,7 @@ impl LegalEntityApi {
         given: Vec<Option<pb::LegalEntity>>,
         many: bool,
     ) -> Result<Vec<pb::LegalEntity>, Error> {
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let mut violations = Vec::new();
         let mut new = Vec::with_capacity(given.len());
         for (i, entity) in given.into_iter().enumerate() {
@@ -183,11 +164,11 @@ impl LegalEntityApi {
             }
         }
         let new = batch::finish(new, violations)?;
-        let mut tx = self.store.kyb_transaction(scope).await?;
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
         let mut violations = Vec::new();
         let mut created = Vec::with_capacity(new.len());
         for (i, (entity, owners)) in new.into_iter().enumerate() {
-            match self.store.insert_legal_entity(&mut tx, scope, entity, owners).await {
+            match self.0.insert_entity(&mut tx, scope, entity, owners).await {
                 Ok((entity, owners)) => created.push(wire::entity_to_proto(entity, owners)),
                 Err(e) => batch::gather(&mut violations, e, &item(many, i))?,
             }
@@ -204,13 +185,14 @@ impl LegalEntityApi {
         targets: Targets,
         change: impl Fn(usize, &LegalEntity) -> Result<LegalEntity, Error> + Sync,
     ) -> Result<Vec<pb::LegalEntity>, Error> {
-        let mut tx = self.store.kyb_transaction(scope).await?;
-        let max = self.limits.max_limit;
-        let ids = targets.resolve(&mut tx, scope, &LEGAL_ENTITIES, entity_not_found, max).await?;
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
+        let max = self.0.limits.max_limit;
+        let ids =
+            targets.resolve(&self.0.store, &mut tx, scope, &LEGAL_ENTITIES, entity_not_found, max).await?;
         let mut violations = Vec::new();
         let mut changed = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            match self.store.update_legal_entity(&mut tx, scope, *id, |e| change(i, e)).await {
+            match self.0.update_entity(&mut tx, scope, *id, |e| change(i, e)).await {
                 Ok((entity, owners)) => changed.push(wire::entity_to_proto(entity, owners)),
                 Err(e) => violations.extend(targets.place(e, i, *id, &LEGAL_ENTITIES)?),
             }
@@ -226,14 +208,15 @@ impl LegalEntityApi {
         scope: paymesh_kit::auth::Scope,
         targets: Targets,
     ) -> Result<Vec<pb::LegalEntity>, Error> {
-        let now = self.clock.now();
-        let mut tx = self.store.kyb_transaction(scope).await?;
-        let max = self.limits.max_limit;
-        let ids = targets.resolve(&mut tx, scope, &LEGAL_ENTITIES, entity_not_found, max).await?;
+        let now = self.0.clock.now();
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
+        let max = self.0.limits.max_limit;
+        let ids =
+            targets.resolve(&self.0.store, &mut tx, scope, &LEGAL_ENTITIES, entity_not_found, max).await?;
         let mut violations = Vec::new();
         let mut deleted: Vec<EntityWithOwners> = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            match self.store.delete_legal_entity(&mut tx, scope, *id, now).await {
+            match self.0.delete_entity(&mut tx, scope, *id, now).await {
                 Ok(done) => deleted.push(done),
                 Err(e) => violations.extend(targets.place(e, i, *id, &LEGAL_ENTITIES)?),
             }
@@ -250,7 +233,7 @@ impl LegalEntityApi {
         given: Vec<Option<pb::Owner>>,
         many: bool,
     ) -> Result<Vec<pb::Owner>, Error> {
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let mut violations = Vec::new();
         let mut new = Vec::with_capacity(given.len());
         for (i, owner) in given.into_iter().enumerate() {
@@ -260,11 +243,11 @@ impl LegalEntityApi {
             }
         }
         let new = batch::finish(new, violations)?;
-        let mut tx = self.store.kyb_transaction(scope).await?;
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
         let mut violations = Vec::new();
         let mut created = Vec::with_capacity(new.len());
         for (i, owner) in new.into_iter().enumerate() {
-            match self.store.insert_owner(&mut tx, scope, owner).await {
+            match self.0.insert_owner(&mut tx, scope, owner).await {
                 Ok(owner) => created.push(wire::owner_to_proto(owner)),
                 Err(e) => batch::gather(&mut violations, e, &item(many, i))?,
             }
@@ -281,12 +264,14 @@ impl LegalEntityApi {
         targets: Targets,
         change: impl Fn(usize, &Owner) -> Result<Owner, Error> + Sync,
     ) -> Result<Vec<pb::Owner>, Error> {
-        let mut tx = self.store.kyb_transaction(scope).await?;
-        let ids = targets.resolve(&mut tx, scope, &OWNERS, owner_not_found, self.limits.max_limit).await?;
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
+        let ids = targets
+            .resolve(&self.0.store, &mut tx, scope, &OWNERS, owner_not_found, self.0.limits.max_limit)
+            .await?;
         let mut violations = Vec::new();
         let mut changed = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            match self.store.update_owner(&mut tx, scope, *id, |o| change(i, o)).await {
+            match self.0.update_owner(&mut tx, scope, *id, |o| change(i, o)).await {
                 Ok(owner) => changed.push(wire::owner_to_proto(owner)),
                 Err(e) => violations.extend(targets.place(e, i, *id, &OWNERS)?),
             }
@@ -302,13 +287,15 @@ impl LegalEntityApi {
         scope: paymesh_kit::auth::Scope,
         targets: Targets,
     ) -> Result<Vec<pb::Owner>, Error> {
-        let now = self.clock.now();
-        let mut tx = self.store.kyb_transaction(scope).await?;
-        let ids = targets.resolve(&mut tx, scope, &OWNERS, owner_not_found, self.limits.max_limit).await?;
+        let now = self.0.clock.now();
+        let mut tx = self.0.store.kyb_transaction(scope).await?;
+        let ids = targets
+            .resolve(&self.0.store, &mut tx, scope, &OWNERS, owner_not_found, self.0.limits.max_limit)
+            .await?;
         let mut violations = Vec::new();
         let mut deleted = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            match self.store.delete_owner(&mut tx, scope, *id, now).await {
+            match self.0.delete_owner(&mut tx, scope, *id, now).await {
                 Ok(owner) => deleted.push(wire::owner_to_proto(owner)),
                 Err(e) => violations.extend(targets.place(e, i, *id, &OWNERS)?),
             }
@@ -358,8 +345,9 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::CreateLegalEntityRequest>,
     ) -> Result<Response<pb::CreateLegalEntityResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        self.keys
-            .once(request, self.clock.now(), |_, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |_, message| async move {
                 let mut created = self.create_entities(scope, vec![message.legal_entity], false).await?;
                 Ok(pb::CreateLegalEntityResponse { legal_entity: created.pop() })
             })
@@ -372,8 +360,9 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::BatchCreateLegalEntitiesResponse>, Status> {
         let (_, scope) = secret(&request)?;
         batch::check_size(request.get_ref().requests.len(), "requests")?;
-        self.keys
-            .once(request, self.clock.now(), |_, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |_, message| async move {
                 let given = message.requests.into_iter().map(|r| r.legal_entity).collect();
                 let legal_entities = self.create_entities(scope, given, true).await?;
                 Ok(pb::BatchCreateLegalEntitiesResponse { legal_entities })
@@ -387,7 +376,7 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::GetLegalEntityResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let id = object_id(&request.get_ref().id, entity_not_found)?;
-        let (entity, owners) = self.store.legal_entity(scope, id).await?.ok_or_else(entity_not_found)?;
+        let (entity, owners) = self.0.store.legal_entity(scope, id).await?.ok_or_else(entity_not_found)?;
         reply!(GetLegalEntityResponse { legal_entity: Some(wire::entity_to_proto(entity, owners)) })
     }
 
@@ -397,7 +386,7 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::ListLegalEntitiesResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let query = request.into_inner().query.unwrap_or_default();
-        let listing = self.store.list_legal_entities(scope, &query, self.limits).await?;
+        let listing = self.0.store.list_legal_entities(scope, &query, self.0.limits).await?;
         Ok(Response::new(pb::ListLegalEntitiesResponse {
             legal_entities: listing.items.into_iter().map(|(e, o)| wire::entity_to_proto(e, o)).collect(),
             computed: structs(listing.computed),
@@ -410,7 +399,7 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::UpdateLegalEntityRequest>,
     ) -> Result<Response<pb::UpdateLegalEntityResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let (mut ids, patches) = Self::entity_patches(vec![request.into_inner()], false, now.date_naive())?;
         let targets = Targets::One(ids.pop().unwrap_or_default());
         let mut changed = self
@@ -428,7 +417,7 @@ impl LegalEntityService for LegalEntityApi {
         let (_, scope) = secret(&request)?;
         let requests = request.into_inner().requests;
         batch::check_size(requests.len(), "requests")?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let (ids, patches) = Self::entity_patches(requests, true, now.date_naive())?;
         let legal_entities = self
             .change_entities(scope, Targets::Requests(ids), |i, e| {
@@ -445,7 +434,7 @@ impl LegalEntityService for LegalEntityApi {
         let (_, scope) = secret(&request)?;
         let pb::UpdateLegalEntitiesByQueryRequest { filters, legal_entity, update_mask } =
             request.into_inner();
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let change = pb::UpdateLegalEntityRequest { legal_entity, update_mask: require_mask(update_mask)? };
         let (_, mut patches) = Self::entity_patches(vec![change], false, now.date_naive())?;
         let patch = patches.pop().unwrap_or_default();
@@ -492,8 +481,9 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::CreateOwnerRequest>,
     ) -> Result<Response<pb::CreateOwnerResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        self.keys
-            .once(request, self.clock.now(), |_, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |_, message| async move {
                 let mut created = self.create_owners(scope, vec![message.owner], false).await?;
                 Ok(pb::CreateOwnerResponse { owner: created.pop() })
             })
@@ -506,8 +496,9 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::BatchCreateOwnersResponse>, Status> {
         let (_, scope) = secret(&request)?;
         batch::check_size(request.get_ref().requests.len(), "requests")?;
-        self.keys
-            .once(request, self.clock.now(), |_, message| async move {
+        self.0
+            .keys
+            .once(request, self.0.clock.now(), |_, message| async move {
                 let given = message.requests.into_iter().map(|r| r.owner).collect();
                 let owners = self.create_owners(scope, given, true).await?;
                 Ok(pb::BatchCreateOwnersResponse { owners })
@@ -521,7 +512,7 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::GetOwnerResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let id = object_id(&request.get_ref().id, owner_not_found)?;
-        let owner = self.store.owner(scope, id).await?.ok_or_else(owner_not_found)?;
+        let owner = self.0.store.owner(scope, id).await?.ok_or_else(owner_not_found)?;
         reply!(GetOwnerResponse { owner: Some(wire::owner_to_proto(owner)) })
     }
 
@@ -531,7 +522,7 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::ListOwnersResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let query = request.into_inner().query.unwrap_or_default();
-        let listing = self.store.list_owners(scope, &query, self.limits).await?;
+        let listing = self.0.store.list_owners(scope, &query, self.0.limits).await?;
         Ok(Response::new(pb::ListOwnersResponse {
             owners: listing.items.into_iter().map(wire::owner_to_proto).collect(),
             computed: structs(listing.computed),
@@ -544,7 +535,7 @@ impl LegalEntityService for LegalEntityApi {
         request: Request<pb::UpdateOwnerRequest>,
     ) -> Result<Response<pb::UpdateOwnerResponse>, Status> {
         let (_, scope) = secret(&request)?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let (mut ids, patches) = Self::owner_patches(vec![request.into_inner()], false, now.date_naive())?;
         let targets = Targets::One(ids.pop().unwrap_or_default());
         let mut changed = self
@@ -562,7 +553,7 @@ impl LegalEntityService for LegalEntityApi {
         let (_, scope) = secret(&request)?;
         let requests = request.into_inner().requests;
         batch::check_size(requests.len(), "requests")?;
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let (ids, patches) = Self::owner_patches(requests, true, now.date_naive())?;
         let owners = self
             .change_owners(scope, Targets::Requests(ids), |i, o| {
@@ -578,7 +569,7 @@ impl LegalEntityService for LegalEntityApi {
     ) -> Result<Response<pb::UpdateOwnersByQueryResponse>, Status> {
         let (_, scope) = secret(&request)?;
         let pb::UpdateOwnersByQueryRequest { filters, owner, update_mask } = request.into_inner();
-        let now = self.clock.now();
+        let now = self.0.clock.now();
         let change = pb::UpdateOwnerRequest { owner, update_mask: require_mask(update_mask)? };
         let (_, mut patches) = Self::owner_patches(vec![change], false, now.date_naive())?;
         let patch = patches.pop().unwrap_or_default();

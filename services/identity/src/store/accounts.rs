@@ -1,7 +1,6 @@
-//! Accounts: customers and processing accounts, the biller directory, the
-//! activation status history, and the assessments that move it.
-
-use std::collections::HashMap;
+//! Accounts: customers and processing accounts, the biller directory and
+//! the activation status history — their rows, their events, and the
+//! statements that read and write them.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -19,20 +18,18 @@ use serde_json::{Map, Value, json};
 use sqlx::{FromRow as _, PgConnection, types::Json};
 use uuid::Uuid;
 
-use super::{Listing, Store, expect_one, kyb, kyb_lock, record};
+use super::{Listing, Store, expect_one, record};
 use crate::domain::{
     Sealed,
     account::{
-        ACCOUNT_TYPES, Account, AccountType, Attrs, CustomerProfile, Description, Email, INITIAL_STATUS,
-        Name, Phone, ProcessingProfile, Profile,
+        ACCOUNT_TYPES, Account, AccountType, Attrs, CustomerProfile, Description, Email, Name, Phone,
+        ProcessingProfile, Profile,
     },
     kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
-    lifecycle::{
-        self, Actor, CREATED, Change, Request, StatusChange, Transition, may_be_default, may_be_primary,
-    },
+    lifecycle::{Actor, StatusChange},
     processing::{
         BankAccountType, CATEGORIES, Category, PROCESSING_STATUSES, Payout, PayoutMethod, ProcessingStatus,
-        VISIBILITIES, Visibility, assess,
+        VISIBILITIES, Visibility,
     },
 };
 
@@ -454,7 +451,28 @@ impl Store {
     /// One account (or biller), if this partner and mode may see it.
     #[tracing::instrument(skip(self))]
     pub(crate) async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<Account>, Error> {
-        account_in(&mut *self.pool.acquire().await?, scope, id).await
+        self.account_in(&mut *self.pool.acquire().await?, scope, id).await
+    }
+
+    /// One account (or biller) this partner and mode may see, read on `conn`.
+    pub(crate) async fn account_in(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<Account>, Error> {
+        let row: Option<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = $1 AND ((partner_id = $2 AND livemode = $3) OR partner_id IS NULL) \
+             AND deleted_at IS NULL",
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(conn)
+        .await?;
+        row.map(|r| r.into_account(scope.livemode)).transpose()
     }
 
     /// Lists accounts (or groups of them) as `query` asks; billers included.
@@ -469,8 +487,8 @@ impl Store {
             .await
     }
 
-    /// The processing accounts `payer` may see and pay: its own private
-    /// ones, the partner's, and the billers. An unknown payer is not found.
+    /// Lists the processing accounts `payer` may see and pay: its own
+    /// private ones, the partner's, and the billers.
     #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, %payer))]
     pub(crate) async fn list_recipients(
         &self,
@@ -479,7 +497,6 @@ impl Store {
         query: &ListQuery,
         limits: ListLimits,
     ) -> Result<Listing<Account>, Error> {
-        self.customer(scope, payer).await?;
         super::list(
             &self.pool,
             &ACCOUNTS,
@@ -496,42 +513,8 @@ impl Store {
         .await
     }
 
-    /// The customer `id` of this partner and mode.
-    async fn customer(&self, scope: Scope, id: Uuid) -> Result<Account, Error> {
-        match self.account(scope, id).await? {
-            Some(account) if account.kind() == AccountType::Customer => Ok(account),
-            _ => Err(Error::NotFound { resource: "Payer" }),
-        }
-    }
-
-    /// The payer and the recipient, if the payer may see and pay it;
-    /// otherwise not found (whether it exists or not).
-    #[tracing::instrument(skip(self))]
-    pub(crate) async fn resolve_recipient(
-        &self,
-        scope: Scope,
-        payer: Uuid,
-        recipient: Uuid,
-    ) -> Result<(Account, Account), Error> {
-        let payer = self.customer(scope, payer).await?;
-        let recipient = self
-            .account(scope, recipient)
-            .await?
-            .filter(|r| r.processing().is_some_and(|p| p.visibility.admits(payer.id)))
-            .ok_or(Error::NotFound { resource: "Recipient" })?;
-        Ok((payer, recipient))
-    }
-
     /// The status history of a processing account, oldest first.
-    pub(crate) async fn status_changes(
-        &self,
-        scope: Scope,
-        account_id: Uuid,
-    ) -> Result<Vec<StatusChange>, Error> {
-        match self.account(scope, account_id).await? {
-            Some(account) if account.kind() == AccountType::Processing => {}
-            _ => return Err(Error::NotFound { resource: "Processing account" }),
-        }
+    pub(crate) async fn status_changes(&self, account_id: Uuid) -> Result<Vec<StatusChange>, Error> {
         let rows: Vec<StatusChangeRow> = sqlx::query_as(
             "SELECT id, account_id, from_status, to_status, reasons, actor_type, actor_id, created_at \
              FROM processing_status_changes WHERE account_id = $1 ORDER BY created_at, id",
@@ -542,203 +525,27 @@ impl Store {
         rows.into_iter().map(StatusChange::try_from).collect()
     }
 
-    // === Writing ===
-
-    /// Inserts new accounts, all or none, with an `account.created` event
-    /// each. Processing accounts are assessed at once (their history shows
-    /// `pending`, then the assessment) and may become the default.
-    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, count = accounts.len()))]
-    pub(crate) async fn insert_accounts(
-        &self,
-        scope: Scope,
-        accounts: Vec<Account>,
-        actor: Actor,
-        field: impl Fn(usize) -> String,
-    ) -> Result<Vec<Account>, Error> {
-        let mut tx = self.pool.begin().await?;
-        if accounts.iter().any(|a| a.kind() == AccountType::Processing) {
-            kyb_lock(&mut tx, scope).await?;
-        }
-        let mut created = Vec::with_capacity(accounts.len());
-        for (index, account) in accounts.into_iter().enumerate() {
-            self.check_references(&mut tx, scope, &account, None, &field(index)).await?;
-            let is_default = account.processing().is_some_and(|p| p.is_default);
-            if is_default {
-                move_default(&mut tx, scope, account.id, account.created_at).await?;
-            }
-            self.write_account(&mut tx, scope, &account, true).await?;
-            let account = if account.kind() == AccountType::Processing {
-                insert_change(&mut tx, &account, None, INITIAL_STATUS, &[CREATED.to_owned()], actor).await?;
-                let at = account.created_at;
-                reassess(&mut tx, scope, account, Actor::System, at).await?
-            } else {
-                account
-            };
-            if is_default {
-                may_be_default(&account)
-                    .map_err(|why| Error::invalid(format!("{}.processing.default", field(index)), why))?;
-            }
-            record(
-                &mut tx,
-                scope,
-                "account",
-                "created",
-                account.id,
-                event_data(&account),
-                account.created_at,
-            )
-            .await?;
-            created.push(account);
-        }
-        tx.commit().await?;
-        Ok(created)
-    }
-
-    /// Applies `change` to each of `ids`, all or none: the accounts are
-    /// locked, changed by `change` (which may refuse with an error naming
-    /// the item), checked, written, and each gets an event. An unknown id
-    /// fails the whole batch with `missing(index)`; a biller is
-    /// `Forbidden`.
-    pub(crate) async fn change_accounts<F>(
-        &self,
-        scope: Scope,
-        ids: &[Uuid],
-        actor: Actor,
-        missing: impl Fn(usize) -> Error,
-        field: impl Fn(usize) -> String,
-        change: F,
-    ) -> Result<Vec<Account>, Error>
-    where
-        F: Fn(usize, &Account) -> Result<Change, Error>,
-    {
-        let mut tx = self.pool.begin().await?;
-        self.refuse_billers(&mut tx, ids).await?;
-        lock_kyb_if_processing(&mut tx, scope, ids).await?;
-        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
-             ORDER BY id FOR UPDATE",
-        ))
-        .bind(ids)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut found = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let account = row.into_account(scope.livemode)?;
-            found.insert(account.id, account);
-        }
-        let mut changed = Vec::with_capacity(ids.len());
-        for (index, id) in ids.iter().enumerate() {
-            let account = found.get(id).ok_or_else(|| missing(index))?;
-            let change = change(index, account)?;
-            changed.push(self.apply(&mut tx, scope, account, change, actor, &field(index)).await?);
-        }
-        tx.commit().await?;
-        Ok(changed)
-    }
-
-    /// Applies `change` to every account of the partner matching `filters`
-    /// (at most `max` of them; more is refused before anything changes).
-    /// Billers never match.
-    pub(crate) async fn change_accounts_matching<F>(
-        &self,
-        scope: Scope,
-        filters: &[Filter],
-        max: u32,
-        actor: Actor,
-        change: F,
-    ) -> Result<Vec<Account>, Error>
-    where
-        F: Fn(&Account) -> Result<Change, Error>,
-    {
-        let mut tx = self.pool.begin().await?;
-        let ids = query::matching_ids(&mut tx, &ACCOUNTS, scope, filters, max).await?;
-        lock_kyb_if_processing(&mut tx, scope, &ids).await?;
-        // Locked, then checked again: a row may have changed in between.
-        let accounts = query::lock_matching(&mut tx, &ACCOUNTS, scope, filters, &ids, |row| {
-            AccountRow::from_row(row)?.into_account(scope.livemode)
-        })
-        .await?;
-        let mut changed = Vec::with_capacity(accounts.len());
-        for account in accounts {
-            let change = change(&account)?;
-            changed.push(self.apply(&mut tx, scope, &account, change, actor, "account").await?);
-        }
-        tx.commit().await?;
-        Ok(changed)
-    }
-
-    /// Refuses any change to a biller of the curated directory.
-    async fn refuse_billers(&self, conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), Error> {
-        let billers: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id IS NULL)",
-        )
-        .bind(ids)
-        .fetch_one(&mut *conn)
-        .await?;
-        if billers {
-            return Err(Error::Forbidden(
-                "Billers come from the curated biller directory and cannot be changed".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Checks what an account refers to: a customer's primary processing
-    /// account (one the customer may see), a private recipient's payer (a
-    /// customer) and a processing account's legal entity, all of this
-    /// partner and mode. On an update (`before` given) only references that
-    /// changed are checked: a reference that was valid when it was made
-    /// stays, even if what it names has since been deleted.
-    async fn check_references(
+    /// The type of the account `id` of this partner and mode, if it exists.
+    pub(crate) async fn account_type(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        account: &Account,
-        before: Option<&Account>,
-        field: &str,
-    ) -> Result<(), Error> {
-        let references = lifecycle::references_to_check(account, before)
-            .map_err(|(name, why)| Error::invalid(format!("{field}.{name}"), why))?;
-        if let Some(primary) = references.primary_processing_id {
-            let visibility = self.processing_visibility(conn, scope, primary).await?;
-            if !may_be_primary(visibility, account.id) {
-                return Err(Error::invalid(
-                    format!("{field}.primary_processing_id"),
-                    "No such processing account visible to this customer",
-                ));
-            }
-        }
-        if let Some(payer) = references.payer_id {
-            let kind: Option<String> = sqlx::query_scalar(
-                "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-                 AND deleted_at IS NULL",
-            )
-            .bind(payer)
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if kind.as_deref() != Some("customer") {
-                return Err(Error::invalid(format!("{field}.processing.payer_id"), "No such customer"));
-            }
-        }
-        if let Some(entity) = references.legal_entity_id
-            && !kyb::entity_exists(conn, scope, entity).await?
-        {
-            return Err(Error::invalid(
-                format!("{field}.processing.legal_entity_id"),
-                "No such legal entity",
-            ));
-        }
-        Ok(())
+        id: Uuid,
+    ) -> Result<Option<AccountType>, Error> {
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(kind.as_deref().and_then(AccountType::parse))
     }
 
-    /// The visibility of a processing account of this partner and mode.
-    async fn processing_visibility(
+    /// The visibility of a processing account of this partner and mode
+    /// (never a biller's).
+    pub(crate) async fn processing_visibility(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
@@ -760,69 +567,123 @@ impl Store {
         }))
     }
 
-    /// Writes one change to a locked account, with its events.
-    async fn apply(
+    /// Whether any of `ids` is a biller of the curated directory.
+    pub(crate) async fn any_biller(&self, conn: &mut PgConnection, ids: &[Uuid]) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id IS NULL)",
+        )
+        .bind(ids)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
+    /// Whether any of `ids` is a processing account of the partner.
+    pub(crate) async fn any_processing(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        before: &Account,
-        change: Change,
-        actor: Actor,
-        field: &str,
-    ) -> Result<Account, Error> {
-        match change {
-            Change::Update(account, requested) => {
-                self.check_references(conn, scope, &account, Some(before), field).await?;
-                let becomes_default = lifecycle::becomes_default(before, &account)
-                    .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
-                let at = account.modified_at;
-                let mut account = account;
-                if becomes_default {
-                    // Before the write: one default per partner and mode, always.
-                    move_default(conn, scope, account.id, at).await?;
-                } else if let Profile::Processing(p) = &mut account.profile
-                    && p.is_default
-                {
-                    // An earlier item of this batch may have made another
-                    // account the default since this one was read.
-                    p.is_default = still_default(conn, account.id).await?;
-                }
-                let account = reset_customer_kyc(conn, scope, before, account).await?;
-                self.write_account(conn, scope, &account, false).await?;
-                let mut account = match requested {
-                    Some(request) => request_status(conn, scope, account, request, actor, field).await?,
-                    None => reassess(conn, scope, account, Actor::System, at).await?,
-                };
-                if becomes_default {
-                    may_be_default(&account)
-                        .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
-                }
-                account.modified_at = at;
-                record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
-                Ok(account)
-            }
-            Change::Delete(account, at) => {
-                lifecycle::may_delete(&account).map_err(Error::Conflict)?;
-                let result = sqlx::query(
-                    "UPDATE accounts SET deleted_at = $4 \
-                     WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-                )
-                .bind(account.id)
-                .bind(scope.partner_id)
-                .bind(scope.livemode)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-                expect_one(&result, "account", account.id)?;
-                record(conn, scope, "account", "deleted", account.id, event_data(&account), at).await?;
-                Ok(account)
-            }
-        }
+        ids: &[Uuid],
+    ) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 \
+             AND type = 'processing')",
+        )
+        .bind(ids)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_one(&mut *conn)
+        .await?)
     }
+
+    /// Locks the accounts of this partner and mode among `ids`, in id order.
+    pub(crate) async fn lock_accounts(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        ids: &[Uuid],
+    ) -> Result<Vec<Account>, Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+             ORDER BY id FOR UPDATE",
+        ))
+        .bind(ids)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter().map(|row| row.into_account(scope.livemode)).collect()
+    }
+
+    /// Locks the accounts among `ids` that still match `filters`, in id
+    /// order (a row may have changed since it was found).
+    pub(crate) async fn lock_matching_accounts(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        filters: &[Filter],
+        ids: &[Uuid],
+    ) -> Result<Vec<Account>, Error> {
+        query::lock_matching(conn, &ACCOUNTS, scope, filters, ids, |row| {
+            AccountRow::from_row(row)?.into_account(scope.livemode)
+        })
+        .await
+    }
+
+    /// Locks the processing accounts that use the legal entity `entity`
+    /// and are assessed (not inactive, not exempt), in id order.
+    pub(crate) async fn lock_entity_accounts(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        entity: Uuid,
+    ) -> Result<Vec<Account>, Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+             AND processing_status <> 'inactive' AND NOT kyb_exempt ORDER BY id FOR UPDATE",
+        ))
+        .bind(entity)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter().map(|row| row.into_account(scope.livemode)).collect()
+    }
+
+    /// Whether a processing account that is not inactive uses `entity`.
+    pub(crate) async fn entity_in_use(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        entity: Uuid,
+    ) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 \
+             AND deleted_at IS NULL AND processing_status <> 'inactive')",
+        )
+        .bind(entity)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Whether a (locked) account is the default now.
+    pub(crate) async fn still_default(&self, conn: &mut PgConnection, id: Uuid) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar("SELECT is_default FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?)
+    }
+
+    // === Writing ===
 
     /// Inserts or updates every column of `account`, sealing a payout
     /// account number given in this request.
-    async fn write_account(
+    pub(crate) async fn write_account(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
@@ -898,9 +759,97 @@ impl Store {
         expect_one(&result, "account", account.id)
     }
 
-    /// Sets a customer's KYC (its documents changed), with an
-    /// `account.kyc_status` event when the status moves.
+    /// Records an `account.<action>` event (`created`, `updated`) carrying
+    /// `account` at `at`.
+    pub(crate) async fn record_account(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        action: &str,
+        account: &Account,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        record(conn, scope, "account", action, account.id, event_data(account), at).await
+    }
+
+    /// Soft-deletes a (locked) account at `at`, with its `account.deleted`
+    /// event.
+    pub(crate) async fn delete_account(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        account: &Account,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE accounts SET deleted_at = $4 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(account.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(&result, "account", account.id)?;
+        record(conn, scope, "account", "deleted", account.id, event_data(account), at).await
+    }
+
+    /// Makes `id` the partner's only default processing account in its mode:
+    /// the previous default stops being one, with an `account.updated` event.
+    pub(crate) async fn move_default(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let previous: Vec<AccountRow> = sqlx::query_as(concat!(
+            "UPDATE accounts SET is_default = false, modified_at = $4 \
+             WHERE partner_id = $1 AND livemode = $2 AND is_default AND id <> $3 AND type = 'processing' \
+             AND deleted_at IS NULL RETURNING ",
+            account_columns!(),
+        ))
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(id)
+        .bind(at)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in previous {
+            let account = row.into_account(scope.livemode)?;
+            record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks the time from which a customer's documents count again (its
+    /// KYC starts over): `at`, or past every document there is now,
+    /// whatever their clocks said.
+    pub(crate) async fn mark_kyc_reset(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE accounts SET kyc_reset_at = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
+             FROM documents WHERE account_id = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+        )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a customer's KYC, with an `account.kyc_status` event when the
+    /// status moves.
     pub(crate) async fn set_customer_verification(
+        &self,
         conn: &mut PgConnection,
         scope: Scope,
         id: Uuid,
@@ -940,308 +889,82 @@ impl Store {
         Ok(())
     }
 
-    /// Creates the partner's default processing account in one mode (see
-    /// [`lifecycle::default_processing_account`]): active at once in test
-    /// mode; in live mode pending and assessed like any other (it needs its
-    /// KYB).
-    pub(crate) async fn insert_default_account(
+    /// Records one status change in the history, at the account's
+    /// modification time.
+    pub(crate) async fn insert_status_change(
+        &self,
+        conn: &mut PgConnection,
+        account: &Account,
+        from: Option<ProcessingStatus>,
+        to: ProcessingStatus,
+        reasons: &[String],
+        actor: Actor,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO processing_status_changes (id, account_id, from_status, to_status, reasons, actor_type, \
+             actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(account.id)
+        .bind(from.map(ProcessingStatus::as_str))
+        .bind(to.as_str())
+        .bind(reasons)
+        .bind(actor.kind())
+        .bind(actor.id())
+        .bind(account.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a processing account's status, its reasons and their time.
+    pub(crate) async fn write_status(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        account: Account,
-    ) -> Result<Account, Error> {
-        self.write_account(conn, scope, &account, true).await?;
-        insert_change(conn, &account, None, INITIAL_STATUS, &[CREATED.to_owned()], Actor::Operator).await?;
-        let at = account.created_at;
-        let account = match lifecycle::default_activation(scope.livemode) {
-            None => reassess(conn, scope, account, Actor::System, at).await?,
-            Some(reasons) => {
-                transition(conn, scope, account, ProcessingStatus::Active, reasons, Actor::System, at).await?
-            }
-        };
-        record(conn, scope, "account", "created", account.id, event_data(&account), at).await?;
-        Ok(account)
+        account: &Account,
+    ) -> Result<(), Error> {
+        let Some(p) = account.processing() else { return Ok(()) };
+        let result = sqlx::query(
+            "UPDATE accounts SET processing_status = $4, processing_status_reasons = $5, processing_status_at = $6, \
+             modified_at = $7 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+        )
+        .bind(account.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(p.status.as_str())
+        .bind(&p.status_reasons)
+        .bind(p.status_at)
+        .bind(account.modified_at)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(&result, "account", account.id)
     }
-}
 
-/// One account (or biller) this partner and mode may see, read on `conn`.
-pub(crate) async fn account_in(
-    conn: &mut PgConnection,
-    scope: Scope,
-    id: Uuid,
-) -> Result<Option<Account>, Error> {
-    let row: Option<AccountRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        account_columns!(),
-        " FROM accounts WHERE id = $1 AND ((partner_id = $2 AND livemode = $3) OR partner_id IS NULL) \
-         AND deleted_at IS NULL",
-    ))
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| r.into_account(scope.livemode)).transpose()
-}
-
-/// Takes the KYB lock when any of `ids` is a processing account of the
-/// partner.
-async fn lock_kyb_if_processing(conn: &mut PgConnection, scope: Scope, ids: &[Uuid]) -> Result<(), Error> {
-    let processing: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1) AND partner_id = $2 AND livemode = $3 \
-         AND type = 'processing')",
-    )
-    .bind(ids)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_one(&mut *conn)
-    .await?;
-    if processing {
-        kyb_lock(conn, scope).await?;
-    }
-    Ok(())
-}
-
-/// Makes `id` the partner's only default processing account in its mode:
-/// the previous default stops being one, with an `account.updated` event.
-async fn move_default(
-    conn: &mut PgConnection,
-    scope: Scope,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    let previous: Vec<AccountRow> = sqlx::query_as(concat!(
-        "UPDATE accounts SET is_default = false, modified_at = $4 \
-         WHERE partner_id = $1 AND livemode = $2 AND is_default AND id <> $3 AND type = 'processing' \
-         AND deleted_at IS NULL RETURNING ",
-        account_columns!(),
-    ))
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(id)
-    .bind(at)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in previous {
-        let account = row.into_account(scope.livemode)?;
-        record(conn, scope, "account", "updated", account.id, event_data(&account), at).await?;
-    }
-    Ok(())
-}
-
-/// A customer whose name changed is no longer verified: its documents
-/// verified the old name. The reset time marks which documents no longer
-/// count (those uploaded before it).
-async fn reset_customer_kyc(
-    conn: &mut PgConnection,
-    scope: Scope,
-    before: &Account,
-    mut account: Account,
-) -> Result<Account, Error> {
-    if !lifecycle::resets_customer_kyc(before, &account) {
-        return Ok(account);
-    }
-    let Profile::Customer(customer) = &mut account.profile else { return Ok(account) };
-    let at = account.modified_at;
-    // Past every document there is now, whatever their clocks said.
-    sqlx::query(
-        "UPDATE accounts SET kyc_reset_at = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
-         FROM documents WHERE account_id = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3",
-    )
-    .bind(account.id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    if let Some(reset) = customer.verification.after_reset() {
-        customer.verification = reset;
-        Store::set_customer_verification(conn, scope, account.id, &customer.verification, at).await?;
-    }
-    Ok(account)
-}
-
-/// Whether a (locked) account is the default now.
-async fn still_default(conn: &mut PgConnection, id: Uuid) -> Result<bool, Error> {
-    Ok(sqlx::query_scalar("SELECT is_default FROM accounts WHERE id = $1").bind(id).fetch_one(conn).await?)
-}
-
-/// Records one status change in the history.
-async fn insert_change(
-    conn: &mut PgConnection,
-    account: &Account,
-    from: Option<ProcessingStatus>,
-    to: ProcessingStatus,
-    reasons: &[String],
-    actor: Actor,
-) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO processing_status_changes (id, account_id, from_status, to_status, reasons, actor_type, \
-         actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(account.id)
-    .bind(from.map(ProcessingStatus::as_str))
-    .bind(to.as_str())
-    .bind(reasons)
-    .bind(actor.kind())
-    .bind(actor.id())
-    .bind(account.modified_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Moves a processing account to `to` (which the lifecycle must allow),
-/// recording who, why and when, with an `account.processing_status` event.
-async fn transition(
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    to: ProcessingStatus,
-    reasons: Vec<String>,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<Account, Error> {
-    let (account, transition) = lifecycle::transition(account, to, reasons, at)
-        .map_err(|why| Error::Internal(anyhow::anyhow!(why)))?;
-    let from = match transition {
-        Transition::Unchanged => return Ok(account),
-        Transition::Reasons => {
-            write_status(conn, scope, &account).await?;
-            return Ok(account);
-        }
-        Transition::Moved { from } => from,
-    };
-    let reasons = account.processing().map(|p| p.status_reasons.clone()).unwrap_or_default();
-    write_status(conn, scope, &account).await?;
-    insert_change(conn, &account, Some(from), to, &reasons, actor).await?;
-    let data = json!({
-        "account_id": account.id,
-        "from": from.as_str(),
-        "to": to.as_str(),
-        "reasons": reasons,
-        "actor_type": actor.kind(),
-        "actor_id": actor.id(),
-    });
-    record(conn, scope, "account", "processing_status", account.id, data, at).await?;
-    Ok(account)
-}
-
-async fn write_status(conn: &mut PgConnection, scope: Scope, account: &Account) -> Result<(), Error> {
-    let Some(p) = account.processing() else { return Ok(()) };
-    let result = sqlx::query(
-        "UPDATE accounts SET processing_status = $4, processing_status_reasons = $5, processing_status_at = $6, \
-         modified_at = $7 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
-    )
-    .bind(account.id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(p.status.as_str())
-    .bind(&p.status_reasons)
-    .bind(p.status_at)
-    .bind(account.modified_at)
-    .execute(&mut *conn)
-    .await?;
-    expect_one(&result, "account", account.id)
-}
-
-/// Weighs a processing account (unless exempt or inactive) and moves it
-/// where the assessment says. Other accounts are returned unchanged.
-pub(crate) async fn reassess(
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<Account, Error> {
-    let Some(processing) = account.processing() else { return Ok(account) };
-    if !processing.is_assessed() {
-        return Ok(account);
-    }
-    let entity = match processing.legal_entity_id {
-        Some(id) => kyb::entity_with_owners(conn, scope, id).await?,
-        None => None,
-    };
-    let assessment = assess(processing.payout.as_ref(), entity.as_ref().map(|(e, o)| (e, o.as_slice())));
-    transition(conn, scope, account, assessment.status, assessment.reasons, actor, at).await
-}
-
-/// Re-weighs every assessed processing account that uses the legal entity
-/// `entity` (its KYB changed).
-pub(crate) async fn reassess_entity_accounts(
-    conn: &mut PgConnection,
-    scope: Scope,
-    entity: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    let rows: Vec<AccountRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        account_columns!(),
-        " FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
-         AND processing_status <> 'inactive' AND NOT kyb_exempt ORDER BY id FOR UPDATE",
-    ))
-    .bind(entity)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
-        let account = row.into_account(scope.livemode)?;
-        reassess(conn, scope, account, Actor::System, at).await?;
-    }
-    Ok(())
-}
-
-/// Whether a processing account that is not inactive uses `entity`.
-pub(crate) async fn entity_in_use(
-    conn: &mut PgConnection,
-    scope: Scope,
-    entity: Uuid,
-) -> Result<bool, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 \
-         AND deleted_at IS NULL AND processing_status <> 'inactive')",
-    )
-    .bind(entity)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_one(conn)
-    .await?)
-}
-
-/// Weighs a status a partner asked for: `inactive` always succeeds (from
-/// any status but inactive); `active` only when the requirements are met,
-/// otherwise the reasons are returned as an error and nothing changes.
-async fn request_status(
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    (requested, reason): (ProcessingStatus, Option<String>),
-    actor: Actor,
-    field: &str,
-) -> Result<Account, Error> {
-    let status_field = format!("{field}.processing.status");
-    let request = lifecycle::weigh_request(&account, requested, reason)
-        .map_err(|why| Error::invalid(status_field.clone(), why))?;
-    let at = account.modified_at;
-    match request {
-        Request::Reassess => reassess(conn, scope, account, Actor::System, at).await,
-        Request::Deactivate(reasons) => {
-            transition(conn, scope, account, ProcessingStatus::Inactive, reasons, actor, at).await
-        }
-        Request::Activate => {
-            let processing = account.processing().cloned();
-            let entity = match processing.as_ref().and_then(|p| p.legal_entity_id) {
-                Some(id) => kyb::entity_with_owners(conn, scope, id).await?,
-                None => None,
-            };
-            let assessment = assess(
-                processing.as_ref().and_then(|p| p.payout.as_ref()),
-                entity.as_ref().map(|(e, o)| (e, o.as_slice())),
-            );
-            lifecycle::activation(&assessment).map_err(|why| Error::invalid(status_field, why))?;
-            transition(conn, scope, account, ProcessingStatus::Active, Vec::new(), actor, at).await
-        }
+    /// Writes a status move from `from` that `account` made at `at`: its
+    /// status, the entry in its history and its
+    /// `account.processing_status` event.
+    pub(crate) async fn record_transition(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        account: &Account,
+        from: ProcessingStatus,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let Some(p) = account.processing() else { return Ok(()) };
+        let (to, reasons) = (p.status, &p.status_reasons);
+        self.write_status(conn, scope, account).await?;
+        self.insert_status_change(conn, account, Some(from), to, reasons, actor).await?;
+        let data = json!({
+            "account_id": account.id,
+            "from": from.as_str(),
+            "to": to.as_str(),
+            "reasons": reasons,
+            "actor_type": actor.kind(),
+            "actor_id": actor.id(),
+        });
+        record(conn, scope, "account", "processing_status", account.id, data, at).await
     }
 }

@@ -1,5 +1,5 @@
-//! Identity documents: stored sealed, reviewed, and the verification of
-//! their subject recomputed in the same transaction as every review.
+//! Identity documents: their records, their contents sealed, their
+//! reviews and events, and which of them count for their subject.
 
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
@@ -14,14 +14,13 @@ use sqlx::{FromRow as _, PgConnection, Row as _, types::Json};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{Listing, Store, expect_one, kyb, kyb_lock, record};
+use super::{Listing, Store, expect_one, record};
 use crate::domain::{
     account::Attrs,
     document::{
-        CONTENT_TYPES, ContentType, DOCUMENT_STATUSES, DOCUMENT_TYPES, Decision, Document, DocumentStatus,
+        CONTENT_TYPES, ContentType, DOCUMENT_STATUSES, DOCUMENT_TYPES, Document, DocumentStatus,
         DocumentType, FileName, Subject,
     },
-    kyc::Verification,
 };
 
 macro_rules! document_columns {
@@ -152,98 +151,7 @@ fn content_context(id: Uuid) -> String {
 }
 
 impl Store {
-    /// Stores a document (its content sealed) and, when a decision is
-    /// given (test mode), reviews it at once.
-    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, document_id = %document.id))]
-    pub(crate) async fn insert_document(
-        &self,
-        scope: Scope,
-        document: Document,
-        content: &[u8],
-        decision: Option<Decision>,
-    ) -> Result<Document, Error> {
-        let sealed = self.keyring().seal_for_mode(scope.livemode, content, &content_context(document.id))?;
-        let mut tx = self.pool.begin().await?;
-        if !matches!(document.subject, Subject::Account(_)) {
-            kyb_lock(&mut tx, scope).await?;
-        }
-        check_subject(&mut tx, scope, &document.subject).await?;
-        let (column, subject_id) = subject_column(&document.subject);
-        sqlx::query(
-            "INSERT INTO documents (id, partner_id, livemode, type, account_id, legal_entity_id, owner_id, file_name, \
-             content_type, size_bytes, sha256, content_sealed, status, status_reason, reviewed_at, attrs, \
-             created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(document.id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .bind(document.kind.as_str())
-        .bind((column == "account_id").then_some(subject_id))
-        .bind((column == "legal_entity_id").then_some(subject_id))
-        .bind((column == "owner_id").then_some(subject_id))
-        .bind(document.file_name.as_str())
-        .bind(document.content_type.as_str())
-        .bind(document.size_bytes)
-        .bind(&document.sha256)
-        .bind(&sealed)
-        .bind(document.status.as_str())
-        .bind(document.status_reason.as_deref())
-        .bind(document.reviewed_at)
-        .bind(Json(document.attrs.as_map()))
-        .bind(document.created_at)
-        .bind(document.modified_at)
-        .execute(&mut *tx)
-        .await?;
-        record(
-            &mut tx,
-            scope,
-            "document",
-            "created",
-            document.id,
-            event_data(&document),
-            document.created_at,
-        )
-        .await?;
-        let document = match decision {
-            Some(decision) => review(&mut tx, scope, &document, decision, document.created_at).await?,
-            None => {
-                refresh_subject(&mut tx, scope, &document.subject, document.created_at).await?;
-                document
-            }
-        };
-        tx.commit().await?;
-        Ok(document)
-    }
-
-    /// Records an operator's review of a pending document.
-    pub(crate) async fn review_document(
-        &self,
-        scope: Scope,
-        id: Uuid,
-        decision: Decision,
-        at: DateTime<Utc>,
-    ) -> Result<Document, Error> {
-        let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
-        let row: Option<DocumentRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            document_columns!(),
-            " FROM documents WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
-        ))
-        .bind(id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let document = Document::try_from(row.ok_or(Error::NotFound { resource: "Document" })?)?;
-        if document.status != DocumentStatus::Pending {
-            return Err(Error::Conflict(format!("The document was already {}", document.status.as_str())));
-        }
-        let document = review(&mut tx, scope, &document, decision, at).await?;
-        tx.commit().await?;
-        Ok(document)
-    }
+    // === Reading ===
 
     /// One document's record.
     pub(crate) async fn document(&self, scope: Scope, id: Uuid) -> Result<Option<Document>, Error> {
@@ -304,107 +212,184 @@ impl Store {
         )
         .await
     }
-}
 
-/// Checks that a document's subject exists for this partner and mode (an
-/// account must be a customer), and locks it: its verification is
-/// recomputed from its documents in this transaction, and two uploads at
-/// once must not each miss the other's document.
-async fn check_subject(conn: &mut PgConnection, scope: Scope, subject: &Subject) -> Result<(), Error> {
-    let (sql, field, what) = match subject {
-        Subject::Account(_) => (
-            "SELECT id FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-             AND type = 'customer' AND deleted_at IS NULL FOR UPDATE",
-            "document.account_id",
-            "No such customer",
-        ),
-        Subject::LegalEntity(_) => (
-            "SELECT id FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-             AND deleted_at IS NULL FOR UPDATE",
-            "document.legal_entity_id",
-            "No such legal entity",
-        ),
-        Subject::Owner(_) => (
-            "SELECT id FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-             AND deleted_at IS NULL FOR UPDATE",
-            "document.owner_id",
-            "No such owner",
-        ),
-    };
-    let found: Option<Uuid> = sqlx::query_scalar(sql)
-        .bind(subject_column(subject).1)
+    /// The partner and mode of the document `id`, for an operator who
+    /// names only the document.
+    pub(crate) async fn document_scope(&self, id: Uuid) -> Result<Option<Scope>, Error> {
+        let scope: Option<(Uuid, bool)> =
+            sqlx::query_as("SELECT partner_id, livemode FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(scope.map(|(partner_id, livemode)| Scope { partner_id, livemode }))
+    }
+
+    /// Whether a document's subject exists for this partner and mode (an
+    /// account must be a customer); locks it, since its verification is
+    /// recomputed from its documents in this transaction, and two uploads
+    /// at once must not each miss the other's document.
+    pub(crate) async fn lock_subject(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        subject: &Subject,
+    ) -> Result<bool, Error> {
+        let sql = match subject {
+            Subject::Account(_) => {
+                "SELECT id FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+                 AND type = 'customer' AND deleted_at IS NULL FOR UPDATE"
+            }
+            Subject::LegalEntity(_) => {
+                "SELECT id FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+                 AND deleted_at IS NULL FOR UPDATE"
+            }
+            Subject::Owner(_) => {
+                "SELECT id FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+                 AND deleted_at IS NULL FOR UPDATE"
+            }
+        };
+        let found: Option<Uuid> = sqlx::query_scalar(sql)
+            .bind(subject_column(subject).1)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_optional(conn)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Locks and reads the document `id`, if it exists.
+    pub(crate) async fn lock_document(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<Document>, Error> {
+        let row: Option<DocumentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            document_columns!(),
+            " FROM documents WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
+        ))
+        .bind(id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    if found.is_some() { Ok(()) } else { Err(Error::invalid(field, what)) }
-}
+        row.map(Document::try_from).transpose()
+    }
 
-/// Applies a review decision to a stored document, with its event, and
-/// recomputes its subject.
-async fn review(
-    conn: &mut PgConnection,
-    scope: Scope,
-    document: &Document,
-    decision: Decision,
-    at: DateTime<Utc>,
-) -> Result<Document, Error> {
-    let reviewed = document.reviewed(decision, at);
-    let result = sqlx::query(
-        "UPDATE documents SET status = $4, status_reason = $5, reviewed_at = $6, modified_at = $6 \
-         WHERE id = $1 AND partner_id = $2 AND livemode = $3",
-    )
-    .bind(reviewed.id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(reviewed.status.as_str())
-    .bind(reviewed.status_reason.as_deref())
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    expect_one(&result, "document", reviewed.id)?;
-    record(conn, scope, "document", reviewed.status.as_str(), reviewed.id, event_data(&reviewed), at).await?;
-    refresh_subject(conn, scope, &reviewed.subject, at).await?;
-    Ok(reviewed)
-}
+    /// The review statuses (and reasons) of the documents that count for a
+    /// subject: those uploaded since its verified details last changed
+    /// (its reset time), if they did.
+    pub(crate) async fn subject_documents(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        subject: &Subject,
+    ) -> Result<Vec<(DocumentStatus, Option<String>)>, Error> {
+        let sql = match subject {
+            Subject::Account(_) => {
+                "SELECT d.status, d.status_reason FROM documents d JOIN accounts s ON s.id = d.account_id \
+                 WHERE d.account_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
+                 AND d.created_at > COALESCE(s.kyc_reset_at, '-infinity')"
+            }
+            Subject::LegalEntity(_) => {
+                "SELECT d.status, d.status_reason FROM documents d JOIN legal_entities s ON s.id = d.legal_entity_id \
+                 WHERE d.legal_entity_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
+                 AND d.created_at > COALESCE(s.kyb_reset_at, '-infinity')"
+            }
+            Subject::Owner(_) => {
+                "SELECT d.status, d.status_reason FROM documents d JOIN legal_entity_owners s ON s.id = d.owner_id \
+                 WHERE d.owner_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
+                 AND d.created_at > COALESCE(s.kyc_reset_at, '-infinity')"
+            }
+        };
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+            .bind(subject_column(subject).1)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(status, reason)| Some((DocumentStatus::parse(&status)?, reason)))
+            .collect())
+    }
 
-/// Recomputes a subject's verification from its documents: those uploaded
-/// since its verified details last changed (its reset time), if they did.
-async fn refresh_subject(
-    conn: &mut PgConnection,
-    scope: Scope,
-    subject: &Subject,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    let sql = match subject {
-        Subject::Account(_) => {
-            "SELECT d.status, d.status_reason FROM documents d JOIN accounts s ON s.id = d.account_id \
-             WHERE d.account_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
-             AND d.created_at > COALESCE(s.kyc_reset_at, '-infinity')"
-        }
-        Subject::LegalEntity(_) => {
-            "SELECT d.status, d.status_reason FROM documents d JOIN legal_entities s ON s.id = d.legal_entity_id \
-             WHERE d.legal_entity_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
-             AND d.created_at > COALESCE(s.kyb_reset_at, '-infinity')"
-        }
-        Subject::Owner(_) => {
-            "SELECT d.status, d.status_reason FROM documents d JOIN legal_entity_owners s ON s.id = d.owner_id \
-             WHERE d.owner_id = $1 AND d.partner_id = $2 AND d.livemode = $3 \
-             AND d.created_at > COALESCE(s.kyc_reset_at, '-infinity')"
-        }
-    };
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
-        .bind(subject_column(subject).1)
+    // === Writing ===
+
+    /// A document's content sealed for storage.
+    pub(crate) fn seal_content(
+        &self,
+        scope: Scope,
+        document: &Document,
+        content: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        Ok(self.keyring().seal_for_mode(scope.livemode, content, &content_context(document.id))?)
+    }
+
+    /// Stores a document, its content `sealed` (see
+    /// [`Store::seal_content`]), with its `document.created` event.
+    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, document_id = %document.id))]
+    pub(crate) async fn insert_document(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        document: &Document,
+        sealed: &[u8],
+    ) -> Result<(), Error> {
+        let (column, subject_id) = subject_column(&document.subject);
+        sqlx::query(
+            "INSERT INTO documents (id, partner_id, livemode, type, account_id, legal_entity_id, owner_id, file_name, \
+             content_type, size_bytes, sha256, content_sealed, status, status_reason, reviewed_at, attrs, \
+             created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(document.id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_all(&mut *conn)
+        .bind(document.kind.as_str())
+        .bind((column == "account_id").then_some(subject_id))
+        .bind((column == "legal_entity_id").then_some(subject_id))
+        .bind((column == "owner_id").then_some(subject_id))
+        .bind(document.file_name.as_str())
+        .bind(document.content_type.as_str())
+        .bind(document.size_bytes)
+        .bind(&document.sha256)
+        .bind(sealed)
+        .bind(document.status.as_str())
+        .bind(document.status_reason.as_deref())
+        .bind(document.reviewed_at)
+        .bind(Json(document.attrs.as_map()))
+        .bind(document.created_at)
+        .bind(document.modified_at)
+        .execute(&mut *conn)
         .await?;
-    let verification = Verification::from_documents(
-        rows.iter().filter_map(|(status, reason)| Some((DocumentStatus::parse(status)?, reason.as_deref()))),
-    );
-    match *subject {
-        Subject::Account(id) => Store::set_customer_verification(conn, scope, id, &verification, at).await,
-        Subject::LegalEntity(id) => kyb::set_entity_verification(conn, scope, id, &verification, at).await,
-        Subject::Owner(id) => kyb::set_owner_verification(conn, scope, id, &verification, at).await,
+        record(conn, scope, "document", "created", document.id, event_data(document), document.created_at)
+            .await
+    }
+
+    /// Writes a review of a document, made at `at`, with its
+    /// `document.<status>` event.
+    pub(crate) async fn write_review(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        reviewed: &Document,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE documents SET status = $4, status_reason = $5, reviewed_at = $6, modified_at = $6 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+        )
+        .bind(reviewed.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(reviewed.status.as_str())
+        .bind(reviewed.status_reason.as_deref())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(&result, "document", reviewed.id)?;
+        record(conn, scope, "document", reviewed.status.as_str(), reviewed.id, event_data(reviewed), at).await
     }
 }

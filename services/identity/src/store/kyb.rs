@@ -1,6 +1,6 @@
-//! Legal entities and their owners. Every change takes the partner's KYB
-//! lock, keeps owners' shares within 100%, seals EINs and SSNs, and
-//! re-weighs the processing accounts that use the entity.
+//! Legal entities and their owners: their rows, their events, and the
+//! statements that read and write them. EINs and SSNs are sealed on their
+//! way in.
 
 use std::collections::HashMap;
 
@@ -18,14 +18,14 @@ use serde_json::{Map, Value, json};
 use sqlx::{FromRow as _, PgConnection, Postgres, Transaction, types::Json};
 use uuid::Uuid;
 
-use super::{Listing, Store, accounts, expect_one, kyb_lock, record};
+use super::{Listing, Store, expect_one, record};
 use crate::domain::{
     Sealed, SensitiveNumber,
     account::{Attrs, Email, Name, Phone},
     kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
     legal_entity::{
-        LEGAL_ENTITY_TYPES, LegalEntity, LegalEntityType, OWNER_TYPES, Owner, OwnerType, Ownership,
-        check_total_ownership, mask_ein, mask_ssn,
+        Ein, LEGAL_ENTITY_TYPES, LegalEntity, LegalEntityType, OWNER_TYPES, Owner, OwnerType, Ownership, Ssn,
+        mask_ein, mask_ssn,
     },
 };
 
@@ -284,7 +284,7 @@ impl TryFrom<OwnerRow> for Owner {
 }
 
 /// A legal entity as its events carry it: the EIN masked.
-pub(crate) fn entity_event(entity: &LegalEntity) -> Value {
+fn entity_event(entity: &LegalEntity) -> Value {
     json!({
         "id": entity.id,
         "legal_name": entity.legal_name.as_str(),
@@ -297,7 +297,7 @@ pub(crate) fn entity_event(entity: &LegalEntity) -> Value {
 }
 
 /// An owner as its events carry it: the SSN masked, no birth date.
-pub(crate) fn owner_event(owner: &Owner) -> Value {
+fn owner_event(owner: &Owner) -> Value {
     json!({
         "id": owner.id,
         "legal_entity_id": owner.legal_entity_id,
@@ -310,186 +310,6 @@ pub(crate) fn owner_event(owner: &Owner) -> Value {
     })
 }
 
-// === Reading, for other stores ===
-
-/// Whether the legal entity `id` exists for this partner and mode.
-pub(crate) async fn entity_exists(conn: &mut PgConnection, scope: Scope, id: Uuid) -> Result<bool, Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-         AND deleted_at IS NULL)",
-    )
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_one(conn)
-    .await?)
-}
-
-/// The legal entity `id` and its owners, if it exists.
-pub(crate) async fn entity_with_owners(
-    conn: &mut PgConnection,
-    scope: Scope,
-    id: Uuid,
-) -> Result<Option<(LegalEntity, Vec<Owner>)>, Error> {
-    let row: Option<EntityRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        entity_columns!(),
-        " FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
-    ))
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let owners = owners_of(conn, scope, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(Some((row.try_into()?, owners)))
-}
-
-/// The owners of `entities`, oldest first, by entity.
-async fn owners_of(
-    conn: &mut PgConnection,
-    scope: Scope,
-    entities: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<Owner>>, Error> {
-    let rows: Vec<OwnerRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        owner_columns!(),
-        " FROM legal_entity_owners WHERE legal_entity_id = ANY($1) AND partner_id = $2 AND livemode = $3 \
-         AND deleted_at IS NULL ORDER BY created_at, id"
-    ))
-    .bind(entities)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_all(conn)
-    .await?;
-    let mut by_entity: HashMap<Uuid, Vec<Owner>> = HashMap::new();
-    for row in rows {
-        let owner = Owner::try_from(row)?;
-        by_entity.entry(owner.legal_entity_id).or_default().push(owner);
-    }
-    Ok(by_entity)
-}
-
-/// Sets a legal entity's KYB (its documents changed), with a
-/// `legal_entity.kyb_status` event when it moves, and re-weighs its
-/// accounts.
-pub(crate) async fn set_entity_verification(
-    conn: &mut PgConnection,
-    scope: Scope,
-    id: Uuid,
-    verification: &Verification,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    set_verification(conn, scope, "legal_entities", "kyb_status", "legal_entity", id, verification, at)
-        .await?;
-    accounts::reassess_entity_accounts(conn, scope, id, at).await
-}
-
-/// Sets an owner's KYC (their documents changed), with a
-/// `legal_entity_owner.kyc_status` event when it moves, and re-weighs the
-/// accounts of their entity.
-pub(crate) async fn set_owner_verification(
-    conn: &mut PgConnection,
-    scope: Scope,
-    id: Uuid,
-    verification: &Verification,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    let entity = set_verification(
-        conn,
-        scope,
-        "legal_entity_owners",
-        "kyc_status",
-        "legal_entity_owner",
-        id,
-        verification,
-        at,
-    )
-    .await?;
-    if let Some(entity) = entity {
-        accounts::reassess_entity_accounts(conn, scope, entity, at).await?;
-    }
-    Ok(())
-}
-
-/// Writes a verification to `table`; answers the owner's entity (owners
-/// only).
-#[allow(clippy::too_many_arguments)]
-async fn set_verification(
-    conn: &mut PgConnection,
-    scope: Scope,
-    table: &'static str,
-    column: &'static str,
-    resource: &'static str,
-    id: Uuid,
-    verification: &Verification,
-    at: DateTime<Utc>,
-) -> Result<Option<Uuid>, Error> {
-    // `table` and `column` are this module's constants, never caller text.
-    let entity_column = if table == "legal_entity_owners" { "legal_entity_id" } else { "NULL::uuid" };
-    let (before, entity): (String, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {column}, {entity_column} FROM {table} WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
-    )))
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .fetch_one(&mut *conn)
-    .await?;
-    let result = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE {table} SET {column} = $4, {column}_reasons = $5, modified_at = $6 \
-         WHERE id = $1 AND partner_id = $2 AND livemode = $3"
-    )))
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(verification.status.as_str())
-    .bind(&verification.reasons)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    expect_one(&result, resource, id)?;
-    if before != verification.status.as_str() {
-        let data = json!({"id": id, "from": before, "to": verification.status.as_str(), "reasons": verification.reasons});
-        record(conn, scope, resource, column, id, data, at).await?;
-    }
-    Ok(entity)
-}
-
-/// Starts a subject's verification over after what it verified changed:
-/// marks the reset time (earlier documents stop counting) and, unless it
-/// was unverified anyway, resets the status with its event. Answers the
-/// verification now in force.
-async fn reset_verification(
-    conn: &mut PgConnection,
-    scope: Scope,
-    (table, column, resource): (&'static str, &'static str, &'static str),
-    id: Uuid,
-    current: &Verification,
-    at: DateTime<Utc>,
-) -> Result<Verification, Error> {
-    // `table` and `column` are this module's constants, never caller text.
-    let (reset_column, document_column) = if table == "legal_entities" {
-        ("kyb_reset_at", "legal_entity_id")
-    } else {
-        ("kyc_reset_at", "owner_id")
-    };
-    // Past every document there is now, whatever their clocks said.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE {table} SET {reset_column} = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
-         FROM documents WHERE {document_column} = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3"
-    )))
-    .bind(id)
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    let Some(reset) = current.after_reset() else { return Ok(current.clone()) };
-    set_verification(conn, scope, table, column, resource, id, &reset, at).await?;
-    Ok(reset)
-}
-
 /// The context an entity's EIN is sealed for.
 fn ein_context(id: Uuid) -> String {
     format!("identity.legal_entities.ein:{id}")
@@ -500,10 +320,15 @@ fn ssn_context(id: Uuid) -> String {
     format!("identity.legal_entity_owners.ssn:{id}")
 }
 
-// === The store ===
-
 /// A legal entity with its owners.
 pub(crate) type EntityWithOwners = (LegalEntity, Vec<Owner>);
+
+/// Whose verification a statement writes: `(table, status column, event
+/// resource)`, this module's constants, never caller text.
+type Verified = (&'static str, &'static str, &'static str);
+
+const ENTITY: Verified = ("legal_entities", "kyb_status", "legal_entity");
+const OWNER: Verified = ("legal_entity_owners", "kyc_status", "legal_entity_owner");
 
 impl Store {
     /// A transaction holding the partner's KYB lock, for one change or a
@@ -514,46 +339,50 @@ impl Store {
         scope: Scope,
     ) -> Result<Transaction<'static, Postgres>, Error> {
         let mut tx = self.pool.begin().await?;
-        kyb_lock(&mut tx, scope).await?;
+        self.kyb_lock(&mut tx, scope).await?;
         Ok(tx)
     }
 
-    /// Creates a legal entity and its owners, all or none.
-    #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id))]
-    pub(crate) async fn insert_legal_entity(
+    // === Reading ===
+
+    /// Whether the legal entity `id` exists for this partner and mode.
+    pub(crate) async fn entity_exists(
         &self,
-        tx: &mut PgConnection,
+        conn: &mut PgConnection,
         scope: Scope,
-        entity: LegalEntity,
-        owners: Vec<Owner>,
-    ) -> Result<EntityWithOwners, Error> {
-        check_total_ownership(owners.iter().filter_map(|o| o.ownership))
-            .map_err(|why| Error::invalid("legal_entity.owners", why))?;
-        self.write_entity(&mut *tx, scope, &entity, true).await?;
-        record(
-            &mut *tx,
-            scope,
-            "legal_entity",
-            "created",
-            entity.id,
-            entity_event(&entity),
-            entity.created_at,
+        id: Uuid,
+    ) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
+             AND deleted_at IS NULL)",
         )
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// The legal entity `id` and its owners, if it exists.
+    pub(crate) async fn entity_with_owners(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<EntityWithOwners>, Error> {
+        let row: Option<EntityRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            entity_columns!(),
+            " FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *conn)
         .await?;
-        for owner in &owners {
-            self.write_owner(&mut *tx, scope, owner, true).await?;
-            record(
-                &mut *tx,
-                scope,
-                "legal_entity_owner",
-                "created",
-                owner.id,
-                owner_event(owner),
-                owner.created_at,
-            )
-            .await?;
-        }
-        Ok((entity, owners))
+        let Some(row) = row else { return Ok(None) };
+        let owners = owners_of(conn, scope, &[id]).await?.remove(&id).unwrap_or_default();
+        Ok(Some((row.try_into()?, owners)))
     }
 
     /// One legal entity with its owners.
@@ -563,7 +392,7 @@ impl Store {
         id: Uuid,
     ) -> Result<Option<EntityWithOwners>, Error> {
         let mut conn = self.pool.acquire().await?;
-        entity_with_owners(&mut conn, scope, id).await
+        self.entity_with_owners(&mut conn, scope, id).await
     }
 
     /// Lists legal entities, each with its owners (read in one query).
@@ -605,113 +434,6 @@ impl Store {
         })
     }
 
-    /// Changes a legal entity with `change`, then re-weighs its accounts.
-    pub(crate) async fn update_legal_entity(
-        &self,
-        tx: &mut PgConnection,
-        scope: Scope,
-        id: Uuid,
-        change: impl FnOnce(&LegalEntity) -> Result<LegalEntity, Error>,
-    ) -> Result<EntityWithOwners, Error> {
-        // The row lock too: the sealed EIN read here is written back, and a
-        // key rotation must not re-wrap it in between (see kit::rewrap).
-        sqlx::query(
-            "SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE",
-        )
-        .bind(id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .execute(&mut *tx)
-        .await?;
-        let (before, owners) = entity_with_owners(&mut *tx, scope, id).await?.ok_or(not_found_entity())?;
-        let mut entity = change(&before)?;
-        entity.ein = self.unless_same(&before.ein, entity.ein, &ein_context(id))?;
-        self.write_entity(&mut *tx, scope, &entity, false).await?;
-        if before.identity_changed(&entity) {
-            let what = ("legal_entities", "kyb_status", "legal_entity");
-            entity.verification =
-                reset_verification(&mut *tx, scope, what, id, &entity.verification, entity.modified_at)
-                    .await?;
-        }
-        record(
-            &mut *tx,
-            scope,
-            "legal_entity",
-            "updated",
-            entity.id,
-            entity_event(&entity),
-            entity.modified_at,
-        )
-        .await?;
-        accounts::reassess_entity_accounts(&mut *tx, scope, id, entity.modified_at).await?;
-        Ok((entity, owners))
-    }
-
-    /// Deletes a legal entity and its owners, unless a processing account
-    /// that is not inactive uses it.
-    pub(crate) async fn delete_legal_entity(
-        &self,
-        tx: &mut PgConnection,
-        scope: Scope,
-        id: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<EntityWithOwners, Error> {
-        let (entity, owners) = entity_with_owners(&mut *tx, scope, id).await?.ok_or(not_found_entity())?;
-        if accounts::entity_in_use(&mut *tx, scope, id).await? {
-            return Err(Error::Conflict(
-                "A processing account uses this legal entity; unlink it or deactivate the account first"
-                    .to_owned(),
-            ));
-        }
-        for statement in [
-            "UPDATE legal_entity_owners SET deleted_at = $4 \
-             WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-            "UPDATE legal_entities SET deleted_at = $4 \
-             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-        ] {
-            sqlx::query(statement)
-                .bind(id)
-                .bind(scope.partner_id)
-                .bind(scope.livemode)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for owner in &owners {
-            record(&mut *tx, scope, "legal_entity_owner", "deleted", owner.id, owner_event(owner), at)
-                .await?;
-        }
-        record(&mut *tx, scope, "legal_entity", "deleted", entity.id, entity_event(&entity), at).await?;
-        Ok((entity, owners))
-    }
-
-    /// Adds an owner to its entity, keeping the shares within 100%.
-    pub(crate) async fn insert_owner(
-        &self,
-        tx: &mut PgConnection,
-        scope: Scope,
-        owner: Owner,
-    ) -> Result<Owner, Error> {
-        let (_, owners) = entity_with_owners(&mut *tx, scope, owner.legal_entity_id)
-            .await?
-            .ok_or_else(|| Error::invalid("owner.legal_entity_id", "No such legal entity"))?;
-        check_total_ownership(owners.iter().chain(std::iter::once(&owner)).filter_map(|o| o.ownership))
-            .map_err(|why| Error::invalid("owner.ownership", why))?;
-        self.write_owner(&mut *tx, scope, &owner, true).await?;
-        record(
-            &mut *tx,
-            scope,
-            "legal_entity_owner",
-            "created",
-            owner.id,
-            owner_event(&owner),
-            owner.created_at,
-        )
-        .await?;
-        accounts::reassess_entity_accounts(&mut *tx, scope, owner.legal_entity_id, owner.created_at).await?;
-        Ok(owner)
-    }
-
     /// One owner.
     pub(crate) async fn owner(&self, scope: Scope, id: Uuid) -> Result<Option<Owner>, Error> {
         let row: Option<OwnerRow> = sqlx::query_as(concat!(
@@ -746,69 +468,69 @@ impl Store {
         .await
     }
 
-    /// Changes an owner with `change` (shares kept within 100%), then
-    /// re-weighs the accounts of their entity.
-    pub(crate) async fn update_owner(
-        &self,
-        tx: &mut PgConnection,
-        scope: Scope,
-        id: Uuid,
-        change: impl FnOnce(&Owner) -> Result<Owner, Error>,
-    ) -> Result<Owner, Error> {
-        let owner = self.owner_in(&mut *tx, scope, id).await?;
-        let mut changed = change(&owner)?;
-        changed.ssn = self.unless_same(&owner.ssn, changed.ssn, &ssn_context(id))?;
-        let (_, owners) =
-            entity_with_owners(&mut *tx, scope, owner.legal_entity_id).await?.ok_or(not_found_entity())?;
-        check_total_ownership(
-            owners.iter().filter(|o| o.id != id).chain(std::iter::once(&changed)).filter_map(|o| o.ownership),
-        )
-        .map_err(|why| Error::invalid("owner.ownership", why))?;
-        self.write_owner(&mut *tx, scope, &changed, false).await?;
-        if owner.identity_changed(&changed) {
-            let what = ("legal_entity_owners", "kyc_status", "legal_entity_owner");
-            changed.verification =
-                reset_verification(&mut *tx, scope, what, id, &changed.verification, changed.modified_at)
-                    .await?;
-        }
-        record(
-            &mut *tx,
-            scope,
-            "legal_entity_owner",
-            "updated",
-            id,
-            owner_event(&changed),
-            changed.modified_at,
-        )
-        .await?;
-        accounts::reassess_entity_accounts(&mut *tx, scope, changed.legal_entity_id, changed.modified_at)
-            .await?;
-        Ok(changed)
-    }
+    // === Locking ===
 
-    /// Deletes an owner, then re-weighs the accounts of their entity.
-    pub(crate) async fn delete_owner(
+    /// Locks the legal entity `id`'s row (whether or not it exists).
+    pub(crate) async fn lock_entity(
         &self,
-        tx: &mut PgConnection,
+        conn: &mut PgConnection,
         scope: Scope,
         id: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<Owner, Error> {
-        let owner = self.owner_in(&mut *tx, scope, id).await?;
-        let result = sqlx::query(
-            "UPDATE legal_entity_owners SET deleted_at = $4 \
-             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "SELECT 1 FROM legal_entities WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE",
         )
         .bind(id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .bind(at)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        expect_one(&result, "owner", id)?;
-        record(&mut *tx, scope, "legal_entity_owner", "deleted", id, owner_event(&owner), at).await?;
-        accounts::reassess_entity_accounts(&mut *tx, scope, owner.legal_entity_id, at).await?;
-        Ok(owner)
+        Ok(())
+    }
+
+    /// Locks and reads the owner `id`, if they exist.
+    pub(crate) async fn lock_owner(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<Owner>, Error> {
+        let row: Option<OwnerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            owner_columns!(),
+            " FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
+             FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(conn)
+        .await?;
+        row.map(Owner::try_from).transpose()
+    }
+
+    // === Sealed numbers ===
+
+    /// The EIN to store for entity `id`: the stored one when `given` is
+    /// the same number again (not sealed anew, and not taken for new
+    /// details), otherwise `given`.
+    pub(crate) fn keep_same_ein(
+        &self,
+        stored: &Option<Sealed<Ein>>,
+        given: Option<Sealed<Ein>>,
+        id: Uuid,
+    ) -> Result<Option<Sealed<Ein>>, Error> {
+        self.unless_same(stored, given, &ein_context(id))
+    }
+
+    /// The SSN to store for owner `id`, as [`Store::keep_same_ein`].
+    pub(crate) fn keep_same_ssn(
+        &self,
+        stored: &Option<Sealed<Ssn>>,
+        given: Option<Sealed<Ssn>>,
+        id: Uuid,
+    ) -> Result<Option<Sealed<Ssn>>, Error> {
+        self.unless_same(stored, given, &ssn_context(id))
     }
 
     /// A number given again as it is stored is no change: the stored one
@@ -827,22 +549,138 @@ impl Store {
         Ok(given)
     }
 
-    async fn owner_in(&self, conn: &mut PgConnection, scope: Scope, id: Uuid) -> Result<Owner, Error> {
-        let row: Option<OwnerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            owner_columns!(),
-            " FROM legal_entity_owners WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL \
-             FOR UPDATE"
-        ))
-        .bind(id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .fetch_optional(conn)
-        .await?;
-        row.map(Owner::try_from).transpose()?.ok_or(Error::NotFound { resource: "Owner" })
+    // === Writing ===
+
+    /// Records a `legal_entity.<action>` event carrying `entity` at `at`.
+    pub(crate) async fn record_entity(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        action: &str,
+        entity: &LegalEntity,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        record(conn, scope, "legal_entity", action, entity.id, entity_event(entity), at).await
     }
 
-    async fn write_entity(
+    /// Records a `legal_entity_owner.<action>` event carrying `owner` at
+    /// `at`.
+    pub(crate) async fn record_owner(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        action: &str,
+        owner: &Owner,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        record(conn, scope, "legal_entity_owner", action, owner.id, owner_event(owner), at).await
+    }
+
+    /// Soft-deletes a legal entity and its owners at `at`, with a
+    /// `legal_entity_owner.deleted` event per owner, then the entity's
+    /// `legal_entity.deleted`.
+    pub(crate) async fn delete_entity(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        (entity, owners): &EntityWithOwners,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for statement in [
+            "UPDATE legal_entity_owners SET deleted_at = $4 \
+             WHERE legal_entity_id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+            "UPDATE legal_entities SET deleted_at = $4 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        ] {
+            sqlx::query(statement)
+                .bind(entity.id)
+                .bind(scope.partner_id)
+                .bind(scope.livemode)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for owner in owners {
+            self.record_owner(conn, scope, "deleted", owner, at).await?;
+        }
+        self.record_entity(conn, scope, "deleted", entity, at).await
+    }
+
+    /// Soft-deletes an owner at `at`, with a `legal_entity_owner.deleted`
+    /// event.
+    pub(crate) async fn delete_owner(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        owner: &Owner,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE legal_entity_owners SET deleted_at = $4 \
+             WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(owner.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(&result, "owner", owner.id)?;
+        self.record_owner(conn, scope, "deleted", owner, at).await
+    }
+
+    /// Sets a legal entity's KYB, with a `legal_entity.kyb_status` event
+    /// when it moves.
+    pub(crate) async fn set_entity_verification(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        verification: &Verification,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        set_verification(conn, scope, ENTITY, id, verification, at).await?;
+        Ok(())
+    }
+
+    /// Sets an owner's KYC, with a `legal_entity_owner.kyc_status` event
+    /// when it moves; answers their entity.
+    pub(crate) async fn set_owner_verification(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        verification: &Verification,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, Error> {
+        set_verification(conn, scope, OWNER, id, verification, at).await
+    }
+
+    /// Marks the time from which a legal entity's documents count again
+    /// (its KYB starts over).
+    pub(crate) async fn mark_entity_reset(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        mark_reset(conn, scope, ENTITY, id, at).await
+    }
+
+    /// Marks the time from which an owner's documents count again (their
+    /// KYC starts over).
+    pub(crate) async fn mark_owner_reset(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        mark_reset(conn, scope, OWNER, id, at).await
+    }
+
+    pub(crate) async fn write_entity(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
@@ -894,7 +732,7 @@ impl Store {
         expect_one(&result, "legal entity", e.id)
     }
 
-    async fn write_owner(
+    pub(crate) async fn write_owner(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
@@ -944,6 +782,95 @@ impl Store {
     }
 }
 
-fn not_found_entity() -> Error {
-    Error::NotFound { resource: "Legal entity" }
+/// The owners of `entities`, oldest first, by entity.
+async fn owners_of(
+    conn: &mut PgConnection,
+    scope: Scope,
+    entities: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Owner>>, Error> {
+    let rows: Vec<OwnerRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        owner_columns!(),
+        " FROM legal_entity_owners WHERE legal_entity_id = ANY($1) AND partner_id = $2 AND livemode = $3 \
+         AND deleted_at IS NULL ORDER BY created_at, id"
+    ))
+    .bind(entities)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_all(conn)
+    .await?;
+    let mut by_entity: HashMap<Uuid, Vec<Owner>> = HashMap::new();
+    for row in rows {
+        let owner = Owner::try_from(row)?;
+        by_entity.entry(owner.legal_entity_id).or_default().push(owner);
+    }
+    Ok(by_entity)
+}
+
+/// Writes a verification of `subject`, with its event when the status
+/// moves; answers the owner's entity (owners only).
+async fn set_verification(
+    conn: &mut PgConnection,
+    scope: Scope,
+    (table, column, resource): Verified,
+    id: Uuid,
+    verification: &Verification,
+    at: DateTime<Utc>,
+) -> Result<Option<Uuid>, Error> {
+    // `table` and `column` are this module's constants, never caller text.
+    let entity_column = if table == "legal_entity_owners" { "legal_entity_id" } else { "NULL::uuid" };
+    let (before, entity): (String, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {column}, {entity_column} FROM {table} WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .fetch_one(&mut *conn)
+    .await?;
+    let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET {column} = $4, {column}_reasons = $5, modified_at = $6 \
+         WHERE id = $1 AND partner_id = $2 AND livemode = $3"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(verification.status.as_str())
+    .bind(&verification.reasons)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    expect_one(&result, resource, id)?;
+    if before != verification.status.as_str() {
+        let data = json!({"id": id, "from": before, "to": verification.status.as_str(), "reasons": verification.reasons});
+        record(conn, scope, resource, column, id, data, at).await?;
+    }
+    Ok(entity)
+}
+
+/// Marks the time from which a subject's documents count again: `at`, or
+/// past every document there is now, whatever their clocks said.
+async fn mark_reset(
+    conn: &mut PgConnection,
+    scope: Scope,
+    (table, _, _): Verified,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    // `table` is this module's constant, never caller text.
+    let (reset_column, document_column) = if table == "legal_entities" {
+        ("kyb_reset_at", "legal_entity_id")
+    } else {
+        ("kyc_reset_at", "owner_id")
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET {reset_column} = GREATEST($4, (SELECT max(created_at) + interval '1 microsecond' \
+         FROM documents WHERE {document_column} = $1)) WHERE id = $1 AND partner_id = $2 AND livemode = $3"
+    )))
+    .bind(id)
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1,5 +1,5 @@
-//! Access tokens: records of session and merchant tokens, redemption and
-//! revocation.
+//! Access tokens: records of session and merchant tokens, their events,
+//! and the statements that issue, redeem and revoke them.
 
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
@@ -10,12 +10,12 @@ use paymesh_kit::{
 };
 use paymesh_proto::common::v1::ListQuery;
 use serde_json::{Map, Value, json};
-use sqlx::{FromRow as _, types::Json};
+use sqlx::{FromRow as _, PgConnection, types::Json};
 use uuid::Uuid;
 
-use super::{Listing, Store, accounts, expect_one, record};
+use super::{Listing, Store, expect_one, record};
 use crate::domain::{
-    account::{Account, Attrs},
+    account::Attrs,
     key::hash,
     token::{AccessToken, TOKEN_STATUSES, TOKEN_TYPES, TokenType},
 };
@@ -136,57 +136,6 @@ fn token_event(token: &AccessToken) -> Value {
 }
 
 impl Store {
-    /// Stores a token's record; `session_token` is the session token's text
-    /// (only its hash is kept). The account must be a customer (session) or
-    /// a processing account (merchant) of this partner and mode.
-    pub(crate) async fn insert_access_token(
-        &self,
-        scope: Scope,
-        token: &AccessToken,
-        session_token: Option<&str>,
-    ) -> Result<(), Error> {
-        let wanted = match token.kind {
-            TokenType::SessionAccess => {
-                ("customer", "No such customer: session tokens open a customer's pay page")
-            }
-            TokenType::Merchant => {
-                ("processing", "No such processing account: merchant tokens open a merchant's portal")
-            }
-        };
-        let mut tx = self.pool.begin().await?;
-        let kind: Option<String> = sqlx::query_scalar(
-            "SELECT type FROM accounts WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-        )
-        .bind(token.account_id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if kind.as_deref() != Some(wanted.0) {
-            return Err(Error::invalid("access_token.account_id", wanted.1));
-        }
-        sqlx::query(
-            "INSERT INTO access_tokens (id, partner_id, livemode, type, account_id, token_hash, expires_at, \
-             issued_by, attrs, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        )
-        .bind(token.id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .bind(token.kind.as_str())
-        .bind(token.account_id)
-        .bind(session_token.map(|t| hash(t).to_vec()))
-        .bind(token.expires_at)
-        .bind(token.issued_by)
-        .bind(Json(token.attrs.as_map()))
-        .bind(token.created_at)
-        .execute(&mut *tx)
-        .await?;
-        record(&mut tx, scope, "access_token", "created", token.id, token_event(token), token.created_at)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// One token's record.
     pub(crate) async fn access_token(&self, scope: Scope, id: Uuid) -> Result<Option<AccessToken>, Error> {
         let row: Option<TokenRow> = sqlx::query_as(concat!(
@@ -243,14 +192,13 @@ impl Store {
         .await
     }
 
-    /// Revokes a token at `now`.
-    pub(crate) async fn revoke_access_token(
+    /// Locks and reads the token `id`, if it exists.
+    pub(crate) async fn lock_access_token(
         &self,
+        conn: &mut PgConnection,
         scope: Scope,
         id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<AccessToken, Error> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<Option<AccessToken>, Error> {
         let row: Option<TokenRow> = sqlx::query_as(concat!(
             "SELECT ",
             token_columns!(),
@@ -259,36 +207,19 @@ impl Store {
         .bind(id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(conn)
         .await?;
-        let mut token = AccessToken::try_from(row.ok_or(Error::NotFound { resource: "Access token" })?)?;
-        if let Some(refusal) = token.status(now).refusal() {
-            return Err(Error::Conflict(format!("The token cannot be revoked: {refusal}")));
-        }
-        token.revoked_at = Some(now);
-        token.modified_at = now;
-        let result = sqlx::query("UPDATE access_tokens SET revoked_at = $2, modified_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        expect_one(&result, "access token", id)?;
-        record(&mut tx, scope, "access_token", "revoked", id, token_event(&token), now).await?;
-        tx.commit().await?;
-        Ok(token)
+        row.map(AccessToken::try_from).transpose()
     }
 
-    /// Redeems a session token of this partner and mode: the first time it
-    /// answers the record and its customer; afterwards, once expired or
-    /// revoked, for a deleted customer or an unknown token it says why not,
-    /// naming the `token` field (the caller's own key is fine).
-    pub(crate) async fn redeem_session_token(
+    /// Locks and reads the session token of this partner and mode whose
+    /// text is `token` (found by its hash), if there is one.
+    pub(crate) async fn lock_session_token(
         &self,
+        conn: &mut PgConnection,
         scope: Scope,
         token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(AccessToken, Account), Error> {
-        let mut tx = self.pool.begin().await?;
+    ) -> Result<Option<AccessToken>, Error> {
         let row: Option<TokenRow> = sqlx::query_as(concat!(
             "SELECT ",
             token_columns!(),
@@ -297,27 +228,74 @@ impl Store {
         .bind(hash(token).as_slice())
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(conn)
         .await?;
-        let mut record_of =
-            AccessToken::try_from(row.ok_or_else(|| Error::invalid("token", "Invalid session token"))?)?;
-        if let Some(refusal) = record_of.status(now).refusal() {
-            return Err(Error::invalid("token", refusal));
-        }
-        let account = accounts::account_in(&mut tx, scope, record_of.account_id)
-            .await?
-            .ok_or_else(|| Error::invalid("token", "The customer of this session token was deleted"))?;
-        record_of.redeemed_at = Some(now);
-        record_of.modified_at = now;
-        let result = sqlx::query("UPDATE access_tokens SET redeemed_at = $2, modified_at = $2 WHERE id = $1")
-            .bind(record_of.id)
+        row.map(AccessToken::try_from).transpose()
+    }
+
+    // === Writing ===
+
+    /// Stores a token's record, with its `access_token.created` event;
+    /// `session_token` is the session token's text (only its hash is kept).
+    pub(crate) async fn insert_access_token(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        token: &AccessToken,
+        session_token: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO access_tokens (id, partner_id, livemode, type, account_id, token_hash, expires_at, \
+             issued_by, attrs, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(token.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(token.kind.as_str())
+        .bind(token.account_id)
+        .bind(session_token.map(|t| hash(t).to_vec()))
+        .bind(token.expires_at)
+        .bind(token.issued_by)
+        .bind(Json(token.attrs.as_map()))
+        .bind(token.created_at)
+        .execute(&mut *conn)
+        .await?;
+        record(conn, scope, "access_token", "created", token.id, token_event(token), token.created_at).await
+    }
+
+    /// Writes a (locked) token's revocation at `now`, with its
+    /// `access_token.revoked` event.
+    pub(crate) async fn write_token_revocation(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let result = sqlx::query("UPDATE access_tokens SET revoked_at = $2, modified_at = $2 WHERE id = $1")
+            .bind(token.id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        expect_one(&result, "access token", record_of.id)?;
-        record(&mut tx, scope, "access_token", "redeemed", record_of.id, token_event(&record_of), now)
+        expect_one(&result, "access token", token.id)?;
+        record(conn, scope, "access_token", "revoked", token.id, token_event(token), now).await
+    }
+
+    /// Writes a (locked) session token's redemption at `now`, with its
+    /// `access_token.redeemed` event.
+    pub(crate) async fn write_redemption(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let result = sqlx::query("UPDATE access_tokens SET redeemed_at = $2, modified_at = $2 WHERE id = $1")
+            .bind(token.id)
+            .bind(now)
+            .execute(&mut *conn)
             .await?;
-        tx.commit().await?;
-        Ok((record_of, account))
+        expect_one(&result, "access token", token.id)?;
+        record(conn, scope, "access_token", "redeemed", token.id, token_event(token), now).await
     }
 }
