@@ -13,10 +13,7 @@ pub(crate) mod kyb;
 pub(crate) mod tokens;
 
 use paymesh_kit::auth::ServiceResources;
-pub(crate) use paymesh_kit::{
-    auth::secret,
-    wire::{object_id, structs},
-};
+pub(crate) use paymesh_kit::{auth::secret, wire::structs};
 
 /// The REST resources each identity service serves, for restricted keys.
 pub(crate) static RESOURCES: &[ServiceResources] = &[

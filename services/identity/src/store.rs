@@ -1,10 +1,11 @@
 //! The identity tables, through sqlx: rows, the statements that read and
 //! write them, and the events those writes record in the outbox.
 //!
-//! Every statement is scoped by (partner, mode). The service holds every
-//! transaction that changes more than one row and runs these statements in
-//! it, together with their outbox events, keeping two locking rules that
-//! make concurrent changes correct and free of deadlocks:
+//! Every statement is scoped by (partner, mode). The service holds the
+//! transactions (the store opens one of its own only to write a single new
+//! record with its event) and runs these statements in them, together with
+//! their outbox events, keeping two locking rules that make concurrent
+//! changes correct and free of deadlocks:
 //!
 //! - rows to change are locked in id order (`SELECT … ORDER BY id FOR
 //!   UPDATE`), so concurrent batches cannot deadlock;

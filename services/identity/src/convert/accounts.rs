@@ -3,7 +3,7 @@
 use paymesh_kit::{
     Violation,
     bank::{AccountNumber, CanadianAccountNumber, InstitutionNumber, RoutingNumber, TransitNumber},
-    json,
+    batch, json,
 };
 use paymesh_proto::identity::v1 as pb;
 use prost_types::FieldMask;
@@ -462,6 +462,22 @@ pub(crate) fn patch(
         }
     }
     if f.ok() { Ok((id.parse().ok(), patch)) } else { Err(f.into_violations()) }
+}
+
+/// The targets and changes of a batch of update requests; every
+/// request's problems at once, under `requests[i]`.
+pub(crate) fn patches(
+    requests: Vec<pb::UpdateAccountRequest>,
+) -> Result<Vec<(Option<Uuid>, AccountPatch)>, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let mut patches = Vec::with_capacity(requests.len());
+    for (i, pb::UpdateAccountRequest { account, update_mask }) in requests.into_iter().enumerate() {
+        match patch(account, update_mask) {
+            Ok(parsed) => patches.push(parsed),
+            Err(v) => violations.extend(batch::nested(v, &format!("requests[{i}]"))),
+        }
+    }
+    if violations.is_empty() { Ok(patches) } else { Err(violations) }
 }
 
 /// An account as the wire carries it.

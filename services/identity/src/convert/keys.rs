@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Fields, attrs, timestamp};
 use crate::domain::{
     account::Attrs,
-    key::{ApiKey, ApiKeyKind, KeyStatus, MAX_PERMISSIONS, key_name, parse_permission},
+    key::{ApiKey, ApiKeyKind, KeyPatch, KeyStatus, MAX_PERMISSIONS, key_name, parse_permission},
 };
 
 /// Permissions from the wire, each checked.
@@ -78,14 +78,6 @@ pub(crate) fn new_key(
         }
         _ => Err(f.into_violations()),
     }
-}
-
-/// A change to a key: name, permissions, custom attributes.
-#[derive(Debug, Default)]
-pub(crate) struct KeyPatch {
-    pub(crate) name: Option<String>,
-    pub(crate) permissions: Option<Vec<Permission>>,
-    pub(crate) attrs: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// The attributes a key update may name.

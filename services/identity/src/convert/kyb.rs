@@ -1,7 +1,7 @@
 //! Legal entities and owners on the wire. SSNs and EINs leave only masked.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use paymesh_kit::{Violation, json};
+use paymesh_kit::{Error, Violation, batch, json};
 use paymesh_proto::identity::v1 as pb;
 use prost_types::FieldMask;
 use uuid::Uuid;
@@ -399,6 +399,67 @@ pub(crate) fn owner_patch(
         }
     }
     if f.ok() { Ok((o.id.parse().ok(), patch)) } else { Err(f.into_violations()) }
+}
+
+/// Where the `i`-th item of a request's problems go: under `requests[i]`
+/// in a batch (`many`), at the top for a request of one.
+pub(crate) fn item(many: bool, i: usize) -> String {
+    if many { format!("requests[{i}]") } else { String::new() }
+}
+
+/// The ids and patches `read` finds in update requests; every request's
+/// problems at once, under `requests[i]` when `many`.
+fn patches<R, P>(
+    requests: Vec<R>,
+    many: bool,
+    read: impl Fn(R) -> (String, Result<P, Vec<Violation>>),
+) -> Result<(Vec<String>, Vec<P>), Error> {
+    let mut violations = Vec::new();
+    let mut ids = Vec::with_capacity(requests.len());
+    let mut patches = Vec::with_capacity(requests.len());
+    for (i, request) in requests.into_iter().enumerate() {
+        match read(request) {
+            (id, Ok(patch)) => {
+                ids.push(id);
+                patches.push(patch);
+            }
+            (_, Err(v)) => violations.extend(batch::nested(v, &item(many, i))),
+        }
+    }
+    batch::finish((ids, patches), violations)
+}
+
+/// Entity patches of update requests, by id, as at `today`; problems under
+/// `requests[i]` when `many`.
+pub(crate) fn entity_patches(
+    requests: Vec<pb::UpdateLegalEntityRequest>,
+    many: bool,
+    today: NaiveDate,
+) -> Result<(Vec<String>, Vec<LegalEntityPatch>), Error> {
+    patches(requests, many, |pb::UpdateLegalEntityRequest { legal_entity, update_mask }| {
+        let id = legal_entity.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+        (id, entity_patch(legal_entity, update_mask, today).map(|(_, patch)| patch))
+    })
+}
+
+/// Owner patches of update requests, as [`entity_patches`].
+pub(crate) fn owner_patches(
+    requests: Vec<pb::UpdateOwnerRequest>,
+    many: bool,
+    today: NaiveDate,
+) -> Result<(Vec<String>, Vec<OwnerPatch>), Error> {
+    patches(requests, many, |pb::UpdateOwnerRequest { owner, update_mask }| {
+        let id = owner.as_ref().map(|o| o.id.clone()).unwrap_or_default();
+        (id, owner_patch(owner, update_mask, today).map(|(_, patch)| patch))
+    })
+}
+
+/// A change by query must name something to change.
+pub(crate) fn require_mask(mask: Option<FieldMask>) -> Result<Option<FieldMask>, Error> {
+    match mask {
+        Some(mask) if !mask.paths.is_empty() => Ok(Some(mask)),
+        _ => Err(Error::invalid("update_mask", "Name at least one attribute to change")),
+    }
 }
 
 /// A legal entity on the wire, its EIN masked.

@@ -491,6 +491,9 @@ impl LegalEntity {
 
 // === Owners ===
 
+/// A legal entity with its owners, oldest first.
+pub type EntityWithOwners = (LegalEntity, Vec<Owner>);
+
 /// An owner of a legal entity, with whatever of them is known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Owner {

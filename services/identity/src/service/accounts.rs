@@ -1,32 +1,48 @@
 //! Accounts: customers and processing accounts, and the lifecycle of the
 //! latter.
 //!
+//! A restricted key's permissions are written as REST paths; accounts
+//! answer to three (`/accounts` for every type, `/customers`,
+//! `/processing_accounts`), so each operation is narrowed to the account
+//! types the key may touch with its method: others are not found. Merchant
+//! tokens may read only their own processing account and its history.
+//!
 //! Every change to accounts runs in one transaction, all or none: billers
 //! are refused, the KYB lock is taken when a processing account is among
 //! the accounts, the accounts are locked in id order, and each one is
-//! changed, checked, written and recorded in turn. A processing account is
-//! weighed again after every change (see `domain::processing::assess`), in
-//! the same transaction, and so are the accounts of a legal entity whose
-//! KYB changed (see [`reassess_entity_accounts`]).
+//! changed, checked, written and recorded in turn (see `lifecycle`). A
+//! processing account is weighed again after every change, in the same
+//! transaction.
 
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
-    Error, auth::Scope, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys, query::Listing,
+    Error, Violation,
+    auth::{KeyKind, Principal, Scope, Verb},
+    batch,
+    clock::Clock,
+    config::ListLimits,
+    idempotency::IdempotencyKeys,
+    query::Listing,
+    wire::object_id,
 };
-use paymesh_proto::common::v1::{Filter, ListQuery};
-use sqlx::PgConnection;
+use paymesh_proto::{
+    common::v1::{Condition, FieldRef, Filter, ListQuery, Operator},
+    identity::v1 as pb,
+};
 use uuid::Uuid;
 
-use super::auth::IdentityAuthenticator;
+use super::{
+    actor,
+    auth::IdentityAuthenticator,
+    lifecycle::{apply_change, insert_account},
+};
 use crate::{
+    convert::accounts as wire,
     domain::{
-        account::{Account, AccountType, INITIAL_STATUS, Profile},
-        lifecycle::{
-            self, Actor, CREATED, Change, Request, StatusChange, Transition, may_be_default, may_be_primary,
-        },
-        processing::{ProcessingStatus, assess},
+        account::{Account, AccountPatch, AccountType, Profile},
+        lifecycle::{Actor, Change, StatusChange},
     },
     store::{Store, accounts::ACCOUNTS},
 };
@@ -51,12 +67,337 @@ impl std::fmt::Debug for Accounts {
 }
 
 impl Accounts {
+    /// Creates accounts as `principal`, all or none, refusing types its key
+    /// may not create; `parent(i)` is where the `i`-th item's problems are
+    /// reported (`requests[i]`, or nothing for a request of one).
+    pub(crate) async fn create_many(
+        &self,
+        principal: &Principal,
+        accounts: Vec<Option<pb::Account>>,
+        parent: impl Fn(usize) -> String,
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Post);
+        let now = self.clock.now();
+        let mut violations = Vec::new();
+        let mut news = Vec::with_capacity(accounts.len());
+        for (i, account) in accounts.into_iter().enumerate() {
+            let parsed = wire::new_account(account).and_then(|new| {
+                Account::create(new, principal.livemode, now)
+                    .map_err(|(name, why)| vec![Violation::new(format!("account.{name}"), why)])
+            });
+            match parsed {
+                Ok(account) if !types.contains(&account.kind()) => {
+                    return Err(Error::Forbidden(format!(
+                        "This key's permissions do not allow creating {} accounts",
+                        account.kind().as_str()
+                    )));
+                }
+                Ok(account) => news.push(account),
+                Err(v) => violations.extend(batch::nested(v, &parent(i))),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::InvalidAttributes(violations));
+        }
+        let field = |i: usize| match parent(i) {
+            parent if parent.is_empty() => "account".to_owned(),
+            parent => format!("{parent}.account"),
+        };
+        self.insert(principal.scope(), news, actor(principal), field).await
+    }
+
+    /// Account `id`: a secret key's (of a type it may read), or a merchant
+    /// token's own processing account.
+    pub(crate) async fn get(&self, principal: &Principal, id: &str) -> Result<Account, Error> {
+        let id = object_id(id, not_found)?;
+        if principal.key_kind == KeyKind::Merchant {
+            // A merchant token reads its own processing account, nothing else.
+            if principal.account_id != Some(id) {
+                return Err(not_found());
+            }
+        } else {
+            principal.require_secret_key()?;
+        }
+        let account = self.store.account(principal.scope(), id).await?.ok_or_else(not_found)?;
+        if principal.key_kind != KeyKind::Merchant {
+            visible(&account, &allowed_types(principal, Verb::Get), not_found)?;
+        }
+        Ok(account)
+    }
+
+    /// The accounts of the types the key may read matching `query`.
+    pub(crate) async fn list(
+        &self,
+        principal: &Principal,
+        query: ListQuery,
+    ) -> Result<Listing<Account>, Error> {
+        let query = restrict(query, &allowed_types(principal, Verb::Get));
+        self.store.list_accounts(principal.scope(), &query, self.limits).await
+    }
+
+    /// Applies `patch` to account `id` (`None`: not found); an empty patch
+    /// changes nothing and answers the account.
+    pub(crate) async fn update(
+        &self,
+        principal: &Principal,
+        id: Option<Uuid>,
+        patch: AccountPatch,
+    ) -> Result<Account, Error> {
+        let scope = principal.scope();
+        let types = allowed_types(principal, Verb::Put);
+        let id = id.ok_or_else(not_found)?;
+        if patch.is_empty() {
+            let account = self.store.account(scope, id).await?.ok_or_else(not_found)?;
+            visible(&account, &types, not_found)?;
+            return Ok(account);
+        }
+        let now = self.clock.now();
+        let mut changed = self
+            .change(
+                scope,
+                &[id],
+                actor(principal),
+                |_| not_found(),
+                |_| "account".to_owned(),
+                |_, a| {
+                    visible(a, &types, not_found)?;
+                    updated(a, &patch, now, "account")
+                },
+            )
+            .await?;
+        changed.pop().ok_or_else(not_found)
+    }
+
+    /// Applies each patch to its account, all or none; problems are
+    /// reported under `requests[i]`.
+    pub(crate) async fn update_many(
+        &self,
+        principal: &Principal,
+        patches: Vec<(Option<Uuid>, AccountPatch)>,
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Put);
+        let (parsed_ids, patches): (Vec<_>, Vec<_>) = patches.into_iter().unzip();
+        let field = |i: usize| format!("requests[{i}].account.id");
+        let ids = batch::ids(parsed_ids.into_iter().enumerate(), field, "No such account")?;
+        let now = self.clock.now();
+        self.change(
+            principal.scope(),
+            &ids,
+            actor(principal),
+            |i| Error::invalid(field(i), "No such account"),
+            |i| format!("requests[{i}].account"),
+            |i, a| {
+                visible(a, &types, || Error::invalid(field(i), "No such account"))?;
+                updated(a, &patches[i], now, &format!("requests[{i}].account"))
+            },
+        )
+        .await
+    }
+
+    /// Applies `patch` to every account matching `filters` of the types the
+    /// key may change.
+    pub(crate) async fn update_by_query(
+        &self,
+        principal: &Principal,
+        mut filters: Vec<Filter>,
+        patch: AccountPatch,
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Put);
+        if patch.is_empty() {
+            return Err(Error::invalid("update_mask", "Name at least one attribute to change"));
+        }
+        if !filters.is_empty() {
+            filters.extend(type_filter(&types));
+        }
+        let now = self.clock.now();
+        self.change_matching(principal.scope(), &filters, actor(principal), |a| {
+            updated(a, &patch, now, "account")
+        })
+        .await
+    }
+
+    /// Deletes account `id`.
+    pub(crate) async fn delete(&self, principal: &Principal, id: &str) -> Result<Account, Error> {
+        let types = allowed_types(principal, Verb::Delete);
+        let id = object_id(id, not_found)?;
+        let now = self.clock.now();
+        let mut deleted = self
+            .change(
+                principal.scope(),
+                &[id],
+                actor(principal),
+                |_| not_found(),
+                |_| "account".to_owned(),
+                |_, a| {
+                    visible(a, &types, not_found)?;
+                    Ok(Change::Delete(a.clone(), now))
+                },
+            )
+            .await?;
+        deleted.pop().ok_or_else(not_found)
+    }
+
+    /// Deletes the accounts `ids`, all or none; problems are reported on
+    /// `ids[i]`.
+    pub(crate) async fn delete_many(
+        &self,
+        principal: &Principal,
+        ids: &[String],
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Delete);
+        let field = |i: usize| format!("ids[{i}]");
+        let ids = batch::ids(ids.iter().map(|id| id.parse().ok()).enumerate(), field, "No such account")?;
+        let now = self.clock.now();
+        self.change(
+            principal.scope(),
+            &ids,
+            actor(principal),
+            |i| Error::invalid(field(i), "No such account"),
+            field,
+            |i, a| {
+                visible(a, &types, || Error::invalid(field(i), "No such account"))?;
+                Ok(Change::Delete(a.clone(), now))
+            },
+        )
+        .await
+    }
+
+    /// Deletes every account matching `filters` of the types the key may
+    /// delete.
+    pub(crate) async fn delete_by_query(
+        &self,
+        principal: &Principal,
+        mut filters: Vec<Filter>,
+    ) -> Result<Vec<Account>, Error> {
+        let types = allowed_types(principal, Verb::Delete);
+        if !filters.is_empty() {
+            filters.extend(type_filter(&types));
+        }
+        let now = self.clock.now();
+        self.change_matching(principal.scope(), &filters, actor(principal), |a| {
+            Ok(Change::Delete(a.clone(), now))
+        })
+        .await
+    }
+
+    /// The processing accounts payer `payer_id` may see and pay: its own
+    /// private ones, the partner's, and the billers. An unknown payer is
+    /// not found.
+    pub(crate) async fn recipients(
+        &self,
+        principal: &Principal,
+        payer_id: &str,
+        query: ListQuery,
+    ) -> Result<Listing<Account>, Error> {
+        let scope = principal.scope();
+        let missing = || Error::NotFound { resource: "Payer" };
+        let payer = object_id(payer_id, missing)?;
+        require_customer_reader(principal, missing)?;
+        self.customer(scope, payer).await?;
+        self.store.list_recipients(scope, payer, &query, self.limits).await
+    }
+
+    /// The payer and the recipient, if the payer may see and pay it;
+    /// otherwise not found (whether it exists or not).
+    #[tracing::instrument(skip(self, principal))]
+    pub(crate) async fn resolve_recipient(
+        &self,
+        principal: &Principal,
+        payer_id: &str,
+        recipient_id: &str,
+    ) -> Result<(Account, Account), Error> {
+        let scope = principal.scope();
+        let missing = || Error::NotFound { resource: "Payer" };
+        let payer = object_id(payer_id, missing)?;
+        require_customer_reader(principal, missing)?;
+        let recipient = object_id(recipient_id, || Error::NotFound { resource: "Recipient" })?;
+        let payer = self.customer(scope, payer).await?;
+        let recipient = self
+            .store
+            .account(scope, recipient)
+            .await?
+            .filter(|r| r.processing().is_some_and(|p| p.visibility.admits(payer.id)))
+            .ok_or(Error::NotFound { resource: "Recipient" })?;
+        Ok((payer, recipient))
+    }
+
+    /// The status history of processing account `account_id`, oldest
+    /// first: for a secret key that may read processing accounts, or a
+    /// merchant token's own account.
+    pub(crate) async fn status_changes(
+        &self,
+        principal: &Principal,
+        account_id: &str,
+    ) -> Result<Vec<StatusChange>, Error> {
+        let missing = || Error::NotFound { resource: "Processing account" };
+        let id = object_id(account_id, missing)?;
+        if principal.key_kind == KeyKind::Merchant {
+            if principal.account_id != Some(id) {
+                return Err(missing());
+            }
+        } else {
+            principal.require_secret_key()?;
+            if !allowed_types(principal, Verb::Get).contains(&AccountType::Processing) {
+                return Err(missing());
+            }
+        }
+        match self.store.account(principal.scope(), id).await? {
+            Some(account) if account.kind() == AccountType::Processing => {}
+            _ => return Err(missing()),
+        }
+        self.store.status_changes(id).await
+    }
+
+    /// Sets a customer's default payment method (`""`: none), as the
+    /// payment methods service, which decides it, says.
+    pub(crate) async fn set_default_payment_method(
+        &self,
+        principal: &Principal,
+        account_id: &str,
+        payment_method_id: &str,
+    ) -> Result<Account, Error> {
+        principal.require_service("methods")?;
+        let scope = principal.scope();
+        let id = object_id(account_id, not_found)?;
+        let method = match payment_method_id.trim() {
+            "" => None,
+            raw => Some(raw.parse().map_err(|_| Error::invalid("payment_method_id", "Must be a valid id"))?),
+        };
+        let now = self.clock.now();
+        let mut changed = self
+            .change(
+                scope,
+                &[id],
+                Actor::System,
+                |_| not_found(),
+                |_| "account".to_owned(),
+                |_, a| {
+                    let mut account = a.clone();
+                    let Profile::Customer(customer) = &mut account.profile else {
+                        return Err(Error::invalid(
+                            "account_id",
+                            "Only customers have a default payment method",
+                        ));
+                    };
+                    customer.default_payment_method_id = method;
+                    account.modified_at = now;
+                    Ok(Change::Update(account, None))
+                },
+            )
+            .await?;
+        changed.pop().ok_or_else(not_found)
+    }
+}
+
+// === The changes, in a transaction ===
+
+impl Accounts {
     /// Inserts new accounts, all or none, with an `account.created` event
     /// each. Processing accounts are assessed at once (their history shows
     /// `pending`, then the assessment) and may become the default;
     /// `field(i)` names the `i`-th account in errors.
     #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, count = accounts.len()))]
-    pub(crate) async fn insert(
+    async fn insert(
         &self,
         scope: Scope,
         accounts: Vec<Account>,
@@ -70,34 +411,7 @@ impl Accounts {
         }
         let mut created = Vec::with_capacity(accounts.len());
         for (index, account) in accounts.into_iter().enumerate() {
-            check_references(store, &mut tx, scope, &account, None, &field(index)).await?;
-            let is_default = account.processing().is_some_and(|p| p.is_default);
-            if is_default {
-                store.move_default(&mut tx, scope, account.id, account.created_at).await?;
-            }
-            store.write_account(&mut tx, scope, &account, true).await?;
-            let account = if account.kind() == AccountType::Processing {
-                store
-                    .insert_status_change(
-                        &mut tx,
-                        &account,
-                        None,
-                        INITIAL_STATUS,
-                        &[CREATED.to_owned()],
-                        actor,
-                    )
-                    .await?;
-                let at = account.created_at;
-                reassess(store, &mut tx, scope, account, Actor::System, at).await?
-            } else {
-                account
-            };
-            if is_default {
-                may_be_default(&account)
-                    .map_err(|why| Error::invalid(format!("{}.processing.default", field(index)), why))?;
-            }
-            store.record_account(&mut tx, scope, "created", &account, account.created_at).await?;
-            created.push(account);
+            created.push(insert_account(store, &mut tx, scope, account, actor, &field(index)).await?);
         }
         tx.commit().await?;
         Ok(created)
@@ -111,7 +425,7 @@ impl Accounts {
     /// processing accounts changed, so that a token of one deleted or
     /// deactivated stops at once here (its next use is checked against the
     /// account again).
-    pub(crate) async fn change<F>(
+    async fn change<F>(
         &self,
         scope: Scope,
         ids: &[Uuid],
@@ -139,7 +453,7 @@ impl Accounts {
         for (index, id) in ids.iter().enumerate() {
             let account = found.get(id).ok_or_else(|| missing(index))?;
             let change = change(index, account)?;
-            changed.push(apply(store, &mut tx, scope, account, change, actor, &field(index)).await?);
+            changed.push(apply_change(store, &mut tx, scope, account, change, actor, &field(index)).await?);
         }
         tx.commit().await?;
         self.forget_merchants(&changed);
@@ -150,7 +464,7 @@ impl Accounts {
     /// (at most the list limit of them; more is refused before anything
     /// changes), forgetting merchant tokens as [`Accounts::change`] does.
     /// Billers never match.
-    pub(crate) async fn change_matching<F>(
+    async fn change_matching<F>(
         &self,
         scope: Scope,
         filters: &[Filter],
@@ -171,7 +485,7 @@ impl Accounts {
         let mut changed = Vec::with_capacity(accounts.len());
         for account in accounts {
             let change = change(&account)?;
-            changed.push(apply(store, &mut tx, scope, &account, change, actor, "account").await?);
+            changed.push(apply_change(store, &mut tx, scope, &account, change, actor, "account").await?);
         }
         tx.commit().await?;
         self.forget_merchants(&changed);
@@ -191,285 +505,67 @@ impl Accounts {
             _ => Err(Error::NotFound { resource: "Payer" }),
         }
     }
-
-    /// The processing accounts `payer` may see and pay: its own private
-    /// ones, the partner's, and the billers. An unknown payer is not found.
-    pub(crate) async fn list_recipients(
-        &self,
-        scope: Scope,
-        payer: Uuid,
-        query: &ListQuery,
-    ) -> Result<Listing<Account>, Error> {
-        self.customer(scope, payer).await?;
-        self.store.list_recipients(scope, payer, query, self.limits).await
-    }
-
-    /// The payer and the recipient, if the payer may see and pay it;
-    /// otherwise not found (whether it exists or not).
-    #[tracing::instrument(skip(self))]
-    pub(crate) async fn resolve_recipient(
-        &self,
-        scope: Scope,
-        payer: Uuid,
-        recipient: Uuid,
-    ) -> Result<(Account, Account), Error> {
-        let payer = self.customer(scope, payer).await?;
-        let recipient = self
-            .store
-            .account(scope, recipient)
-            .await?
-            .filter(|r| r.processing().is_some_and(|p| p.visibility.admits(payer.id)))
-            .ok_or(Error::NotFound { resource: "Recipient" })?;
-        Ok((payer, recipient))
-    }
-
-    /// The status history of a processing account, oldest first.
-    pub(crate) async fn status_changes(
-        &self,
-        scope: Scope,
-        account_id: Uuid,
-    ) -> Result<Vec<StatusChange>, Error> {
-        match self.store.account(scope, account_id).await? {
-            Some(account) if account.kind() == AccountType::Processing => {}
-            _ => return Err(Error::NotFound { resource: "Processing account" }),
-        }
-        self.store.status_changes(account_id).await
-    }
 }
 
-// === The lifecycle, in a transaction ===
+// === Who may touch which accounts ===
 
-/// Writes one change to a locked account, with its events.
-async fn apply(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    before: &Account,
-    change: Change,
-    actor: Actor,
-    field: &str,
-) -> Result<Account, Error> {
-    match change {
-        Change::Update(account, requested) => {
-            check_references(store, conn, scope, &account, Some(before), field).await?;
-            let becomes_default = lifecycle::becomes_default(before, &account)
-                .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
-            let at = account.modified_at;
-            let mut account = account;
-            if becomes_default {
-                // Before the write: one default per partner and mode, always.
-                store.move_default(conn, scope, account.id, at).await?;
-            } else if let Profile::Processing(p) = &mut account.profile
-                && p.is_default
-            {
-                // An earlier item of this batch may have made another
-                // account the default since this one was read.
-                p.is_default = store.still_default(conn, account.id).await?;
-            }
-            let account = reset_customer_kyc(store, conn, scope, before, account).await?;
-            store.write_account(conn, scope, &account, false).await?;
-            let mut account = match requested {
-                Some(request) => request_status(store, conn, scope, account, request, actor, field).await?,
-                None => reassess(store, conn, scope, account, Actor::System, at).await?,
-            };
-            if becomes_default {
-                may_be_default(&account)
-                    .map_err(|why| Error::invalid(format!("{field}.processing.default"), why))?;
-            }
-            account.modified_at = at;
-            store.record_account(conn, scope, "updated", &account, at).await?;
-            Ok(account)
-        }
-        Change::Delete(account, at) => {
-            lifecycle::may_delete(&account).map_err(Error::Conflict)?;
-            store.delete_account(conn, scope, &account, at).await?;
-            Ok(account)
-        }
-    }
+fn not_found() -> Error {
+    Error::NotFound { resource: "Account" }
 }
 
-/// Checks what an account refers to (see
-/// [`lifecycle::references_to_check`]): a customer's primary processing
-/// account (one the customer may see), a private recipient's payer (a
-/// customer) and a processing account's legal entity, all of this partner
-/// and mode.
-async fn check_references(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
+/// The account types `principal` may act on with `verb`.
+fn allowed_types(principal: &Principal, verb: Verb) -> Vec<AccountType> {
+    if principal.permits(verb, "/accounts") {
+        return vec![AccountType::Customer, AccountType::Processing];
+    }
+    let mut types = Vec::new();
+    if principal.permits(verb, "/customers") {
+        types.push(AccountType::Customer);
+    }
+    if principal.permits(verb, "/processing_accounts") {
+        types.push(AccountType::Processing);
+    }
+    types
+}
+
+/// A payer's recipients are part of what reading the payer shows: a key
+/// that may read customers may read them, whatever it may do with
+/// processing accounts directly; other keys see no payer.
+fn require_customer_reader(principal: &Principal, missing: impl FnOnce() -> Error) -> Result<(), Error> {
+    if allowed_types(principal, Verb::Get).contains(&AccountType::Customer) { Ok(()) } else { Err(missing()) }
+}
+
+/// A filter keeping only `types`, when they are not all of them.
+fn type_filter(types: &[AccountType]) -> Option<Filter> {
+    (types.len() < 2).then(|| Filter {
+        field: Some(FieldRef { path: vec!["type".to_owned()], function: 0 }),
+        any_of: types
+            .iter()
+            .map(|t| Condition { operator: Operator::Equal as i32, value: t.as_str().to_owned() })
+            .collect(),
+    })
+}
+
+fn restrict(mut query: ListQuery, types: &[AccountType]) -> ListQuery {
+    query.filters.extend(type_filter(types));
+    query
+}
+
+/// Checks `account` is of a type the caller may touch: otherwise it is as
+/// if it did not exist.
+fn visible(account: &Account, types: &[AccountType], missing: impl FnOnce() -> Error) -> Result<(), Error> {
+    if types.contains(&account.kind()) { Ok(()) } else { Err(missing()) }
+}
+
+/// The change `patch` makes to `account` at `now`; problems are named
+/// under `field`.
+fn updated(
     account: &Account,
-    before: Option<&Account>,
+    patch: &AccountPatch,
+    now: DateTime<Utc>,
     field: &str,
-) -> Result<(), Error> {
-    let references = lifecycle::references_to_check(account, before)
-        .map_err(|(name, why)| Error::invalid(format!("{field}.{name}"), why))?;
-    if let Some(primary) = references.primary_processing_id {
-        let visibility = store.processing_visibility(conn, scope, primary).await?;
-        if !may_be_primary(visibility, account.id) {
-            return Err(Error::invalid(
-                format!("{field}.primary_processing_id"),
-                "No such processing account visible to this customer",
-            ));
-        }
-    }
-    if let Some(payer) = references.payer_id
-        && store.account_type(conn, scope, payer).await? != Some(AccountType::Customer)
-    {
-        return Err(Error::invalid(format!("{field}.processing.payer_id"), "No such customer"));
-    }
-    if let Some(entity) = references.legal_entity_id
-        && !store.entity_exists(conn, scope, entity).await?
-    {
-        return Err(Error::invalid(format!("{field}.processing.legal_entity_id"), "No such legal entity"));
-    }
-    Ok(())
-}
-
-/// A customer whose name changed is no longer verified: its documents
-/// verified the old name. The reset time marks which documents no longer
-/// count (those uploaded before it).
-async fn reset_customer_kyc(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    before: &Account,
-    mut account: Account,
-) -> Result<Account, Error> {
-    if !lifecycle::resets_customer_kyc(before, &account) {
-        return Ok(account);
-    }
-    let at = account.modified_at;
-    store.mark_kyc_reset(conn, scope, account.id, at).await?;
-    if let Profile::Customer(customer) = &mut account.profile
-        && let Some(reset) = customer.verification.after_reset()
-    {
-        customer.verification = reset;
-        store.set_customer_verification(conn, scope, account.id, &customer.verification, at).await?;
-    }
-    Ok(account)
-}
-
-/// Creates the partner's default processing account in one mode (see
-/// [`lifecycle::default_processing_account`]): active at once in test
-/// mode; in live mode pending and assessed like any other (it needs its
-/// KYB).
-pub(crate) async fn insert_default_account(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-) -> Result<Account, Error> {
-    store.write_account(conn, scope, &account, true).await?;
-    store
-        .insert_status_change(conn, &account, None, INITIAL_STATUS, &[CREATED.to_owned()], Actor::Operator)
-        .await?;
-    let at = account.created_at;
-    let account = match lifecycle::default_activation(scope.livemode) {
-        None => reassess(store, conn, scope, account, Actor::System, at).await?,
-        Some(reasons) => {
-            transition(store, conn, scope, account, ProcessingStatus::Active, reasons, Actor::System, at)
-                .await?
-        }
-    };
-    store.record_account(conn, scope, "created", &account, at).await?;
-    Ok(account)
-}
-
-/// Moves a processing account to `to` (which the lifecycle must allow),
-/// recording who, why and when, with an `account.processing_status` event
-/// (see [`lifecycle::transition`]).
-#[allow(clippy::too_many_arguments)]
-async fn transition(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    to: ProcessingStatus,
-    reasons: Vec<String>,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<Account, Error> {
-    let (account, transition) = lifecycle::transition(account, to, reasons, at)
-        .map_err(|why| Error::Internal(anyhow::anyhow!(why)))?;
-    match transition {
-        Transition::Unchanged => {}
-        Transition::Reasons => store.write_status(conn, scope, &account).await?,
-        Transition::Moved { from } => store.record_transition(conn, scope, &account, from, actor, at).await?,
-    }
-    Ok(account)
-}
-
-/// Weighs a processing account (unless exempt or inactive) and moves it
-/// where the assessment says. Other accounts are returned unchanged.
-pub(crate) async fn reassess(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    actor: Actor,
-    at: DateTime<Utc>,
-) -> Result<Account, Error> {
-    let Some(processing) = account.processing() else { return Ok(account) };
-    if !processing.is_assessed() {
-        return Ok(account);
-    }
-    let entity = match processing.legal_entity_id {
-        Some(id) => store.entity_with_owners(conn, scope, id).await?,
-        None => None,
-    };
-    let assessment = assess(processing.payout.as_ref(), entity.as_ref().map(|(e, o)| (e, o.as_slice())));
-    transition(store, conn, scope, account, assessment.status, assessment.reasons, actor, at).await
-}
-
-/// Re-weighs every assessed processing account that uses the legal entity
-/// `entity` (its KYB changed), locked in id order.
-pub(crate) async fn reassess_entity_accounts(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    entity: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), Error> {
-    for account in store.lock_entity_accounts(conn, scope, entity).await? {
-        reassess(store, conn, scope, account, Actor::System, at).await?;
-    }
-    Ok(())
-}
-
-/// Weighs a status a partner asked for (see [`lifecycle::weigh_request`]):
-/// `inactive` always succeeds (from any status but inactive); `active` only
-/// when the requirements are met, otherwise the reasons are returned as an
-/// error and nothing changes.
-async fn request_status(
-    store: &Store,
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: Account,
-    (requested, reason): (ProcessingStatus, Option<String>),
-    actor: Actor,
-    field: &str,
-) -> Result<Account, Error> {
-    let status_field = format!("{field}.processing.status");
-    let request = lifecycle::weigh_request(&account, requested, reason)
-        .map_err(|why| Error::invalid(status_field.clone(), why))?;
-    let at = account.modified_at;
-    match request {
-        Request::Reassess => reassess(store, conn, scope, account, Actor::System, at).await,
-        Request::Deactivate(reasons) => {
-            transition(store, conn, scope, account, ProcessingStatus::Inactive, reasons, actor, at).await
-        }
-        Request::Activate => {
-            let processing = account.processing().cloned();
-            let entity = match processing.as_ref().and_then(|p| p.legal_entity_id) {
-                Some(id) => store.entity_with_owners(conn, scope, id).await?,
-                None => None,
-            };
-            let assessment = assess(
-                processing.as_ref().and_then(|p| p.payout.as_ref()),
-                entity.as_ref().map(|(e, o)| (e, o.as_slice())),
-            );
-            lifecycle::activation(&assessment).map_err(|why| Error::invalid(status_field, why))?;
-            transition(store, conn, scope, account, ProcessingStatus::Active, Vec::new(), actor, at).await
-        }
-    }
+) -> Result<Change, Error> {
+    let changed =
+        account.apply(patch, now).map_err(|(name, why)| Error::invalid(format!("{field}.{name}"), why))?;
+    Ok(Change::Update(changed, patch.processing.status.clone()))
 }

@@ -5,14 +5,19 @@
 //! the entity.
 
 use chrono::{DateTime, Utc};
-use paymesh_kit::{Error, auth::Scope, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys};
+use paymesh_kit::{
+    Error, auth::Scope, clock::Clock, config::ListLimits, idempotency::IdempotencyKeys, query::Listing,
+    wire::object_id,
+};
+use paymesh_proto::common::v1::ListQuery;
 use sqlx::PgConnection;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
-use super::accounts::reassess_entity_accounts;
+use super::lifecycle::reassess_entity_accounts;
 use crate::{
     domain::{
-        document::{Decision, Document, Subject},
+        document::{Decision, Document, Subject, test_mode_review},
         kyc::Verification,
     },
     store::Store,
@@ -30,7 +35,7 @@ pub(crate) struct Documents {
     pub(crate) keys: IdempotencyKeys,
 }
 
-pub(crate) fn not_found() -> Error {
+fn not_found() -> Error {
     Error::NotFound { resource: "Document" }
 }
 
@@ -46,12 +51,46 @@ fn missing_subject(subject: &Subject) -> Error {
 }
 
 impl Documents {
+    /// Stores an uploaded document. Test mode reviews it at once by the
+    /// documented rule (see [`test_mode_review`]); live documents wait for
+    /// an operator.
+    pub(crate) async fn upload(
+        &self,
+        scope: Scope,
+        document: Document,
+        content: &[u8],
+    ) -> Result<Document, Error> {
+        let decision = (!scope.livemode).then(|| test_mode_review(&document.file_name));
+        self.insert(scope, document, content, decision).await
+    }
+
+    /// Document `id`'s record.
+    pub(crate) async fn document(&self, scope: Scope, id: &str) -> Result<Document, Error> {
+        let id = object_id(id, not_found)?;
+        self.store.document(scope, id).await?.ok_or_else(not_found)
+    }
+
+    /// The records of the documents matching `query`.
+    pub(crate) async fn list(&self, scope: Scope, query: &ListQuery) -> Result<Listing<Document>, Error> {
+        self.store.list_documents(scope, query, self.limits).await
+    }
+
+    /// Document `id` with its content.
+    pub(crate) async fn content(
+        &self,
+        scope: Scope,
+        id: &str,
+    ) -> Result<(Document, Zeroizing<Vec<u8>>), Error> {
+        let id = object_id(id, not_found)?;
+        self.store.document_content(scope, id).await?.ok_or_else(not_found)
+    }
+
     /// Stores a document (its content sealed) and, when a decision is
     /// given (test mode), reviews it at once. The subject is locked (and,
     /// for KYB, the partner's KYB lock taken first), so two uploads at
     /// once never each miss the other's document.
     #[tracing::instrument(skip_all, fields(partner_id = %scope.partner_id, document_id = %document.id))]
-    pub(crate) async fn insert(
+    async fn insert(
         &self,
         scope: Scope,
         document: Document,

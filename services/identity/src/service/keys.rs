@@ -12,15 +12,21 @@ use paymesh_kit::{
     auth::{Permission, Principal, Scope},
     clock::Clock,
     config::ListLimits,
+    query::Listing,
+    wire::object_id,
 };
+use paymesh_proto::common::v1::ListQuery;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{accounts::insert_default_account, auth::IdentityAuthenticator};
+use super::{auth::IdentityAuthenticator, lifecycle::insert_default_account};
 use crate::{
     domain::{
         account::{Attrs, Email, Name},
-        key::{ApiKey, IssuedKey, KeyClass, may_manage, may_revoke, rolled_expiry},
+        key::{
+            ApiKey, ApiKeyKind, IssuedKey, KeyClass, KeyPatch, may_grant, may_grant_key, may_manage,
+            may_revoke, rolled_expiry,
+        },
         lifecycle::default_processing_account,
     },
     store::Store,
@@ -39,14 +45,13 @@ pub struct CreatedPartner {
     pub default_accounts: Vec<Uuid>,
 }
 
-/// What a rolled key leaves: the new key and its text, the old key's
-/// record, and the old key's hash (to evict from caches).
+/// What a rolled key leaves: the new key and its text, and the old key's
+/// record.
 #[derive(Debug)]
 pub(crate) struct Rolled {
     pub(crate) key: ApiKey,
     pub(crate) issued: IssuedKey,
     pub(crate) previous: ApiKey,
-    pub(crate) previous_hash: [u8; 32],
 }
 
 /// Creates a partner, one key of each class, and its default processing
@@ -123,61 +128,105 @@ async fn lock_managed(
 }
 
 impl ApiKeys {
-    /// Changes a key's name, permissions or attributes with `change`;
-    /// answers its record and its hash (to evict from caches).
+    /// Issues a key of `kind` as `principal` at `now`; a restricted key
+    /// grants only what it holds. Answers the record and the key, shown
+    /// this once.
+    pub(crate) async fn create(
+        &self,
+        principal: &Principal,
+        (kind, name, permissions, attrs): (ApiKeyKind, String, Vec<Permission>, Attrs),
+        now: DateTime<Utc>,
+    ) -> Result<(ApiKey, IssuedKey), Error> {
+        let scope = principal.scope();
+        may_grant_key(principal.permissions.as_deref(), kind, &permissions)
+            .map_err(|why| Error::invalid("api_key.permissions", why))?;
+        let issued = IssuedKey::generate(KeyClass { livemode: scope.livemode, kind })
+            .context("the OS random source failed")
+            .map_err(Error::Internal)?;
+        let key = ApiKey::issued(&issued, name, permissions, attrs, now);
+        self.store.insert_api_key(scope, &key, &issued).await?;
+        Ok((key, issued))
+    }
+
+    /// Key `id`'s record.
+    pub(crate) async fn get(&self, scope: Scope, id: &str) -> Result<ApiKey, Error> {
+        let id = object_id(id, not_found)?;
+        self.store.api_key(scope, id).await?.ok_or_else(not_found)
+    }
+
+    /// The records of the keys matching `query`.
+    pub(crate) async fn list(&self, scope: Scope, query: &ListQuery) -> Result<Listing<ApiKey>, Error> {
+        self.store.list_api_keys(scope, query, self.limits).await
+    }
+
+    /// Changes key `id`'s name, permissions or attributes (`None`: not
+    /// found) at `now`; new permissions apply at once here, and other
+    /// services' caches follow within their TTL.
     pub(crate) async fn update(
         &self,
-        scope: Scope,
-        id: Uuid,
-        granter: Option<&[Permission]>,
-        change: impl FnOnce(&ApiKey) -> Result<ApiKey, Error>,
-    ) -> Result<(ApiKey, [u8; 32]), Error> {
+        principal: &Principal,
+        id: Option<Uuid>,
+        patch: KeyPatch,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKey, Error> {
+        let scope = principal.scope();
+        let id = id.ok_or_else(not_found)?;
+        if let Some(permissions) = &patch.permissions {
+            may_grant(principal.permissions.as_deref(), permissions)
+                .map_err(|why| Error::invalid("api_key.permissions", why))?;
+        }
         let store = &self.store;
         let mut tx = store.begin().await?;
-        let key = lock_managed(store, &mut tx, scope, id, granter).await?;
-        let key = change(&key)?;
+        let key = lock_managed(store, &mut tx, scope, id, principal.permissions.as_deref()).await?;
+        let key =
+            key.apply(&patch, now).map_err(|(field, why)| Error::invalid(format!("api_key.{field}"), why))?;
         let hash = store.write_key_change(&mut tx, scope, &key).await?;
         store.record_key(&mut tx, scope, "updated", &key, key.modified_at).await?;
         tx.commit().await?;
-        Ok((key, hash))
+        self.cache.evict(&hash);
+        Ok(key)
     }
 
-    /// Revokes a key at `now`; answers its record and its hash (to evict
-    /// from caches). A key cannot revoke itself, nor a restricted key one it
-    /// could not have granted.
+    /// Revokes key `id` at `now`, and evicts it from the cache. A key
+    /// cannot revoke itself, nor a restricted key one it could not have
+    /// granted.
     pub(crate) async fn revoke(
         &self,
-        scope: Scope,
-        id: Uuid,
-        caller: &Principal,
+        principal: &Principal,
+        id: &str,
         now: DateTime<Utc>,
-    ) -> Result<(ApiKey, [u8; 32]), Error> {
-        may_revoke(caller.key_id, id).map_err(|why| Error::invalid("id", why))?;
+    ) -> Result<ApiKey, Error> {
+        let scope = principal.scope();
+        let id = object_id(id, not_found)?;
+        may_revoke(principal.key_id, id).map_err(|why| Error::invalid("id", why))?;
         let store = &self.store;
         let mut tx = store.begin().await?;
-        let key = lock_managed(store, &mut tx, scope, id, caller.permissions.as_deref()).await?;
+        let key = lock_managed(store, &mut tx, scope, id, principal.permissions.as_deref()).await?;
         let key = key.revoked(now).map_err(Error::Conflict)?;
         let hash = store.write_revocation(&mut tx, scope, id, now).await?;
         store.record_key(&mut tx, scope, "revoked", &key, now).await?;
         tx.commit().await?;
         tracing::info!(key_id = %id, "API key revoked");
-        Ok((key, hash))
+        self.cache.evict(&hash);
+        Ok(key)
     }
 
-    /// Replaces a key with a new one of the same class, name and
-    /// permissions; the old one expires after `grace_seconds`. A restricted
-    /// key rolls only keys it could have granted.
+    /// Replaces key `id` at `now` with a new one of the same class, name
+    /// and permissions; the old one expires after `grace_seconds` (and is
+    /// evicted from the cache). A restricted key rolls only keys it could
+    /// have granted.
     pub(crate) async fn roll(
         &self,
-        scope: Scope,
-        id: Uuid,
-        granter: Option<&[Permission]>,
+        principal: &Principal,
+        id: &str,
         grace_seconds: u32,
         now: DateTime<Utc>,
     ) -> Result<Rolled, Error> {
+        let scope = principal.scope();
+        let id = object_id(id, not_found)?;
         let store = &self.store;
         let mut tx = store.begin().await?;
-        let previous = lock_managed(store, &mut tx, scope, id, granter).await?;
+        let previous = lock_managed(store, &mut tx, scope, id, principal.permissions.as_deref()).await?;
         previous.may_roll(now).map_err(Error::Conflict)?;
         let expiry = rolled_expiry(previous.expires_at, now, grace_seconds)
             .map_err(|why| Error::invalid("grace_period_seconds", why))?;
@@ -194,6 +243,7 @@ impl ApiKeys {
         let previous_hash = store.write_roll(&mut tx, scope, id, expiry, key.id, now).await?;
         store.record_roll(&mut tx, scope, &previous, &key, now).await?;
         tx.commit().await?;
-        Ok(Rolled { key, issued, previous, previous_hash })
+        self.cache.evict(&previous_hash);
+        Ok(Rolled { key, issued, previous })
     }
 }

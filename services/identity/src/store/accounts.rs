@@ -124,7 +124,7 @@ struct AccountRow {
 
 /// The payout details kept in clear (everything but the account number).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct StoredPayout {
+struct StoredPayout {
     account_holder: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     routing_number: Option<String>,
@@ -140,7 +140,7 @@ pub(crate) struct StoredPayout {
 
 /// An address as stored in JSON.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct StoredAddress {
+struct StoredAddress {
     street_address: String,
     #[serde(default)]
     unit_number: String,
@@ -394,6 +394,13 @@ pub(crate) fn event_data(account: &Account) -> Value {
     data
 }
 
+/// Who may see a processing account, as stored.
+#[derive(sqlx::FromRow)]
+struct VisibilityRow {
+    visibility: String,
+    payer_id: Option<Uuid>,
+}
+
 // === The status history ===
 
 /// One recorded status change.
@@ -551,7 +558,7 @@ impl Store {
         scope: Scope,
         id: Uuid,
     ) -> Result<Option<Visibility>, Error> {
-        let row: Option<(String, Option<Uuid>)> = sqlx::query_as(
+        let row: Option<VisibilityRow> = sqlx::query_as(
             "SELECT visibility, payer_id FROM accounts WHERE id = $1 AND type = 'processing' \
              AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
         )
@@ -560,7 +567,7 @@ impl Store {
         .bind(scope.livemode)
         .fetch_optional(&mut *conn)
         .await?;
-        Ok(row.and_then(|(visibility, payer)| match (visibility.as_str(), payer) {
+        Ok(row.and_then(|VisibilityRow { visibility, payer_id }| match (visibility.as_str(), payer_id) {
             ("payer", Some(payer)) => Some(Visibility::Payer(payer)),
             ("partner", _) => Some(Visibility::Partner),
             _ => None,

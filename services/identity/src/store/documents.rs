@@ -123,6 +123,20 @@ impl TryFrom<DocumentRow> for Document {
     }
 }
 
+/// Whose a document is.
+#[derive(sqlx::FromRow)]
+struct ScopeRow {
+    partner_id: Uuid,
+    livemode: bool,
+}
+
+/// Where a document's review stands.
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    status: String,
+    status_reason: Option<String>,
+}
+
 /// A document as its events carry it: never its content.
 fn event_data(document: &Document) -> Value {
     let (subject, subject_id) = subject_column(&document.subject);
@@ -216,12 +230,12 @@ impl Store {
     /// The partner and mode of the document `id`, for an operator who
     /// names only the document.
     pub(crate) async fn document_scope(&self, id: Uuid) -> Result<Option<Scope>, Error> {
-        let scope: Option<(Uuid, bool)> =
+        let row: Option<ScopeRow> =
             sqlx::query_as("SELECT partner_id, livemode FROM documents WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(scope.map(|(partner_id, livemode)| Scope { partner_id, livemode }))
+        Ok(row.map(|ScopeRow { partner_id, livemode }| Scope { partner_id, livemode }))
     }
 
     /// Whether a document's subject exists for this partner and mode (an
@@ -303,7 +317,7 @@ impl Store {
                  AND d.created_at > COALESCE(s.kyc_reset_at, '-infinity')"
             }
         };
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(sql)
+        let rows: Vec<ReviewRow> = sqlx::query_as(sql)
             .bind(subject_column(subject).1)
             .bind(scope.partner_id)
             .bind(scope.livemode)
@@ -311,7 +325,9 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(status, reason)| Some((DocumentStatus::parse(&status)?, reason)))
+            .filter_map(|ReviewRow { status, status_reason }| {
+                Some((DocumentStatus::parse(&status)?, status_reason))
+            })
             .collect())
     }
 

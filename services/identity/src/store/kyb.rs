@@ -24,8 +24,8 @@ use crate::domain::{
     account::{Attrs, Email, Name, Phone},
     kyc::{VERIFICATION_STATUSES, Verification, VerificationStatus},
     legal_entity::{
-        Ein, LEGAL_ENTITY_TYPES, LegalEntity, LegalEntityType, OWNER_TYPES, Owner, OwnerType, Ownership, Ssn,
-        mask_ein, mask_ssn,
+        Ein, EntityWithOwners, LEGAL_ENTITY_TYPES, LegalEntity, LegalEntityType, OWNER_TYPES, Owner,
+        OwnerType, Ownership, Ssn, mask_ein, mask_ssn,
     },
 };
 
@@ -319,9 +319,6 @@ fn ein_context(id: Uuid) -> String {
 fn ssn_context(id: Uuid) -> String {
     format!("identity.legal_entity_owners.ssn:{id}")
 }
-
-/// A legal entity with its owners.
-pub(crate) type EntityWithOwners = (LegalEntity, Vec<Owner>);
 
 /// Whose verification a statement writes: `(table, status column, event
 /// resource)`, this module's constants, never caller text.
@@ -807,6 +804,11 @@ async fn owners_of(
     Ok(by_entity)
 }
 
+/// A subject's verification status as stored, and an owner's entity (by
+/// position: the status column's name depends on the subject).
+#[derive(sqlx::FromRow)]
+struct VerificationRow(String, Option<Uuid>);
+
 /// Writes a verification of `subject`, with its event when the status
 /// moves; answers the owner's entity (owners only).
 async fn set_verification(
@@ -819,7 +821,7 @@ async fn set_verification(
 ) -> Result<Option<Uuid>, Error> {
     // `table` and `column` are this module's constants, never caller text.
     let entity_column = if table == "legal_entity_owners" { "legal_entity_id" } else { "NULL::uuid" };
-    let (before, entity): (String, Option<Uuid>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let VerificationRow(before, entity) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {column}, {entity_column} FROM {table} WHERE id = $1 AND partner_id = $2 AND livemode = $3 FOR UPDATE"
     )))
     .bind(id)
