@@ -24,12 +24,14 @@
 //! workers and the REST set-up; `pgbench` and `psql` drive the PostgreSQL
 //! tools; `memory` reads `/proc`; `stats` turns latencies into
 //! percentiles; `report` holds the results, the targets and the table;
-//! `svg` draws the chart.
+//! `svg` draws the chart; `progress` tells the person waiting how far it
+//! got.
 
 mod grpc;
 mod load;
 mod memory;
 mod pgbench;
+mod progress;
 mod psql;
 mod report;
 mod rest;
@@ -43,6 +45,7 @@ use clap::Parser;
 
 use crate::{
     load::Step,
+    progress::progress,
     report::{GatewayHop, ListReport, MemoryReport, Report, Settings, StepReport},
 };
 
@@ -151,12 +154,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Progress for the person waiting, on stderr (stdout holds the table).
-macro_rules! progress {
-    ($($arg:tt)*) => { eprintln!("bench: {}", format!($($arg)*)) };
-}
-pub(crate) use progress;
 
 async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;

@@ -92,7 +92,7 @@ impl Pgbench {
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let why = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-            crate::progress!("pgbench at {concurrency} connections failed: {why}");
+            crate::progress::progress!("pgbench at {concurrency} connections failed: {why}");
             step.failures.insert(Failure(format!("pgbench exited with {}", output.status)), 1);
         }
         if warmup {

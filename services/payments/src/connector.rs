@@ -1,17 +1,16 @@
 //! Connectors: what charges a card or debits a bank account. The payments
 //! service talks to one [`Connector`]; test mode always uses the built-in
-//! [`TestProcessor`], live mode the connector an operator configures (with
-//! none, live payments fail with a clear error and nothing is charged).
+//! [`test_processor::TestProcessor`], live mode the connector an operator
+//! configures (with none, live payments fail with a clear error and
+//! nothing is charged).
 
-mod test_processor;
+pub mod test_processor;
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use paymesh_kit::{future::BoxFuture, money::Money};
 use rust_decimal::Decimal;
-
-pub use test_processor::{BANK_REJECTS, CHARGEBACK_CARDS, DECLINE_CARDS, TestProcessor};
 
 /// What is charged: the full numbers, as the methods service releases them to the
 /// payments service for the payment in flight. Never logged: `Debug`

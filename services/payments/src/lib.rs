@@ -18,8 +18,8 @@
 //! - **Idempotency** — `CreateTransaction` honours an `idempotency-key`
 //!   header: a retry returns the first answer.
 //! - **Connectors** — the [`connector::Connector`] seam; test mode uses the
-//!   built-in [`connector::TestProcessor`]; live mode has no connector
-//!   until an operator configures one, and refuses to charge.
+//!   built-in [`connector::test_processor::TestProcessor`]; live mode has
+//!   no connector until an operator configures one, and refuses to charge.
 //!
 //! Layout, the shape of every service: `domain` holds the rules with no
 //! I/O; `store` the SQL; `convert` the one mapping between wire and
@@ -95,7 +95,7 @@ pub async fn serve_with(
         keys: IdempotencyKeys::new(pool.clone(), common.idempotency_ttl),
         store: store::Store::new(pool),
         peers: peers::Peers::new(identity, methods, intents, common.service_keys.token(SERVICE_NAME)),
-        test: Arc::new(connector::TestProcessor),
+        test: Arc::new(connector::test_processor::TestProcessor),
         live: None,
         clock,
         limits: common.list,

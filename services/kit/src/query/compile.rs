@@ -12,9 +12,8 @@ use paymesh_proto::common::v1::{
 use sqlx::{Postgres, QueryBuilder, postgres::PgRow};
 
 use super::{
-    ColumnType, Resource, aggregate_function_name, display_aggregate, display_field,
-    resource::Column,
-    scalar_function_name,
+    names::{aggregate_function_name, display_aggregate, display_field, scalar_function_name},
+    resource::{Column, ColumnType, Resource},
     value::{Bind, like_pattern, read},
 };
 use crate::{

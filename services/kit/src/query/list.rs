@@ -5,7 +5,10 @@ use paymesh_proto::common::v1::ListQuery;
 use serde_json::{Map, Value};
 use sqlx::{Postgres, QueryBuilder, postgres::PgRow};
 
-use super::{Resource, Select, Shape, select_where};
+use super::{
+    compile::{Select, Shape, select_where},
+    resource::Resource,
+};
 use crate::{Error, auth::Scope, config::ListLimits};
 
 /// The result of a list: objects (with their computed fields) or groups.

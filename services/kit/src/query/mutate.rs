@@ -12,7 +12,7 @@ use paymesh_proto::common::v1::Filter;
 use sqlx::{PgConnection, Postgres, QueryBuilder, postgres::PgRow};
 use uuid::Uuid;
 
-use super::{Resource, push_filters};
+use super::{compile::push_filters, resource::Resource};
 use crate::{Error, auth::Scope};
 
 /// The ids of the objects of `scope` matching every filter, by id; more

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::{Postgres, QueryBuilder, Row as _, postgres::PgRow};
 use uuid::Uuid;
 
-use super::ColumnType;
+use super::resource::ColumnType;
 use crate::json::decimal_json;
 
 /// The longest value a filter accepts, in characters.
