@@ -104,7 +104,7 @@ pub async fn serve_with(
             MerchantSigner::random().context("the OS random source failed")?
         }
     };
-    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency_ttl);
+    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency);
     let store = store::Store::new(pool, common.keyring.clone());
     let cache = authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
     let limits = common.list;

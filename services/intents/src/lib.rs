@@ -90,7 +90,7 @@ pub async fn serve_with(
         common.auth,
     ));
     let intents = service::Intents {
-        keys: IdempotencyKeys::new(pool.clone(), common.idempotency_ttl),
+        keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
         store: store::Store::new(pool),
         peers: peers::Peers::new(identity, methods, common.service_keys.token(SERVICE_NAME)),
         config: config.clone(),

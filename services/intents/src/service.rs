@@ -510,7 +510,8 @@ impl Intents {
         Ok(canceled)
     }
 
-    /// Marks an intent captured by the payments service's transaction.
+    /// Marks an intent captured by the payments service's transaction;
+    /// capturing it again for the same transaction answers the capture made.
     pub(crate) async fn capture(
         &self,
         principal: &Principal,
@@ -521,7 +522,13 @@ impl Intents {
         let transaction = paymesh_kit::wire::id(&request.transaction_id)
             .map_err(|why| Error::invalid("transaction_id", why))?;
         let now = self.now();
-        let current = self.open(scope, &request.id, now).await?;
+        let stored = self.store.get(scope, object_id(&request.id, not_found)?).await?;
+        // Capturing for the same payment again (a payment finished after a
+        // crash asks again) answers the capture already made.
+        if stored.status == Status::Captured && stored.transaction_id == Some(transaction) {
+            return Ok(stored);
+        }
+        let current = still_open(stored, now)?;
         // Every piece is judged again: a method may have expired, a
         // recipient been deactivated since the intent was priced.
         let stored = Draft::of(&current);

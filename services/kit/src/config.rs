@@ -53,6 +53,9 @@ pub const ENV_LIST_MAX_LIMIT: &str = "PAYMESH_LIST_MAX_LIMIT";
 pub const ENV_SHUTDOWN_TIMEOUT_MS: &str = "PAYMESH_SHUTDOWN_TIMEOUT_MS";
 /// How long `Idempotency-Key`s are kept, in seconds (default 86400: 24 h).
 pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
+/// How long a request holds its `Idempotency-Key` before a retry may take
+/// over what it started, in milliseconds (default 10 000).
+pub const ENV_IDEMPOTENCY_LEASE_MS: &str = "PAYMESH_IDEMPOTENCY_LEASE_MS";
 /// Where `/metrics` is served (`off` to serve none).
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The mesh's service secret (base64, at least 32 bytes): services prove
@@ -322,6 +325,17 @@ pub struct DatabaseConfig {
     pub statement_timeout: Duration,
 }
 
+/// How `Create…` requests keep their `Idempotency-Key`s
+/// ([`crate::idempotency`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdempotencySettings {
+    /// How long a key and its answer are kept (default 24 h).
+    pub ttl: Duration,
+    /// How long a request holds its key (default 10 s): a retry after it
+    /// takes over what a request that died had started.
+    pub lease: Duration,
+}
+
 /// How services trust API keys resolved by identity.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthConfig {
@@ -369,8 +383,9 @@ pub struct CommonConfig {
     /// How long a stopping process lets requests in flight finish (default
     /// 20 s, inside Kubernetes' 30 s grace period).
     pub shutdown_timeout: Duration,
-    /// How long an `Idempotency-Key` and its answer are kept (default 24 h).
-    pub idempotency_ttl: Duration,
+    /// How long an `Idempotency-Key` and its answer are kept, and how long
+    /// a request holds its key.
+    pub idempotency: IdempotencySettings,
     /// The key-encryption keys of envelope encryption.
     pub keyring: Keyring,
     /// The largest identity document (default 5 MiB).
@@ -479,14 +494,15 @@ impl CommonConfig {
             request_timeout: env.millis(ENV_REQUEST_TIMEOUT_MS, 10_000, 100),
             services: ServiceUrls::default(),
             shutdown_timeout: env.millis(ENV_SHUTDOWN_TIMEOUT_MS, 20_000, 0),
-            idempotency_ttl: env.parse_with(
-                ENV_IDEMPOTENCY_TTL,
-                Duration::from_secs(86_400),
-                |raw| match raw.parse() {
-                    Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
-                    _ => Err("must be a positive number of seconds".to_owned()),
-                },
-            ),
+            idempotency: IdempotencySettings {
+                ttl: env.parse_with(ENV_IDEMPOTENCY_TTL, Duration::from_secs(86_400), |raw| {
+                    match raw.parse() {
+                        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+                        _ => Err("must be a positive number of seconds".to_owned()),
+                    }
+                }),
+                lease: env.millis(ENV_IDEMPOTENCY_LEASE_MS, 10_000, 100),
+            },
             metrics_addr: env.parse_with(
                 ENV_METRICS_ADDR,
                 Some(SocketAddr::from(([127, 0, 0, 1], 9464))),

@@ -28,7 +28,8 @@
 //! - [`crypto`]: envelope encryption (AES-256-GCM data keys wrapped by
 //!   configured key-encryption keys) for the values paymesh must not hold in
 //!   clear; [`rewrap`]: rotating the key-encryption key of sealed columns;
-//! - [`future`]: the boxed future of object-safe async traits;
+//! - [`future`]: the boxed future of object-safe async traits; [`faults`]:
+//!   failures injected by tests at named steps of a request;
 //! - [`clock`], [`json`]: time that tests can move, and `attrs` between JSON
 //!   and protobuf; [`markup`]: text escaped for HTML and XML;
 //! - [`address`], [`bank`], [`values`]: postal addresses, bank account
@@ -53,6 +54,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod faults;
 pub mod funding;
 pub mod future;
 pub mod grpc;

@@ -148,7 +148,7 @@ async fn methods(
             Fingerprinter::development()
         }
     };
-    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency_ttl);
+    let keys = IdempotencyKeys::new(pool.clone(), common.idempotency);
     let store = store::Store::new(pool, common.keyring.clone());
     let bins = store.bins().await.map_err(|e| anyhow::anyhow!("cannot load the BIN table: {e}"))?;
     tracing::info!(prefixes = bins.len(), "BIN table loaded");

@@ -11,6 +11,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use paymesh_kit::{future::BoxFuture, money::Money};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 /// What is charged: the full numbers, as the methods service releases them to the
 /// payments service for the payment in flight. Never logged: `Debug`
@@ -50,6 +51,11 @@ impl fmt::Debug for Instrument {
 /// One charge asked of a connector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Charge {
+    /// The connector's idempotency reference: the payment's id. Asking
+    /// again with the same reference answers what the first ask did and
+    /// never authorizes twice (a live connector sends it as the processor's
+    /// idempotency key).
+    pub reference: Uuid,
     /// What to charge, fees included.
     pub amount: Money,
     /// What to charge it to.
@@ -208,8 +214,13 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// The connector's name, for transactions and logs.
     fn name(&self) -> &'static str;
 
-    /// Authorizes `charge`.
+    /// Authorizes `charge`, once per [`Charge::reference`].
     fn authorize<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<Outcome, ConnectorError>>;
+
+    /// Voids what was authorized for `reference`, if anything: a payment
+    /// paymesh could not finish must leave no authorization behind. Voiding
+    /// a reference never authorized, or already voided, succeeds.
+    fn void(&self, reference: Uuid) -> BoxFuture<'_, Result<(), ConnectorError>>;
 
     /// What will happen to an approved payment to `instrument` after it
     /// settles (the test processor's scripted returns and disputes; live

@@ -367,6 +367,7 @@ const fn kind(k: Kind) -> pb::TransactionType {
 
 const fn status(s: Status) -> pb::TransactionStatus {
     match s {
+        Status::Pending => pb::TransactionStatus::Pending,
         Status::Authorized => pb::TransactionStatus::Authorized,
         Status::Processing => pb::TransactionStatus::Processing,
         Status::Processed => pb::TransactionStatus::Processed,

@@ -26,12 +26,12 @@ impl TransactionService for TransactionApi {
         &self,
         request: Request<pb::CreateTransactionRequest>,
     ) -> Result<Response<pb::CreateTransactionResponse>, Status> {
-        let payments = &self.0;
+        let payments = self.0.clone();
         let now = payments.clock.now();
-        payments
+        self.0
             .keys
-            .once(request, now, |principal, message| async move {
-                let transaction = payments.create(&principal, message).await?;
+            .once_claimed(request, now, |principal, message, key| async move {
+                let transaction = payments.create(&principal, message, key.as_ref()).await?;
                 Ok(pb::CreateTransactionResponse { transaction: Some(convert::to_proto(&transaction)) })
             })
             .await

@@ -9,10 +9,13 @@ use sqlx::{PgPool, Row};
 /// - every posting sums to zero;
 /// - every payment's processed refunds add up to its `refunded_amount`,
 ///   which is at most its amount;
-/// - an intent is charged at most once;
+/// - an intent is charged at most once (a payment voided before anything
+///   moved does not count);
+/// - a payment is pending only while its attempt exists, and an attempt
+///   belongs to a pending payment;
 /// - every stored balance equals the sum of its account's entries;
-/// - money moved only for payments that were captured: a declined or
-///   authorized payment has no entries, a voided or rejected one nets to
+/// - money moved only for payments that were captured: a pending,
+///   declined or authorized payment has no entries, a voided or rejected one nets to
 ///   zero in processor clearing;
 /// - a deposit pays out exactly what its ledger lists, and every batched
 ///   payment is in exactly one deposit;
@@ -20,7 +23,7 @@ use sqlx::{PgPool, Row};
 ///   its payout method.
 pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let mut broken = Vec::new();
-    let checks: [(&str, &str); 8] = [
+    let checks: [(&str, &str); 9] = [
         (
             "posting does not balance",
             "SELECT posting_id::text AS what FROM payments.ledger_entries GROUP BY posting_id HAVING sum(amount) <> 0",
@@ -36,7 +39,15 @@ pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
             "intent charged more than once",
             "SELECT payment_intent_id::text AS what FROM payments.transactions \
              WHERE type = 'payment' AND payment_intent_id IS NOT NULL AND status <> 'declined' \
+               AND NOT (status = 'voided' AND funding_status = 'pending') \
              GROUP BY payment_intent_id HAVING count(*) > 1",
+        ),
+        (
+            "pending payment without its attempt, or attempt of a payment no longer pending",
+            "SELECT coalesce(t.id, a.transaction_id)::text AS what FROM payments.transactions t \
+             FULL JOIN payments.payment_attempts a ON a.transaction_id = t.id \
+             WHERE (t.status = 'pending') IS DISTINCT FROM (a.transaction_id IS NOT NULL) \
+               AND (t.id IS NULL OR t.type = 'payment')",
         ),
         (
             "balance differs from its entries",
@@ -51,7 +62,7 @@ pub async fn check(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
             "SELECT t.id::text AS what FROM payments.transactions t \
              JOIN payments.ledger_entries e ON e.transaction_id = t.id AND e.account = 'processor_clearing' \
              WHERE t.type = 'payment' GROUP BY t.id, t.status, t.amount \
-             HAVING (t.status IN ('declined', 'authorized', 'voided', 'rejected') AND sum(e.amount) <> 0) \
+             HAVING (t.status IN ('pending', 'declined', 'authorized', 'voided', 'rejected') AND sum(e.amount) <> 0) \
                  OR (t.status IN ('processed', 'processing') AND sum(e.amount) <> t.amount)",
         ),
         (

@@ -92,7 +92,9 @@ pub async fn serve_with(
     let authenticator =
         Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
     let payments = service::Payments {
-        keys: IdempotencyKeys::new(pool.clone(), common.idempotency_ttl),
+        keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
+        lease: chrono::TimeDelta::from_std(common.idempotency.lease)
+            .unwrap_or(chrono::TimeDelta::seconds(10)),
         store: store::Store::new(pool),
         peers: peers::Peers::new(identity, methods, intents, common.service_keys.token(SERVICE_NAME)),
         test: Arc::new(connector::test_processor::TestProcessor),
@@ -120,6 +122,7 @@ async fn sweep_forever(payments: service::Payments, interval: std::time::Duratio
         match payments.sweep().await {
             Ok(swept) if swept == service::Swept::default() => {}
             Ok(swept) => tracing::info!(
+                attempts = swept.attempts,
                 settled = swept.settled,
                 aftermaths = swept.aftermaths,
                 deposits = swept.deposits,

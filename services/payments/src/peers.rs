@@ -9,6 +9,7 @@ use paymesh_kit::{
     funding::FundingType,
     grpc::Channel,
     money::Money,
+    wire::IDEMPOTENCY_KEY,
 };
 use paymesh_proto::{
     common::v1 as common,
@@ -22,6 +23,7 @@ use paymesh_proto::{
         vault_service_client::VaultServiceClient,
     },
 };
+use sha2::{Digest as _, Sha256};
 use tonic::Code;
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
@@ -170,16 +172,28 @@ impl Peers {
 
     /// Stores `method`, given inline with a payment, in the methods service for
     /// `customer`; answers its id. The methods service's objections are the
-    /// caller's, under `transaction.payment_method`.
+    /// caller's, under `transaction.payment_method`. With the payment
+    /// request's Idempotency-Key (`key`), the methods service is sent a key
+    /// derived from it, so that retries of the payment store the method once.
     pub(crate) async fn store_method(
         &self,
         scope: Scope,
         customer: Uuid,
         mut method: pm::PaymentMethod,
+        key: Option<&str>,
     ) -> Result<Uuid, Error> {
         method.account_id = customer.to_string();
-        let request =
+        let mut request =
             self.token.request(scope, pm::CreatePaymentMethodRequest { payment_method: Some(method) });
+        if let Some(key) = key {
+            // One key per payment request: its retries store the method once.
+            let digest = Sha256::digest(key.as_bytes());
+            let derived = Uuid::from_slice(&digest[..16]).map_err(|e| Error::Internal(e.into()))?;
+            let derived = format!("transaction.payment_method:{}", derived.simple());
+            if let Ok(value) = derived.parse() {
+                request.metadata_mut().insert(IDEMPOTENCY_KEY, value);
+            }
+        }
         match self.methods.clone().create_payment_method(request).await {
             Ok(response) => {
                 let method = response.into_inner().payment_method.unwrap_or_default();

@@ -1,28 +1,30 @@
 //! The payments operations: charge, authorize, capture, void, refund,
-//! read; idempotent creation; settlement of bank payments.
+//! read; idempotent creation; settlement of bank payments. Charging one
+//! payment crash-safely is [`attempts`].
+
+mod attempts;
 
 use std::{collections::VecDeque, sync::Arc};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeDelta};
 use paymesh_kit::{
     Error, Violation,
     auth::{Principal, Scope},
     clock::Clock,
     config::ListLimits,
+    idempotency::Claimed,
     idempotency::IdempotencyKeys,
     money::Money,
     query::Listing,
     wire,
 };
-use paymesh_proto::{common::v1::ErrorReason, intents::v1 as pi, payments::v1 as pb};
+use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
 use uuid::Uuid;
 
 use crate::{
-    connector::{Aftermath, Charge, Connector, Outcome},
+    connector::Connector,
     convert::{self, Change, NewTransaction, PaymentRequest, RefundRequest},
-    domain::{
-        Labels, LedgerLink, MethodKind, PayoutMethod, StatusChange, Transaction, pays_out_on, start_of_day,
-    },
+    domain::{LedgerLink, MethodKind, PayoutMethod, StatusChange, Transaction, pays_out_on, start_of_day},
     peers::Peers,
     store::Store,
 };
@@ -37,6 +39,8 @@ const SWEEP_BATCH: u32 = 200;
 /// What one sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Swept {
+    /// Payment attempts finished after their requests died.
+    pub(crate) attempts: u32,
     /// Bank payments settled.
     pub(crate) settled: u64,
     /// Bank returns, chargebacks and chargeback reversals applied.
@@ -57,6 +61,9 @@ pub(crate) struct Payments {
     pub(crate) clock: Clock,
     /// The idempotency keys of `CreateTransaction`.
     pub(crate) keys: IdempotencyKeys,
+    /// How long a request (or the sweep) holds a payment attempt before
+    /// another may finish it: the idempotency lease.
+    pub(crate) lease: TimeDelta,
     pub(crate) limits: ListLimits,
 }
 
@@ -96,21 +103,33 @@ impl Payments {
         })
     }
 
-    /// Creates a payment or a refund.
+    /// Creates a payment or a refund; `key` is the Idempotency-Key the
+    /// request holds, if any.
     pub(crate) async fn create(
         &self,
         principal: &Principal,
         request: pb::CreateTransactionRequest,
+        key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
         match convert::new_transaction(request.transaction.unwrap_or_default())? {
-            NewTransaction::Payment(payment) => self.pay(scope, payment).await,
+            NewTransaction::Payment(payment) => self.pay(scope, payment, key).await,
             NewTransaction::Refund(refund) => self.refund(scope, refund).await,
         }
     }
 
-    async fn pay(&self, scope: Scope, request: PaymentRequest) -> Result<Transaction, Error> {
+    /// Charges (or authorizes) a payment; a retry with the key of a request
+    /// that died finishes the payment it started instead.
+    async fn pay(
+        &self,
+        scope: Scope,
+        request: PaymentRequest,
+        key: Option<&Claimed>,
+    ) -> Result<Transaction, Error> {
+        if let Some(resumed) = self.resume(scope, key).await {
+            return resumed;
+        }
         let PaymentRequest {
             authorize_only,
             amount,
@@ -123,7 +142,9 @@ impl Payments {
         } = request;
         let connector = self.connector(scope)?;
         let method_id = match (inline_method, customer_id) {
-            (Some(method), Some(customer)) => Some(self.peers.store_method(scope, customer, *method).await?),
+            (Some(method), Some(customer)) => {
+                Some(self.peers.store_method(scope, customer, *method, key.map(Claimed::key)).await?)
+            }
             _ => method_id,
         };
         let mut plan = match intent_id {
@@ -138,7 +159,7 @@ impl Payments {
         let mut others: Option<VecDeque<Uuid>> = None;
         let mut prior = Vec::new();
         loop {
-            match self.attempt(scope, connector, &plan, authorize_only, labels.clone(), &prior).await {
+            match self.attempt(scope, connector, &plan, (authorize_only, labels.clone(), &prior), key).await {
                 Err(declined @ Error::Refused { id: transaction_id, .. }) => {
                     prior.push(transaction_id);
                     let (true, Some(customer)) = (cascades, customer_id) else { return Err(declined) };
@@ -167,68 +188,6 @@ impl Payments {
                     };
                 }
                 other => return other,
-            }
-        }
-    }
-
-    /// Charges `plan` once: stores the payment approved (captured, or
-    /// authorized only) or declined, with the declined attempts `prior`
-    /// to it. A decline is `Error::Refused` naming the stored payment.
-    async fn attempt(
-        &self,
-        scope: Scope,
-        connector: &Arc<dyn Connector>,
-        plan: &Plan,
-        authorize_only: bool,
-        labels: Labels,
-        prior: &[Uuid],
-    ) -> Result<Transaction, Error> {
-        let now = self.clock.now();
-        let mut transaction = Transaction {
-            fee: plan.fee,
-            cust_conv_fee: plan.cust_conv_fee,
-            customer_id: plan.customer_id,
-            payment_method_id: Some(plan.method_id),
-            method_kind: Some(plan.kind),
-            processing_id: Some(plan.processing_id),
-            payment_intent_id: plan.intent_id,
-            prior_attempts: prior.to_vec(),
-            delivery_fee: plan.payout.as_ref().map_or(Money::zero(plan.charged.currency), |p| p.delivery_fee),
-            delivery_date: plan.payout.as_ref().map(|p| p.delivery_date),
-            payout_method: plan.payout.as_ref().and_then(|p| p.method),
-            ..Transaction::payment(scope.livemode, plan.charged, connector.name(), now).labelled(labels)
-        };
-        let id = transaction.id;
-        let instrument =
-            self.peers.instrument(scope, plan.method_id, format!("authorize payment {id}")).await?;
-        let charge = Charge { amount: plan.charged, instrument, today: now.date_naive() };
-        let outcome = connector
-            .authorize(&charge)
-            .await
-            .map_err(|e| Error::Unavailable { reason: e.to_string(), retry_after: None })?;
-        match outcome {
-            Outcome::Declined { code, risk } => {
-                transaction.decline(code, risk);
-                self.store.insert(scope, &transaction, None, "decline", Aftermath::None).await?;
-                tracing::info!(transaction = %id, code = code.as_str(), "payment declined");
-                Err(Error::Refused {
-                    reason: ErrorReason::TransactionDeclined,
-                    object: "transaction",
-                    id,
-                    code: code.as_str().to_owned(),
-                    message: code.message().to_owned(),
-                })
-            }
-            Outcome::Approved { authorization, risk } => {
-                if let Some(intent) = plan.intent_id {
-                    self.peers.capture_intent(scope, intent, id).await?;
-                }
-                let posting = transaction.approve(authorization, risk, authorize_only, now)?;
-                let event = if authorize_only { "authorized" } else { "payment" };
-                let aftermath = connector.aftermath(&charge.instrument);
-                self.store.insert(scope, &transaction, posting.as_ref(), event, aftermath).await?;
-                tracing::info!(transaction = %id, status = transaction.status.as_str(), "payment approved");
-                Ok(transaction)
             }
         }
     }
@@ -499,13 +458,15 @@ impl Payments {
         Ok(updated)
     }
 
-    /// The work the clock makes due, in order: bank payments settle; bank
+    /// The work the clock makes due, in order: payment attempts whose
+    /// requests died are finished; bank payments settle; bank
     /// returns, chargebacks and their reversals are applied; what settled
     /// before today is paid out in daily deposits, by each processing
     /// account's payout method; payments of intents are paid out one by
     /// one on their delivery dates, by the intent's payout method. Returns
     /// how many of each were done.
     pub(crate) async fn sweep(&self) -> Result<Swept, Error> {
+        let attempts = self.complete_abandoned(SWEEP_BATCH).await?;
         let now = self.clock.now();
         let settled = self.store.settle_due(now).await?;
         let aftermaths = self.store.apply_aftermaths(now, SWEEP_BATCH).await?;
@@ -537,6 +498,6 @@ impl Payments {
                 deposits += 1;
             }
         }
-        Ok(Swept { settled, aftermaths, deposits })
+        Ok(Swept { attempts, settled, aftermaths, deposits })
     }
 }

@@ -12,6 +12,7 @@
 //! clock makes due (settlement, returns, chargebacks, deposits).
 
 mod aftermaths;
+pub(crate) mod attempts;
 mod rows;
 mod sweeps;
 mod writes;
@@ -27,14 +28,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use self::{
-    aftermaths::{insert_aftermath, schedule_aftermath},
+    aftermaths::schedule_aftermath,
     rows::{LEDGER_COLUMNS, LEDGERS, TRANSACTION_COLUMNS, TRANSACTIONS, read_link, read_transaction},
     writes::{insert_row, link_both, lock, post, record, reverse, update_row},
 };
-use crate::{
-    connector::Aftermath,
-    domain::{LedgerLink, Posting, RefundRefusal, Status, Transaction},
-};
+use crate::domain::{LedgerLink, Posting, RefundRefusal, Status, Transaction};
 
 /// The payments schema.
 #[derive(Clone, Debug)]
@@ -121,29 +119,6 @@ impl Store {
         limits: ListLimits,
     ) -> Result<Listing<LedgerLink>, Error> {
         list(&self.pool, &LEDGERS, scope, query, limits, |_| {}, read_link).await
-    }
-
-    /// Stores a new transaction with its posting (if money moved) and its
-    /// event (`transaction.<event>`), in one database transaction.
-    /// What the connector said will follow an approved payment
-    /// (`aftermath`) is scheduled with it.
-    pub(crate) async fn insert(
-        &self,
-        scope: Scope,
-        transaction: &Transaction,
-        posting: Option<&Posting>,
-        event: &str,
-        aftermath: Aftermath,
-    ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        insert_row(&mut tx, scope, transaction).await?;
-        if let Some(posting) = posting {
-            post(&mut tx, scope, transaction.id, posting, transaction.modified_at).await?;
-        }
-        insert_aftermath(&mut tx, scope, transaction, aftermath).await?;
-        record(&mut tx, scope, transaction, event).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Changes payment `id` under a row lock: `change` sees it as it is

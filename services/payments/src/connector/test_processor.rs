@@ -17,7 +17,7 @@
 //! `…9908` card scores 0.95. Below 0.5 a payment is `allowed`, from 0.5
 //! `in_review`, from 0.95 `denied` (declined as `suspicious_activity`).
 
-use paymesh_kit::future::BoxFuture;
+use paymesh_kit::{faults, future::BoxFuture};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -99,7 +99,8 @@ impl TestProcessor {
         Risk { score, flag }
     }
 
-    /// The outcome of `charge`, by the documented tables.
+    /// The outcome of `charge`, by the documented tables; the authorization
+    /// is named after the charge's reference.
     pub fn decide(charge: &Charge) -> Outcome {
         let risk = Self::risk(charge);
         let declined = |code| Outcome::Declined { code, risk };
@@ -115,8 +116,13 @@ impl TestProcessor {
         if risk.flag == RiskFlag::Denied {
             return declined(DeclineCode::SuspiciousActivity);
         }
-        Outcome::Approved { authorization: format!("test_{}", Uuid::now_v7().simple()), risk }
+        Outcome::Approved { authorization: format!("test_{}", charge.reference.simple()), risk }
     }
+}
+
+/// The processor unreachable, when a test injects a fault at `point`.
+async fn unreachable_if_faulted(point: &str) -> Result<(), ConnectorError> {
+    faults::check(point).await.map_err(|e| ConnectorError::Unavailable(e.to_string()))
 }
 
 impl Connector for TestProcessor {
@@ -124,8 +130,20 @@ impl Connector for TestProcessor {
         "test"
     }
 
+    /// The answer is a function of the charge alone, so asking again with
+    /// the same reference answers the same. (Tests make it unreachable at
+    /// the fault point `payments.connector.authorize`.)
     fn authorize<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, Result<Outcome, ConnectorError>> {
-        Box::pin(async move { Ok(Self::decide(charge)) })
+        Box::pin(async move {
+            unreachable_if_faulted("payments.connector.authorize").await?;
+            Ok(Self::decide(charge))
+        })
+    }
+
+    /// Test authorizations hold no funds: there is nothing to release.
+    /// (Tests make it unreachable at `payments.connector.void`.)
+    fn void(&self, _reference: Uuid) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async { unreachable_if_faulted("payments.connector.void").await })
     }
 
     fn aftermath(&self, instrument: &Instrument) -> Aftermath {
@@ -168,7 +186,12 @@ mod tests {
     }
 
     fn charge(instrument: Instrument, amount: i64) -> Charge {
-        Charge { amount: Money::new(Decimal::from(amount), Currency::Usd), instrument, today: today() }
+        Charge {
+            reference: Uuid::now_v7(),
+            amount: Money::new(Decimal::from(amount), Currency::Usd),
+            instrument,
+            today: today(),
+        }
     }
 
     fn code_of(outcome: &Outcome) -> Option<&'static str> {

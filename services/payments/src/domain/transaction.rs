@@ -214,11 +214,13 @@ impl Transaction {
     }
 
     /// A payment of `amount` about to be charged through `connector`:
-    /// pending until the connector answers, which [`Transaction::approve`]
-    /// or [`Transaction::decline`] records.
+    /// pending until the attempt finishes — [`Transaction::approve`],
+    /// [`Transaction::decline`] or [`Transaction::abandon`].
     pub fn payment(livemode: bool, amount: Money, connector: &str, now: DateTime<Utc>) -> Self {
         Self {
-            status: Status::Authorized,
+            status: Status::Pending,
+            status_code: "pending".to_owned(),
+            status_message: "Being charged.".to_owned(),
             funding: FundingStatus::Pending,
             settled_at: None,
             ..Self::new(livemode, Kind::Payment, amount, connector, now)
@@ -305,12 +307,39 @@ impl Transaction {
     /// The connector declined the payment with `code`: it moves nothing
     /// and owes no fee.
     pub fn decline(&mut self, code: DeclineCode, risk: Risk) {
-        let zero = Money::zero(self.amount.currency);
         self.status = Status::Declined;
-        self.funding = FundingStatus::Pending;
         self.status_code = code.as_str().to_owned();
         self.status_message = code.message().to_owned();
         self.risk = Some(risk);
+        self.owes_nothing();
+    }
+
+    /// The pending payment cannot be finished (`code`, `message`: why) and
+    /// what the processor may have authorized was voided: no authorization
+    /// stands, it moves nothing and owes no fee.
+    pub fn abandon(&mut self, code: &str, message: &str, now: DateTime<Utc>) {
+        self.status = Status::Voided;
+        self.authorization_ref = None;
+        self.status_code = code.to_owned();
+        self.status_message = message.to_owned();
+        self.settles_at = None;
+        self.modified_at = now;
+        self.owes_nothing();
+    }
+
+    /// Whether the payment was refused when it was made: declined by the
+    /// processor, or voided by paymesh before anything moved
+    /// ([`Transaction::abandon`]) — its request answers a refusal.
+    pub fn refused(&self) -> bool {
+        self.kind == Kind::Payment
+            && (self.status == Status::Declined
+                || (self.status == Status::Voided && self.authorization_ref.is_none()))
+    }
+
+    /// Nothing moved: no funding, no fee.
+    fn owes_nothing(&mut self) {
+        let zero = Money::zero(self.amount.currency);
+        self.funding = FundingStatus::Pending;
         self.fee = zero;
         self.cust_conv_fee = zero;
         self.delivery_fee = zero;

@@ -24,6 +24,9 @@ paymesh_kit::words! {
 paymesh_kit::words! {
     /// Where a transaction stands.
     pub enum Status {
+        /// Being charged: stored before the processor is asked, until the
+        /// attempt finishes.
+        Pending = "pending",
         /// Approved and held, not captured.
         Authorized = "authorized",
         /// Accepted, not settled (bank payments).

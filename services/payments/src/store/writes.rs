@@ -92,7 +92,8 @@ pub(super) async fn insert_row(
 }
 
 /// Writes what may change of a transaction: status, funding, refunds,
-/// descriptive fields.
+/// descriptive fields, and what a pending payment learns when it finishes
+/// (its fees, risk and authorization).
 pub(super) async fn update_row(
     tx: &mut DbTransaction<'_, Postgres>,
     scope: Scope,
@@ -101,7 +102,9 @@ pub(super) async fn update_row(
     sqlx::query(
         "UPDATE transactions SET status = $4, status_code = $5, status_message = $6, refunded_amount = $7, \
          funding_status = $8, description = $9, order_number = $10, attrs = $11, settles_at = $12, \
-         settled_at = $13, modified_at = $14, rejected_on = $15 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+         settled_at = $13, modified_at = $14, rejected_on = $15, fee = $16, cust_conv_fee = $17, \
+         delivery_fee = $18, risk_score = $19, risk_flag = $20, authorization_ref = $21 \
+         WHERE id = $1 AND partner_id = $2 AND livemode = $3",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -118,6 +121,12 @@ pub(super) async fn update_row(
     .bind(t.settled_at)
     .bind(t.modified_at)
     .bind(t.rejected_on)
+    .bind(t.fee.amount)
+    .bind(t.cust_conv_fee.amount)
+    .bind(t.delivery_fee.amount)
+    .bind(t.risk.map(|r| r.score))
+    .bind(t.risk.map(|r| r.flag.as_str()))
+    .bind(t.authorization_ref.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
