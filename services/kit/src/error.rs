@@ -220,12 +220,23 @@ impl From<Error> for Status {
 }
 
 impl From<sqlx::Error> for Error {
-    /// Database failures: an exhausted pool or a lost connection is
+    /// Database failures: an exhausted pool, a lost connection, or a
+    /// server shutting down or starting (SQLSTATE classes 08 and 57) is
     /// `Unavailable` (retry may help); a transaction that lost a deadlock or
     /// a serialization race is a `Conflict` (the same request, retried, may
     /// succeed); anything else is internal.
     fn from(error: sqlx::Error) -> Self {
+        let server_away = |e: &dyn sqlx::error::DatabaseError| {
+            e.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57"))
+        };
         match error {
+            sqlx::Error::Database(ref e) if server_away(e.as_ref()) => {
+                tracing::warn!(error = %error, "database unavailable");
+                Self::Unavailable {
+                    reason: "the database is unavailable".to_owned(),
+                    retry_after: Some(Duration::from_secs(1)),
+                }
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::warn!(error = %error, "database unavailable");
                 Self::Unavailable {
