@@ -160,6 +160,31 @@ async fn a_failure_before_the_outcome_commits_changes_nothing_but_the_pending_pa
 }
 
 #[tokio::test]
+async fn a_retry_racing_the_sweep_for_the_same_payment_is_answered_with_that_payment() {
+    let mesh = Mesh::start().await;
+    let key = test_key(&mesh.acme);
+    let method = card_of_a_customer(&mesh, key).await;
+    faults::arm("payments.before_commit", 1);
+    let cut = pay(&mesh, key, &method, "order-race").await;
+    assert_eq!(cut.status, 503, "{:?}", cut.body);
+    let pending = transactions(&mesh, key).await;
+    assert_eq!(pending.len(), 1);
+    // Past the lease the retry takes the key over, and is held up before
+    // it looks for the payment its request started: meanwhile the sweep
+    // finds that payment abandoned and tries to finish it. The key is the
+    // retry's, so the sweep stores nothing and the retry finishes it.
+    mesh.intents_clock.advance(PAST_THE_LEASE);
+    faults::arm_with("payments.before_resume", Fault::Delay(Duration::from_millis(600)), 1);
+    let retried = pay(&mesh, key, &method, "order-race").await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    assert_eq!(retried.body["id"], pending[0]["id"], "the retry finished the payment it started");
+    let payment = charged_once(&mesh, key).await;
+    assert_eq!(payment["id"], pending[0]["id"]);
+    let again = pay(&mesh, key, &method, "order-race").await;
+    assert_eq!((again.status, &again.body["id"]), (200, &pending[0]["id"]));
+}
+
+#[tokio::test]
 async fn a_failure_after_the_outcome_committed_loses_nothing_the_retry_gets_the_kept_answer_at_once() {
     let mesh = Mesh::start().await;
     let key = test_key(&mesh.acme);

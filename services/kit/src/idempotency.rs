@@ -15,6 +15,11 @@
 //!   [resumes](Claimed::resumed), so that it finishes what the first
 //!   request started instead of starting again (payments do; a creation
 //!   that is one database transaction simply runs again).
+//! - An answer is kept only by whoever holds the key: the request whose
+//!   lease it is ([`Claimed::keep_in`]), or a service's completer once no
+//!   request holds it ([`keep_answer`]). A request that outlived its lease
+//!   and was taken over, or a completer racing a retry, keeps nothing and
+//!   rolls its change back, so one key never answers two ways.
 //! - A request that changed nothing (bad input, a peer unavailable)
 //!   releases its key, so the corrected request may use it — unless it
 //!   [held](Claimed::hold) the key because it started something a retry
@@ -34,7 +39,7 @@ use std::{
     },
 };
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use prost::Message;
 use sha2::{Digest as _, Sha256};
 use sqlx::{PgConnection, PgPool, Row};
@@ -64,6 +69,15 @@ enum Claim {
     InFlight(TimeDelta),
 }
 
+/// Who may keep the answer of a key.
+#[derive(Clone, Copy, Debug)]
+enum Holder {
+    /// The request whose lease runs until this instant (as stored).
+    Lease(DateTime<Utc>),
+    /// A completer, at this instant: only while no request holds the key.
+    Nobody(DateTime<Utc>),
+}
+
 /// A recorded answer.
 #[derive(Debug)]
 enum Answer {
@@ -87,6 +101,9 @@ pub struct Claimed {
     scope: Scope,
     key: String,
     resumed: bool,
+    /// The end of this request's lease, as stored: the key is still this
+    /// request's while the stored lease is this one.
+    until: DateTime<Utc>,
     held: Arc<AtomicBool>,
     answered: Arc<AtomicBool>,
 }
@@ -118,13 +135,20 @@ impl Claimed {
 
     /// Keeps `answer` for the key through `conn`, the open transaction of
     /// the change it answers for: the change and its answer are committed
-    /// together, or neither is (see [`keep_answer`]).
+    /// together, or neither is. A request that outlived its lease and was
+    /// taken over by a retry no longer holds the key: it is refused with
+    /// `Conflict`, and the caller rolls its change back.
     pub async fn keep_in(
         &self,
         conn: &mut PgConnection,
         answer: Result<&impl Message, &Status>,
     ) -> Result<(), Error> {
-        keep_answer(conn, self.scope, &self.key, answer).await?;
+        if !record(conn, self.scope, &self.key, &Answer::of(answer), Holder::Lease(self.until)).await? {
+            return Err(Error::Conflict(
+                "A retry with this Idempotency-Key took the request over; its answer is the retry's"
+                    .to_owned(),
+            ));
+        }
         self.answered.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -231,7 +255,10 @@ impl IdempotencyKeys {
         let key = wire::idempotency_key(&raw).map_err(Error::BadRequest)?.to_owned();
         let scope = principal.scope();
         let hash = fingerprint(&message);
-        let resumed = match self.claim(scope, &key, &hash, now).await? {
+        // Stored with microseconds, as PostgreSQL keeps it, so that the
+        // lease reads back equal.
+        let until = (now + self.lease).trunc_subsecs(6);
+        let resumed = match self.claim(scope, &key, &hash, (now, until)).await? {
             Claim::Fresh => false,
             Claim::Resume => true,
             Claim::Answered(Answer::Response(bytes)) => {
@@ -267,6 +294,7 @@ impl IdempotencyKeys {
             scope,
             key,
             resumed,
+            until,
             held: Arc::new(AtomicBool::new(false)),
             answered: Arc::new(AtomicBool::new(false)),
         };
@@ -281,23 +309,26 @@ impl IdempotencyKeys {
         outcome: Result<Resp, Error>,
     ) -> Result<Response<Resp>, Status> {
         let (scope, key) = (claimed.scope, claimed.key.as_str());
+        let holder = Holder::Lease(claimed.until);
         match outcome {
             Ok(response) => {
                 if !claimed.answered.load(Ordering::SeqCst) {
                     let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-                    record(&mut conn, scope, key, &Answer::Response(response.encode_to_vec())).await?;
+                    let answer = Answer::Response(response.encode_to_vec());
+                    if !record(&mut conn, scope, key, &answer, holder).await? {
+                        tracing::warn!(
+                            "a request outlived its idempotency lease; its retry's answer is kept"
+                        );
+                    }
                 }
                 Ok(Response::new(response))
             }
             Err(error @ Error::Refused { .. }) => {
                 let status = Status::from(error);
-                let answer = Answer::Error {
-                    code: status.code() as i32,
-                    message: status.message().to_owned(),
-                    details: status.details().to_vec(),
-                };
                 let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-                record(&mut conn, scope, key, &answer).await?;
+                if !record(&mut conn, scope, key, &Answer::of(Err::<&Resp, _>(&status)), holder).await? {
+                    tracing::warn!("a request outlived its idempotency lease; its retry's answer is kept");
+                }
                 Err(status)
             }
             Err(error) if claimed.held.load(Ordering::SeqCst) => {
@@ -316,7 +347,13 @@ impl IdempotencyKeys {
 
     /// Claims `key` for a request whose fingerprint is `hash`, leased until
     /// `now` + the lease; an expired claim of the key is forgotten first.
-    async fn claim(&self, scope: Scope, key: &str, hash: &[u8], now: DateTime<Utc>) -> Result<Claim, Error> {
+    async fn claim(
+        &self,
+        scope: Scope,
+        key: &str,
+        hash: &[u8],
+        (now, until): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Claim, Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE partner_id = $1 AND livemode = $2 AND key = $3 AND created_at < $4",
@@ -336,7 +373,7 @@ impl IdempotencyKeys {
         .bind(key)
         .bind(hash)
         .bind(now)
-        .bind(now + self.lease)
+        .bind(until)
         .execute(&mut *tx)
         .await?;
         let claim = if inserted.rows_affected() == 1 {
@@ -366,7 +403,7 @@ impl IdempotencyKeys {
                     .bind(scope.partner_id)
                     .bind(scope.livemode)
                     .bind(key)
-                    .bind(now + self.lease)
+                    .bind(until)
                     .execute(&mut *tx)
                     .await?;
                     Claim::Resume
@@ -395,46 +432,74 @@ impl IdempotencyKeys {
     }
 }
 
-/// Keeps `answer` (a response, or a refusal's status) for the request
-/// that holds `key` through `conn`, the open transaction of the change it
-/// answers for — also when the request itself is gone and its work is
-/// finished by someone else (a completer): its retry gets this answer.
+/// Keeps `answer` (a response, or a refusal's status) for `key` through
+/// `conn`, the open transaction of the change it answers for, when the
+/// request that held the key is gone and its work is finished by a
+/// completer at `now`: its retry gets this answer. Answers whether it was
+/// kept: not when a retry holds the key now (it resumes the work and keeps
+/// its own answer) or an answer is kept already; the caller then rolls its
+/// change back and leaves the work to the key's holder.
 pub async fn keep_answer(
     conn: &mut PgConnection,
     scope: Scope,
     key: &str,
     answer: Result<&impl Message, &Status>,
-) -> Result<(), Error> {
-    let answer = match answer {
-        Ok(response) => Answer::Response(response.encode_to_vec()),
-        Err(status) => Answer::Error {
-            code: status.code() as i32,
-            message: status.message().to_owned(),
-            details: status.details().to_vec(),
-        },
-    };
-    record(conn, scope, key, &answer).await
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    record(conn, scope, key, &Answer::of(answer), Holder::Nobody(now)).await
 }
 
-/// Records `answer` for `key` through `conn`.
-async fn record(conn: &mut PgConnection, scope: Scope, key: &str, answer: &Answer) -> Result<(), Error> {
+impl Answer {
+    /// The answer of a response or a refusal's status.
+    fn of(answer: Result<&impl Message, &Status>) -> Self {
+        match answer {
+            Ok(response) => Self::Response(response.encode_to_vec()),
+            Err(status) => Self::Error {
+                code: status.code() as i32,
+                message: status.message().to_owned(),
+                details: status.details().to_vec(),
+            },
+        }
+    }
+}
+
+/// Records `answer` for `key` through `conn`, if `holder` holds the key and
+/// no answer is kept yet; answers whether it did. The row lock of the
+/// update orders it with a retry's claim of the key.
+async fn record(
+    conn: &mut PgConnection,
+    scope: Scope,
+    key: &str,
+    answer: &Answer,
+    holder: Holder,
+) -> Result<bool, Error> {
     let (bytes, code, message) = match answer {
         Answer::Response(bytes) => (bytes.as_slice(), None, None),
         Answer::Error { code, message, details } => (details.as_slice(), Some(*code), Some(message.as_str())),
     };
-    sqlx::query(
-        "UPDATE idempotency_keys SET response = $4, error_code = $5, error_message = $6 \
-         WHERE partner_id = $1 AND livemode = $2 AND key = $3",
-    )
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(key)
-    .bind(bytes)
-    .bind(code)
-    .bind(message)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let (sql, at) = match holder {
+        Holder::Lease(until) => (
+            "UPDATE idempotency_keys SET response = $4, error_code = $5, error_message = $6 \
+             WHERE partner_id = $1 AND livemode = $2 AND key = $3 AND response IS NULL AND locked_until = $7",
+            until,
+        ),
+        Holder::Nobody(now) => (
+            "UPDATE idempotency_keys SET response = $4, error_code = $5, error_message = $6 \
+             WHERE partner_id = $1 AND livemode = $2 AND key = $3 AND response IS NULL AND locked_until <= $7",
+            now,
+        ),
+    };
+    let kept = sqlx::query(sql)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(bytes)
+        .bind(code)
+        .bind(message)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(kept.rows_affected() == 1)
 }
 
 /// Refuses an `idempotency-key` on a request whose answer must not be

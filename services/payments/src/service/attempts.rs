@@ -90,6 +90,9 @@ impl Payments {
         key: Option<&Claimed>,
     ) -> Option<Result<Transaction, Error>> {
         let key = key.filter(|k| k.resumed())?;
+        if let Err(e) = faults::check("payments.before_resume").await {
+            return Some(Err(e));
+        }
         let until = self.clock.now() + self.lease;
         match self.store.attempt_with_key(scope, key.key(), until).await {
             Ok(Some(attempt)) => {
@@ -111,6 +114,7 @@ impl Payments {
             let id = attempt.payment.id;
             match self.complete(attempt, None).await {
                 Ok(_) | Err(Error::Refused { .. }) => finished += 1,
+                Err(Error::Conflict(why)) => tracing::debug!(transaction = %id, why, "left to its retry"),
                 Err(e) => {
                     tracing::warn!(transaction = %id, error = %e, "a payment attempt is still unfinished; will retry");
                 }
@@ -226,7 +230,8 @@ impl Payments {
     /// Stores the payment's outcome — `posting`, `event`, `aftermath` —
     /// with the answer kept for its key, and answers it (a decline or a
     /// voided payment as a refusal). If the attempt was finished by someone
-    /// else meanwhile, answers what they stored.
+    /// else meanwhile, answers what they stored; if a retry holds its key
+    /// (this is the sweep), leaves it to the retry with `Conflict`.
     async fn finish(
         &self,
         scope: Scope,
@@ -241,7 +246,7 @@ impl Payments {
             Some(status) => Err(status),
             None => Ok(&response),
         };
-        let stored = Stored { payment, posting, event, aftermath, answer: kept };
+        let stored = Stored { payment, posting, event, aftermath, answer: kept, now: self.clock.now() };
         match self.store.finish(scope, stored, key).await? {
             Finished::Now => {
                 tracing::info!(transaction = %payment.id, status = payment.status.as_str(), "payment finished");
@@ -249,6 +254,9 @@ impl Payments {
                 answer
             }
             Finished::Before(stored) => answer_of(*stored),
+            Finished::Yielded => Err(Error::Conflict(
+                "A retry of the payment's request holds its Idempotency-Key and finishes it".to_owned(),
+            )),
         }
     }
 }

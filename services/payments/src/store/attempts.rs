@@ -51,6 +51,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) aftermath: Aftermath,
     /// The answer to keep for its Idempotency-Key.
     pub(crate) answer: Result<&'a pb::CreateTransactionResponse, &'a Status>,
+    /// When it is stored, on the service's clock.
+    pub(crate) now: DateTime<Utc>,
 }
 
 /// Whether finishing stored the outcome.
@@ -59,6 +61,9 @@ pub(crate) enum Finished {
     Now,
     /// Someone else had finished the attempt: the payment as stored.
     Before(Box<Transaction>),
+    /// Nothing was stored: a retry with the payment's Idempotency-Key holds
+    /// the key, and it finishes the payment and keeps the answer.
+    Yielded,
 }
 
 impl Store {
@@ -153,7 +158,8 @@ impl Store {
     /// Stores the outcome of a pending payment and deletes its attempt, in
     /// one database transaction with the answer kept for its key (through
     /// `claimed` when the request holding it finishes, by the key the
-    /// attempt remembers otherwise).
+    /// attempt remembers otherwise — unless a retry holds that key now, and
+    /// then nothing is stored).
     pub(crate) async fn finish(
         &self,
         scope: Scope,
@@ -183,7 +189,13 @@ impl Store {
         record(&mut tx, scope, payment, outcome.event).await?;
         match (claimed, attempt.try_get::<Option<String>, _>("idempotency_key")?) {
             (Some(claimed), _) => claimed.keep_in(&mut tx, outcome.answer).await?,
-            (None, Some(key)) => idempotency::keep_answer(&mut tx, scope, &key, outcome.answer).await?,
+            (None, Some(key)) => {
+                if !idempotency::keep_answer(&mut tx, scope, &key, outcome.answer, outcome.now).await? {
+                    // Rolled back: the retry that claimed the key finishes
+                    // the payment the same way and answers it.
+                    return Ok(Finished::Yielded);
+                }
+            }
             (None, None) => {}
         }
         faults::check("payments.before_commit").await?;
