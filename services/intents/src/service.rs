@@ -252,6 +252,12 @@ impl Intents {
             })
             .collect();
         let price = price_for(chosen.as_ref());
+        if let Some(price) = &price {
+            price
+                .source
+                .charge_within_limit()
+                .map_err(|why| Error::invalid("payment_intent.target_amount.value", why))?;
+        }
         let expires_at = match &chosen {
             Some(option) => option.cutoff,
             None => {
@@ -667,6 +673,7 @@ impl Intents {
         };
         let price_of = |o: &DeliveryOption| settings.price(amount, funding, settings.expedite_for(payout, o));
         let price = price_of(chosen);
+        price.source.charge_within_limit().map_err(|why| Error::invalid("amount.amount", why))?;
         let currency = amount.currency;
         Ok(pb::QuoteResponse {
             fees: price.lines.iter().map(|l| convert::fee(l, currency)).collect(),

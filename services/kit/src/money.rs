@@ -73,9 +73,13 @@ impl Money {
         Self { amount: Decimal::ZERO, currency }
     }
 
+    /// Every amount paymesh charges, pays out or quotes is below this (a
+    /// trillion): a partner's amount, and the amount with its fees.
+    pub const LIMIT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
     /// A partner's amount: `amount` must be positive, at the minor unit at
-    /// most, and below a trillion. The error says what is wrong, for a
-    /// field violation.
+    /// most, and below [`Money::LIMIT`]. The error says what is wrong, for
+    /// a field violation.
     pub fn positive(amount: Decimal, currency: Currency) -> Result<Self, String> {
         if amount <= Decimal::ZERO {
             return Err("Must be greater than 0".to_owned());
@@ -83,10 +87,24 @@ impl Money {
         if amount.normalize().scale() > currency.minor_digits() {
             return Err(format!("Must have at most {} decimal places", currency.minor_digits()));
         }
-        if amount >= Decimal::from(1_000_000_000_000_i64) {
+        Self { amount, currency }.within_limit()
+    }
+
+    /// This amount, if it is below [`Money::LIMIT`]; the error says so.
+    pub fn within_limit(self) -> Result<Self, String> {
+        if self.amount >= Self::LIMIT {
             return Err("Must be less than 1,000,000,000,000".to_owned());
         }
-        Ok(Self { amount, currency })
+        Ok(self)
+    }
+
+    /// The charge of `amount` with its fees (`self`), if it is below
+    /// [`Money::LIMIT`]; the error, for the amount's field violation, says
+    /// what the charge would be.
+    pub fn charge_within_limit(self) -> Result<Self, String> {
+        self.within_limit().map_err(|_| {
+            format!("With its fees the charge would be {self}; a charge must be less than 1,000,000,000,000")
+        })
     }
 
     /// The protobuf form, the amount with the minor unit's places
@@ -168,6 +186,10 @@ mod tests {
         assert_eq!(Money::positive(dec("0"), Currency::Usd).unwrap_err(), "Must be greater than 0");
         assert_eq!(Money::positive(dec("-1"), Currency::Usd).unwrap_err(), "Must be greater than 0");
         assert!(Money::positive(dec("1000000000000"), Currency::Usd).is_err());
+        assert_eq!(Money::LIMIT, dec("1000000000000"));
+        assert!(Money::positive(dec("999999999999.99"), Currency::Usd).is_ok());
+        let charge = Money::new(dec("1029999999998.97"), Currency::Usd);
+        assert!(charge.charge_within_limit().unwrap_err().contains("the charge would be"));
     }
 
     #[test]

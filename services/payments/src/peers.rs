@@ -351,7 +351,27 @@ impl Peers {
         let quote = match self.pricing.clone().quote(request).await {
             Ok(response) => response.into_inner(),
             Err(status) if status.code() == Code::InvalidArgument => {
-                return Err(Error::invalid("transaction.amount.currency", status.message().to_owned()));
+                // The amount is refused whole (above the limit with its
+                // fees) or for its currency (not one the payout pays).
+                let named = |field: &str| {
+                    if field == "amount.amount" {
+                        "transaction.amount"
+                    } else {
+                        "transaction.amount.currency"
+                    }
+                };
+                let violations: Vec<Violation> = status
+                    .get_details_bad_request()
+                    .map(|bad| bad.field_violations)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| Violation::new(named(&v.field), v.description))
+                    .collect();
+                return Err(if violations.is_empty() {
+                    Error::invalid("transaction.amount.currency", status.message().to_owned())
+                } else {
+                    Error::InvalidAttributes(violations)
+                });
             }
             Err(status) => return Err(Error::from_peer("intents", &status)),
         };
