@@ -204,7 +204,7 @@ async fn kyb_bad_input_is_named_per_attribute_and_changes_nothing() {
             key,
             json!({
                 "legal_name": "", "type": "CORPORATION", "ein": "07-1234567", "postal_code": "ABC",
-                "owners": [{"full_name": "Jane", "ssn": "666-12-3456", "ownership": "lots"}]
+                "owners": [{"full_name": "Jane", "ssn": "666-12-3456", "ownership": 250}]
             }),
         )
         .await;
@@ -215,9 +215,23 @@ async fn kyb_bad_input_is_named_per_attribute_and_changes_nothing() {
             "legal_name": "Required",
             "ein": "Not a valid EIN: the IRS does not assign the prefix 07",
             "postal_code": "Must be a ZIP code, e.g. 10001 or 10001-1234",
-            "owners[0]": {"ownership": "Must be a number", "ssn": "Not a valid social security number"}
+            "owners[0]": {
+                "ownership": "Must be more than 0 and at most 100 (percent)",
+                "ssn": "Not a valid social security number"
+            }
         })
     );
+    // In JSON a number is a number: its text is refused at the edge.
+    let text = http
+        .post(
+            "/legal_entities",
+            key,
+            json!({"legal_name": "Acme LLC", "type": "CORPORATION", "ein": "12-3456789", "postal_code": "10001",
+                   "owners": [{"full_name": "Jane", "ssn": "123-45-6789", "ownership": "100"}]}),
+        )
+        .await;
+    assert_eq!(text.status, 400, "{:?}", text.body);
+    assert_eq!(text.body["details"], json!({"owners[0]": {"ownership": "Must be a number"}}));
     assert_eq!(mesh.count("SELECT count(*) FROM identity.legal_entities").await, 0);
 
     // Documents are kept: they cannot be changed or deleted.

@@ -4,6 +4,12 @@
 //!
 //! A body that is a list — `{"object": "list", "values": […]}` in JSON, or
 //! `[0]…`, `[1]…` form fields — asks for a bulk operation.
+//!
+//! JSON must say so (`application/json` or a `+json` type) and be UTF-8:
+//! a body without a Content-Type, or in another charset, is refused with
+//! 415 rather than guessed at. No text may carry a NUL character (U+0000),
+//! in a value or in a name: PostgreSQL cannot store it, so it is refused
+//! here, naming each attribute, before any service is asked.
 
 use axum::{
     extract::{FromRequest, Request},
@@ -11,7 +17,13 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, insert_path},
+    state::AppState,
+};
+
+/// What a value or name with a NUL character is told.
+pub const NUL_REFUSED: &str = "Must not contain the NUL character (U+0000)";
 
 /// The body of a request, if it has one.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,10 +80,22 @@ pub fn content_type(request: &Request) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
+/// The `charset` a request's Content-Type names, lower case, if any.
+fn charset(request: &Request) -> Option<String> {
+    let value = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    })
+}
+
 impl RequestBody {
     /// Reads a JSON or form body of at most `limit` bytes.
     pub async fn read(request: Request, limit: usize) -> Result<Self, ApiError> {
         let content_type = content_type(&request);
+        let charset = charset(&request);
         let declared = request
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -85,17 +109,77 @@ impl RequestBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        match content_type.as_deref() {
-            None | Some("application/json") => serde_json::from_slice(&bytes)
-                .map(|v| Self(Some(v)))
-                .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}"))),
-            Some(t) if t.ends_with("+json") => serde_json::from_slice(&bytes)
-                .map(|v| Self(Some(v)))
-                .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}"))),
-            Some("application/x-www-form-urlencoded") => form_to_json(&bytes).map(|v| Self(Some(v))),
-            Some(other) => Err(ApiError::unsupported_media_type(other)),
+        if let Some(charset) = charset.filter(|c| c != "utf-8" && c != "utf8") {
+            return Err(ApiError::unsupported_charset(&charset));
+        }
+        let value = match content_type.as_deref() {
+            Some("application/json") => json(&bytes)?,
+            Some(t) if t.ends_with("+json") => json(&bytes)?,
+            Some("application/x-www-form-urlencoded") => form_to_json(&bytes)?,
+            Some(other) => return Err(ApiError::unsupported_media_type(other)),
+            None => return Err(ApiError::no_media_type()),
+        };
+        refuse_nul(&value)?;
+        Ok(Self(Some(value)))
+    }
+}
+
+/// Parses a JSON body.
+fn json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))
+}
+
+/// Refuses `value` if any string or name in it carries a NUL character,
+/// naming each such attribute (`attrs.plan`, `tags[1]`), item by item in a
+/// list body.
+pub fn refuse_nul(value: &Value) -> Result<(), ApiError> {
+    if let Some(Value::Array(items)) =
+        value.get("values").filter(|_| value.get("object").and_then(Value::as_str) == Some("list"))
+    {
+        let problems: Vec<Map<String, Value>> = items.iter().map(nul_problems).collect();
+        return if problems.iter().all(Map::is_empty) {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_items(problems))
+        };
+    }
+    let problems = nul_problems(value);
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::invalid(problems)) }
+}
+
+/// The attributes of `value` whose text or name carries a NUL character.
+fn nul_problems(value: &Value) -> Map<String, Value> {
+    fn walk(value: &Value, path: &mut Vec<String>, problems: &mut Map<String, Value>) {
+        match value {
+            Value::String(text) if text.contains('\0') => {
+                insert_path(problems, path, Value::String(NUL_REFUSED.to_owned()));
+            }
+            Value::Array(items) => {
+                let last = path.pop().unwrap_or_default();
+                for (i, item) in items.iter().enumerate() {
+                    path.push(format!("{last}[{i}]"));
+                    walk(item, path, problems);
+                    path.pop();
+                }
+                path.push(last);
+            }
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    path.push(key.replace('\0', "\\u0000"));
+                    if key.contains('\0') {
+                        insert_path(problems, path, Value::String(NUL_REFUSED.to_owned()));
+                    } else {
+                        walk(inner, path, problems);
+                    }
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
+    let mut problems = Map::new();
+    walk(value, &mut Vec::new(), &mut problems);
+    problems
 }
 
 /// The deepest form field name accepted (`a[b][c]…`): nesting is bounded so

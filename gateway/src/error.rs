@@ -129,6 +129,24 @@ impl ApiError {
         )
     }
 
+    /// 415 `UnsupportedMediaType`: a body without a Content-Type.
+    pub fn no_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "A request body needs a Content-Type: application/json or application/x-www-form-urlencoded",
+        )
+    }
+
+    /// 415 `UnsupportedMediaType`: a body in a charset other than UTF-8.
+    pub fn unsupported_charset(found: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("charset {found:?} is not supported; send the body in UTF-8"),
+        )
+    }
+
     /// 500 `InternalServerError` (the cause is logged where it happened).
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal server error")

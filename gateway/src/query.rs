@@ -30,7 +30,7 @@ use paymesh_proto::common::v1::{
 };
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::{body::NUL_REFUSED, error::ApiError};
 
 /// A parsed query string.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -145,6 +145,10 @@ pub fn parse(raw: Option<&str>) -> Result<ListParams, ApiError> {
     };
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let (key, value) = (key.as_ref(), value.as_ref());
+        if key.contains('\0') || value.contains('\0') {
+            problem(&key.replace('\0', "\\u0000"), NUL_REFUSED.to_owned());
+            continue;
+        }
         match list_param(key) {
             Some("limit") => match value.parse::<u32>() {
                 Ok(n) => params.query.limit = n,

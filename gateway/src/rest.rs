@@ -107,6 +107,10 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let route = &state.surface.routes[r];
     let op = &route.ops[o];
+    let text = matches!(
+        content_type(&request).as_deref(),
+        Some("application/x-www-form-urlencoded" | "multipart/form-data")
+    );
     let body = if !takes_file(op) {
         RequestBody::read(request, state.config.max_body_bytes).await?
     } else if content_type(&request).as_deref() == Some("multipart/form-data") {
@@ -114,7 +118,7 @@ async fn handle(
     } else {
         RequestBody::read(request, files::upload_limit(state.max_document_bytes)).await?
     };
-    serve(Ctx { state, caller, route, op, id }, raw, body).await
+    serve(Ctx { state, caller, route, op, id, text }, raw, body).await
 }
 
 /// Serves `ctx`'s operation.

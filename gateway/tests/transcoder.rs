@@ -31,10 +31,17 @@ fn body(value: Value) -> Object {
     value.as_object().unwrap().clone()
 }
 
-/// Reads `value` as an object of the collection at `path`.
+/// Reads `value`, a JSON body, as an object of the collection at `path`.
 fn read(path: &str, value: Value, purpose: Purpose<'_>) -> Result<Parsed, Value> {
     let c = collection(path);
-    parse(surface(), &c.message, body(value), purpose, Some(&c)).map_err(Value::Object)
+    parse(surface(), &c.message, body(value), (purpose, false), Some(&c)).map_err(Value::Object)
+}
+
+/// Reads `value`, form fields (every value text), as an object of the
+/// collection at `path`.
+fn read_form(path: &str, value: Value, purpose: Purpose<'_>) -> Result<Parsed, Value> {
+    let c = collection(path);
+    parse(surface(), &c.message, body(value), (purpose, true), Some(&c)).map_err(Value::Object)
 }
 
 fn typed<T: prost::Message + Default>(message: &DynamicMessage) -> T {
@@ -105,7 +112,10 @@ fn processing_attributes_parse_with_nested_problems() {
             "payout_details": {"routing_number": "011000015", "account_number": "000123456789"}
         }
     });
-    let parsed = read("/processing_accounts", recipient, Purpose::Create).unwrap();
+    // In JSON a boolean is a boolean, not its text.
+    let as_json = read("/processing_accounts", recipient.clone(), Purpose::Create).unwrap_err();
+    assert_eq!(as_json, json!({"processing": {"default": "Must be true or false"}}));
+    let parsed = read_form("/processing_accounts", recipient, Purpose::Create).unwrap();
     let p = typed::<identity::Account>(&parsed.message).processing.unwrap();
     assert_eq!(p.category, identity::RecipientCategory::Rent as i32);
     assert_eq!(p.payout_method, identity::PayoutMethod::Ach as i32);
@@ -228,15 +238,19 @@ fn values_of_the_wrong_type_are_named() {
         json!({"is_expedited": "Must be true or false", "target_amount": {"value": "Must be a number"},
                "payer": "Must be an object", "details": {"memo": "Must be a string or null"}})
     );
-    let parsed = read(
-        "/payment_intents",
-        json!({"payer": {"id": "p"}, "target_amount": {"value": "25.5", "currency": "USD"}}),
-        Purpose::Create,
-    )
-    .unwrap();
+    // In JSON a number's text is not a number; in a form every value is
+    // text. Either way the amount keeps its exact digits.
+    let text = json!({"payer": {"id": "p"}, "target_amount": {"value": "25.50", "currency": "USD"}});
+    let refused = read("/payment_intents", text.clone(), Purpose::Create).unwrap_err();
+    assert_eq!(refused, json!({"target_amount": {"value": "Must be a number"}}));
+    let parsed = read_form("/payment_intents", text, Purpose::Create).unwrap();
     let intent: paymesh_proto::intents::v1::PaymentIntent = typed(&parsed.message);
     assert_eq!(intent.payer_id.as_deref(), Some("p"));
-    assert_eq!(intent.target_amount.unwrap().amount, "25.5", "numbers keep their exact text");
+    assert_eq!(intent.target_amount.unwrap().amount, "25.50", "numbers keep their exact text");
+    let number = json!({"payer": {"id": "p"}, "target_amount": {"value": 25.5, "currency": "USD"}});
+    let parsed = read("/payment_intents", number, Purpose::Create).unwrap();
+    let intent: paymesh_proto::intents::v1::PaymentIntent = typed(&parsed.message);
+    assert_eq!(intent.target_amount.unwrap().amount, "25.5");
 }
 
 #[test]

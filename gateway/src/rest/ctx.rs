@@ -35,6 +35,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) op: &'a Op,
     /// The path's id, if it has one.
     pub(crate) id: String,
+    /// Whether the body came as form fields, whose numbers and booleans
+    /// arrive as text (in JSON they must be numbers and booleans).
+    pub(crate) text: bool,
 }
 
 impl Ctx<'_> {
@@ -165,7 +168,7 @@ impl Ctx<'_> {
         let (Some(body), Some(Kind::Message(resource))) =
             (&self.op.body, self.op.body.as_ref().map(|b| b.kind()))
         else {
-            let mut parsed = parse(surface, &input, object, purpose, None)?;
+            let mut parsed = parse(surface, &input, object, (purpose, self.text), None)?;
             bind(&mut parsed.message, self.op.bind.as_deref(), &self.id);
             return Ok(parsed);
         };
@@ -178,8 +181,8 @@ impl Ctx<'_> {
             .collect();
         let collection = self.route.collection.as_deref().filter(|c| c.message == resource);
         let read = (
-            parse(surface, &resource, object, purpose, collection),
-            parse(surface, &input, beside, Purpose::Create, None),
+            parse(surface, &resource, object, (purpose, self.text), collection),
+            parse(surface, &input, beside, (Purpose::Create, self.text), None),
         );
         let (parsed, extra) = match read {
             (Ok(p), Ok(e)) => (p, e),

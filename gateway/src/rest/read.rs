@@ -72,17 +72,19 @@ pub struct Parsed {
     pub kept: Vec<Kept>,
 }
 
-/// Reads `object` as a `descriptor` for `purpose`. A `collection` makes it
-/// the top of a resource: `object` and `id` are read there, and its filter
-/// is set on creates. Problems come back nested as the body is.
+/// Reads `object` as a `descriptor` for `purpose`; `text` when it came as
+/// form fields, whose numbers and booleans are text (JSON must send them
+/// as numbers and booleans). A `collection` makes it the top of a
+/// resource: `object` and `id` are read there, and its filter is set on
+/// creates. Problems come back nested as the body is.
 pub fn parse(
     surface: &Surface,
     descriptor: &MessageDescriptor,
     object: Object,
-    purpose: Purpose<'_>,
+    (purpose, text): (Purpose<'_>, bool),
     collection: Option<&Collection>,
 ) -> Result<Parsed, Object> {
-    let mut r = Reader { surface, purpose, problems: Map::new(), mask: Vec::new(), kept: Vec::new() };
+    let mut r = Reader { surface, purpose, text, problems: Map::new(), mask: Vec::new(), kept: Vec::new() };
     let mut message = DynamicMessage::new(descriptor.clone());
     let id_field = descriptor.get_field_by_name("id").filter(|_| collection.is_some());
     let mut object = object;
@@ -127,6 +129,8 @@ pub fn parse(
 struct Reader<'s> {
     surface: &'s Surface,
     purpose: Purpose<'s>,
+    /// Numbers and booleans may arrive as text (a form body).
+    text: bool,
     problems: Object,
     mask: Vec<String>,
     kept: Vec<Kept>,
@@ -349,7 +353,7 @@ impl Reader<'_> {
             Read::Failed
         };
         match attr.field.kind() {
-            Kind::String if decimal => match number_text(&value) {
+            Kind::String if decimal => match number_text(&value, self.text) {
                 Some(text) => Read::Set(Pv::String(text)),
                 None => fail(self, "Must be a number".to_owned()),
             },
@@ -360,14 +364,14 @@ impl Reader<'_> {
             },
             Kind::Bool => match value {
                 Value::Bool(b) => Read::Set(Pv::Bool(b)),
-                Value::String(t) if t == "true" || t == "1" => Read::Set(Pv::Bool(true)),
-                Value::String(t) if t == "false" || t == "0" => Read::Set(Pv::Bool(false)),
+                Value::String(t) if self.text && (t == "true" || t == "1") => Read::Set(Pv::Bool(true)),
+                Value::String(t) if self.text && (t == "false" || t == "0") => Read::Set(Pv::Bool(false)),
                 _ => fail(self, "Must be true or false".to_owned()),
             },
             Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Sint32 | Kind::Sint64 => {
                 let text = match &value {
                     Value::Number(n) => n.to_string(),
-                    Value::String(t) => t.trim().to_owned(),
+                    Value::String(t) if self.text => t.trim().to_owned(),
                     _ => String::new(),
                 };
                 let parsed = match attr.field.kind() {
@@ -433,7 +437,8 @@ impl Reader<'_> {
                 };
                 let _ = out.transcode_from(&attrs::timestamp(at.to_utc()));
             }
-            ("paymesh.common.v1.Money", value) if attr.money_number() => match number_text(&value) {
+            ("paymesh.common.v1.Money", value) if attr.money_number() => match number_text(&value, self.text)
+            {
                 Some(text) => out.set_field_by_name("amount", Pv::String(text)),
                 None => {
                     self.problem(path, "Must be a number");
@@ -454,11 +459,11 @@ impl Reader<'_> {
     }
 }
 
-/// A number, or its text (forms), as exact decimal text.
-fn number_text(value: &Value) -> Option<String> {
+/// A number, or its `text` (forms), as exact decimal text.
+fn number_text(value: &Value, text: bool) -> Option<String> {
     match value {
         Value::Number(n) => Some(n.to_string()),
-        Value::String(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+        Value::String(t) if text && !t.trim().is_empty() => Some(t.trim().to_owned()),
         _ => None,
     }
 }

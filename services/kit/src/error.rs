@@ -222,9 +222,10 @@ impl From<Error> for Status {
 impl From<sqlx::Error> for Error {
     /// Database failures: an exhausted pool, a lost connection, or a
     /// server shutting down or starting (SQLSTATE classes 08 and 57) is
-    /// `Unavailable` (retry may help); a transaction that lost a deadlock or
-    /// a serialization race is a `Conflict` (the same request, retried, may
-    /// succeed); anything else is internal.
+    /// `Unavailable` (retry may help); text with a NUL character (22021,
+    /// or 22P05 in JSON) is a `BadRequest`; a transaction that lost a
+    /// deadlock or a serialization race is a `Conflict` (the same request,
+    /// retried, may succeed); anything else is internal.
     fn from(error: sqlx::Error) -> Self {
         let server_away = |e: &dyn sqlx::error::DatabaseError| {
             e.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57"))
@@ -243,6 +244,12 @@ impl From<sqlx::Error> for Error {
                     reason: "the database is unavailable".to_owned(),
                     retry_after: Some(Duration::from_secs(1)),
                 }
+            }
+            // Text PostgreSQL cannot store: a NUL character (the gateway
+            // refuses it attribute by attribute; a gRPC caller learns it
+            // here, before anything was stored).
+            sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("22021" | "22P05")) => {
+                Self::BadRequest("Text must not contain the NUL character (U+0000)".to_owned())
             }
             sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01")) => {
                 tracing::info!(code = ?e.code(), "transaction lost a concurrency race");
