@@ -105,7 +105,7 @@ pub async fn serve_with(
         }
     };
     let keys = IdempotencyKeys::new(pool.clone(), common.idempotency);
-    let store = store::Store::new(pool, common.keyring.clone());
+    let store = store::Store::new(pool.clone(), common.keyring.clone());
     let cache = authenticator(store.clone(), clock.clone(), signer.clone(), common.auth);
     let limits = common.list;
     let accounts = Accounts {
@@ -136,6 +136,7 @@ pub async fn serve_with(
     // A document travels base64-free over gRPC, with room for its metadata.
     let max_message = common.max_document_bytes + 64 * 1024;
     GrpcServer::new(SCHEMA, cache, common.service_keys.clone(), common.request_timeout)
+        .database(pool)
         .resources(grpc::RESOURCES)
         .add_service(AuthServiceServer::new(AuthApi))
         .add_service(AccountServiceServer::new(AccountApi(accounts)))

@@ -91,13 +91,14 @@ pub async fn serve_with(
     ));
     let intents = service::Intents {
         keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
-        store: store::Store::new(pool),
+        store: store::Store::new(pool.clone()),
         peers: peers::Peers::new(identity, methods, common.service_keys.token(SERVICE_NAME)),
         config: config.clone(),
         clock,
         limits: common.list,
     };
     GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
+        .database(pool)
         .resources(grpc::RESOURCES)
         .add_service(PaymentIntentServiceServer::new(grpc::PaymentIntentApi(intents.clone())))
         .add_service(PricingServiceServer::new(grpc::PricingApi(intents)))

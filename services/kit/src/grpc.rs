@@ -8,20 +8,24 @@
 //! then the service. Every server also answers
 //! `grpc.health.v1.Health` and server reflection in both v1 and v1alpha
 //! (grpcurl 1.8 speaks only v1alpha), and drains in-flight calls on
-//! shutdown.
+//! shutdown. A server given its [database](GrpcServer::database) reports
+//! `NOT_SERVING` while that database does not answer, and `SERVING` again
+//! as soon as it does: orchestrators (and the gateway's `/readyz`) see an
+//! outage instead of a ready service that fails every call.
 //!
 //! Clients dial with [`connect`] (see [`crate::channel`]).
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::{
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
 };
-use tonic_health::ServingStatus;
+use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::ServiceBuilder;
 
 pub use crate::channel::{Channel, connect};
@@ -41,7 +45,14 @@ pub struct GrpcServer {
     resources: &'static [ServiceResources],
     service_keys: ServiceKeys,
     request_timeout: Duration,
+    database: Option<PgPool>,
 }
+
+/// How often a server asks its database whether it answers.
+const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long the database may take to answer before the server reports
+/// itself not serving (a busy pool answers well within it).
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl std::fmt::Debug for GrpcServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -70,7 +81,15 @@ impl GrpcServer {
             resources: &[],
             service_keys,
             request_timeout,
+            database: None,
         }
+    }
+
+    /// The database the service cannot work without: its health follows
+    /// whether the database answers.
+    pub fn database(mut self, pool: PgPool) -> Self {
+        self.database = Some(pool);
+        self
     }
 
     /// Declares the REST resources each service serves, so that restricted
@@ -104,8 +123,16 @@ impl GrpcServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self { name, routes, service_names, authenticator, resources, service_keys, request_timeout } =
-            self;
+        let Self {
+            name,
+            routes,
+            service_names,
+            authenticator,
+            resources,
+            service_keys,
+            request_timeout,
+            database,
+        } = self;
         let (health, health_service) = tonic_health::server::health_reporter();
         for service in &service_names {
             health.set_service_status(*service, ServingStatus::Serving).await;
@@ -143,6 +170,8 @@ impl GrpcServer {
             .layer(ServerTraceLayer::new(name))
             .layer(metrics)
             .layer(AuthLayer::new(authenticator, resources, service_keys));
+        let watchdog =
+            database.map(|pool| tokio::spawn(watch_database(pool, health.clone(), service_names.clone())));
         let health_on_shutdown = health.clone();
         tonic::transport::Server::builder()
             .timeout(request_timeout)
@@ -155,6 +184,9 @@ impl GrpcServer {
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 async move {
                     shutdown.await;
+                    if let Some(watchdog) = &watchdog {
+                        watchdog.abort();
+                    }
                     for service in std::iter::once("").chain(service_names.iter().copied()) {
                         health_on_shutdown.set_service_status(service, ServingStatus::NotServing).await;
                     }
@@ -165,5 +197,34 @@ impl GrpcServer {
             .with_context(|| format!("{name} gRPC server failed"))?;
         tracing::info!(service = name, "gRPC server stopped");
         Ok(())
+    }
+}
+
+/// Reports `services` (and the server as a whole) not serving while `pool`'s
+/// database does not answer, and serving again once it does; runs until
+/// aborted.
+async fn watch_database(pool: PgPool, health: HealthReporter, services: Vec<&'static str>) {
+    let mut serving = true;
+    let mut ticks = tokio::time::interval(DATABASE_CHECK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let answers = tokio::time::timeout(DATABASE_CHECK_TIMEOUT, sqlx::query("SELECT 1").execute(&pool))
+            .await
+            .is_ok_and(|answered| answered.is_ok());
+        if answers == serving {
+            continue;
+        }
+        serving = answers;
+        let status = if serving {
+            tracing::info!("the database answers again: serving");
+            ServingStatus::Serving
+        } else {
+            tracing::warn!("the database does not answer: not serving until it does");
+            ServingStatus::NotServing
+        };
+        for service in std::iter::once("").chain(services.iter().copied()) {
+            health.set_service_status(service, status).await;
+        }
     }
 }

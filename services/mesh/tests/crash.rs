@@ -173,6 +173,23 @@ impl Api {
     }
 }
 
+/// Polls `/readyz` until it says ready (200) or not (503) as `ready`
+/// asks; its last answer.
+async fn until_ready(api: &Api, ready: bool) -> Value {
+    let started = Instant::now();
+    loop {
+        match api.get("/readyz").await {
+            Got::Answer(200, body) if ready => return body,
+            Got::Answer(503, body) if !ready => return body,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "readiness never became {ready}: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One partner's world: a customer with a card, an active processing
 /// account, and `INTENTS` capturable intents.
 async fn world(api: &Api) -> (String, Vec<String>) {
@@ -428,9 +445,13 @@ async fn postgresql_stopped_under_load_answers_503_and_recovers_with_nothing_los
     });
     tokio::time::sleep(LOAD_BEFORE_FAULT).await;
     cluster.stop();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Readiness reports the outage: the services say they are not serving
+    // once they find their database gone (they ask it every second).
+    let ready = until_ready(&api, false).await;
+    assert_eq!(ready["error_type"], "ServiceUnavailable", "{ready:?}");
+    assert!(ready["description"].as_str().unwrap().contains("not_serving"), "{ready:?}");
     cluster.start();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_ready(&api, true).await;
     stop.store(true, Ordering::SeqCst);
     let sent = load.await.unwrap();
     // While the database was away, requests were told to come back later —

@@ -100,10 +100,11 @@ pub async fn serve_with(
         RemoteAuthenticator::new(identity.clone()),
         common.auth,
     ));
-    let methods = methods(common, config, pool, clock, identity).await?;
+    let methods = methods(common, config, pool.clone(), clock, identity).await?;
     let stop = CancellationToken::new();
     let syncing = tokio::spawn(sync_defaults_until(methods.clone(), stop.clone()));
     let result = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
+        .database(pool)
         .resources(grpc::RESOURCES)
         .add_service(PaymentMethodServiceServer::new(grpc::PaymentMethodApi(methods.clone())))
         .add_service(VaultServiceServer::new(grpc::VaultApi(methods)))

@@ -95,7 +95,7 @@ pub async fn serve_with(
         keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
         lease: chrono::TimeDelta::from_std(common.idempotency.lease)
             .unwrap_or(chrono::TimeDelta::seconds(10)),
-        store: store::Store::new(pool),
+        store: store::Store::new(pool.clone()),
         peers: peers::Peers::new(identity, methods, intents, common.service_keys.token(SERVICE_NAME)),
         test: Arc::new(connector::test_processor::TestProcessor),
         live: None,
@@ -104,6 +104,7 @@ pub async fn serve_with(
     };
     let sweeper = tokio::spawn(sweep_forever(payments.clone(), config.settle_interval));
     let served = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
+        .database(pool)
         .resources(grpc::RESOURCES)
         .add_service(TransactionServiceServer::new(grpc::TransactionApi(payments)))
         .serve(listener, shutdown)
