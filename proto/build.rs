@@ -22,6 +22,7 @@ const PROTOS: &[&str] = &[
     "paymesh/methods/v1/payment_method.proto",
     "paymesh/intents/v1/intents.proto",
     "paymesh/payments/v1/transactions.proto",
+    "paymesh/events/v1/events.proto",
 ];
 
 fn main() -> io::Result<()> {

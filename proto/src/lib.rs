@@ -79,3 +79,12 @@ pub mod payments {
         tonic::include_proto!("paymesh.payments.v1");
     }
 }
+
+/// Events: the event log, webhooks and their delivery logs.
+pub mod events {
+    /// `paymesh.events.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.events.v1");
+    }
+}

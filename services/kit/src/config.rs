@@ -56,6 +56,9 @@ pub const ENV_IDEMPOTENCY_TTL: &str = "PAYMESH_IDEMPOTENCY_TTL_SECS";
 /// How long a request holds its `Idempotency-Key` before a retry may take
 /// over what it started, in milliseconds (default 10 000).
 pub const ENV_IDEMPOTENCY_LEASE_MS: &str = "PAYMESH_IDEMPOTENCY_LEASE_MS";
+/// How often, in milliseconds, each service's outbox relay publishes new
+/// events to the events service (default 200).
+pub const ENV_OUTBOX_RELAY_INTERVAL_MS: &str = "PAYMESH_OUTBOX_RELAY_INTERVAL_MS";
 /// Where `/metrics` is served (`off` to serve none).
 pub const ENV_METRICS_ADDR: &str = "PAYMESH_METRICS_ADDR";
 /// The mesh's service secret (base64, at least 32 bytes): services prove
@@ -394,6 +397,8 @@ pub struct CommonConfig {
     pub service_keys: ServiceKeys,
     /// Whether the service secret was configured (or made for this process).
     pub service_secret_configured: bool,
+    /// How often each service's outbox relay publishes (default 200 ms).
+    pub relay_interval: Duration,
 }
 
 /// Where the services of the mesh answer, by name (`identity` →
@@ -474,6 +479,7 @@ impl CommonConfig {
             keyring,
             service_keys,
             service_secret_configured,
+            relay_interval: env.millis(ENV_OUTBOX_RELAY_INTERVAL_MS, 200, 10),
             max_document_bytes: env.number(ENV_MAX_DOCUMENT_BYTES, 5 << 20, 1024..=(20 << 20)) as usize,
             telemetry: TelemetryConfig {
                 log_format: env.parse(ENV_LOG_FORMAT, LogFormat::Pretty),

@@ -66,6 +66,7 @@ pub mod money;
 pub mod outbox;
 pub mod payout;
 pub mod query;
+pub mod relay;
 pub mod rewrap;
 pub mod service_keys;
 pub mod telemetry;

@@ -24,6 +24,7 @@ use prometheus_client::{
     metrics::{
         counter::Counter,
         family::{Family, MetricConstructor},
+        gauge::Gauge,
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
@@ -72,9 +73,17 @@ impl MetricConstructor<Histogram> for Buckets {
     }
 }
 
+/// A service schema whose outbox is relayed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outbox {
+    schema: String,
+}
+
 /// The process's metrics.
 pub struct Metrics {
     registry: Registry,
+    outbox_lag: Family<Outbox, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    outbox_published: Family<Outbox, Counter>,
     rpc_requests: Family<RpcOutcome, Counter>,
     rpc_duration: Family<Rpc, Histogram, Buckets>,
     http_requests: Family<HttpOutcome, Counter>,
@@ -96,6 +105,18 @@ pub fn metrics() -> &'static Metrics {
         let rpc_duration = Family::new_with_constructor(Buckets);
         let http_requests = Family::default();
         let http_duration = Family::new_with_constructor(Buckets);
+        let outbox_lag = Family::default();
+        let outbox_published = Family::default();
+        registry.register(
+            "outbox_lag_seconds",
+            "Age of the oldest event of a service's outbox not yet published to the events service",
+            outbox_lag.clone(),
+        );
+        registry.register(
+            "outbox_published",
+            "Events a service's outbox relay published to the events service",
+            outbox_published.clone(),
+        );
         registry.register(
             "grpc_server_requests",
             "gRPC calls served, by service, method and status code",
@@ -116,7 +137,15 @@ pub fn metrics() -> &'static Metrics {
             "Time to answer an HTTP request",
             http_duration.clone(),
         );
-        Metrics { registry, rpc_requests, rpc_duration, http_requests, http_duration }
+        Metrics {
+            registry,
+            outbox_lag,
+            outbox_published,
+            rpc_requests,
+            rpc_duration,
+            http_requests,
+            http_duration,
+        }
     })
 }
 
@@ -148,6 +177,15 @@ impl Metrics {
         self.http_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
         let Route { method, route } = labels;
         self.http_requests.get_or_create(&HttpOutcome { method, route, status }).inc();
+    }
+
+    /// Records the outbox of `schema`: its oldest unpublished event is
+    /// `lag` old (zero when all are published), and `published` more were
+    /// published.
+    pub fn record_outbox(&self, schema: &str, lag: Duration, published: u64) {
+        let labels = Outbox { schema: schema.to_owned() };
+        self.outbox_lag.get_or_create(&labels).set(lag.as_secs_f64());
+        self.outbox_published.get_or_create(&labels).inc_by(published);
     }
 
     /// The metrics in the OpenMetrics text format.
