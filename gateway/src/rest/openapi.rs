@@ -66,6 +66,9 @@ pub(crate) fn describe(surface: &Surface, public: &[(&str, &str, &str, Value)]) 
                 .insert(op.method.as_str().to_ascii_lowercase(), operation(surface, route, op));
         }
     }
+    if paths.contains_key("/events") {
+        paths.entry("/events/stream".to_owned()).or_default().insert("get".to_owned(), stream_operation());
+    }
     let mut schemas = Map::new();
     for resource in surface.resources() {
         let schema = object_schema(surface, &resource.message);
@@ -361,6 +364,33 @@ fn error_schema() -> Value {
             "error_description": {"type": "string"},
             "details": {"type": "object", "description": "What is wrong with each attribute, nested as the body is; for a list body \
                 `{\"object\": \"list\", \"values\": [{…}, …]}` with one entry per item"},
+        },
+    })
+}
+
+/// `GET /events/stream`, served beside the transcoder (see `stream.rs`).
+fn stream_operation() -> Value {
+    json!({
+        "operationId": "streamEvents",
+        "summary": "The caller's events as Server-Sent Events, as they are recorded",
+        "description": "Each message's `id` is the event id, `event` its type, `data` the event object. \
+            A reconnecting client's `Last-Event-ID` header (or `after_id`) resumes after the last event it got.",
+        "tags": ["events"],
+        "parameters": [
+            {"name": "types", "in": "query", "required": false, "schema": {"type": "string"},
+             "description": "Only these event types, comma-separated: exact (`transaction.payment`) or a resource's (`transaction.*`)"},
+            {"name": "after_id", "in": "query", "required": false, "schema": {"type": "string"},
+             "description": "Resume after this event"},
+            {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"},
+             "description": "Resume after this event (what an EventSource sends when it reconnects)"},
+        ],
+        "responses": {
+            "200": {"description": "A stream of events", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+            "503": {"$ref": "#/components/responses/Error"},
         },
     })
 }

@@ -33,6 +33,8 @@ pub enum Service {
     Intents,
     /// Payments, the ledger, deposits and payouts (gRPC, port 50054).
     Payments,
+    /// The event log, webhooks and their deliveries (gRPC, port 50056).
+    Events,
     /// The REST surface (HTTP, port 8080).
     Gateway,
 }
@@ -40,7 +42,8 @@ pub enum Service {
 impl Service {
     /// Every service, in the order they start: each calls only those before
     /// it, so they stop in the reverse order (the gateway first).
-    pub const ALL: [Self; 5] = [Self::Identity, Self::Methods, Self::Intents, Self::Payments, Self::Gateway];
+    pub const ALL: [Self; 6] =
+        [Self::Identity, Self::Methods, Self::Intents, Self::Payments, Self::Events, Self::Gateway];
 
     /// Its name: `PAYMESH_<NAME>_ADDR`, `PAYMESH_<NAME>_URL`, the package
     /// of its contracts (`paymesh.<name>.v1`), its process's name.
@@ -50,6 +53,7 @@ impl Service {
             Self::Methods => "methods",
             Self::Intents => "intents",
             Self::Payments => "payments",
+            Self::Events => "events",
             Self::Gateway => "gateway",
         }
     }
@@ -61,6 +65,7 @@ impl Service {
             Self::Methods => paymesh_methods::ENV_METHODS_ADDR,
             Self::Intents => paymesh_intents::ENV_INTENTS_ADDR,
             Self::Payments => paymesh_payments::ENV_PAYMENTS_ADDR,
+            Self::Events => paymesh_events::ENV_EVENTS_ADDR,
             Self::Gateway => paymesh_gateway::ENV_GATEWAY_ADDR,
         }
     }
@@ -72,6 +77,7 @@ impl Service {
             Self::Methods => 50052,
             Self::Intents => 50053,
             Self::Payments => 50054,
+            Self::Events => 50056,
             Self::Gateway => 8080,
         }
     }
@@ -85,7 +91,10 @@ impl Service {
     /// Whether it calls other services, presenting the token they know it
     /// by: derived from the mesh's secret, which must then be shared.
     const fn calls_peers(self) -> bool {
-        matches!(self, Self::Methods | Self::Intents | Self::Payments)
+        // (Every service's outbox relay also presents its token to the
+        // events service; identity alone without the shared secret runs,
+        // and its relay is refused until the secret is set.)
+        matches!(self, Self::Methods | Self::Intents | Self::Payments | Self::Events)
     }
 }
 
@@ -102,6 +111,8 @@ pub enum Target {
     Intents,
     /// Run the payments service alone (gRPC, default 127.0.0.1:50054).
     Payments,
+    /// Run the events and webhooks service alone (gRPC, default 127.0.0.1:50056).
+    Events,
     /// Run the REST gateway alone (HTTP, default 127.0.0.1:8080).
     Gateway,
 }
@@ -115,6 +126,7 @@ impl Target {
             Self::Methods => vec![Service::Methods],
             Self::Intents => vec![Service::Intents],
             Self::Payments => vec![Service::Payments],
+            Self::Events => vec![Service::Events],
             Self::Gateway => vec![Service::Gateway],
         }
     }
@@ -141,6 +153,8 @@ pub struct Settings {
     pub intents: paymesh_intents::Config,
     /// The payments service's own.
     pub payments: paymesh_payments::Config,
+    /// The events service's own.
+    pub events: paymesh_events::Config,
     /// The gateway's own.
     pub gateway: paymesh_gateway::Config,
 }
@@ -157,6 +171,7 @@ impl Settings {
             methods: paymesh_methods::Config::read(env),
             intents: paymesh_intents::Config::read(env),
             payments: paymesh_payments::Config::read(env),
+            events: paymesh_events::Config::read(env),
             gateway: paymesh_gateway::Config::read(env),
         }
     }
@@ -168,6 +183,7 @@ impl Settings {
             Service::Methods => self.methods.addr,
             Service::Intents => self.intents.addr,
             Service::Payments => self.payments.addr,
+            Service::Events => self.events.addr,
             Service::Gateway => self.gateway.addr,
         }
     }
@@ -179,6 +195,7 @@ pub async fn migrate(common: &CommonConfig) -> anyhow::Result<()> {
     paymesh_methods::open_database(common).await?;
     paymesh_intents::open_database(common).await?;
     paymesh_payments::open_database(common).await?;
+    paymesh_events::open_database(common).await?;
     Ok(())
 }
 
@@ -311,21 +328,62 @@ async fn serve(
     match service {
         Service::Identity => {
             let pool = paymesh_identity::open_database(common).await?;
+            let _relay = Relayed::start(service, paymesh_identity::SCHEMA, &pool, common)?;
             paymesh_identity::serve_with(common, &settings.identity, pool, clock, listener, stopped).await
         }
         Service::Methods => {
             let pool = paymesh_methods::open_database(common).await?;
+            let _relay = Relayed::start(service, paymesh_methods::SCHEMA, &pool, common)?;
             paymesh_methods::serve_with(common, &settings.methods, pool, clock, listener, stopped).await
         }
         Service::Intents => {
             let pool = paymesh_intents::open_database(common).await?;
+            let _relay = Relayed::start(service, paymesh_intents::SCHEMA, &pool, common)?;
             paymesh_intents::serve_with(common, &settings.intents, pool, clock, listener, stopped).await
         }
         Service::Payments => {
             let pool = paymesh_payments::open_database(common).await?;
+            let _relay = Relayed::start(service, paymesh_payments::SCHEMA, &pool, common)?;
             paymesh_payments::serve_with(common, &settings.payments, pool, clock, listener, stopped).await
         }
+        Service::Events => {
+            let pool = paymesh_events::open_database(common).await?;
+            paymesh_events::serve_with(common, &settings.events, pool, clock, listener, stopped).await
+        }
         Service::Gateway => paymesh_gateway::serve(common, settings.gateway.clone(), listener, stopped).await,
+    }
+}
+
+/// A service's outbox relay, running while this lives (see
+/// [`paymesh_kit::relay`]): it publishes the events the service records
+/// to the events service, wherever that runs.
+struct Relayed(CancellationToken);
+
+impl Relayed {
+    /// Starts the relay of `service`'s `schema` in `pool`.
+    fn start(
+        service: Service,
+        schema: &'static str,
+        pool: &sqlx::PgPool,
+        common: &CommonConfig,
+    ) -> anyhow::Result<Self> {
+        let events =
+            paymesh_kit::grpc::connect(common.services.get(Service::Events.name())?, common.request_timeout)?;
+        let relay = paymesh_kit::relay::Relay::new(
+            schema,
+            pool.clone(),
+            events,
+            common.service_keys.token(service.name()),
+        );
+        let stop = CancellationToken::new();
+        tokio::spawn(relay.run(common.relay_interval, stop.clone()));
+        Ok(Self(stop))
+    }
+}
+
+impl Drop for Relayed {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
