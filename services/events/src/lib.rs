@@ -87,6 +87,9 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
     let authenticator = Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity), common.auth));
+    // HTTPS deliveries use rustls with ring, the provider the database
+    // driver already uses (installing it twice is harmless).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if config.allow_private {
         tracing::warn!(
             "webhooks may reach loopback and private addresses ({ENV_WEBHOOK_ALLOW_PRIVATE}): never in production"
