@@ -462,3 +462,78 @@ async fn the_live_stream_sends_each_event_once_by_type_and_resumes_after_the_las
         .unwrap();
     assert_eq!(refused.status(), 403);
 }
+
+#[tokio::test]
+async fn a_relay_cut_short_after_publishing_delivers_each_event_once() {
+    let mesh = mesh().await;
+    let key = test_key(&mesh.acme);
+    let http = mesh.http();
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    mesh.until_events_published().await;
+    // The next passes of the relays publish, then fail before marking
+    // what they published: each event is published again.
+    paymesh_kit::faults::arm("relay.before_mark", 6);
+    let payment = pay(&mesh, key).await;
+    mesh.until_events_published().await;
+    let got = receiver.until(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 1, "one delivery for one event: {got:?}");
+    let events =
+        http.get(&format!("/events?resource_id={}", payment.body["id"].as_str().unwrap()), key).await;
+    assert_eq!(events.body["values"].as_array().unwrap().len(), 1, "{:?}", events.body);
+    assert_eq!(logs(&mesh, key).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace_period() {
+    let mesh = mesh().await;
+    let key = test_key(&mesh.acme);
+    let http = mesh.http();
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
+    let (webhook, old) = (
+        created.body["id"].as_str().unwrap().to_owned(),
+        created.body["secret"].as_str().unwrap().to_owned(),
+    );
+    let rotated = http
+        .post(&format!("/webhooks/{webhook}/rotate_secret"), key, json!({"grace_period_seconds": 3600}))
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(rotated.body["previous_secret_expires_at"].is_string(), "{:?}", rotated.body);
+    pay(&mesh, key).await;
+    let got = receiver.until(1).await;
+    let header = |r: &Received, name: &str| r.headers.get(name).unwrap().to_str().unwrap().to_owned();
+    let signature = header(&got[0], "webhook-signature");
+    assert_eq!(signature.split(' ').count(), 2, "two signatures during the grace period: {signature}");
+    let (id, at) = (header(&got[0], "webhook-id"), header(&got[0], "webhook-timestamp").parse().unwrap());
+    for secret in [&old, &new] {
+        assert!(verifies(&SigningSecret::parse(secret).unwrap(), &id, at, &got[0].body, &signature));
+    }
+    standard_webhooks_verifies(&new, &got[0].headers, &got[0].body);
+    standard_webhooks_verifies(&old, &got[0].headers, &got[0].body);
+    // Rotated again with no grace: only the newest secret signs.
+    let last = http
+        .post(&format!("/webhooks/{webhook}/rotate_secret"), key, json!({"grace_period_seconds": 0}))
+        .await;
+    let newest = last.body["secret"].as_str().unwrap().to_owned();
+    assert!(last.body["previous_secret_expires_at"].is_null(), "{:?}", last.body);
+    pay(&mesh, key).await;
+    let got = receiver.until(2).await;
+    let signature = header(&got[1], "webhook-signature");
+    assert_eq!(signature.split(' ').count(), 1, "{signature}");
+    let (id, at) = (header(&got[1], "webhook-id"), header(&got[1], "webhook-timestamp").parse().unwrap());
+    assert!(verifies(&SigningSecret::parse(&newest).unwrap(), &id, at, &got[1].body, &signature));
+    assert!(!verifies(&SigningSecret::parse(&new).unwrap(), &id, at, &got[1].body, &signature));
+    // Bad grace periods are refused, and change nothing.
+    let long = http
+        .post(&format!("/webhooks/{webhook}/rotate_secret"), key, json!({"grace_period_seconds": 700_000}))
+        .await;
+    assert_eq!(long.status, 400, "{:?}", long.body);
+    assert!(long.body["details"]["grace_period_seconds"].is_string(), "{:?}", long.body);
+}

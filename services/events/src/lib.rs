@@ -24,6 +24,7 @@
 
 mod config;
 mod convert;
+mod deliver;
 pub mod domain;
 mod grpc;
 mod service;
@@ -87,9 +88,6 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
     let authenticator = Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity), common.auth));
-    // HTTPS deliveries use rustls with ring, the provider the database
-    // driver already uses (installing it twice is harmless).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     if config.allow_private {
         tracing::warn!(
             "webhooks may reach loopback and private addresses ({ENV_WEBHOOK_ALLOW_PRIVATE}): never in production"
@@ -102,7 +100,7 @@ pub async fn serve_with(
         keyring: common.keyring.clone(),
         config: config.clone(),
         limits: common.list,
-        http: Arc::new(service::HttpClients),
+        http: Arc::new(deliver::Poster::new()?),
     };
     let stop = CancellationToken::new();
     let workers = tokio::spawn(work_until(events.clone(), config.delivery_interval, stop.clone()));

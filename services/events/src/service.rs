@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 use crate::{
     config::Config,
     convert::trigger_from_proto,
+    deliver::Poster,
     domain::{
         address::{AddressPolicy, Host, WebhookUrl},
         retry::{self, Answer, Decision},
@@ -50,24 +51,7 @@ pub(crate) struct Events {
     pub(crate) keyring: Keyring,
     pub(crate) config: Config,
     pub(crate) limits: ListLimits,
-    pub(crate) http: Arc<HttpClients>,
-}
-
-/// How deliveries reach endpoints: one client per checked address, so the
-/// connection goes to the address that was checked (no second DNS answer
-/// can slip in), never following redirects.
-#[derive(Debug, Default)]
-pub(crate) struct HttpClients;
-
-impl HttpClients {
-    /// A client that reaches `host` only at `address`.
-    fn pinned(&self, host: &str, address: SocketAddr) -> Result<reqwest::Client, reqwest::Error> {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(retry::TIMEOUT)
-            .resolve(host, address)
-            .build()
-    }
+    pub(crate) http: Arc<Poster>,
 }
 
 /// The context under which a webhook's secret is sealed.
@@ -512,41 +496,20 @@ impl Events {
                 first
             }
         };
-        let host = match &url.host {
-            Host::Name(name) => name.clone(),
-            Host::Ip(ip) => ip.to_string(),
-        };
         let secrets = self.secrets(due, now).map_err(|e| e.to_string())?;
         let secrets: Vec<&SigningSecret> = secrets.iter().collect();
         let timestamp = now.timestamp();
         let id = due.event_id.to_string();
         let signature = signature::signature_header(&secrets, &id, timestamp, body);
-        let client = self.http.pinned(&host, address).map_err(|e| format!("no HTTP client: {e}"))?;
-        let response = client
-            .post(&url.text)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::USER_AGENT, "paymesh-webhooks/1")
-            .header(signature::HEADER_ID, &id)
-            .header(signature::HEADER_TIMESTAMP, timestamp.to_string())
-            .header(signature::HEADER_SIGNATURE, signature)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    format!("timed out after {} s", retry::TIMEOUT.as_secs())
-                } else {
-                    format!("no answer: {}", without_url(&e))
-                }
-            })?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-        Ok((status, retry_after, body))
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("user-agent", "paymesh-webhooks/1".to_owned()),
+            (signature::HEADER_ID, id),
+            (signature::HEADER_TIMESTAMP, timestamp.to_string()),
+            (signature::HEADER_SIGNATURE, signature),
+        ];
+        let answered = self.http.post(&url.text, address, &headers, body.to_vec()).await?;
+        Ok((answered.status, answered.retry_after, answered.body.to_vec()))
     }
 
     /// The secrets that sign `due`'s delivery at `now`: the current one,
@@ -601,16 +564,4 @@ fn payload(due: &Due, triggered_on: &TriggeredOn) -> Vec<u8> {
     }
     body["data"] = json!({"id": due.resource_id.to_string()});
     serde_json::to_vec(&body).unwrap_or_default()
-}
-
-/// A transport error without the URL (which may carry a partner's tokens
-/// in its query).
-fn without_url(error: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    let mut deepest = None;
-    while let Some(cause) = source {
-        deepest = Some(cause.to_string());
-        source = cause.source();
-    }
-    deepest.unwrap_or_else(|| "connection failed".to_owned())
 }

@@ -27,6 +27,7 @@ use crate::{
     Error,
     auth::{Scope, ServiceToken},
     channel::Channel,
+    faults,
     json::{timestamp, to_struct},
     metrics::metrics,
 };
@@ -128,6 +129,9 @@ impl Relay {
                 .await
                 .map_err(|status| Error::from_peer("events", &status))?;
         }
+        // A process that dies here has published what it has not marked:
+        // the next pass publishes it again, and the log keeps it once.
+        faults::check("relay.before_mark").await?;
         sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
