@@ -269,16 +269,7 @@ impl Store {
 
     /// One event of `scope`.
     pub(crate) async fn event(&self, scope: Scope, id: Uuid) -> Result<EventRow, Error> {
-        sqlx::query_as(
-            "SELECT id, livemode, type, resource, resource_id, change, data, created_at FROM events \
-             WHERE id = $1 AND partner_id = $2 AND livemode = $3",
-        )
-        .bind(id)
-        .bind(scope.partner_id)
-        .bind(scope.livemode)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Error::NotFound { resource: "Event" })
+        self.one(&EVENTS, scope, id, "Event").await
     }
 
     /// The events of `scope` that `query` matches.
@@ -288,7 +279,41 @@ impl Store {
         query: &ListQuery,
         limits: ListLimits,
     ) -> Result<Listing<EventRow>, Error> {
-        list(&self.pool, &EVENTS, scope, query, limits, |_| {}, read::<EventRow>).await
+        self.listed(&EVENTS, scope, query, limits).await
+    }
+
+    /// The row `id` of `scope` in `resource`'s table (not deleted), or
+    /// `NotFound` naming `name`.
+    async fn one<T: for<'r> FromRow<'r, PgRow> + Send + Unpin>(
+        &self,
+        resource: &Resource,
+        scope: Scope,
+        id: Uuid,
+        name: &'static str,
+    ) -> Result<T, Error> {
+        let deleted = if resource.soft_delete { " AND deleted_at IS NULL" } else { "" };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id = $1 AND partner_id = $2 AND livemode = $3{deleted}",
+            resource.select, resource.table
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound { resource: name })
+    }
+
+    /// The rows of `scope` in `resource`'s table that `query` matches.
+    async fn listed<T: for<'r> FromRow<'r, PgRow>>(
+        &self,
+        resource: &Resource,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<T>, Error> {
+        list(&self.pool, resource, scope, query, limits, |_| {}, read::<T>).await
     }
 
     /// The position (`seq`) of event `id` of `scope`.
@@ -375,17 +400,7 @@ impl Store {
 
     /// One webhook of `scope` (not deleted).
     pub(crate) async fn webhook(&self, scope: Scope, id: Uuid) -> Result<WebhookRow, Error> {
-        let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND partner_id = $2 AND livemode = $3 \
-             AND deleted_at IS NULL"
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound { resource: "Webhook" })
+        self.one(&WEBHOOKS, scope, id, "Webhook").await
     }
 
     /// The webhooks of `scope` that `query` matches.
@@ -395,7 +410,7 @@ impl Store {
         query: &ListQuery,
         limits: ListLimits,
     ) -> Result<Listing<WebhookRow>, Error> {
-        list(&self.pool, &WEBHOOKS, scope, query, limits, |_| {}, read::<WebhookRow>).await
+        self.listed(&WEBHOOKS, scope, query, limits).await
     }
 
     /// Applies `change` to webhook `id`. Enabling clears its reason and its
@@ -557,22 +572,12 @@ impl Store {
         query: &ListQuery,
         limits: ListLimits,
     ) -> Result<Listing<LogRow>, Error> {
-        list(&self.pool, &WEBHOOK_LOGS, scope, query, limits, |_| {}, read::<LogRow>).await
+        self.listed(&WEBHOOK_LOGS, scope, query, limits).await
     }
 
     /// One webhook log of `scope`.
     pub(crate) async fn log(&self, scope: Scope, id: Uuid) -> Result<LogRow, Error> {
-        let sql = format!(
-            "SELECT {} FROM webhook_logs WHERE id = $1 AND partner_id = $2 AND livemode = $3",
-            WEBHOOK_LOGS.select
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound { resource: "Webhook log" })
+        self.one(&WEBHOOK_LOGS, scope, id, "Webhook log").await
     }
 
     /// Takes at most `at_most` deliveries due at `now`, each held until
