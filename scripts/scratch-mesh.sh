@@ -14,7 +14,8 @@
 #   PAYMESH_PAYMENTS_URL  the payments service's gRPC address
 #   PAYMESH_STARTUP_MS    from spawning `paymesh all` to /readyz answering
 # and DIR/pid (the mesh's process) and DIR/database (its database URL).
-# The mesh logs to DIR/mesh.log. Rate limits are off: tools send bursts.
+# The mesh logs to DIR/mesh.log. Rate limits are off: tools send bursts;
+# webhooks may reach loopback, where tools run their receivers.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +48,7 @@ start() {
     export PAYMESH_GATEWAY_ADDR=127.0.0.1:$port PAYMESH_METRICS_ADDR=off \
         PAYMESH_IDENTITY_ADDR=127.0.0.1:0 PAYMESH_METHODS_ADDR=127.0.0.1:0 \
         PAYMESH_INTENTS_ADDR=127.0.0.1:0 PAYMESH_PAYMENTS_ADDR=127.0.0.1:$payments_port \
-        PAYMESH_EVENTS_ADDR=127.0.0.1:0 \
+        PAYMESH_EVENTS_ADDR=127.0.0.1:0 PAYMESH_WEBHOOK_ALLOW_PRIVATE=true \
         PAYMESH_RATE_LIMIT_PER_SEC=0
     local key
     key=$("$bin" partner dev --state-file "$dir/partner.json" 2> "$dir/partner.log")

@@ -14,7 +14,10 @@
 //!    and the gateway's own cost measured pairwise (one REST and one gRPC
 //!    payment in turn on one connection each);
 //! 4. the list query `/transactions?status=processed&amount=>50&…` over
-//!    a million stored transactions (`scripts/bench-seed.sql`).
+//!    a million stored transactions (`scripts/bench-seed.sql`);
+//!
+//! and, during step 3, every payment's webhook delivery to a receiver on
+//! loopback: deliveries per second, and commit-to-arrival p50 and p99.
 //!
 //! It prints a table, writes `report.json` and `latency.svg` into the
 //! output directory, and never prints the API key or a card number.
@@ -24,7 +27,8 @@
 //! workers and the REST set-up; `pgbench` and `psql` drive the PostgreSQL
 //! tools; `memory` reads `/proc`; `stats` turns latencies into
 //! percentiles; `report` holds the results, the targets and the table;
-//! `svg` draws the chart; `progress` tells the person waiting how far it
+//! `svg` draws the chart; `webhooks` receives and times the deliveries;
+//! `progress` tells the person waiting how far it
 //! got.
 
 mod grpc;
@@ -37,6 +41,7 @@ mod report;
 mod rest;
 mod stats;
 mod svg;
+mod webhooks;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -189,6 +194,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pgbench_steps.push(StepReport::from_step(step, None));
     }
 
+    // Every payment of the load is also a webhook delivery.
+    let receiver = webhooks::Receiver::default();
+    receiver.register(&args.gateway, &args.key).await?;
+
     // 3. Payments through the gateway and straight to the payments service,
     // one right after the other at each concurrency: the gateway's cost is
     // their difference, so both must see the same database and machine.
@@ -216,6 +225,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let workers = grpc.payers(concurrency, method, &format!("grpc-{tag}"));
         grpc_steps.push(measure(&args, pid, "gRPC", workers).await);
     }
+    progress!("waiting for the last webhook deliveries");
+    let webhooks = receiver.settle(Duration::from_secs(3)).await;
     tokio::time::sleep(IDLE_SETTLE).await;
     let after_load = memory::read(pid).context("cannot read the mesh's memory")?;
 
@@ -235,7 +246,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         MemoryReport::new(&idle, &after_load, &peak, rest_steps.iter().chain(&grpc_steps)),
         (rest_steps, grpc_steps, pgbench_steps),
         gateway_hop,
-        ListReport::new(LIST_QUERY, stored, &list),
+        (ListReport::new(LIST_QUERY, stored, &list), webhooks),
     );
     report.write(&args.out)?;
     print!("{}", report.table());

@@ -13,6 +13,7 @@ use crate::{
     psql::Psql,
     rest::ListTiming,
     svg,
+    webhooks::WebhookReport,
 };
 
 /// The targets the team works toward (issue 8).
@@ -267,6 +268,8 @@ pub(crate) struct Report {
     pub(crate) gateway_hop: GatewayHop,
     pub(crate) comparison: Vec<Comparison>,
     pub(crate) list: ListReport,
+    /// Webhook deliveries of the payments of the load.
+    pub(crate) webhooks: WebhookReport,
     pub(crate) targets: Vec<Target>,
 }
 
@@ -278,7 +281,7 @@ impl Report {
         memory: MemoryReport,
         (rest, grpc, pgbench): (Vec<StepReport>, Vec<StepReport>, Vec<StepReport>),
         gateway_hop: GatewayHop,
-        list: ListReport,
+        (list, webhooks): (ListReport, WebhookReport),
     ) -> Self {
         let payments = Payments { rest, grpc, pgbench };
         let comparison = compare(&payments);
@@ -293,6 +296,7 @@ impl Report {
             gateway_hop,
             comparison,
             list,
+            webhooks,
             targets,
         }
     }
@@ -432,6 +436,12 @@ impl Report {
             l.p99_ms,
             l.requests,
             l.errors
+        );
+        let w = &self.webhooks;
+        let _ = writeln!(
+            out,
+            "webhooks {} deliveries of the load's payments, {:.1}/s; commit to arrival p50 {} ms, p99 {} ms",
+            w.delivered, w.per_second, w.p50_ms, w.p99_ms
         );
         let mem = &self.memory;
         let _ = writeln!(
@@ -646,7 +656,7 @@ mod tests {
                 rest_p99_ms: 12.0,
                 grpc_p99_ms: 10.0,
             },
-            list,
+            (list, WebhookReport { delivered: 1200, per_second: 150.0, p50_ms: 420, p99_ms: 900 }),
         )
     }
 
