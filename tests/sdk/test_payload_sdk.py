@@ -6,6 +6,7 @@ do against Payload.
 """
 
 import datetime
+import time
 
 import pytest
 
@@ -250,3 +251,40 @@ def test_another_partner_and_the_other_mode_see_nothing(pl, other, live, custome
     with pytest.raises(pl.NotFound):
         live.Customer.get(customer.id)
     assert [c.id for c in other.Customer.filter_by(email=customer.email).all()] == []
+
+
+def test_a_webhook_is_registered_as_the_reference_shows_and_logs_its_deliveries(pl, run, customer, card, other):
+    # "Registering a Webhook", as written (the domain need not resolve yet).
+    webhook = pl.Webhook.create(trigger="payment", url="https://yourdomain.com/path/to/webhook/handler")
+    assert isinstance(webhook, pl.Webhook)
+    assert (webhook.trigger, webhook.url, webhook.status) == (
+        "payment",
+        "https://yourdomain.com/path/to/webhook/handler",
+        "enabled",
+    )
+    assert webhook.secret.startswith("whsec_")
+    assert pl.Webhook.get(webhook.id).secret is None
+    assert webhook.id in ids(pl.Webhook.filter_by(trigger="payment").all())
+    # A payment fires it; the attempt (the domain does not resolve) is logged.
+    payment = pl.Payment.create(amount=10.0, payment_method_id=card.id)
+    logs = []
+    for _ in range(100):
+        logs = pl.WebhookLog.filter_by(webhook_id=webhook.id).all()
+        if logs:
+            break
+        time.sleep(0.05)
+    assert logs and isinstance(logs[0], pl.WebhookLog)
+    assert logs[0].trigger == "payment"
+    # The SDK reads `triggered_on` as the object it names: the payment.
+    assert isinstance(logs[0].triggered_on, pl.Payment)
+    assert logs[0].triggered_on.id == payment.id
+    assert logs[0].outcome == "failed" and logs[0].http_status is None
+    # Another partner sees none of it; a bad trigger names itself.
+    with pytest.raises(pl.NotFound):
+        other.Webhook.get(webhook.id)
+    with pytest.raises(pl.InvalidAttributes) as bad:
+        pl.Webhook.create(trigger="sometimes", url="https://yourdomain.com/hook")
+    assert "trigger" in str(bad.value.details)
+    pl.Webhook.get(webhook.id).delete()
+    with pytest.raises(pl.NotFound):
+        pl.Webhook.get(webhook.id)

@@ -153,17 +153,14 @@ impl Events {
     // === Webhooks ===
 
     /// Checks a webhook URL for `scope`, resolving its host now: every
-    /// address it resolves to must be one webhooks may reach.
+    /// address it resolves to must be one webhooks may reach. A name that
+    /// does not resolve (yet) is accepted: nothing can be reached through
+    /// it, and every delivery resolves and checks it again.
     async fn checked_url(&self, scope: Scope, text: &str) -> Result<WebhookUrl, Violation> {
         let url = WebhookUrl::parse(text, scope.livemode, self.policy())?;
-        if let Host::Name(name) = &url.host {
-            let addresses = tokio::net::lookup_host((name.as_str(), url.port))
-                .await
-                .map_err(|_| Violation::new("url", "The URL's host does not resolve"))?
-                .collect::<Vec<_>>();
-            if addresses.is_empty() {
-                return Err(Violation::new("url", "The URL's host does not resolve"));
-            }
+        if let Host::Name(name) = &url.host
+            && let Ok(addresses) = tokio::net::lookup_host((name.as_str(), url.port)).await
+        {
             for address in addresses {
                 self.policy().check(address.ip()).map_err(|refused| refused.violation())?;
             }
