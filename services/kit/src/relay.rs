@@ -57,6 +57,9 @@ impl Relay {
     pub async fn run(self, interval: Duration, stop: CancellationToken) {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // An outage is said once when it starts and once when it ends, not
+        // on every tick.
+        let mut failing = false;
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
@@ -64,15 +67,38 @@ impl Relay {
             }
             loop {
                 match self.pass().await {
-                    // A full batch: more may be waiting.
-                    Ok(published) if published == BATCH as usize => {}
-                    Ok(_) => break,
+                    Ok(published) => {
+                        if failing {
+                            tracing::info!(schema = self.schema, "outbox relay publishing again");
+                            failing = false;
+                        }
+                        // A full batch: more may be waiting.
+                        if published < BATCH as usize {
+                            break;
+                        }
+                    }
                     Err(e) => {
-                        tracing::warn!(schema = self.schema, error = %e, "outbox relay pass failed; will retry");
+                        if !failing {
+                            tracing::warn!(schema = self.schema, error = %e, "outbox relay cannot publish; retrying");
+                            failing = true;
+                        }
+                        self.record_lag().await;
                         break;
                     }
                 }
             }
+        }
+    }
+
+    /// Records the age of the oldest unpublished event (after a failed
+    /// pass, while events wait).
+    async fn record_lag(&self) {
+        let oldest: Result<Option<DateTime<Utc>>, sqlx::Error> =
+            sqlx::query_scalar("SELECT min(created_at) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&self.pool)
+                .await;
+        if let Ok(Some(oldest)) = oldest {
+            metrics().record_outbox(self.schema, (Utc::now() - oldest).to_std().unwrap_or_default(), 0);
         }
     }
 
