@@ -537,3 +537,36 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_its_grace_period() {
     assert_eq!(long.status, 400, "{:?}", long.body);
     assert!(long.body["details"]["grace_period_seconds"].is_string(), "{:?}", long.body);
 }
+
+#[tokio::test]
+async fn a_webhook_failing_for_five_days_is_disabled_and_says_so() {
+    let mesh = mesh().await;
+    let key = test_key(&mesh.acme);
+    let http = mesh.http();
+    // Nothing listens on the discard port: every attempt fails.
+    let created =
+        http.post("/webhooks", key, json!({"url": "http://127.0.0.1:9/gone", "trigger": "payment"})).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let webhook = created.body["id"].as_str().unwrap().to_owned();
+    pay(&mesh, key).await;
+    let first = until_logs(&mesh, key, 1).await;
+    assert_eq!(first[0]["outcome"], "failed", "{first:?}");
+    assert!(
+        first[0]["http_status"].is_null() && first[0]["error"].as_str().unwrap().contains("no answer"),
+        "{first:?}"
+    );
+    let failing = http.get(&format!("/webhooks/{webhook}"), key).await.body;
+    assert_eq!(failing["status"], "enabled");
+    assert!(failing["failing_since"].is_string(), "{failing:?}");
+    // Five days on, the next attempt fails too: the webhook is disabled.
+    mesh.intents_clock.advance(TimeDelta::days(5) + TimeDelta::seconds(1));
+    let second = until_logs(&mesh, key, 2).await;
+    assert_eq!(second[1]["outcome"], "gave_up", "{second:?}");
+    let disabled = http.get(&format!("/webhooks/{webhook}"), key).await.body;
+    assert_eq!(
+        (disabled["status"].as_str(), disabled["disabled_reason"].as_str()),
+        (Some("disabled"), Some("failing"))
+    );
+    let said = http.get("/events?type=webhook.disabled", key).await;
+    assert_eq!(said.body["values"][0]["data"]["disabled_reason"], "failing", "{:?}", said.body);
+}

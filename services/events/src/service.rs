@@ -562,3 +562,49 @@ fn payload(due: &Due, triggered_on: &TriggeredOn) -> Vec<u8> {
     body["data"] = json!({"id": due.resource_id.to_string()});
     serde_json::to_vec(&body).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(data: Value) -> Due {
+        let now = Utc::now();
+        Due {
+            id: Uuid::now_v7(),
+            partner_id: Uuid::now_v7(),
+            livemode: false,
+            webhook_id: Uuid::now_v7(),
+            event_id: Uuid::now_v7(),
+            trigger: "payment".to_owned(),
+            attempts: 0,
+            url: "https://partner.example/hook".to_owned(),
+            secret_sealed: Vec::new(),
+            previous_secret_sealed: None,
+            previous_secret_expires_at: None,
+            failing_since: None,
+            kind: "transaction.payment".to_owned(),
+            resource_id: Uuid::now_v7(),
+            data: sqlx::types::Json(data),
+            created_at: now,
+        }
+    }
+
+    #[test]
+    fn a_payload_carries_the_trigger_the_event_and_its_object_and_only_the_id_above_20_kb() {
+        let small = due(json!({"id": "t1", "type": "payment", "amount": "10.00"}));
+        let on = TriggeredOn::of(&small.kind, &small.resource_id.to_string(), &small.data.0);
+        let body: Value = serde_json::from_slice(&payload(&small, &on)).unwrap_or_default();
+        assert_eq!(body["object"], "webhook_trigger");
+        assert_eq!(body["trigger"], "payment");
+        assert_eq!(body["triggered_on"]["type"], "payment");
+        assert_eq!(body["event"]["id"], small.event_id.to_string());
+        assert_eq!(body["data"]["amount"], "10.00");
+
+        let large = due(json!({"id": "t2", "type": "payment", "description": "x".repeat(30 * 1024)}));
+        let bytes = payload(&large, &on);
+        assert!(bytes.len() <= MAX_PAYLOAD_BYTES, "{} bytes", bytes.len());
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(body["data"], json!({"id": large.resource_id.to_string()}));
+        assert_eq!(body["trigger"], "payment");
+    }
+}
