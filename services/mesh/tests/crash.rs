@@ -446,7 +446,9 @@ async fn postgresql_stopped_under_load_answers_503_and_recovers_with_nothing_los
     });
     tokio::time::sleep(LOAD_BEFORE_FAULT).await;
     cluster.stop();
-    // Readiness reports the outage: the services say they are not serving
+    // The load meets the outage for a while (each request is told 503)…
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // …and readiness reports it: the services say they are not serving
     // once they find their database gone (they ask it every second).
     let ready = until_ready(&api, false).await;
     assert_eq!(ready["error_type"], "ServiceUnavailable", "{ready:?}");
