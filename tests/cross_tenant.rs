@@ -991,9 +991,11 @@ impl World {
 
     /// Every list and collection read, by every partner in either mode.
     async fn everything(&self) -> BTreeMap<String, Answer> {
-        // Events reach the log a moment after their change: read it once
-        // every change made so far is there.
-        self._mesh.until_events_published().await;
+        // Events reach the log, and their webhooks' deliveries are tried, a
+        // moment after their change: read them once every change made so
+        // far is there and every delivery due has been tried (the clock
+        // stands still, so no retry falls due during the attempts).
+        self._mesh.until_events_delivered().await;
         let mut out = BTreeMap::new();
         for who in [Who::AcmeTest, Who::AcmeLive, Who::GlobexTest, Who::GlobexLive] {
             for op in self.ops.iter().filter(|op| op.method == Method::GET && !op.by_id() && !op.public()) {

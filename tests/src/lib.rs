@@ -203,6 +203,28 @@ impl Mesh {
         panic!("the outbox relays did not publish within 10 s");
     }
 
+    /// Waits until every event is published and every delivery due on the
+    /// mesh's clock has been attempted, so webhooks, deliveries and logs
+    /// stay as they are until the clock moves.
+    pub async fn until_events_delivered(&self) {
+        self.until_events_published().await;
+        for _ in 0..400 {
+            let due: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM events.deliveries \
+                 WHERE status IN ('pending', 'failed') AND next_attempt_at <= $1",
+            )
+            .bind(self.intents_clock.now())
+            .fetch_one(&self.pool)
+            .await
+            .expect("count due deliveries");
+            if due == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the webhook deliveries due were not attempted within 10 s");
+    }
+
     /// An HTTP client for the gateway.
     pub fn http(&self) -> Http {
         Http { url: self.url.clone(), client: reqwest::Client::new() }
