@@ -23,6 +23,7 @@ const PROTOS: &[&str] = &[
     "paymesh/intents/v1/intents.proto",
     "paymesh/payments/v1/transactions.proto",
     "paymesh/events/v1/events.proto",
+    "paymesh/billing/v1/billing.proto",
 ];
 
 fn main() -> io::Result<()> {

@@ -48,7 +48,7 @@ start() {
     export PAYMESH_GATEWAY_ADDR=127.0.0.1:$port PAYMESH_METRICS_ADDR=off \
         PAYMESH_IDENTITY_ADDR=127.0.0.1:0 PAYMESH_METHODS_ADDR=127.0.0.1:0 \
         PAYMESH_INTENTS_ADDR=127.0.0.1:0 PAYMESH_PAYMENTS_ADDR=127.0.0.1:$payments_port \
-        PAYMESH_EVENTS_ADDR=127.0.0.1:0 PAYMESH_WEBHOOK_ALLOW_PRIVATE=true \
+        PAYMESH_BILLING_ADDR=127.0.0.1:0 PAYMESH_EVENTS_ADDR=127.0.0.1:0 PAYMESH_WEBHOOK_ALLOW_PRIVATE=true \
         PAYMESH_RATE_LIMIT_PER_SEC=0
     local key
     key=$("$bin" partner dev --state-file "$dir/partner.json" 2> "$dir/partner.log")

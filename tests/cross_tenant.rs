@@ -294,10 +294,14 @@ enum Kind {
     Event,
     Webhook,
     WebhookLog,
+    Invoice,
+    LineItem,
+    BillingSchedule,
+    BillingCharge,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 19] = [
         Kind::AccessToken,
         Kind::Account,
         Kind::ApiKey,
@@ -313,6 +317,10 @@ impl Kind {
         Kind::Event,
         Kind::Webhook,
         Kind::WebhookLog,
+        Kind::Invoice,
+        Kind::LineItem,
+        Kind::BillingSchedule,
+        Kind::BillingCharge,
     ];
 }
 
@@ -336,6 +344,10 @@ fn kind_of(path: &str) -> Option<Kind> {
         "events" => Kind::Event,
         "webhooks" => Kind::Webhook,
         "webhook_logs" => Kind::WebhookLog,
+        "invoices" => Kind::Invoice,
+        "line_items" => Kind::LineItem,
+        "billing_schedules" => Kind::BillingSchedule,
+        "billing_charges" => Kind::BillingCharge,
         _ => return None,
     })
 }
@@ -355,8 +367,13 @@ fn write_body(op: &Operation) -> Option<Option<Value>> {
             | "/legal_entities/{id}"
             | "/legal_entity_owners/{id}"
             | "/payment_methods/{id}"
-            | "/payment_intents/{id}",
+            | "/payment_intents/{id}"
+            | "/invoices/{id}"
+            | "/line_items/{id}"
+            | "/billing_schedules/{id}"
+            | "/billing_charges/{id}",
         ) => changed,
+        ("POST", "/invoices/{id}/items" | "/billing_schedules/{id}/charges") => json!({"amount": 1}),
         ("PUT", "/api_keys/{id}") => json!({"name": "Renamed"}),
         ("PUT", "/webhooks/{id}") => json!({"url": "https://127.0.0.1:9/intruder"}),
         ("POST", "/webhooks/{id}/rotate_secret") => json!({"grace_period_seconds": 0}),
@@ -383,6 +400,8 @@ fn named_kind(attr: &str) -> Option<Kind> {
         "payment_intent_id" => Kind::PaymentIntent,
         // A refund names the payment it refunds.
         "ledger[].assoc_transaction_id" => Kind::Transaction,
+        "invoice_id" | "items[].invoice_id" => Kind::Invoice,
+        "billing_schedule_id" | "charges[].billing_schedule_id" => Kind::BillingSchedule,
         _ => return None,
     })
 }
@@ -419,6 +438,10 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
     };
     let card = json!({"type": "card", "card": {"card_number": "4242 4242 4242 4242", "expiry": "12/40"},
         "billing_address": {"postal_code": "10001"}});
+    let billing_schedule = || {
+        json!({"type": "subscription", "recurring_frequency": "monthly", "customer_id": own(Kind::Customer),
+            "charges": [{"amount": 10}]})
+    };
     let refused = Outcome::Refused;
     Some(match (path, attr) {
         ("/access_tokens", "account_id") => (json!({"type": "session_access"}), refused),
@@ -460,6 +483,26 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             json!({"type": "payment", "amount": 5, "customer_id": own(Kind::Customer), "payment_method": card}),
             Outcome::Ignored("the payment's customer_id names whose method an inline one is"),
         ),
+        ("/invoices", "customer_id" | "processing_id") => {
+            (json!({"customer_id": own(Kind::Customer), "items": [{"amount": 10}]}), refused)
+        }
+        ("/invoices", "items[].invoice_id") => (
+            json!({"customer_id": own(Kind::Customer), "items": [{"amount": 10}]}),
+            Outcome::Ignored("an item created with its invoice belongs to that invoice"),
+        ),
+        ("/line_items", "invoice_id") => (json!({"amount": 1}), refused),
+        ("/invoices/{id}/items", "invoice_id") => {
+            (json!({"amount": 1}), Outcome::Ignored("the path names the invoice"))
+        }
+        ("/billing_schedules", "customer_id" | "processing_id") => (billing_schedule(), refused),
+        ("/billing_schedules", "charges[].billing_schedule_id") => (
+            billing_schedule(),
+            Outcome::Ignored("a charge created with its schedule belongs to that schedule"),
+        ),
+        ("/billing_charges", "billing_schedule_id") => (json!({"amount": 1}), refused),
+        ("/billing_schedules/{id}/charges", "billing_schedule_id") => {
+            (json!({"amount": 1}), Outcome::Ignored("the path names the billing schedule"))
+        }
         _ => return None,
     })
 }
@@ -660,6 +703,26 @@ impl Side {
         panic!("GET {path} stayed empty");
     }
 
+    /// An invoice of a new customer.
+    async fn invoice(&mut self) -> String {
+        let customer = self.customer().await;
+        let made =
+            self.post("/invoices", json!({"customer_id": customer, "items": [{"amount": 29.99}]})).await;
+        // Its items are its partner's and mode's too.
+        self.ids.extend(made["items"].as_array().into_iter().flatten().map(id));
+        id(&made)
+    }
+
+    /// A monthly billing schedule of a new customer.
+    async fn billing_schedule(&mut self) -> String {
+        let customer = self.customer().await;
+        let body = json!({"type": "subscription", "recurring_frequency": "monthly", "customer_id": customer,
+            "charges": [{"amount": 39.99}]});
+        let made = self.post("/billing_schedules", body).await;
+        self.ids.extend(made["charges"].as_array().into_iter().flatten().map(id));
+        id(&made)
+    }
+
     /// The event of a new customer's creation.
     async fn event(&mut self) -> String {
         let customer = self.customer().await;
@@ -708,6 +771,18 @@ impl Side {
             Kind::Event => self.event().await,
             Kind::Webhook => self.webhook().await,
             Kind::WebhookLog => self.webhook_log().await,
+            Kind::Invoice => self.invoice().await,
+            Kind::LineItem => {
+                let invoice = self.invoice().await;
+                id(&self.post("/line_items", json!({"invoice_id": invoice, "amount": 2.5})).await)
+            }
+            Kind::BillingSchedule => self.billing_schedule().await,
+            Kind::BillingCharge => {
+                let schedule = self.billing_schedule().await;
+                id(&self
+                    .post("/billing_charges", json!({"billing_schedule_id": schedule, "amount": 3}))
+                    .await)
+            }
         })
     }
 
@@ -737,6 +812,8 @@ impl Side {
             (Kind::PaymentIntent, intent),
             (Kind::ProcessingAccount, self.default_processing.clone()),
         ]);
+        out.insert(Kind::Invoice, self.invoice().await);
+        out.insert(Kind::BillingSchedule, self.billing_schedule().await);
         if !self.live {
             out.insert(Kind::Transaction, self.payment(false).await);
         }

@@ -80,6 +80,15 @@ pub mod payments {
     }
 }
 
+/// Billing: invoices, line items, billing schedules and their charges.
+pub mod billing {
+    /// `paymesh.billing.v1`.
+    #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("paymesh.billing.v1");
+    }
+}
+
 /// Events: the event log, webhooks and their delivery logs.
 pub mod events {
     /// `paymesh.events.v1`.

@@ -288,3 +288,63 @@ def test_a_webhook_is_registered_as_the_reference_shows_and_logs_its_deliveries(
     pl.Webhook.get(webhook.id).delete()
     with pytest.raises(pl.NotFound):
         pl.Webhook.get(webhook.id)
+
+
+def test_an_invoice_is_created_and_paid_with_a_payment_item_as_the_reference_writes_them(
+    pl, processing, customer, other
+):
+    # "Create an Invoice": the reference passes `due_date=datetime.date(2019,1,1)`,
+    # which the SDK cannot encode as JSON (a TypeError before any request);
+    # run with the date as text.
+    invoice = pl.Invoice.create(
+        type="bill",
+        processing_id=processing.id,
+        due_date="2019-01-01",
+        items=[pl.ChargeItem(type="item1", amount=29.99)],
+        customer_id=customer.id,
+    )
+    assert isinstance(invoice, pl.Invoice)
+    assert (invoice.status, invoice.total_due, invoice.amount_due) == ("overdue", 29.99, 29.99)
+    assert isinstance(invoice.items[0], pl.ChargeItem)
+    assert (invoice.items[0].type, invoice.items[0].total) == ("item1", 29.99)
+
+    # "Automating Billing": items and a customer, nothing else.
+    membership = pl.Invoice.create(items=[pl.ChargeItem(amount=100, description="membership")], customer_id=customer.id)
+    assert (membership.status, membership.processing_id) == ("pending", processing.id)
+
+    # A payment the partner recorded, as a payment item of the invoice.
+    pl.PaymentItem.create(invoice_id=invoice.id, amount=29.99)
+    paid = pl.Invoice.get(invoice.id)
+    assert (paid.status, paid.amount_due, paid.total_paid) == ("paid", 0, 29.99)
+    assert [type(i) for i in paid.items] == [pl.ChargeItem, pl.PaymentItem]
+    assert {i.id for i in pl.Invoice.filter_by(customer_id=customer.id, status="paid").all()} == {invoice.id}
+
+    with pytest.raises(pl.NotFound):
+        other.Invoice.get(invoice.id)
+
+
+def test_a_billing_schedule_is_created_and_its_frequency_updated_as_the_reference_writes_them(pl, processing, customer):
+    schedule = pl.BillingSchedule.create(
+        start_date="2019-01-01",
+        end_date="2019-12-31",
+        recurring_frequency="monthly",
+        type="subscription",
+        processing_id=processing.id,
+        charges=[pl.BillingCharge(type="option_1", amount=39.99)],
+        customer_id=customer.id,
+    )
+    assert isinstance(schedule, pl.BillingSchedule)
+    assert isinstance(schedule.charges[0], pl.BillingCharge)
+    assert schedule.charges[0].amount == 39.99
+    # Created today: billed on this day of the month, from today on (2019
+    # is over, so nothing is left to bill).
+    assert schedule.monthly["billing_day"] == datetime.datetime.now(datetime.timezone.utc).day
+    assert schedule.next_billing_date is None
+
+    # "Updating a Billing Frequency" (the reference's Python lacks a comma
+    # after `recurring_frequency='annually'`; run with it).
+    schedule.update(recurring_frequency="annually", annually={"billing_month": 12, "billing_day": 31})
+    updated = pl.BillingSchedule.get(schedule.id)
+    assert updated.recurring_frequency == "annually"
+    assert (updated.annually["billing_month"], updated.annually["billing_day"]) == (12, 31)
+    assert updated.monthly is None

@@ -38,6 +38,8 @@ pub struct Mesh {
     pub intents: SocketAddr,
     /// Where the payments service serves gRPC.
     pub payments: SocketAddr,
+    /// Where the billing service serves gRPC.
+    pub billing: SocketAddr,
     /// The clock of intents and payments: it starts at the real time (or at
     /// [`Mesh::start_at`]'s) and moves only when a test moves it.
     pub intents_clock: paymesh_kit::clock::Clock,
@@ -74,6 +76,9 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         // Events reach the log, and webhooks, within a test's patience.
         (paymesh_kit::config::ENV_OUTBOX_RELAY_INTERVAL_MS, "50"),
         (paymesh_events::ENV_DELIVERY_INTERVAL_MS, "50"),
+        // Schedules bill, and invoices fall overdue, as soon as the clock
+        // says so.
+        (paymesh_billing::ENV_BILLING_INTERVAL_MS, "50"),
     ];
     pairs.extend(Service::ALL.iter().map(|s| (s.address_setting(), "127.0.0.1:0")));
     pairs.extend_from_slice(extra);
@@ -123,18 +128,19 @@ impl Mesh {
         .await
         .expect("partner");
         let clock = paymesh_kit::clock::Clock::manual(at);
-        // Intents, payments and events run on the test's clock (due dates,
-        // expiry, settlement, webhook retries); identity and the methods
-        // service keep real time.
-        let moved = [Service::Intents, Service::Payments, Service::Events];
+        // Intents, payments, billing and events run on the test's clock
+        // (due dates, expiry, settlement, billing dates, webhook retries);
+        // identity and the methods service keep real time.
+        let moved = [Service::Intents, Service::Payments, Service::Billing, Service::Events];
         let mesh =
             paymesh_mesh::Mesh::bind(settings, &Service::ALL).await.expect("bind").with_clock(&moved, &clock);
         let addr = |service| mesh.addr(service).expect("a bound service");
-        let (identity, methods, intents, payments) = (
+        let (identity, methods, intents, payments, billing) = (
             addr(Service::Identity),
             addr(Service::Methods),
             addr(Service::Intents),
             addr(Service::Payments),
+            addr(Service::Billing),
         );
         let url = format!("http://{}", addr(Service::Gateway));
         let common = mesh.settings().common.clone();
@@ -151,6 +157,7 @@ impl Mesh {
             methods,
             intents,
             payments,
+            billing,
             intents_clock: clock,
             acme,
             globex,
@@ -192,7 +199,8 @@ impl Mesh {
                     "SELECT (SELECT count(*) FROM identity.outbox WHERE published_at IS NULL) \
                      + (SELECT count(*) FROM methods.outbox WHERE published_at IS NULL) \
                      + (SELECT count(*) FROM intents.outbox WHERE published_at IS NULL) \
-                     + (SELECT count(*) FROM payments.outbox WHERE published_at IS NULL)",
+                     + (SELECT count(*) FROM payments.outbox WHERE published_at IS NULL) \
+                     + (SELECT count(*) FROM billing.outbox WHERE published_at IS NULL)",
                 )
                 .await;
             if waiting == 0 {
@@ -255,6 +263,13 @@ impl Mesh {
     pub fn payments_channel(&self) -> tonic::transport::Channel {
         tonic::transport::Endpoint::from_shared(format!("http://{}", self.payments))
             .expect("payments URL")
+            .connect_lazy()
+    }
+
+    /// A gRPC channel to the billing service.
+    pub fn billing_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.billing))
+            .expect("billing URL")
             .connect_lazy()
     }
 

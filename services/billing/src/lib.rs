@@ -1,9 +1,136 @@
-//! # paymesh-billing — invoices, schedules and payment links
+//! # paymesh-billing — invoices and billing schedules
 //!
-//! This crate will own the `billing` schema and the `paymesh.billing.v1`
-//! gRPC service (default port 50055): invoices and their line items,
-//! allocations of payments to invoices, billing schedules with autopay, and
-//! payment links served as hosted checkout pages by the gateway.
+//! The billing service owns the `billing` schema and serves
+//! `paymesh.billing.v1` on port 50055:
 //!
-//! It holds no code yet: billing arrives with its own issue, built on the
-//! runtime in `paymesh-kit`.
+//! - **Invoices** and their **line items** — what a partner's customer
+//!   owes, item by item (charges, credits, and payments the partner
+//!   recorded), with `total_due`, `total_paid`, `amount_due` and a status
+//!   that follows the items and the clock: `draft`, `pending`,
+//!   `partially_paid`, `paid`, `overdue`, or `closed` by the partner.
+//! - **Billing schedules** and their **billing charges** — invoices made
+//!   on recurring billing dates by a sweep on the service clock, one per
+//!   schedule and date however many replicas sweep, for full periods only,
+//!   with Payload's defaults and month-end rules
+//!   ([`domain::schedule`]).
+//!
+//! Every change records its event (`invoice.created`, `invoice.paid`,
+//! `invoice.overdue`, `billing_schedule.created`, …) in the outbox, in the
+//! transaction of the change. Identity is asked whether customers and
+//! processing accounts exist, and for a customer's default processing
+//! account.
+//!
+//! Layout, the shape of every service: `domain` holds the rules with no
+//! I/O; `store` the SQL; `convert` the one mapping between wire and
+//! stored values; `peers` the client of identity; `service` the
+//! operations and the sweeps; `grpc` the thin handlers.
+
+mod config;
+mod convert;
+pub mod domain;
+mod grpc;
+mod peers;
+mod service;
+mod store;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use paymesh_kit::{
+    auth::{CachedAuthenticator, RemoteAuthenticator},
+    clock::Clock,
+    config::CommonConfig,
+    db,
+    grpc::{self as kit_grpc, GrpcServer},
+    idempotency::IdempotencyKeys,
+};
+use paymesh_proto::billing::v1::{
+    billing_charge_service_server::BillingChargeServiceServer,
+    billing_schedule_service_server::BillingScheduleServiceServer,
+    invoice_service_server::InvoiceServiceServer, line_item_service_server::LineItemServiceServer,
+};
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, ENV_BILLING_ADDR, ENV_BILLING_INTERVAL_MS};
+
+/// The schema the billing service owns.
+pub const SCHEMA: &str = "billing";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Connects to the billing schema, creating the database and applying
+/// migrations as needed.
+pub async fn open_database(config: &CommonConfig) -> anyhow::Result<PgPool> {
+    db::open(&config.database, SCHEMA, &MIGRATIONS).await
+}
+
+/// Serves the billing gRPC API on `listener` until `shutdown` completes.
+pub async fn serve(
+    common: &CommonConfig,
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = open_database(common).await?;
+    serve_with(common, config, pool, Clock::system(), listener, shutdown).await
+}
+
+/// Like [`serve`], with the pool and clock given (tests move the clock).
+pub async fn serve_with(
+    common: &CommonConfig,
+    config: &Config,
+    pool: PgPool,
+    clock: Clock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
+    let authenticator =
+        Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
+    let billing = service::Billing {
+        store: store::Store::new(pool.clone()),
+        keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
+        clock,
+        limits: common.list,
+        peers: peers::Peers::new(identity, common.service_keys.token(SCHEMA)),
+    };
+    let stop = CancellationToken::new();
+    let sweeps = tokio::spawn(sweep_until(billing.clone(), config.sweep_interval, stop.clone()));
+    let served = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
+        .database(pool)
+        .resources(grpc::RESOURCES)
+        .add_service(InvoiceServiceServer::new(grpc::InvoiceApi(billing.clone())))
+        .add_service(LineItemServiceServer::new(grpc::LineItemApi(billing.clone())))
+        .add_service(BillingScheduleServiceServer::new(grpc::ScheduleApi(billing.clone())))
+        .add_service(BillingChargeServiceServer::new(grpc::ChargeApi(billing)))
+        .serve(listener, shutdown)
+        .await;
+    stop.cancel();
+    let _ = sweeps.await;
+    served
+}
+
+/// Bills the schedules whose date has come and marks late invoices
+/// overdue every `interval`, until `stop`.
+async fn sweep_until(billing: service::Billing, interval: Duration, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {
+                match billing.bill_due().await {
+                    Ok(0) => {}
+                    Ok(made) => tracing::info!(made, "billing schedules billed"),
+                    Err(e) => tracing::warn!(error = %e, "billing schedules failed; will retry"),
+                }
+                match billing.mark_overdue().await {
+                    Ok(0) => {}
+                    Ok(late) => tracing::info!(late, "invoices marked overdue"),
+                    Err(e) => tracing::warn!(error = %e, "marking invoices overdue failed; will retry"),
+                }
+            }
+        }
+    }
+}

@@ -33,6 +33,8 @@ pub enum Service {
     Intents,
     /// Payments, the ledger, deposits and payouts (gRPC, port 50054).
     Payments,
+    /// Invoices and billing schedules (gRPC, port 50055).
+    Billing,
     /// The event log, webhooks and their deliveries (gRPC, port 50056).
     Events,
     /// The REST surface (HTTP, port 8080).
@@ -42,8 +44,15 @@ pub enum Service {
 impl Service {
     /// Every service, in the order they start: each calls only those before
     /// it, so they stop in the reverse order (the gateway first).
-    pub const ALL: [Self; 6] =
-        [Self::Identity, Self::Methods, Self::Intents, Self::Payments, Self::Events, Self::Gateway];
+    pub const ALL: [Self; 7] = [
+        Self::Identity,
+        Self::Methods,
+        Self::Intents,
+        Self::Payments,
+        Self::Billing,
+        Self::Events,
+        Self::Gateway,
+    ];
 
     /// Its name: `PAYMESH_<NAME>_ADDR`, `PAYMESH_<NAME>_URL`, the package
     /// of its contracts (`paymesh.<name>.v1`), its process's name.
@@ -53,6 +62,7 @@ impl Service {
             Self::Methods => "methods",
             Self::Intents => "intents",
             Self::Payments => "payments",
+            Self::Billing => "billing",
             Self::Events => "events",
             Self::Gateway => "gateway",
         }
@@ -65,6 +75,7 @@ impl Service {
             Self::Methods => paymesh_methods::ENV_METHODS_ADDR,
             Self::Intents => paymesh_intents::ENV_INTENTS_ADDR,
             Self::Payments => paymesh_payments::ENV_PAYMENTS_ADDR,
+            Self::Billing => paymesh_billing::ENV_BILLING_ADDR,
             Self::Events => paymesh_events::ENV_EVENTS_ADDR,
             Self::Gateway => paymesh_gateway::ENV_GATEWAY_ADDR,
         }
@@ -77,6 +88,7 @@ impl Service {
             Self::Methods => 50052,
             Self::Intents => 50053,
             Self::Payments => 50054,
+            Self::Billing => 50055,
             Self::Events => 50056,
             Self::Gateway => 8080,
         }
@@ -94,7 +106,7 @@ impl Service {
         // (Every service's outbox relay also presents its token to the
         // events service; identity alone without the shared secret runs,
         // and its relay is refused until the secret is set.)
-        matches!(self, Self::Methods | Self::Intents | Self::Payments | Self::Events)
+        matches!(self, Self::Methods | Self::Intents | Self::Payments | Self::Billing | Self::Events)
     }
 }
 
@@ -111,6 +123,8 @@ pub enum Target {
     Intents,
     /// Run the payments service alone (gRPC, default 127.0.0.1:50054).
     Payments,
+    /// Run the billing service alone (gRPC, default 127.0.0.1:50055).
+    Billing,
     /// Run the events and webhooks service alone (gRPC, default 127.0.0.1:50056).
     Events,
     /// Run the REST gateway alone (HTTP, default 127.0.0.1:8080).
@@ -126,6 +140,7 @@ impl Target {
             Self::Methods => vec![Service::Methods],
             Self::Intents => vec![Service::Intents],
             Self::Payments => vec![Service::Payments],
+            Self::Billing => vec![Service::Billing],
             Self::Events => vec![Service::Events],
             Self::Gateway => vec![Service::Gateway],
         }
@@ -153,6 +168,8 @@ pub struct Settings {
     pub intents: paymesh_intents::Config,
     /// The payments service's own.
     pub payments: paymesh_payments::Config,
+    /// The billing service's own.
+    pub billing: paymesh_billing::Config,
     /// The events service's own.
     pub events: paymesh_events::Config,
     /// The gateway's own.
@@ -171,6 +188,7 @@ impl Settings {
             methods: paymesh_methods::Config::read(env),
             intents: paymesh_intents::Config::read(env),
             payments: paymesh_payments::Config::read(env),
+            billing: paymesh_billing::Config::read(env),
             events: paymesh_events::Config::read(env),
             gateway: paymesh_gateway::Config::read(env),
         }
@@ -183,6 +201,7 @@ impl Settings {
             Service::Methods => self.methods.addr,
             Service::Intents => self.intents.addr,
             Service::Payments => self.payments.addr,
+            Service::Billing => self.billing.addr,
             Service::Events => self.events.addr,
             Service::Gateway => self.gateway.addr,
         }
@@ -195,6 +214,7 @@ pub async fn migrate(common: &CommonConfig) -> anyhow::Result<()> {
     paymesh_methods::open_database(common).await?;
     paymesh_intents::open_database(common).await?;
     paymesh_payments::open_database(common).await?;
+    paymesh_billing::open_database(common).await?;
     paymesh_events::open_database(common).await?;
     Ok(())
 }
@@ -345,6 +365,11 @@ async fn serve(
             let pool = paymesh_payments::open_database(common).await?;
             let _relay = Relayed::start(service, paymesh_payments::SCHEMA, &pool, common)?;
             paymesh_payments::serve_with(common, &settings.payments, pool, clock, listener, stopped).await
+        }
+        Service::Billing => {
+            let pool = paymesh_billing::open_database(common).await?;
+            let _relay = Relayed::start(service, paymesh_billing::SCHEMA, &pool, common)?;
+            paymesh_billing::serve_with(common, &settings.billing, pool, clock, listener, stopped).await
         }
         Service::Events => {
             let pool = paymesh_events::open_database(common).await?;

@@ -82,6 +82,7 @@ async fn start(database: &str, gateway: u16) -> Running {
             .env("PAYMESH_INTENTS_ADDR", "127.0.0.1:0")
             .env("PAYMESH_PAYMENTS_ADDR", "127.0.0.1:0")
             .env("PAYMESH_EVENTS_ADDR", "127.0.0.1:0")
+            .env("PAYMESH_BILLING_ADDR", "127.0.0.1:0")
             .env("PAYMESH_METRICS_ADDR", "off")
             .env("PAYMESH_IDEMPOTENCY_LEASE_MS", LEASE_MS)
             .env("PAYMESH_SETTLE_INTERVAL_MS", "100")

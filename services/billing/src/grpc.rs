@@ -1,0 +1,310 @@
+//! The billing service's gRPC handlers: convert, call the service, convert
+//! back. Creates honour an Idempotency-Key (a retry answers the first
+//! answer); every call needs a secret key (or a service's token).
+
+use paymesh_kit::{
+    auth::{self, ServiceResources},
+    wire::structs,
+};
+use paymesh_proto::billing::v1::{
+    self as pb, billing_charge_service_server::BillingChargeService,
+    billing_schedule_service_server::BillingScheduleService, invoice_service_server::InvoiceService,
+    line_item_service_server::LineItemService,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    convert,
+    service::{Billing, scope_of},
+};
+
+/// The REST resources each service serves, for restricted keys.
+pub(crate) static RESOURCES: &[ServiceResources] = &[
+    ServiceResources { service: "paymesh.billing.v1.InvoiceService", resources: &["/invoices"] },
+    ServiceResources { service: "paymesh.billing.v1.LineItemService", resources: &["/line_items"] },
+    ServiceResources {
+        service: "paymesh.billing.v1.BillingScheduleService",
+        resources: &["/billing_schedules"],
+    },
+    ServiceResources { service: "paymesh.billing.v1.BillingChargeService", resources: &["/billing_charges"] },
+];
+
+/// `InvoiceService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct InvoiceApi(pub(crate) Billing);
+
+/// `LineItemService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct LineItemApi(pub(crate) Billing);
+
+/// `BillingScheduleService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct ScheduleApi(pub(crate) Billing);
+
+/// `BillingChargeService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct ChargeApi(pub(crate) Billing);
+
+/// The caller's scope, if its credential may use billing.
+fn scope<T>(request: &Request<T>) -> Result<paymesh_kit::auth::Scope, Status> {
+    Ok(scope_of(&auth::principal(request)?)?)
+}
+
+#[tonic::async_trait]
+impl InvoiceService for InvoiceApi {
+    async fn create_invoice(
+        &self,
+        request: Request<pb::CreateInvoiceRequest>,
+    ) -> Result<Response<pb::CreateInvoiceResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let (row, items) = billing.create_invoice(scope, message.invoice.unwrap_or_default()).await?;
+                Ok(pb::CreateInvoiceResponse { invoice: Some(convert::invoice_to_proto(&row, &items)) })
+            })
+            .await
+    }
+
+    async fn get_invoice(
+        &self,
+        request: Request<pb::GetInvoiceRequest>,
+    ) -> Result<Response<pb::GetInvoiceResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, items) = self.0.invoice(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetInvoiceResponse { invoice: Some(convert::invoice_to_proto(&row, &items)) }))
+    }
+
+    async fn list_invoices(
+        &self,
+        request: Request<pb::ListInvoicesRequest>,
+    ) -> Result<Response<pb::ListInvoicesResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let (listing, items) = self.0.invoices(scope, &query).await?;
+        Ok(Response::new(pb::ListInvoicesResponse {
+            invoices: listing.items.iter().map(|row| convert::invoice_to_proto(row, &items)).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_invoice(
+        &self,
+        request: Request<pb::UpdateInvoiceRequest>,
+    ) -> Result<Response<pb::UpdateInvoiceResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, items) = self.0.update_invoice(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateInvoiceResponse {
+            invoice: Some(convert::invoice_to_proto(&row, &items)),
+        }))
+    }
+
+    async fn delete_invoice(
+        &self,
+        request: Request<pb::DeleteInvoiceRequest>,
+    ) -> Result<Response<pb::DeleteInvoiceResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, items) = self.0.delete_invoice(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteInvoiceResponse {
+            invoice: Some(convert::invoice_to_proto(&row, &items)),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl LineItemService for LineItemApi {
+    async fn create_line_item(
+        &self,
+        request: Request<pb::CreateLineItemRequest>,
+    ) -> Result<Response<pb::CreateLineItemResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let row = billing.create_item(scope, message.line_item.unwrap_or_default()).await?;
+                Ok(pb::CreateLineItemResponse { line_item: Some(convert::item_to_proto(&row)) })
+            })
+            .await
+    }
+
+    async fn get_line_item(
+        &self,
+        request: Request<pb::GetLineItemRequest>,
+    ) -> Result<Response<pb::GetLineItemResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.item(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetLineItemResponse { line_item: Some(convert::item_to_proto(&row)) }))
+    }
+
+    async fn list_line_items(
+        &self,
+        request: Request<pb::ListLineItemsRequest>,
+    ) -> Result<Response<pb::ListLineItemsResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let listing = self.0.items(scope, &query).await?;
+        Ok(Response::new(pb::ListLineItemsResponse {
+            line_items: listing.items.iter().map(convert::item_to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_line_item(
+        &self,
+        request: Request<pb::UpdateLineItemRequest>,
+    ) -> Result<Response<pb::UpdateLineItemResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.update_item(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateLineItemResponse { line_item: Some(convert::item_to_proto(&row)) }))
+    }
+
+    async fn delete_line_item(
+        &self,
+        request: Request<pb::DeleteLineItemRequest>,
+    ) -> Result<Response<pb::DeleteLineItemResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.delete_item(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteLineItemResponse { line_item: Some(convert::item_to_proto(&row)) }))
+    }
+}
+
+#[tonic::async_trait]
+impl BillingScheduleService for ScheduleApi {
+    async fn create_billing_schedule(
+        &self,
+        request: Request<pb::CreateBillingScheduleRequest>,
+    ) -> Result<Response<pb::CreateBillingScheduleResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let (row, charges) =
+                    billing.create_schedule(scope, message.billing_schedule.unwrap_or_default()).await?;
+                Ok(pb::CreateBillingScheduleResponse {
+                    billing_schedule: Some(convert::schedule_to_proto(&row, &charges)),
+                })
+            })
+            .await
+    }
+
+    async fn get_billing_schedule(
+        &self,
+        request: Request<pb::GetBillingScheduleRequest>,
+    ) -> Result<Response<pb::GetBillingScheduleResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, charges) = self.0.schedule(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetBillingScheduleResponse {
+            billing_schedule: Some(convert::schedule_to_proto(&row, &charges)),
+        }))
+    }
+
+    async fn list_billing_schedules(
+        &self,
+        request: Request<pb::ListBillingSchedulesRequest>,
+    ) -> Result<Response<pb::ListBillingSchedulesResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let (listing, charges) = self.0.schedules(scope, &query).await?;
+        Ok(Response::new(pb::ListBillingSchedulesResponse {
+            billing_schedules: listing
+                .items
+                .iter()
+                .map(|row| convert::schedule_to_proto(row, &charges))
+                .collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_billing_schedule(
+        &self,
+        request: Request<pb::UpdateBillingScheduleRequest>,
+    ) -> Result<Response<pb::UpdateBillingScheduleResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, charges) = self.0.update_schedule(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateBillingScheduleResponse {
+            billing_schedule: Some(convert::schedule_to_proto(&row, &charges)),
+        }))
+    }
+
+    async fn delete_billing_schedule(
+        &self,
+        request: Request<pb::DeleteBillingScheduleRequest>,
+    ) -> Result<Response<pb::DeleteBillingScheduleResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, charges) = self.0.delete_schedule(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteBillingScheduleResponse {
+            billing_schedule: Some(convert::schedule_to_proto(&row, &charges)),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl BillingChargeService for ChargeApi {
+    async fn create_billing_charge(
+        &self,
+        request: Request<pb::CreateBillingChargeRequest>,
+    ) -> Result<Response<pb::CreateBillingChargeResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let row = billing.create_charge(scope, message.billing_charge.unwrap_or_default()).await?;
+                Ok(pb::CreateBillingChargeResponse { billing_charge: Some(convert::charge_to_proto(&row)) })
+            })
+            .await
+    }
+
+    async fn get_billing_charge(
+        &self,
+        request: Request<pb::GetBillingChargeRequest>,
+    ) -> Result<Response<pb::GetBillingChargeResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.charge(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetBillingChargeResponse {
+            billing_charge: Some(convert::charge_to_proto(&row)),
+        }))
+    }
+
+    async fn list_billing_charges(
+        &self,
+        request: Request<pb::ListBillingChargesRequest>,
+    ) -> Result<Response<pb::ListBillingChargesResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let listing = self.0.charges(scope, &query).await?;
+        Ok(Response::new(pb::ListBillingChargesResponse {
+            billing_charges: listing.items.iter().map(convert::charge_to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_billing_charge(
+        &self,
+        request: Request<pb::UpdateBillingChargeRequest>,
+    ) -> Result<Response<pb::UpdateBillingChargeResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.update_charge(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateBillingChargeResponse {
+            billing_charge: Some(convert::charge_to_proto(&row)),
+        }))
+    }
+
+    async fn delete_billing_charge(
+        &self,
+        request: Request<pb::DeleteBillingChargeRequest>,
+    ) -> Result<Response<pb::DeleteBillingChargeResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.delete_charge(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteBillingChargeResponse {
+            billing_charge: Some(convert::charge_to_proto(&row)),
+        }))
+    }
+}

@@ -1,0 +1,791 @@
+//! The SQL of the billing service: billing schedules and their charges,
+//! invoices and their line items. Every statement is scoped by partner and
+//! mode, except the sweeps' queues, which serve every partner and read each
+//! row's scope from it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paymesh_kit::{
+    Error,
+    auth::Scope,
+    config::ListLimits,
+    outbox,
+    query::{Column, ColumnType, Listing, Resource, list},
+};
+use paymesh_proto::common::v1::ListQuery;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction, postgres::PgRow, types::Json};
+use uuid::Uuid;
+
+use crate::domain::{
+    invoice::{Entry, Status, Totals},
+    schedule::Frequency,
+};
+
+/// `/invoices`: the queryable attributes of invoices.
+pub(crate) static INVOICES: Resource = Resource {
+    name: "invoice",
+    table: "invoices",
+    select: "id, livemode, type, description, due_date, status, customer_id, processing_id, billing_schedule_id, \
+             billing_contact, currency, total_due, total_paid, amount_due, paid_at, attrs, created_at, modified_at",
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "type", sql: "type", ty: ColumnType::Text },
+        Column { name: "description", sql: "description", ty: ColumnType::Text },
+        Column { name: "due_date", sql: "due_date", ty: ColumnType::Date },
+        Column { name: "status", sql: "status", ty: ColumnType::Enum(Status::WORDS) },
+        Column { name: "customer_id", sql: "customer_id", ty: ColumnType::Id },
+        Column { name: "processing_id", sql: "processing_id", ty: ColumnType::Id },
+        Column { name: "billing_schedule_id", sql: "billing_schedule_id", ty: ColumnType::Id },
+        Column { name: "currency", sql: "currency", ty: ColumnType::Text },
+        Column { name: "total_due", sql: "total_due", ty: ColumnType::Decimal },
+        Column { name: "total_paid", sql: "total_paid", ty: ColumnType::Decimal },
+        Column { name: "amount_due", sql: "amount_due", ty: ColumnType::Decimal },
+        Column { name: "paid_timestamp", sql: "paid_at", ty: ColumnType::Timestamp },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+/// `/line_items`: the queryable attributes of line items.
+pub(crate) static LINE_ITEMS: Resource = Resource {
+    name: "line_item",
+    table: "line_items",
+    select: ITEM_COLUMNS,
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "invoice_id", sql: "invoice_id", ty: ColumnType::Id },
+        Column { name: "entry_type", sql: "entry_type", ty: ColumnType::Enum(Entry::WORDS) },
+        Column { name: "type", sql: "type", ty: ColumnType::Text },
+        Column { name: "description", sql: "description", ty: ColumnType::Text },
+        Column { name: "amount", sql: "amount", ty: ColumnType::Decimal },
+        Column { name: "qty", sql: "qty", ty: ColumnType::Integer },
+        Column { name: "total", sql: "total", ty: ColumnType::Decimal },
+        Column { name: "incurred_date", sql: "incurred_date", ty: ColumnType::Date },
+        Column { name: "transaction_id", sql: "transaction_id", ty: ColumnType::Id },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+/// `/billing_schedules`: the queryable attributes of billing schedules.
+pub(crate) static SCHEDULES: Resource = Resource {
+    name: "billing_schedule",
+    table: "billing_schedules",
+    select: "id, livemode, type, description, customer_id, processing_id, currency, start_date, end_date, \
+             recurring_frequency, billing_days, billed_from, next_billing_date, attrs, created_at, modified_at",
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "type", sql: "type", ty: ColumnType::Text },
+        Column { name: "description", sql: "description", ty: ColumnType::Text },
+        Column { name: "customer_id", sql: "customer_id", ty: ColumnType::Id },
+        Column { name: "processing_id", sql: "processing_id", ty: ColumnType::Id },
+        Column { name: "currency", sql: "currency", ty: ColumnType::Text },
+        Column { name: "start_date", sql: "start_date", ty: ColumnType::Date },
+        Column { name: "end_date", sql: "end_date", ty: ColumnType::Date },
+        Column {
+            name: "recurring_frequency",
+            sql: "recurring_frequency",
+            ty: ColumnType::Enum(Frequency::WORDS),
+        },
+        Column { name: "next_billing_date", sql: "next_billing_date", ty: ColumnType::Date },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+/// `/billing_charges`: the queryable attributes of billing charges.
+pub(crate) static CHARGES: Resource = Resource {
+    name: "billing_charge",
+    table: "billing_charges",
+    select: CHARGE_COLUMNS,
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "billing_schedule_id", sql: "billing_schedule_id", ty: ColumnType::Id },
+        Column { name: "type", sql: "type", ty: ColumnType::Text },
+        Column { name: "description", sql: "description", ty: ColumnType::Text },
+        Column { name: "amount", sql: "amount", ty: ColumnType::Decimal },
+        Column { name: "qty", sql: "qty", ty: ColumnType::Integer },
+        Column { name: "total", sql: "total", ty: ColumnType::Decimal },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+const ITEM_COLUMNS: &str = "id, livemode, invoice_id, entry_type, type, description, currency, amount, qty, total, \
+     incurred_date, transaction_id, attrs, created_at, modified_at";
+const CHARGE_COLUMNS: &str = "id, livemode, billing_schedule_id, type, description, currency, amount, qty, total, attrs, created_at, \
+     modified_at";
+
+/// An invoice as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct InvoiceRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    #[sqlx(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) due_date: NaiveDate,
+    pub(crate) status: String,
+    pub(crate) customer_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) billing_schedule_id: Option<Uuid>,
+    pub(crate) billing_contact: Option<Json<Value>>,
+    pub(crate) currency: String,
+    pub(crate) total_due: Decimal,
+    pub(crate) total_paid: Decimal,
+    pub(crate) amount_due: Decimal,
+    pub(crate) paid_at: Option<DateTime<Utc>>,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+}
+
+impl InvoiceRow {
+    /// Its status (a stored word is always one).
+    pub(crate) fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Pending)
+    }
+}
+
+/// A line item as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct ItemRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    pub(crate) invoice_id: Uuid,
+    pub(crate) entry_type: String,
+    #[sqlx(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) currency: String,
+    pub(crate) amount: Decimal,
+    pub(crate) qty: i32,
+    pub(crate) total: Decimal,
+    pub(crate) incurred_date: Option<NaiveDate>,
+    pub(crate) transaction_id: Option<Uuid>,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+}
+
+/// A billing schedule as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct ScheduleRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    #[sqlx(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) description: Option<String>,
+    pub(crate) customer_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) currency: String,
+    pub(crate) start_date: NaiveDate,
+    pub(crate) end_date: Option<NaiveDate>,
+    pub(crate) recurring_frequency: String,
+    pub(crate) billing_days: Option<Json<Value>>,
+    pub(crate) billed_from: NaiveDate,
+    pub(crate) next_billing_date: Option<NaiveDate>,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+}
+
+/// A billing charge as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct ChargeRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    pub(crate) billing_schedule_id: Uuid,
+    #[sqlx(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) currency: String,
+    pub(crate) amount: Decimal,
+    pub(crate) qty: i32,
+    pub(crate) total: Decimal,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+}
+
+/// A schedule whose billing date has come, with its scope.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct DueSchedule {
+    pub(crate) partner_id: Uuid,
+    #[sqlx(flatten)]
+    pub(crate) row: ScheduleRow,
+}
+
+/// The billing service's database.
+#[derive(Clone, Debug)]
+pub(crate) struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// The store over `pool` (the `billing` schema).
+    pub(crate) const fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// A transaction for a change.
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// The row `id` of `scope` in `resource`'s table, or `NotFound` naming
+    /// `name`; `lock` takes it for update in `conn`'s transaction.
+    async fn one<T: for<'r> FromRow<'r, PgRow> + Send + Unpin>(
+        conn: &mut PgConnection,
+        resource: &Resource,
+        scope: Scope,
+        id: Uuid,
+        name: &'static str,
+        lock: bool,
+    ) -> Result<T, Error> {
+        let lock = if lock { " FOR UPDATE" } else { "" };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id = $1 AND partner_id = $2 AND livemode = $3{lock}",
+            resource.select, resource.table
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(scope.partner_id)
+            .bind(scope.livemode)
+            .fetch_optional(conn)
+            .await?
+            .ok_or(Error::NotFound { resource: name })
+    }
+
+    /// The rows of `scope` in `resource`'s table that `query` matches.
+    async fn listed<T: for<'r> FromRow<'r, PgRow>>(
+        &self,
+        resource: &Resource,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<T>, Error> {
+        list(&self.pool, resource, scope, query, limits, |_| {}, |row| Ok(T::from_row(row)?)).await
+    }
+
+    // === Invoices ===
+
+    /// Invoice `id` of `scope`; `lock` takes it for update.
+    pub(crate) async fn invoice(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<InvoiceRow, Error> {
+        Self::one(conn, &INVOICES, scope, id, "Invoice", lock).await
+    }
+
+    /// Invoice `id` of `scope`, read outside a transaction.
+    pub(crate) async fn read_invoice(&self, scope: Scope, id: Uuid) -> Result<InvoiceRow, Error> {
+        Self::invoice(&mut *self.pool.acquire().await?, scope, id, false).await
+    }
+
+    /// The invoices of `scope` that `query` matches.
+    pub(crate) async fn invoices(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<InvoiceRow>, Error> {
+        self.listed(&INVOICES, scope, query, limits).await
+    }
+
+    /// Stores a new invoice (its totals follow from its items, stored
+    /// after it by [`Store::insert_item`] and [`Store::refresh`]).
+    pub(crate) async fn insert_invoice(
+        conn: &mut PgConnection,
+        scope: Scope,
+        invoice: &NewInvoice,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO invoices (id, partner_id, livemode, type, description, due_date, status, customer_id, \
+             processing_id, billing_schedule_id, billing_contact, currency, total_due, total_paid, amount_due, \
+             attrs, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, $13, $14, $14) \
+             ON CONFLICT (billing_schedule_id, due_date) WHERE billing_schedule_id IS NOT NULL DO NOTHING",
+        )
+        .bind(invoice.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(invoice.kind.as_deref())
+        .bind(invoice.description.as_deref())
+        .bind(invoice.due_date)
+        .bind(invoice.status.as_str())
+        .bind(invoice.customer_id)
+        .bind(invoice.processing_id)
+        .bind(invoice.billing_schedule_id)
+        .bind(invoice.billing_contact.as_ref().map(Json))
+        .bind(&invoice.currency)
+        .bind(Json(&invoice.attrs))
+        .bind(now)
+        .execute(conn)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Recomputes invoice `id`'s totals from its items and its status as
+    /// `status` says, given the row as it was; answers the row as it is.
+    pub(crate) async fn refresh(
+        conn: &mut PgConnection,
+        before: &InvoiceRow,
+        status: impl FnOnce(Totals) -> Status,
+        now: DateTime<Utc>,
+    ) -> Result<InvoiceRow, Error> {
+        let (total_due, total_paid): (Decimal, Decimal) = sqlx::query_as(
+            "SELECT COALESCE(sum(total) FILTER (WHERE entry_type = 'charge'), 0), \
+                    COALESCE(sum(total) FILTER (WHERE entry_type = 'payment'), 0) \
+             FROM line_items WHERE invoice_id = $1",
+        )
+        .bind(before.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let totals = Totals { total_due, total_paid };
+        let status = status(totals);
+        let paid_at = match (status, before.paid_at) {
+            (Status::Paid, Some(at)) => Some(at),
+            (Status::Paid, None) => Some(now),
+            _ => None,
+        };
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE invoices SET total_due = $2, total_paid = $3, amount_due = $4, status = $5, paid_at = $6, \
+             modified_at = $7 WHERE id = $1 RETURNING {}",
+            INVOICES.select
+        )))
+        .bind(before.id)
+        .bind(total_due)
+        .bind(total_paid)
+        .bind(totals.amount_due())
+        .bind(status.as_str())
+        .bind(paid_at)
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Saves an invoice's own attributes (not its totals or status).
+    pub(crate) async fn save_invoice(conn: &mut PgConnection, row: &InvoiceRow) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE invoices SET type = $2, description = $3, due_date = $4, billing_contact = $5, attrs = $6, \
+             status = $7, paid_at = $8, modified_at = $9 WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(row.kind.as_deref())
+        .bind(row.description.as_deref())
+        .bind(row.due_date)
+        .bind(row.billing_contact.as_ref())
+        .bind(&row.attrs)
+        .bind(&row.status)
+        .bind(row.paid_at)
+        .bind(row.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes invoice `id` and its items.
+    pub(crate) async fn delete_invoice(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Marks overdue at most `at_most` issued invoices of every partner with
+    /// something left to pay after their due date, as of `today`; answers
+    /// them with their partner.
+    pub(crate) async fn mark_overdue(
+        conn: &mut PgConnection,
+        today: NaiveDate,
+        at_most: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, InvoiceRow)>, Error> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH late AS (SELECT id FROM invoices WHERE status IN ('pending', 'partially_paid') \
+                 AND due_date < $1 AND amount_due > 0 ORDER BY due_date LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             UPDATE invoices i SET status = 'overdue', modified_at = $3 FROM late WHERE i.id = late.id \
+             RETURNING i.partner_id, {}",
+            INVOICES.select.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ")
+        )))
+        .bind(today)
+        .bind(at_most)
+        .bind(now)
+        .fetch_all(conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                use sqlx::Row as _;
+                Ok((row.try_get("partner_id")?, InvoiceRow::from_row(row)?))
+            })
+            .collect()
+    }
+
+    // === Line items ===
+
+    /// Line item `id` of `scope`; `lock` takes it for update.
+    pub(crate) async fn item(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<ItemRow, Error> {
+        Self::one(conn, &LINE_ITEMS, scope, id, "Line item", lock).await
+    }
+
+    /// Line item `id` of `scope`, read outside a transaction.
+    pub(crate) async fn read_item(&self, scope: Scope, id: Uuid) -> Result<ItemRow, Error> {
+        Self::item(&mut *self.pool.acquire().await?, scope, id, false).await
+    }
+
+    /// The line items of `scope` that `query` matches.
+    pub(crate) async fn items(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<ItemRow>, Error> {
+        self.listed(&LINE_ITEMS, scope, query, limits).await
+    }
+
+    /// The items of `invoices`, each invoice's in the order they were added.
+    pub(crate) async fn items_of(&self, invoices: &[Uuid]) -> Result<Vec<ItemRow>, Error> {
+        Self::items_of_in(&mut *self.pool.acquire().await?, invoices).await
+    }
+
+    /// [`Store::items_of`] in `conn`'s transaction.
+    pub(crate) async fn items_of_in(
+        conn: &mut PgConnection,
+        invoices: &[Uuid],
+    ) -> Result<Vec<ItemRow>, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ITEM_COLUMNS} FROM line_items WHERE invoice_id = ANY($1) ORDER BY invoice_id, id"
+        )))
+        .bind(invoices)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Stores a line item of `invoice`.
+    pub(crate) async fn insert_item(
+        conn: &mut PgConnection,
+        scope: Scope,
+        invoice: Uuid,
+        item: &NewItem,
+        now: DateTime<Utc>,
+    ) -> Result<ItemRow, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO line_items (id, partner_id, livemode, invoice_id, entry_type, type, description, amount, \
+             qty, total, incurred_date, attrs, created_at, modified_at, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, \
+             (SELECT currency FROM invoices WHERE id = $4)) RETURNING {ITEM_COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(invoice)
+        .bind(item.entry.as_str())
+        .bind(item.kind.as_deref())
+        .bind(item.description.as_deref())
+        .bind(item.amount)
+        .bind(item.qty)
+        .bind(item.total)
+        .bind(item.incurred_date)
+        .bind(Json(&item.attrs))
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Saves a line item's attributes.
+    pub(crate) async fn save_item(conn: &mut PgConnection, row: &ItemRow) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE line_items SET type = $2, description = $3, amount = $4, qty = $5, total = $6, \
+             incurred_date = $7, attrs = $8, modified_at = $9 WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(row.kind.as_deref())
+        .bind(row.description.as_deref())
+        .bind(row.amount)
+        .bind(row.qty)
+        .bind(row.total)
+        .bind(row.incurred_date)
+        .bind(&row.attrs)
+        .bind(row.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes line item `id`.
+    pub(crate) async fn delete_item(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM line_items WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
+    // === Billing schedules ===
+
+    /// Schedule `id` of `scope`; `lock` takes it for update.
+    pub(crate) async fn schedule(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<ScheduleRow, Error> {
+        Self::one(conn, &SCHEDULES, scope, id, "Billing schedule", lock).await
+    }
+
+    /// Schedule `id` of `scope`, read outside a transaction.
+    pub(crate) async fn read_schedule(&self, scope: Scope, id: Uuid) -> Result<ScheduleRow, Error> {
+        Self::schedule(&mut *self.pool.acquire().await?, scope, id, false).await
+    }
+
+    /// The schedules of `scope` that `query` matches.
+    pub(crate) async fn schedules(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<ScheduleRow>, Error> {
+        self.listed(&SCHEDULES, scope, query, limits).await
+    }
+
+    /// Stores a new schedule as `row` says.
+    pub(crate) async fn insert_schedule(
+        conn: &mut PgConnection,
+        scope: Scope,
+        row: &ScheduleRow,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO billing_schedules (id, partner_id, livemode, type, description, customer_id, processing_id, \
+             currency, start_date, end_date, recurring_frequency, billing_days, billed_from, next_billing_date, \
+             attrs, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+        )
+        .bind(row.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(&row.kind)
+        .bind(row.description.as_deref())
+        .bind(row.customer_id)
+        .bind(row.processing_id)
+        .bind(&row.currency)
+        .bind(row.start_date)
+        .bind(row.end_date)
+        .bind(&row.recurring_frequency)
+        .bind(row.billing_days.as_ref())
+        .bind(row.billed_from)
+        .bind(row.next_billing_date)
+        .bind(&row.attrs)
+        .bind(row.created_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Saves a schedule's attributes and where its billing stands.
+    pub(crate) async fn save_schedule(conn: &mut PgConnection, row: &ScheduleRow) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE billing_schedules SET type = $2, description = $3, start_date = $4, end_date = $5, \
+             recurring_frequency = $6, billing_days = $7, billed_from = $8, next_billing_date = $9, attrs = $10, \
+             modified_at = $11 WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(&row.kind)
+        .bind(row.description.as_deref())
+        .bind(row.start_date)
+        .bind(row.end_date)
+        .bind(&row.recurring_frequency)
+        .bind(row.billing_days.as_ref())
+        .bind(row.billed_from)
+        .bind(row.next_billing_date)
+        .bind(&row.attrs)
+        .bind(row.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes schedule `id` and its charges.
+    pub(crate) async fn delete_schedule(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM billing_schedules WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Takes at most `at_most` schedules of every partner whose next
+    /// billing date is on or before `today`, each locked (others' sweeps
+    /// skip them) until `conn`'s transaction ends.
+    pub(crate) async fn due_schedules(
+        conn: &mut PgConnection,
+        today: NaiveDate,
+        at_most: i64,
+    ) -> Result<Vec<DueSchedule>, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT partner_id, {} FROM billing_schedules WHERE next_billing_date <= $1 \
+             ORDER BY next_billing_date LIMIT $2 FOR UPDATE SKIP LOCKED",
+            SCHEDULES.select
+        )))
+        .bind(today)
+        .bind(at_most)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    // === Billing charges ===
+
+    /// Charge `id` of `scope`; `lock` takes it for update.
+    pub(crate) async fn charge(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<ChargeRow, Error> {
+        Self::one(conn, &CHARGES, scope, id, "Billing charge", lock).await
+    }
+
+    /// Charge `id` of `scope`, read outside a transaction.
+    pub(crate) async fn read_charge(&self, scope: Scope, id: Uuid) -> Result<ChargeRow, Error> {
+        Self::charge(&mut *self.pool.acquire().await?, scope, id, false).await
+    }
+
+    /// The charges of `scope` that `query` matches.
+    pub(crate) async fn charges(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<ChargeRow>, Error> {
+        self.listed(&CHARGES, scope, query, limits).await
+    }
+
+    /// The charges of `schedules`, each schedule's in the order they were
+    /// added.
+    pub(crate) async fn charges_of(&self, schedules: &[Uuid]) -> Result<Vec<ChargeRow>, Error> {
+        Self::charges_of_in(&mut *self.pool.acquire().await?, schedules).await
+    }
+
+    /// [`Store::charges_of`] in `conn`'s transaction.
+    pub(crate) async fn charges_of_in(
+        conn: &mut PgConnection,
+        schedules: &[Uuid],
+    ) -> Result<Vec<ChargeRow>, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CHARGE_COLUMNS} FROM billing_charges WHERE billing_schedule_id = ANY($1) \
+             ORDER BY billing_schedule_id, id"
+        )))
+        .bind(schedules)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Stores a charge of `schedule`.
+    pub(crate) async fn insert_charge(
+        conn: &mut PgConnection,
+        scope: Scope,
+        schedule: Uuid,
+        charge: &NewItem,
+        now: DateTime<Utc>,
+    ) -> Result<ChargeRow, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO billing_charges (id, partner_id, livemode, billing_schedule_id, type, description, amount, \
+             qty, total, attrs, created_at, modified_at, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, \
+             (SELECT currency FROM billing_schedules WHERE id = $4)) RETURNING {CHARGE_COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(schedule)
+        .bind(charge.kind.as_deref())
+        .bind(charge.description.as_deref())
+        .bind(charge.amount)
+        .bind(charge.qty)
+        .bind(charge.total)
+        .bind(Json(&charge.attrs))
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Saves a charge's attributes.
+    pub(crate) async fn save_charge(conn: &mut PgConnection, row: &ChargeRow) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE billing_charges SET type = $2, description = $3, amount = $4, qty = $5, total = $6, attrs = $7, \
+             modified_at = $8 WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(row.kind.as_deref())
+        .bind(row.description.as_deref())
+        .bind(row.amount)
+        .bind(row.qty)
+        .bind(row.total)
+        .bind(&row.attrs)
+        .bind(row.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes charge `id`.
+    pub(crate) async fn delete_charge(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM billing_charges WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Records the event `<resource>.<change>` about `id` in `conn`'s
+    /// transaction.
+    pub(crate) async fn record(
+        conn: &mut PgConnection,
+        scope: Scope,
+        (resource, change): (&'static str, &str),
+        id: Uuid,
+        data: Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        outbox::record_change(conn, scope, resource, change, id, data, at).await
+    }
+}
+
+/// An invoice to store.
+#[derive(Clone, Debug)]
+pub(crate) struct NewInvoice {
+    pub(crate) id: Uuid,
+    pub(crate) kind: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) due_date: NaiveDate,
+    pub(crate) status: Status,
+    pub(crate) customer_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) billing_schedule_id: Option<Uuid>,
+    pub(crate) billing_contact: Option<Value>,
+    pub(crate) currency: String,
+    pub(crate) attrs: Value,
+}
+
+/// A line item or billing charge to store.
+#[derive(Clone, Debug)]
+pub(crate) struct NewItem {
+    pub(crate) entry: Entry,
+    pub(crate) kind: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) amount: Decimal,
+    pub(crate) qty: i32,
+    pub(crate) total: Decimal,
+    pub(crate) incurred_date: Option<NaiveDate>,
+    pub(crate) attrs: Value,
+}

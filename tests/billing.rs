@@ -1,0 +1,544 @@
+//! Billing end to end: invoices and their items through REST (JSON and the
+//! reference's form encoding) and gRPC, their status on the clock, billing
+//! schedules with Payload's defaults billing on their dates (once, however
+//! many replicas sweep), bad input refused with nothing written, and
+//! another partner or mode seeing nothing.
+
+// Tests fail by panicking: unwrap and expect are their assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use paymesh_proto::billing::v1::{self as pb, invoice_service_client::InvoiceServiceClient};
+use paymesh_tests::{Mesh, Reply, authorized, live_key, test_key};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+async fn customer(mesh: &Mesh, key: &str) -> String {
+    let made =
+        mesh.http().post("/customers", key, json!({"name": "Ada Payer", "email": "ada@example.com"})).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Polls `GET path` until `done` holds of its body; the body.
+async fn until(mesh: &Mesh, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let reply = mesh.http().get(path, key).await;
+        assert_eq!(reply.status, 200, "GET {path}: {:?}", reply.body);
+        if done(&reply.body) {
+            return reply.body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("GET {path} never came to what was awaited");
+}
+
+/// `text` percent-encoded for a form body.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn values(body: &Value) -> &Vec<Value> {
+    body["values"].as_array().expect("a list")
+}
+
+fn details(reply: &Reply) -> &Value {
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(reply.body["details"].is_object(), "per-field details: {:?}", reply.body);
+    &reply.body["details"]
+}
+
+/// The problem `details` names at `path` (dotted: nested objects), if any.
+fn problem<'a>(details: &'a Value, path: &str) -> Option<&'a str> {
+    path.split('.').try_fold(details, |at, part| at.get(part)).and_then(Value::as_str)
+}
+
+#[tokio::test]
+async fn an_invoice_is_billed_part_paid_overdue_and_paid_as_its_items_and_the_clock_say() {
+    let mesh = Mesh::start_at("2018-12-20T12:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key).await;
+    let processing = mesh.acme.default_accounts[0].to_string();
+
+    // The reference's curl, form-encoded as written.
+    let form = [
+        ("type", "bill"),
+        ("due_date", "2019-01-01"),
+        ("processing_id", processing.as_str()),
+        ("items[0][type]", "item1"),
+        ("items[0][amount]", "29.99"),
+        ("customer_id", customer.as_str()),
+    ];
+    let encoded: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    let request = http
+        .request(Method::POST, "/invoices", Some(key))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(encoded.join("&"));
+    let made = http.send(request).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let invoice = made.body.clone();
+    let id = invoice["id"].as_str().unwrap().to_owned();
+    assert_eq!(invoice["object"], "invoice");
+    assert_eq!(invoice["status"], "pending");
+    assert_eq!(invoice["type"], "bill");
+    assert_eq!(invoice["due_date"], "2019-01-01");
+    assert_eq!(invoice["customer_id"], customer.as_str());
+    assert_eq!(invoice["processing_id"], processing.as_str());
+    assert_eq!(invoice["currency"], "USD");
+    assert_eq!((invoice["total_due"].clone(), invoice["amount_due"].clone()), (json!(29.99), json!(29.99)));
+    assert_eq!(invoice["total_paid"], json!(0));
+    assert_eq!(invoice["billing_schedule_id"], Value::Null);
+    assert_eq!(invoice["paid_timestamp"], Value::Null);
+    let item = &invoice["items"][0];
+    assert_eq!(item["object"], "line_item");
+    assert_eq!(item["entry_type"], "charge");
+    assert_eq!(item["type"], "item1");
+    assert_eq!(
+        (item["amount"].clone(), item["qty"].clone(), item["total"].clone()),
+        (json!(29.99), json!(1), json!(29.99))
+    );
+    assert_eq!(item["invoice_id"], id.as_str());
+
+    // Read back, listed, and its items nested.
+    assert_eq!(http.get(&format!("/invoices/{id}"), key).await.body, invoice);
+    let listed = http.get("/invoices?status=pending&type=bill", key).await;
+    assert_eq!(values(&listed.body).len(), 1);
+    let items = http.get(&format!("/invoices/{id}/items"), key).await;
+    assert_eq!(values(&items.body).len(), 1);
+
+    // A payment the partner recorded pays part of it.
+    let paid = http
+        .post(&format!("/invoices/{id}/items"), key, json!({"entry_type": "payment", "amount": 10}))
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    let now = http.get(&format!("/invoices/{id}"), key).await.body;
+    assert_eq!(now["status"], "partially_paid");
+    assert_eq!((now["total_paid"].clone(), now["amount_due"].clone()), (json!(10), json!(19.99)));
+
+    // Past the due date with something left to pay: overdue.
+    mesh.set_clock("2019-01-02T09:00:00Z");
+    until(&mesh, &format!("/invoices/{id}"), key, |i| i["status"] == "overdue").await;
+
+    // The rest paid: paid, with the time it was.
+    let rest = http
+        .post("/line_items", key, json!({"invoice_id": id, "entry_type": "payment", "amount": 19.99}))
+        .await;
+    assert_eq!(rest.status, 200, "{:?}", rest.body);
+    let now = http.get(&format!("/invoices/{id}"), key).await.body;
+    assert_eq!(now["status"], "paid");
+    assert_eq!(now["amount_due"], json!(0));
+    assert!(now["paid_timestamp"].as_str().unwrap().starts_with("2019-01-02"), "{now}");
+    // A paid invoice is not closed, and nothing but pending or closed is
+    // the partner's to set.
+    let refused = http.put(&format!("/invoices/{id}"), key, json!({"status": "closed"})).await;
+    assert!(problem(details(&refused), "status").unwrap().contains("paid invoice"), "{:?}", refused.body);
+    // With payments on it, it cannot be deleted.
+    assert_eq!(http.delete(&format!("/invoices/{id}"), key, None).await.status, 409);
+
+    // A draft: issued by the partner, then closed; a closed invoice changes
+    // no more.
+    let draft = http
+        .post(
+            "/invoices",
+            key,
+            json!({"customer_id": customer, "status": "draft", "items": [{"amount": 5, "qty": 3}]}),
+        )
+        .await;
+    assert_eq!(draft.status, 200, "{:?}", draft.body);
+    let draft_id = draft.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(draft.body["status"], "draft");
+    assert_eq!(draft.body["due_date"], "2019-01-02", "due today on the clock by default");
+    assert_eq!(draft.body["total_due"], json!(15));
+    let wrong = http.put(&format!("/invoices/{draft_id}"), key, json!({"status": "paid"})).await;
+    assert!(problem(details(&wrong), "status").is_some(), "{:?}", wrong.body);
+    let issued = http.put(&format!("/invoices/{draft_id}"), key, json!({"status": "pending"})).await;
+    assert_eq!(issued.body["status"], "pending", "{:?}", issued.body);
+    let closed = http.put(&format!("/invoices/{draft_id}"), key, json!({"status": "closed"})).await;
+    assert_eq!(closed.body["status"], "closed", "{:?}", closed.body);
+    let late_item = http.post(&format!("/invoices/{draft_id}/items"), key, json!({"amount": 1})).await;
+    assert!(problem(details(&late_item), "invoice_id").unwrap().contains("closed"), "{:?}", late_item.body);
+    let late_change = http.put(&format!("/invoices/{draft_id}"), key, json!({"description": "later"})).await;
+    assert_eq!(late_change.status, 409, "{:?}", late_change.body);
+    // Nothing paid on it: it may be deleted, and is gone.
+    assert_eq!(http.delete(&format!("/invoices/{draft_id}"), key, None).await.status, 200);
+    assert_eq!(http.get(&format!("/invoices/{draft_id}"), key).await.status, 404);
+
+    // A payment taken off reopens the invoice.
+    let last_payment = rest.body["id"].as_str().unwrap();
+    let removed = http.delete(&format!("/line_items/{last_payment}"), key, None).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    let now = http.get(&format!("/invoices/{id}"), key).await.body;
+    assert_eq!((now["amount_due"].clone(), now["status"].clone()), (json!(19.99), json!("overdue")));
+    assert_eq!(now["paid_timestamp"], Value::Null);
+    // An invoice keeps one item at least.
+    let single =
+        http.post("/invoices", key, json!({"customer_id": customer, "items": [{"amount": 7}]})).await;
+    let only = single.body["items"][0]["id"].as_str().unwrap();
+    assert_eq!(http.delete(&format!("/line_items/{only}"), key, None).await.status, 409);
+
+    // Every change is an event.
+    mesh.until_events_published().await;
+    let events = http.get(&format!("/events?resource_id={id}&order_by=created_at"), key).await;
+    let kinds: Vec<&str> = values(&events.body).iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for kind in ["invoice.created", "invoice.partially_paid", "invoice.overdue", "invoice.paid"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+
+    // Another partner, and the other mode, see nothing of it.
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        assert_eq!(http.get(&format!("/invoices/{id}"), other).await.status, 404);
+        assert!(values(&http.get("/invoices", other).await.body).is_empty());
+        let naming = http.post("/line_items", other, json!({"invoice_id": id, "amount": 1})).await;
+        assert_eq!(naming.status, 400, "{:?}", naming.body);
+    }
+}
+
+#[tokio::test]
+async fn invoices_are_served_over_grpc_and_one_idempotency_key_makes_one() {
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key).await;
+    let mut client = InvoiceServiceClient::new(mesh.billing_channel());
+    let invoice = pb::Invoice {
+        customer_id: customer.clone(),
+        description: "March rent".to_owned(),
+        items: vec![pb::LineItem {
+            amount: Some(paymesh_proto::common::v1::Money {
+                amount: "1200.00".to_owned(),
+                currency: "USD".to_owned(),
+            }),
+            qty: Some(1),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let made = client
+        .create_invoice(authorized(key, pb::CreateInvoiceRequest { invoice: Some(invoice.clone()) }))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoice
+        .unwrap();
+    assert_eq!(made.status, pb::InvoiceStatus::Pending as i32);
+    assert_eq!(made.amount_due.as_ref().unwrap().amount, "1200.00");
+    let read =
+        client.get_invoice(authorized(key, pb::GetInvoiceRequest { id: made.id.clone() })).await.unwrap();
+    assert_eq!(read.into_inner().invoice.unwrap(), made);
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        let status = client
+            .get_invoice(authorized(other, pb::GetInvoiceRequest { id: made.id.clone() }))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound);
+    }
+    // Bad input over gRPC: InvalidArgument naming the field; nothing kept.
+    let bad = pb::Invoice { customer_id: "nobody".to_owned(), ..invoice };
+    let status = client
+        .create_invoice(authorized(key, pb::CreateInvoiceRequest { invoice: Some(bad) }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(format!("{status:?}").contains("invoice.customer_id"), "{status:?}");
+
+    // One key, one invoice: the retry answers the first answer.
+    let body = json!({"customer_id": customer, "items": [{"amount": 50}]});
+    let send =
+        || http.request(Method::POST, "/invoices", Some(key)).header("Idempotency-Key", "inv-1").json(&body);
+    let first = http.send(send()).await;
+    let second = http.send(send()).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body, second.body);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, 2);
+}
+
+#[tokio::test]
+async fn bad_invoices_and_schedules_are_refused_per_field_and_change_nothing() {
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key).await;
+
+    let empty = http.post("/invoices", key, json!({})).await;
+    let problems = details(&empty);
+    assert!(
+        problem(problems, "customer_id").is_some() && problem(problems, "items").is_some(),
+        "{problems:?}"
+    );
+
+    let wrong = http
+        .post(
+            "/invoices",
+            key,
+            json!({"customer_id": customer, "due_date": "2019-13-01", "currency": "XYZ",
+                "items": [{"amount": 1.005}, {"amount": 5, "qty": 0}, {"description": "no amount"}]}),
+        )
+        .await;
+    let problems = details(&wrong);
+    for field in ["due_date", "currency"] {
+        assert!(problem(problems, field).is_some(), "{field} missing from {problems:?}");
+    }
+    // Problems of an item are nested under it.
+    for (item, field) in [("items[0]", "amount"), ("items[1]", "qty"), ("items[2]", "amount")] {
+        assert!(problems[item][field].is_string(), "{item}.{field} missing from {problems:?}");
+    }
+    let unknown = http
+        .post(
+            "/invoices",
+            key,
+            json!({"customer_id": mesh.acme.default_accounts[0], "items": [{"amount": 1}]}),
+        )
+        .await;
+    assert!(
+        details(&unknown)["customer_id"].as_str().unwrap().contains("No such customer"),
+        "{:?}",
+        unknown.body
+    );
+
+    let schedule = |extra: Value| {
+        let mut body = json!({"type": "subscription", "customer_id": customer, "recurring_frequency": "monthly",
+            "charges": [{"amount": 39.99}]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let day = http.post("/billing_schedules", key, schedule(json!({"monthly": {"billing_day": 32}}))).await;
+    assert!(problem(details(&day), "monthly.billing_day").is_some(), "{:?}", day.body);
+    let backwards = http
+        .post(
+            "/billing_schedules",
+            key,
+            schedule(json!({"start_date": "2027-02-01", "end_date": "2027-01-01"})),
+        )
+        .await;
+    assert!(problem(details(&backwards), "end_date").is_some(), "{:?}", backwards.body);
+    let mixed = http
+        .post(
+            "/billing_schedules",
+            key,
+            schedule(json!({"recurring_frequency": "weekly", "monthly": {"billing_day": 3}})),
+        )
+        .await;
+    assert!(problem(details(&mixed), "monthly").is_some(), "{:?}", mixed.body);
+    let hourly =
+        http.post("/billing_schedules", key, schedule(json!({"recurring_frequency": "hourly"}))).await;
+    assert!(problem(details(&hourly), "recurring_frequency").is_some(), "{:?}", hourly.body);
+    let quarter = http
+        .post(
+            "/billing_schedules",
+            key,
+            schedule(json!({"recurring_frequency": "quarterly", "quarterly": {"q2": {"billing_month": 7}}})),
+        )
+        .await;
+    assert!(problem(details(&quarter), "quarterly.q2.billing_month").is_some(), "{:?}", quarter.body);
+    let untyped = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"customer_id": customer, "recurring_frequency": "monthly", "charges": []}),
+        )
+        .await;
+    let problems = details(&untyped);
+    assert!(problem(problems, "type").is_some() && problem(problems, "charges").is_some(), "{problems:?}");
+
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, 0);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.line_items").await, 0);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.billing_schedules").await, 0);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.outbox").await, 0);
+}
+
+#[tokio::test]
+async fn the_monthly_schedule_of_2019_bills_twelve_invoices_on_the_first() {
+    let mesh = Mesh::start_at("2019-01-01T08:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key).await;
+    let processing = mesh.acme.default_accounts[0].to_string();
+    // As the Payload SDK sends the reference's example.
+    let made = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"start_date": "2019-01-01", "end_date": "2019-12-31", "recurring_frequency": "monthly",
+                "type": "subscription", "processing_id": processing,
+                "charges": [{"type": "option_1", "amount": 39.99}],
+                "customer_id": customer}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let schedule = made.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["object"], "billing_schedule");
+    assert_eq!(made.body["monthly"], json!({"billing_day": 1}));
+    assert_eq!(made.body["bimonthly"], Value::Null);
+    assert_eq!(made.body["next_billing_date"], "2019-01-01");
+    assert_eq!(made.body["charges"][0]["total"], json!(39.99));
+
+    // The first billing date is today: billed at once.
+    let path = format!("/billing_schedules/{schedule}/invoices");
+    until(&mesh, &path, key, |b| values(b).len() == 1).await;
+    // A year later, every full period of 2019 is billed, once.
+    mesh.set_clock("2020-02-01T08:00:00Z");
+    let listed = until(&mesh, &format!("{path}?order_by=due_date"), key, |b| {
+        values(b).len() == 12 && values(b).iter().all(|i| i["status"] == "overdue")
+    })
+    .await;
+    let dates: Vec<&str> = values(&listed).iter().map(|i| i["due_date"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (1..=12).map(|m| format!("2019-{m:02}-01")).collect();
+    assert_eq!(dates, expected);
+    for invoice in values(&listed) {
+        assert_eq!(invoice["total_due"], json!(39.99));
+        assert_eq!(invoice["type"], "subscription");
+        assert_eq!(invoice["billing_schedule_id"], schedule.as_str());
+        assert_eq!(invoice["items"][0]["type"], "option_1");
+        // Unpaid past their due dates (the first was made on its date, and
+        // fell overdue when the clock moved on).
+        assert_eq!(invoice["status"], "overdue", "{invoice}");
+    }
+    let ended =
+        until(&mesh, &format!("/billing_schedules/{schedule}"), key, |s| s["next_billing_date"].is_null())
+            .await;
+    assert_eq!(ended["end_date"], "2019-12-31");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(values(&http.get(&path, key).await.body).len(), 12, "nothing more is billed");
+}
+
+#[tokio::test]
+async fn defaults_follow_the_day_of_creation_and_updates_apply_from_the_next_period() {
+    let mesh = Mesh::start_at("2026-03-22T10:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key).await;
+    let create = |frequency: &str| {
+        json!({"type": "plan", "customer_id": customer, "recurring_frequency": frequency, "start_date": "2026-04-01",
+            "charges": [{"amount": 10}]})
+    };
+    let on_22nd = http.post("/billing_schedules", key, create("bimonthly")).await;
+    assert_eq!(
+        on_22nd.body["bimonthly"],
+        json!({"first_billing_day": 8, "second_billing_day": 22}),
+        "{:?}",
+        on_22nd.body
+    );
+    assert_eq!(on_22nd.body["next_billing_date"], "2026-04-08");
+    let quarterly = http.post("/billing_schedules", key, create("quarterly")).await;
+    assert_eq!(
+        quarterly.body["quarterly"],
+        json!({"q1": {"billing_month": 1, "billing_day": 1}, "q2": {"billing_month": 4, "billing_day": 1},
+            "q3": {"billing_month": 7, "billing_day": 1}, "q4": {"billing_month": 10, "billing_day": 1}})
+    );
+    let annual = http.post("/billing_schedules", key, create("annually")).await;
+    assert_eq!(annual.body["annually"], json!({"billing_month": 3, "billing_day": 22}));
+    mesh.set_clock("2026-04-03T10:00:00Z");
+    let on_3rd = http.post("/billing_schedules", key, create("bimonthly")).await;
+    assert_eq!(on_3rd.body["bimonthly"], json!({"first_billing_day": 3, "second_billing_day": 17}));
+
+    // The reference's update: billed on the 3rd, then bimonthly on the
+    // 1st and 15th from the next period.
+    let id = on_3rd.body["id"].as_str().unwrap();
+    until(&mesh, &format!("/billing_schedules/{id}/invoices"), key, |b| values(b).len() == 1).await;
+    let changed = http
+        .put(
+            &format!("/billing_schedules/{id}"),
+            key,
+            json!({"recurring_frequency": "bimonthly", "bimonthly": {"first_billing_day": 1, "second_billing_day": 15}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body["bimonthly"], json!({"first_billing_day": 1, "second_billing_day": 15}));
+    // The period billed on the 3rd runs to the 16th; the new days bill
+    // from the first of them after it.
+    assert_eq!(changed.body["next_billing_date"], "2026-05-01");
+    let annually = http
+        .put(
+            &format!("/billing_schedules/{id}"),
+            key,
+            json!({"recurring_frequency": "annually",
+            "annually": {"billing_month": 12, "billing_day": 31}}),
+        )
+        .await;
+    assert_eq!(
+        annually.body["annually"],
+        json!({"billing_month": 12, "billing_day": 31}),
+        "{:?}",
+        annually.body
+    );
+    assert_eq!(annually.body["bimonthly"], Value::Null);
+    assert_eq!(annually.body["next_billing_date"], "2026-12-31");
+
+    // Charges: added, changed, and one kept at least.
+    let charges = format!("/billing_schedules/{id}/charges");
+    let added = http.post(&charges, key, json!({"amount": 2.5, "qty": 4, "description": "seats"})).await;
+    assert_eq!(added.body["total"], json!(10), "{:?}", added.body);
+    let charge = added.body["id"].as_str().unwrap().to_owned();
+    let more = http.put(&format!("/billing_charges/{charge}"), key, json!({"qty": 6})).await;
+    assert_eq!(more.body["total"], json!(15), "{:?}", more.body);
+    assert_eq!(values(&http.get(&charges, key).await.body).len(), 2);
+    assert_eq!(http.delete(&format!("/billing_charges/{charge}"), key, None).await.status, 200);
+    let last = values(&http.get(&charges, key).await.body)[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(http.delete(&format!("/billing_charges/{last}"), key, None).await.status, 409);
+
+    // Deleted, the schedule bills no more; its invoice stays.
+    assert_eq!(http.delete(&format!("/billing_schedules/{id}"), key, None).await.status, 200);
+    assert_eq!(http.get(&format!("/billing_schedules/{id}"), key).await.status, 404);
+    assert_eq!(values(&http.get(&format!("/invoices?billing_schedule_id={id}"), key).await.body).len(), 1);
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        let schedule = on_22nd.body["id"].as_str().unwrap();
+        assert_eq!(http.get(&format!("/billing_schedules/{schedule}"), other).await.status, 404);
+        let naming =
+            http.post("/billing_charges", other, json!({"billing_schedule_id": schedule, "amount": 1})).await;
+        assert_eq!(naming.status, 400, "{:?}", naming.body);
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_sweeping_at_once_bill_each_date_once() {
+    let mesh = Mesh::start_at("2019-01-01T08:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    // A second billing replica on the same database and clock.
+    let pool = paymesh_billing::open_database(&mesh.common).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = paymesh_billing::Config { sweep_interval: Duration::from_millis(10), ..Default::default() };
+    let stop = CancellationToken::new();
+    let (common, clock, stopped) = (mesh.common.clone(), mesh.intents_clock.clone(), stop.clone());
+    let replica = tokio::spawn(async move {
+        paymesh_billing::serve_with(&common, &config, pool, clock, listener, stopped.cancelled_owned()).await
+    });
+
+    let customer = customer(&mesh, key).await;
+    let mut schedules = Vec::new();
+    for n in 1..=3 {
+        let made = http
+            .post(
+                "/billing_schedules",
+                key,
+                json!({"type": format!("daily-{n}"), "customer_id": customer, "recurring_frequency": "daily",
+                    "start_date": "2019-01-01", "end_date": "2019-03-01", "charges": [{"amount": n}]}),
+            )
+            .await;
+        assert_eq!(made.status, 200, "{:?}", made.body);
+        schedules.push(made.body["id"].as_str().unwrap().to_owned());
+    }
+    // Sixty days at once: both replicas race for every schedule.
+    mesh.set_clock("2019-03-02T08:00:00Z");
+    for schedule in &schedules {
+        let path = format!("/invoices?billing_schedule_id={schedule}&limit=100");
+        until(&mesh, &path, key, |b| values(b).len() == 60).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, 180);
+    assert_eq!(
+        mesh.count(
+            "SELECT count(*) FROM (SELECT DISTINCT billing_schedule_id, due_date FROM billing.invoices) d"
+        )
+        .await,
+        180
+    );
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM billing.outbox WHERE event_type = 'invoice.created'").await,
+        180
+    );
+    stop.cancel();
+    replica.await.unwrap().unwrap();
+}
