@@ -542,3 +542,161 @@ async fn two_replicas_sweeping_at_once_bill_each_date_once() {
     stop.cancel();
     replica.await.unwrap().unwrap();
 }
+
+/// A card of `customer`, its default.
+async fn card(mesh: &Mesh, key: &str, customer: &str, number: &str) -> String {
+    let body = json!({"type": "card", "account_id": customer, "default_payment_method": true,
+        "card": {"card_number": number, "expiry": "12/40"}, "billing_address": {"postal_code": "10001"}});
+    let made = mesh.http().post("/payment_methods", key, body).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn invoice(mesh: &Mesh, key: &str, customer: &str, amount: f64) -> String {
+    let made = mesh
+        .http()
+        .post("/invoices", key, json!({"customer_id": customer, "items": [{"amount": amount}]}))
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    made.body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn payments_pay_invoices_through_their_allocations_never_beyond_the_balance() {
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let payer = customer(&mesh, key).await;
+    card(&mesh, key, &payer, "4242 4242 4242 4242").await;
+
+    // "Pay an Invoice", as the Payload SDK sends it.
+    let first = invoice(&mesh, key, &payer, 29.99).await;
+    let paid = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 29.99, "customer_id": payer,
+                "allocations": [{"entry_type": "payment", "invoice_id": first}]}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    let payment = paid.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        paid.body["allocations"],
+        json!([{"invoice_id": first, "amount": 29.99, "entry_type": "payment"}])
+    );
+    let now = http.get(&format!("/invoices/{first}"), key).await.body;
+    assert_eq!((now["status"].clone(), now["amount_due"].clone()), (json!("paid"), json!(0)), "{now}");
+    let item = &now["items"][1];
+    assert_eq!(
+        (item["entry_type"].clone(), item["transaction_id"].clone()),
+        (json!("payment"), json!(payment))
+    );
+
+    // A refund owes its part again.
+    let refund = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 20, "ledger": [{"assoc_transaction_id": payment}]}),
+        )
+        .await;
+    assert_eq!(refund.status, 200, "{:?}", refund.body);
+    let now = http.get(&format!("/invoices/{first}"), key).await.body;
+    assert_eq!(
+        (now["status"].clone(), now["amount_due"].clone()),
+        (json!("partially_paid"), json!(20)),
+        "{now}"
+    );
+
+    // More than is left to pay is refused, and nothing is charged.
+    let second = invoice(&mesh, key, &payer, 50.0).await;
+    let payments_before = mesh.count("SELECT count(*) FROM payments.transactions").await;
+    let over = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 80, "customer_id": payer,
+                "allocations": [{"invoice_id": second, "amount": 60}]}),
+        )
+        .await;
+    assert_eq!(over.status, 400, "{:?}", over.body);
+    assert!(
+        problem(&over.body["details"], "allocations[0].amount").unwrap().contains("Exceeds"),
+        "{:?}",
+        over.body
+    );
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, payments_before);
+
+    // A declined payment releases what it held: the next one pays.
+    let declining = customer(&mesh, key).await;
+    card(&mesh, key, &declining, "4111 1111 1111 9908").await;
+    let declined = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 50, "customer_id": declining, "allocations": [{"invoice_id": second}]}),
+        )
+        .await;
+    assert_eq!(declined.body["error_type"], "TransactionDeclined", "{:?}", declined.body);
+    let whole = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 50, "customer_id": payer, "allocations": [{"invoice_id": second}]}),
+        )
+        .await;
+    assert_eq!(whole.status, 200, "{:?}", whole.body);
+    assert_eq!(http.get(&format!("/invoices/{second}"), key).await.body["status"], "paid");
+
+    // Two payers paying the last 100.00 at once: one is charged.
+    let last = invoice(&mesh, key, &payer, 100.0).await;
+    let other = customer(&mesh, key).await;
+    card(&mesh, key, &other, "5200 8282 8282 8210").await;
+    let pay = |who: String| {
+        let http = mesh.http();
+        let body = json!({"type": "payment", "amount": 100, "customer_id": who, "allocations": [{"invoice_id": last}]});
+        async move { http.post("/transactions", key, body).await }
+    };
+    let (a, b) = tokio::join!(pay(payer.clone()), pay(other.clone()));
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "{:?} {:?}", a.body, b.body);
+    let now = http.get(&format!("/invoices/{last}"), key).await.body;
+    assert_eq!((now["status"].clone(), now["total_paid"].clone()), (json!("paid"), json!(100)), "{now}");
+
+    // An authorized payment pays at once; its void owes it again.
+    let held = invoice(&mesh, key, &payer, 12.5).await;
+    let authorized = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "status": "authorized", "amount": 12.5, "customer_id": payer,
+                "allocations": [{"invoice_id": held}]}),
+        )
+        .await;
+    assert_eq!(authorized.status, 200, "{:?}", authorized.body);
+    assert_eq!(http.get(&format!("/invoices/{held}"), key).await.body["status"], "paid");
+    let id = authorized.body["id"].as_str().unwrap();
+    let voided = http.put(&format!("/transactions/{id}"), key, json!({"status": "voided"})).await;
+    assert_eq!(voided.status, 200, "{:?}", voided.body);
+    let now = http.get(&format!("/invoices/{held}"), key).await.body;
+    assert_eq!((now["status"].clone(), now["amount_due"].clone()), (json!("pending"), json!(12.5)), "{now}");
+
+    // Another partner, or the other mode, cannot pay (or see) the invoice.
+    for other_key in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        let naming = http
+            .post(
+                "/transactions",
+                other_key,
+                json!({"type": "payment", "amount": 5, "allocations": [{"invoice_id": held}]}),
+            )
+            .await;
+        assert_eq!(naming.status, 400, "{:?}", naming.body);
+    }
+    mesh.until_events_published().await;
+    mesh.assert_ledger_invariants().await;
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM payments.billing_notices WHERE delivered_at IS NULL").await,
+        0
+    );
+}

@@ -400,7 +400,7 @@ fn named_kind(attr: &str) -> Option<Kind> {
         "payment_intent_id" => Kind::PaymentIntent,
         // A refund names the payment it refunds.
         "ledger[].assoc_transaction_id" => Kind::Transaction,
-        "invoice_id" | "items[].invoice_id" => Kind::Invoice,
+        "invoice_id" | "items[].invoice_id" | "allocations[].invoice_id" => Kind::Invoice,
         "billing_schedule_id" | "charges[].billing_schedule_id" => Kind::BillingSchedule,
         _ => return None,
     })
@@ -475,6 +475,9 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             (json!({"type": "payment", "amount": 5, "payment_method_id": own(Kind::PaymentMethod)}), refused)
         }
         ("/transactions", "payment_method_id") => (json!({"type": "payment", "amount": 5}), refused),
+        ("/transactions", "allocations[].invoice_id") => {
+            (json!({"type": "payment", "amount": 5, "payment_method_id": own(Kind::PaymentMethod)}), refused)
+        }
         ("/transactions", "payment_intent_id") => (json!({"type": "payment"}), refused),
         ("/transactions", "ledger[].assoc_transaction_id") => {
             (json!({"type": "refund", "amount": 1}), refused)

@@ -348,3 +348,27 @@ def test_a_billing_schedule_is_created_and_its_frequency_updated_as_the_referenc
     assert updated.recurring_frequency == "annually"
     assert (updated.annually["billing_month"], updated.annually["billing_day"]) == (12, 31)
     assert updated.monthly is None
+
+
+def test_an_invoice_is_paid_with_allocations_as_the_reference_writes_it(pl, processing, customer, card):
+    made = pl.Invoice.create(items=[pl.ChargeItem(amount=100, description="membership")], customer_id=customer.id)
+
+    # "Pay an Invoice" (the reference's Python closes one parenthesis too
+    # many; run without it).
+    invoice = pl.Invoice.get(made.id)
+    if invoice.status != "paid":
+        payment = pl.Payment.create(
+            amount=invoice.amount_due,
+            customer_id=invoice.customer_id,
+            allocations=[pl.PaymentItem(invoice_id=invoice.id)],
+        )
+    assert isinstance(payment, pl.Payment)
+    assert payment.status == "processed"
+    assert [(a["invoice_id"], a["amount"]) for a in payment.allocations] == [(invoice.id, 100)]
+    paid = pl.Invoice.get(invoice.id)
+    assert (paid.status, paid.amount_due) == ("paid", 0)
+    assert paid.items[-1].transaction_id == payment.id
+
+    # Nothing is left to pay: a second payment is refused, naming why.
+    with pytest.raises(pl.InvalidAttributes):
+        pl.Payment.create(amount=1, customer_id=customer.id, allocations=[pl.PaymentItem(invoice_id=invoice.id)])

@@ -357,6 +357,7 @@ pub(crate) fn new_item(fields: &mut Fields<'_>, item: pb::LineItem, currency: &s
         total: line_total(amount, qty),
         incurred_date,
         attrs,
+        transaction_id: None,
     })
 }
 
@@ -395,6 +396,7 @@ pub(crate) fn new_charge(
         total: line_total(amount, qty),
         incurred_date: None,
         attrs,
+        transaction_id: None,
     })
 }
 

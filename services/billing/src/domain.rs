@@ -1,5 +1,6 @@
-//! The billing rules, with no I/O: an invoice's amounts and status, and
-//! when a billing schedule bills.
+//! The billing rules, with no I/O: an invoice's amounts and status, how a
+//! payment is split over invoices, and when a billing schedule bills.
 
+pub mod allocation;
 pub mod invoice;
 pub mod schedule;

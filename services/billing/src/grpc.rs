@@ -7,7 +7,8 @@ use paymesh_kit::{
     wire::structs,
 };
 use paymesh_proto::billing::v1::{
-    self as pb, billing_charge_service_server::BillingChargeService,
+    self as pb, allocation_service_server::AllocationService,
+    billing_charge_service_server::BillingChargeService,
     billing_schedule_service_server::BillingScheduleService, invoice_service_server::InvoiceService,
     line_item_service_server::LineItemService,
 };
@@ -44,6 +45,10 @@ pub(crate) struct ScheduleApi(pub(crate) Billing);
 /// `BillingChargeService` over the service.
 #[derive(Clone, Debug)]
 pub(crate) struct ChargeApi(pub(crate) Billing);
+
+/// `AllocationService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct AllocationApi(pub(crate) Billing);
 
 /// The caller's scope, if its credential may use billing.
 fn scope<T>(request: &Request<T>) -> Result<paymesh_kit::auth::Scope, Status> {
@@ -306,5 +311,39 @@ impl BillingChargeService for ChargeApi {
         Ok(Response::new(pb::DeleteBillingChargeResponse {
             billing_charge: Some(convert::charge_to_proto(&row)),
         }))
+    }
+}
+
+/// The caller's scope, if it is a paymesh service (allocations are the
+/// payments service's to make).
+fn service_scope<T>(request: &Request<T>) -> Result<paymesh_kit::auth::Scope, Status> {
+    let principal = auth::principal(request)?;
+    if principal.service.is_none() {
+        return Err(paymesh_kit::Error::Forbidden(
+            "Only paymesh services allocate payments: allocate with the transaction that pays".to_owned(),
+        )
+        .into());
+    }
+    Ok(principal.scope())
+}
+
+#[tonic::async_trait]
+impl AllocationService for AllocationApi {
+    async fn reserve_allocations(
+        &self,
+        request: Request<pb::ReserveAllocationsRequest>,
+    ) -> Result<Response<pb::ReserveAllocationsResponse>, Status> {
+        let scope = service_scope(&request)?;
+        let allocations = self.0.reserve(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::ReserveAllocationsResponse { allocations }))
+    }
+
+    async fn settle_allocations(
+        &self,
+        request: Request<pb::SettleAllocationsRequest>,
+    ) -> Result<Response<pb::SettleAllocationsResponse>, Status> {
+        let scope = service_scope(&request)?;
+        self.0.settle(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::SettleAllocationsResponse {}))
     }
 }

@@ -14,6 +14,11 @@
 //!   with Payload's defaults and month-end rules
 //!   ([`domain::schedule`]).
 //!
+//! - **Allocations** — the parts of payments that pay invoices: reserved
+//!   by the payments service before a payment is charged (never more than
+//!   is left to pay, under the invoices' row locks), then applied as
+//!   payment items, released, or reversed as its notices say.
+//!
 //! Every change records its event (`invoice.created`, `invoice.paid`,
 //! `invoice.overdue`, `billing_schedule.created`, …) in the outbox, in the
 //! transaction of the change. Identity is asked whether customers and
@@ -44,6 +49,7 @@ use paymesh_kit::{
     idempotency::IdempotencyKeys,
 };
 use paymesh_proto::billing::v1::{
+    allocation_service_server::AllocationServiceServer,
     billing_charge_service_server::BillingChargeServiceServer,
     billing_schedule_service_server::BillingScheduleServiceServer,
     invoice_service_server::InvoiceServiceServer, line_item_service_server::LineItemServiceServer,
@@ -103,7 +109,8 @@ pub async fn serve_with(
         .add_service(InvoiceServiceServer::new(grpc::InvoiceApi(billing.clone())))
         .add_service(LineItemServiceServer::new(grpc::LineItemApi(billing.clone())))
         .add_service(BillingScheduleServiceServer::new(grpc::ScheduleApi(billing.clone())))
-        .add_service(BillingChargeServiceServer::new(grpc::ChargeApi(billing)))
+        .add_service(BillingChargeServiceServer::new(grpc::ChargeApi(billing.clone())))
+        .add_service(AllocationServiceServer::new(grpc::AllocationApi(billing)))
         .serve(listener, shutdown)
         .await;
     stop.cancel();

@@ -2,6 +2,8 @@
 //! billing schedules and their charges, and the sweeps that bill schedules
 //! and mark invoices overdue on the service clock.
 
+mod allocations;
+
 use chrono::{Days, NaiveDate};
 use paymesh_kit::{
     Error,
@@ -1006,6 +1008,7 @@ impl Billing {
                 total: c.total,
                 incurred_date: None,
                 attrs: Value::Object(serde_json::Map::new()),
+                transaction_id: None,
             })
             .collect();
         let mut span =

@@ -491,9 +491,9 @@ impl Store {
     ) -> Result<ItemRow, Error> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO line_items (id, partner_id, livemode, invoice_id, entry_type, type, description, amount, \
-             qty, total, incurred_date, attrs, created_at, modified_at, currency) \
+             qty, total, incurred_date, attrs, created_at, modified_at, currency, transaction_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, \
-             (SELECT currency FROM invoices WHERE id = $4)) RETURNING {ITEM_COLUMNS}"
+             (SELECT currency FROM invoices WHERE id = $4), $14) RETURNING {ITEM_COLUMNS}"
         )))
         .bind(Uuid::now_v7())
         .bind(scope.partner_id)
@@ -508,6 +508,7 @@ impl Store {
         .bind(item.incurred_date)
         .bind(Json(&item.attrs))
         .bind(now)
+        .bind(item.transaction_id)
         .fetch_one(conn)
         .await?)
     }
@@ -747,6 +748,97 @@ impl Store {
         Ok(())
     }
 
+    // === Allocations ===
+
+    /// The allocations of payment `transaction`, in the order given, locked.
+    pub(crate) async fn allocations_of(
+        conn: &mut PgConnection,
+        scope: Scope,
+        transaction: Uuid,
+    ) -> Result<Vec<AllocationRow>, Error> {
+        Ok(sqlx::query_as(
+            "SELECT id, invoice_id, amount, status, reversed FROM allocations \
+             WHERE transaction_id = $1 AND partner_id = $2 AND livemode = $3 ORDER BY position FOR UPDATE",
+        )
+        .bind(transaction)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// What payments in flight have reserved of invoice `invoice`.
+    pub(crate) async fn reserved_on(conn: &mut PgConnection, invoice: Uuid) -> Result<Decimal, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(sum(amount), 0) FROM allocations WHERE invoice_id = $1 AND status = 'reserved'",
+        )
+        .bind(invoice)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Reserves `amount` of invoice `invoice` for payment `transaction`.
+    pub(crate) async fn insert_allocation(
+        conn: &mut PgConnection,
+        scope: Scope,
+        (transaction, invoice, position): (Uuid, Uuid, i16),
+        amount: Decimal,
+        now: DateTime<Utc>,
+    ) -> Result<AllocationRow, Error> {
+        Ok(sqlx::query_as(
+            "INSERT INTO allocations (id, partner_id, livemode, transaction_id, invoice_id, position, amount, \
+             status, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', $8, $8) \
+             RETURNING id, invoice_id, amount, status, reversed",
+        )
+        .bind(Uuid::now_v7())
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(transaction)
+        .bind(invoice)
+        .bind(position)
+        .bind(amount)
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Saves where allocation `row` stands.
+    pub(crate) async fn save_allocation(
+        conn: &mut PgConnection,
+        row: &AllocationRow,
+        line_item: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE allocations SET status = $2, reversed = $3, line_item_id = COALESCE($4, line_item_id), \
+             modified_at = $5 WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(&row.status)
+        .bind(row.reversed)
+        .bind(line_item)
+        .bind(now)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Records notice `id` as settled; `false` if it was before.
+    pub(crate) async fn settle_notice(
+        conn: &mut PgConnection,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO settled_notices (id, settled_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     /// Records the event `<resource>.<change>` about `id` in `conn`'s
     /// transaction.
     pub(crate) async fn record(
@@ -759,6 +851,16 @@ impl Store {
     ) -> Result<(), Error> {
         outbox::record_change(conn, scope, resource, change, id, data, at).await
     }
+}
+
+/// An allocation as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct AllocationRow {
+    pub(crate) id: Uuid,
+    pub(crate) invoice_id: Uuid,
+    pub(crate) amount: Decimal,
+    pub(crate) status: String,
+    pub(crate) reversed: Decimal,
 }
 
 /// An invoice to store.
@@ -788,4 +890,6 @@ pub(crate) struct NewItem {
     pub(crate) total: Decimal,
     pub(crate) incurred_date: Option<NaiveDate>,
     pub(crate) attrs: Value,
+    /// The transaction a payment item records.
+    pub(crate) transaction_id: Option<Uuid>,
 }

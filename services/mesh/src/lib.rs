@@ -48,8 +48,8 @@ impl Service {
         Self::Identity,
         Self::Methods,
         Self::Intents,
-        Self::Payments,
         Self::Billing,
+        Self::Payments,
         Self::Events,
         Self::Gateway,
     ];

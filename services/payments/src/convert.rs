@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::{
     connector::RiskFlag,
     domain::{
-        FundingStatus, Kind, Labels, LedgerLink, PayoutMethod, RefundRefusal, Status, StatusChange,
-        Transaction,
+        Allocation, FundingStatus, Kind, Labels, LedgerLink, PayoutMethod, RefundRefusal, Status,
+        StatusChange, Transaction,
     },
 };
 
@@ -55,6 +55,8 @@ pub(crate) struct PaymentRequest {
     /// A payment method given inline, stored for the customer first.
     pub(crate) inline_method: Option<Box<pm::PaymentMethod>>,
     pub(crate) labels: Labels,
+    /// The invoices it pays.
+    pub(crate) allocations: Vec<Allocation>,
 }
 
 /// A refund asked for.
@@ -93,6 +95,7 @@ struct Given {
     attrs: Option<prost_types::Struct>,
     ledger: Vec<pb::TransactionLedger>,
     payment_method: Option<pm::PaymentMethod>,
+    allocations: Vec<pb::Allocation>,
 }
 
 /// Reads a `CreateTransaction`'s transaction: a payment or a refund, or
@@ -111,6 +114,7 @@ pub(crate) fn new_transaction(t: pb::Transaction) -> Result<NewTransaction, Erro
         attrs,
         ledger,
         payment_method,
+        allocations,
         // Made by paymesh, never given (REST refuses them as read-only).
         id: _,
         status_code: _,
@@ -144,6 +148,7 @@ pub(crate) fn new_transaction(t: pb::Transaction) -> Result<NewTransaction, Erro
         attrs,
         ledger,
         payment_method,
+        allocations,
     };
     match pb::TransactionType::try_from(r#type) {
         Ok(pb::TransactionType::Payment) => payment(given).map(NewTransaction::Payment),
@@ -177,6 +182,7 @@ fn payment(mut t: Given) -> Result<PaymentRequest, Error> {
     if !t.ledger.is_empty() {
         fields.push("ledger", "Only refunds name an associated transaction");
     }
+    let allocations = allocations(&mut fields, &t.allocations);
     let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
     if t.payment_method.is_some() {
         if !named(&t.customer_id) {
@@ -212,7 +218,52 @@ fn payment(mut t: Given) -> Result<PaymentRequest, Error> {
         intent_id,
         inline_method: t.payment_method.map(Box::new),
         labels,
+        allocations,
     })
+}
+
+/// The most invoices one payment pays.
+const MAX_ALLOCATIONS: usize = 20;
+
+/// A payment's allocations given on the wire.
+fn allocations(fields: &mut Fields<'_>, given: &[pb::Allocation]) -> Vec<Allocation> {
+    if given.len() > MAX_ALLOCATIONS {
+        fields.push("allocations", format!("At most {MAX_ALLOCATIONS} invoices per payment"));
+        return Vec::new();
+    }
+    let mut out: Vec<Allocation> = Vec::new();
+    for (i, allocation) in given.iter().enumerate() {
+        let pb::Allocation { invoice_id, amount, entry_type } = allocation;
+        let at = |name: &str| format!("allocations[{i}].{name}");
+        if !matches!(
+            pb::AllocationEntryType::try_from(*entry_type),
+            Ok(pb::AllocationEntryType::Unspecified | pb::AllocationEntryType::Payment)
+        ) {
+            fields.push(&at("entry_type"), "An allocation is a payment item: payment");
+        }
+        let invoice = if invoice_id.trim().is_empty() {
+            fields.push(&at("invoice_id"), "Required: the invoice paid");
+            None
+        } else {
+            fields.take(&at("invoice_id"), paymesh_kit::wire::id(invoice_id))
+        };
+        let amount = match amount {
+            Some(m) if !m.amount.trim().is_empty() => m
+                .amount
+                .trim()
+                .parse::<Decimal>()
+                .map_err(|_| fields.push(&at("amount"), "Must be a decimal number, e.g. 29.99"))
+                .ok(),
+            _ => None,
+        };
+        if let Some(invoice_id) = invoice {
+            if out.iter().any(|a| a.invoice_id == invoice_id) {
+                fields.push(&at("invoice_id"), "Named twice: one allocation per invoice");
+            }
+            out.push(Allocation { invoice_id, amount });
+        }
+    }
+    out
 }
 
 fn refund(mut t: Given) -> Result<RefundRequest, Error> {
@@ -223,6 +274,12 @@ fn refund(mut t: Given) -> Result<RefundRequest, Error> {
     let amount = money(&mut fields, "amount", t.amount.as_ref());
     if t.amount.is_none() {
         fields.push("amount", "Required");
+    }
+    if !t.allocations.is_empty() {
+        fields.push(
+            "allocations",
+            "Only payments pay invoices; a refund owes its part of them again by itself",
+        );
     }
     let required = "Required: the payment to refund";
     let payment_id = match t.ledger.as_slice() {
@@ -445,6 +502,15 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         delivery_date: t.delivery_date.map(|d| d.to_string()),
         payout_method: t.payout_method.map_or(id::PayoutMethod::Unspecified, PayoutMethod::to_proto) as i32,
         rejected_on: t.rejected_on.map(|d| d.to_string()),
+        allocations: t
+            .allocations
+            .iter()
+            .map(|a| pb::Allocation {
+                invoice_id: a.invoice_id.to_string(),
+                amount: a.amount.map(|amount| Money::new(amount, t.amount.currency).to_proto()),
+                entry_type: pb::AllocationEntryType::Payment as i32,
+            })
+            .collect(),
     }
 }
 
@@ -473,5 +539,6 @@ pub(crate) fn event_data(t: &Transaction) -> Value {
             "entry_type": l.entry_type.as_str(),
             "amount": l.amount.to_proto().amount,
         })).collect::<Vec<_>>(),
+        "allocations": Allocation::to_json(&t.allocations),
     })
 }

@@ -18,5 +18,7 @@ mod words;
 pub use ledger::{Account, Entry, Posting};
 pub use paymesh_kit::payout::PayoutMethod;
 pub use settlement::{BANK_SETTLEMENT_BUSINESS_DAYS, pays_out_on, returned_at, settles_at, start_of_day};
-pub use transaction::{Labels, LedgerLink, Payout, RefundRefusal, Refunded, Returned, Transaction};
+pub use transaction::{
+    Allocation, Labels, LedgerLink, Payout, RefundRefusal, Refunded, Returned, Transaction,
+};
 pub use words::{FundingStatus, Kind, MethodKind, Status, StatusChange};

@@ -89,6 +89,7 @@ pub async fn serve_with(
     let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
     let methods = kit_grpc::connect(common.services.get("methods")?, common.request_timeout)?;
     let intents = kit_grpc::connect(common.services.get("intents")?, common.request_timeout)?;
+    let billing = kit_grpc::connect(common.services.get("billing")?, common.request_timeout)?;
     let authenticator =
         Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
     let payments = service::Payments {
@@ -96,7 +97,10 @@ pub async fn serve_with(
         lease: chrono::TimeDelta::from_std(common.idempotency.lease)
             .unwrap_or(chrono::TimeDelta::seconds(10)),
         store: store::Store::new(pool.clone()),
-        peers: peers::Peers::new(identity, methods, intents, common.service_keys.token(SERVICE_NAME)),
+        peers: peers::Peers::new(
+            (identity, methods, intents, billing),
+            common.service_keys.token(SERVICE_NAME),
+        ),
         test: Arc::new(connector::test_processor::TestProcessor),
         live: None,
         clock,

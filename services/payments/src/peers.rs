@@ -11,6 +11,7 @@ use paymesh_kit::{
     money::Money,
     wire::IDEMPOTENCY_KEY,
 };
+use paymesh_proto::billing::v1::{self as bl, allocation_service_client::AllocationServiceClient};
 use paymesh_proto::{
     common::v1 as common,
     identity::v1::{self as id, account_service_client::AccountServiceClient},
@@ -30,7 +31,8 @@ use uuid::Uuid;
 
 use crate::{
     connector::Instrument,
-    domain::{MethodKind, PayoutMethod},
+    domain::{Allocation, MethodKind, PayoutMethod},
+    store::notices::Notice,
 };
 
 /// A customer, as a payment needs it.
@@ -55,6 +57,7 @@ pub(crate) struct Peers {
     vault: VaultServiceClient<Channel>,
     intents: PaymentIntentServiceClient<Channel>,
     pricing: PricingServiceClient<Channel>,
+    allocations: AllocationServiceClient<Channel>,
     token: ServiceToken,
 }
 
@@ -83,8 +86,12 @@ fn optional_id(raw: Option<&String>) -> Option<Uuid> {
 
 impl Peers {
     /// Clients over `identity`, `methods` and `intents`, presenting `token`.
-    pub(crate) fn new(identity: Channel, methods: Channel, intents: Channel, token: ServiceToken) -> Self {
+    pub(crate) fn new(
+        (identity, methods, intents, billing): (Channel, Channel, Channel, Channel),
+        token: ServiceToken,
+    ) -> Self {
         Self {
+            allocations: AllocationServiceClient::new(billing),
             accounts: AccountServiceClient::new(identity),
             methods: PaymentMethodServiceClient::new(methods.clone()),
             vault: VaultServiceClient::new(methods),
@@ -92,6 +99,77 @@ impl Peers {
             pricing: PricingServiceClient::new(intents),
             token,
         }
+    }
+
+    /// Reserves the allocations of payment `transaction`, paying
+    /// `amount` toward invoices, in the billing service; answers them with
+    /// their amounts. Billing's objections are the caller's, under
+    /// `transaction.allocations`.
+    pub(crate) async fn reserve_allocations(
+        &self,
+        scope: Scope,
+        transaction: Uuid,
+        amount: Money,
+        allocations: &[Allocation],
+    ) -> Result<Vec<Allocation>, Error> {
+        let request = bl::ReserveAllocationsRequest {
+            transaction_id: transaction.to_string(),
+            amount: Some(amount.to_proto()),
+            allocations: allocations
+                .iter()
+                .map(|a| bl::Allocation {
+                    invoice_id: a.invoice_id.to_string(),
+                    amount: a.amount.map(|d| Money::new(d, amount.currency).to_proto()),
+                })
+                .collect(),
+        };
+        match self.allocations.clone().reserve_allocations(self.token.request(scope, request)).await {
+            Ok(response) => response
+                .into_inner()
+                .allocations
+                .into_iter()
+                .map(|a| {
+                    let amount = a.amount.and_then(|m| m.amount.parse().ok());
+                    Ok(Allocation { invoice_id: id_of(&a.invoice_id, "invoice id")?, amount })
+                })
+                .collect(),
+            Err(status) if status.code() == Code::InvalidArgument => {
+                let violations: Vec<Violation> = status
+                    .get_details_bad_request()
+                    .map(|bad| bad.field_violations)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| Violation::new(format!("transaction.{}", v.field), v.description))
+                    .collect();
+                Err(if violations.is_empty() {
+                    Error::invalid("transaction.allocations", status.message().to_owned())
+                } else {
+                    Error::InvalidAttributes(violations)
+                })
+            }
+            Err(status) => Err(Error::from_peer("billing", &status)),
+        }
+    }
+
+    /// Tells the billing service what became of a payment's allocations.
+    pub(crate) async fn settle_allocations(&self, notice: &Notice) -> Result<(), Error> {
+        let request = bl::SettleAllocationsRequest {
+            notice_id: notice.id.to_string(),
+            transaction_id: notice.transaction_id.to_string(),
+            settlement: match notice.settlement.as_str() {
+                "apply" => bl::Settlement::Apply,
+                "release" => bl::Settlement::Release,
+                _ => bl::Settlement::Reverse,
+            } as i32,
+            amount: notice.amount.map(|a| Money::new(a, notice.currency).to_proto()),
+            reversing_transaction_id: notice.reversing.map(|id| id.to_string()).unwrap_or_default(),
+        };
+        self.allocations
+            .clone()
+            .settle_allocations(self.token.request(notice.scope, request))
+            .await
+            .map_err(|status| Error::from_peer("billing", &status))?;
+        Ok(())
     }
 
     async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<id::Account>, Error> {

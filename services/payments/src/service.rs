@@ -139,6 +139,7 @@ impl Payments {
             intent_id,
             inline_method,
             labels,
+            allocations,
         } = request;
         let connector = self.connector(scope)?;
         let method_id = match (inline_method, customer_id) {
@@ -159,7 +160,8 @@ impl Payments {
         let mut others: Option<VecDeque<Uuid>> = None;
         let mut prior = Vec::new();
         loop {
-            match self.attempt(scope, connector, &plan, (authorize_only, labels.clone(), &prior), key).await {
+            let terms = (authorize_only, labels.clone(), prior.as_slice(), allocations.as_slice());
+            match self.attempt(scope, connector, &plan, terms, key).await {
                 Err(declined @ Error::Refused { id: transaction_id, .. }) => {
                     prior.push(transaction_id);
                     let (true, Some(customer)) = (cascades, customer_id) else { return Err(declined) };
@@ -379,6 +381,8 @@ impl Payments {
             Err(other) => return Err(other),
         };
         tracing::info!(refund = %refund.id, payment = %payment_id, "payment refunded");
+        // What it paid of invoices is owed again: billing hears at once.
+        self.deliver_notices().await;
         Ok(refund)
     }
 
@@ -455,6 +459,9 @@ impl Payments {
             })
             .await?;
         tracing::info!(transaction = %id, status = updated.status.as_str(), "transaction updated");
+        if !updated.allocations.is_empty() {
+            self.deliver_notices().await;
+        }
         Ok(updated)
     }
 
@@ -467,6 +474,7 @@ impl Payments {
     /// how many of each were done.
     pub(crate) async fn sweep(&self) -> Result<Swept, Error> {
         let attempts = self.complete_abandoned(SWEEP_BATCH).await?;
+        self.deliver_notices().await;
         let now = self.clock.now();
         let settled = self.store.settle_due(now).await?;
         let aftermaths = self.store.apply_aftermaths(now, SWEEP_BATCH).await?;

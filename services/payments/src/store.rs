@@ -13,6 +13,7 @@
 
 mod aftermaths;
 pub(crate) mod attempts;
+pub(crate) mod notices;
 mod rows;
 mod sweeps;
 mod writes;
@@ -139,6 +140,13 @@ impl Store {
             post(&mut tx, scope, changed.id, &posting, changed.modified_at).await?;
         }
         match changed.status {
+            Status::Voided if was != Status::Voided => {
+                notices::notify(&mut tx, scope, &changed, notices::Settlement::Reverse(None), None).await?;
+                sqlx::query("DELETE FROM aftermaths WHERE payment_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Status::Voided => {
                 sqlx::query("DELETE FROM aftermaths WHERE payment_id = $1")
                     .bind(id)
@@ -182,6 +190,8 @@ impl Store {
         update_row(&mut tx, scope, &payment).await?;
         post(&mut tx, scope, refund.id, &refunded.posting, at).await?;
         record(&mut tx, scope, &refund, "refund").await?;
+        let back = notices::Settlement::Reverse(Some(amount.amount));
+        notices::notify(&mut tx, scope, &payment, back, Some(refund.id)).await?;
         if refunded.paid_out {
             reverse(&mut tx, scope, &payment, amount, at).await?;
         }

@@ -90,6 +90,49 @@ pub struct Transaction {
     pub modified_at: DateTime<Utc>,
     /// The ledger links, oldest first (read with the transaction).
     pub ledger: Vec<LedgerLink>,
+    /// Payments: the invoices it pays (billing's allocations).
+    pub allocations: Vec<Allocation>,
+}
+
+/// One invoice a payment pays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allocation {
+    /// The invoice, in the billing service.
+    pub invoice_id: Uuid,
+    /// How much of the payment goes to it: as given, then as billing
+    /// reserved it.
+    pub amount: Option<Decimal>,
+}
+
+impl Allocation {
+    /// The allocations as stored: `[{"invoice_id", "amount"}]`.
+    pub fn to_json(allocations: &[Self]) -> Value {
+        Value::Array(
+            allocations
+                .iter()
+                .map(|a| {
+                    serde_json::json!({"invoice_id": a.invoice_id, "amount": a.amount.map(|d| d.to_string())})
+                })
+                .collect(),
+        )
+    }
+
+    /// The allocations stored as [`Allocation::to_json`] wrote them.
+    pub fn from_json(value: &Value) -> Option<Vec<Self>> {
+        value
+            .as_array()?
+            .iter()
+            .map(|a| {
+                Some(Self {
+                    invoice_id: Uuid::parse_str(a.get("invoice_id")?.as_str()?).ok()?,
+                    amount: match a.get("amount")? {
+                        Value::Null => None,
+                        amount => Some(amount.as_str()?.parse().ok()?),
+                    },
+                })
+            })
+            .collect()
+    }
 }
 
 /// A link between two transactions, seen from `transaction_id`.
@@ -210,6 +253,7 @@ impl Transaction {
             created_at: now,
             modified_at: now,
             ledger: Vec::new(),
+            allocations: Vec::new(),
         }
     }
 

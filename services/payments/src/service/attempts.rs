@@ -18,10 +18,13 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::{Payments, Plan};
+
+/// The most billing notices one pass delivers.
+const NOTICES_PER_PASS: i64 = 100;
 use crate::{
     connector::{Aftermath, Charge, Connector, ConnectorError, Outcome},
     convert,
-    domain::{Labels, Posting, Transaction},
+    domain::{Allocation, Labels, Posting, Transaction},
     store::attempts::{Attempt, Finished, Outcome as Stored},
 };
 
@@ -56,11 +59,12 @@ impl Payments {
         scope: Scope,
         connector: &Arc<dyn Connector>,
         plan: &Plan,
-        (authorize_only, labels, prior): (bool, Labels, &[Uuid]),
+        (authorize_only, labels, prior, allocations): (bool, Labels, &[Uuid], &[Allocation]),
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
         let now = self.clock.now();
         let payment = Transaction {
+            allocations: allocations.to_vec(),
             fee: plan.fee,
             cust_conv_fee: plan.cust_conv_fee,
             customer_id: plan.customer_id,
@@ -105,6 +109,41 @@ impl Payments {
         }
     }
 
+    /// Tells billing what became of payments that pay invoices: every
+    /// notice not yet delivered, oldest first; a payment whose notice
+    /// fails has its later ones wait for the next pass. Failures are
+    /// logged: the sweep tries again.
+    pub(crate) async fn deliver_notices(&self) -> u32 {
+        let notices = match self.store.due_notices(self.clock.now(), NOTICES_PER_PASS).await {
+            Ok(notices) => notices,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading billing notices failed; will retry");
+                return 0;
+            }
+        };
+        let mut failed = std::collections::HashSet::new();
+        let mut delivered = 0;
+        for notice in notices {
+            if failed.contains(&notice.transaction_id) {
+                continue;
+            }
+            let sent = self.peers.settle_allocations(&notice).await;
+            match sent {
+                Ok(()) => match self.store.delivered(notice.id, self.clock.now()).await {
+                    Ok(()) => delivered += 1,
+                    Err(e) => {
+                        tracing::warn!(notice = %notice.id, error = %e, "a billing notice was sent but not marked")
+                    }
+                },
+                Err(e) => {
+                    failed.insert(notice.transaction_id);
+                    tracing::warn!(notice = %notice.id, transaction = %notice.transaction_id, error = %e, "billing did not take a notice; will retry");
+                }
+            }
+        }
+        delivered
+    }
+
     /// Finishes at most `at_most` attempts whose requests died and whose
     /// lease ran out; answers how many were finished.
     pub(crate) async fn complete_abandoned(&self, at_most: u32) -> Result<u32, Error> {
@@ -144,6 +183,23 @@ impl Payments {
             }
             Err(e) => return Err(e),
         };
+        if !payment.allocations.is_empty() {
+            // The invoices are held for this payment before anything is
+            // charged; if they cannot be, nothing is.
+            let toward = payment.amount.amount - payment.cust_conv_fee.amount - payment.delivery_fee.amount;
+            let pool = Money::new(toward, payment.amount.currency);
+            match self.peers.reserve_allocations(scope, id, pool, &payment.allocations).await {
+                Ok(reserved) => payment.allocations = reserved,
+                Err(e) => {
+                    self.store.forget(scope, id).await?;
+                    if let Some(key) = key {
+                        key.let_go();
+                    }
+                    self.deliver_notices().await;
+                    return Err(e);
+                }
+            }
+        }
         let charge = Charge {
             reference: id,
             amount: payment.amount,
@@ -251,6 +307,11 @@ impl Payments {
             Finished::Now => {
                 tracing::info!(transaction = %payment.id, status = payment.status.as_str(), "payment finished");
                 faults::check("payments.after_commit").await?;
+                if !payment.allocations.is_empty() {
+                    // Billing hears at once (a cascade's next attempt may
+                    // need what a decline released); the sweep retries.
+                    self.deliver_notices().await;
+                }
                 answer
             }
             Finished::Before(stored) => answer_of(*stored),

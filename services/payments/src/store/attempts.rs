@@ -11,6 +11,7 @@ use paymesh_kit::{
     auth::Scope,
     faults,
     idempotency::{self, Claimed},
+    money::Currency,
 };
 use paymesh_proto::payments::v1 as pb;
 use sqlx::Row;
@@ -20,7 +21,8 @@ use uuid::Uuid;
 use super::{
     Store,
     aftermaths::insert_aftermath,
-    rows::{TRANSACTION_COLUMNS, read_transaction, scope_of},
+    notices,
+    rows::{TRANSACTION_COLUMNS, corrupt, read_transaction, scope_of},
     writes::{insert_row, post, record, update_row},
 };
 use crate::{
@@ -182,6 +184,7 @@ impl Store {
             return Ok(Finished::Before(Box::new(self.get(scope, payment.id).await?)));
         };
         update_row(&mut tx, scope, payment).await?;
+        notices::notify(&mut tx, scope, payment, notices::of_outcome(payment), None).await?;
         if let Some(posting) = outcome.posting {
             post(&mut tx, scope, payment.id, posting, payment.modified_at).await?;
         }
@@ -217,10 +220,21 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if deleted.rows_affected() == 1 {
-            sqlx::query("DELETE FROM transactions WHERE id = $1 AND status = 'pending'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let forgotten = sqlx::query(
+                "DELETE FROM transactions WHERE id = $1 AND status = 'pending' RETURNING currency, \
+                 jsonb_array_length(allocations) AS allocated",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Reservations it may have made are released.
+            if let Some(row) = forgotten
+                && row.try_get::<i32, _>("allocated")? > 0
+            {
+                let currency: String = row.try_get("currency")?;
+                let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
+                notices::insert(&mut tx, scope, (id, currency), notices::Settlement::Release, None).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     connector::{Risk, RiskFlag},
-    domain::{FundingStatus, Kind, LedgerLink, MethodKind, PayoutMethod, Status, Transaction},
+    domain::{Allocation, FundingStatus, Kind, LedgerLink, MethodKind, PayoutMethod, Status, Transaction},
 };
 
 pub(super) static TRANSACTIONS: Resource = Resource {
@@ -57,7 +57,7 @@ pub(super) const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
      settles_at, settled_at, rejected_on, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, \
-     modified_at";
+     modified_at, allocations";
 
 /// What callers may filter ledger links by.
 pub(super) static LEDGERS: Resource = Resource {
@@ -127,6 +127,7 @@ struct TransactionRow {
     payout_method: Option<String>,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
+    allocations: Json<Value>,
 }
 
 impl TryFrom<TransactionRow> for Transaction {
@@ -177,6 +178,7 @@ impl TryFrom<TransactionRow> for Transaction {
             created_at: row.created_at,
             modified_at: row.modified_at,
             ledger: Vec::new(),
+            allocations: Allocation::from_json(&row.allocations.0).ok_or_else(|| corrupt("allocations"))?,
         })
     }
 }

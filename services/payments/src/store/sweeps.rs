@@ -298,6 +298,9 @@ async fn returned_payment(
     };
     post(tx, scope, moved.id, &returned.posting, now).await?;
     record(tx, scope, moved, event).await?;
+    // What the payment paid of invoices is owed again.
+    let back = super::notices::Settlement::Reverse(Some(returned.amount.amount));
+    super::notices::notify(tx, scope, payment, back, Some(moved.id)).await?;
     if returned.paid_out {
         reverse(tx, scope, payment, returned.amount, now).await?;
     }

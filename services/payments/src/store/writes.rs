@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::rows::{TRANSACTION_COLUMNS, read_transaction};
 use crate::{
     convert,
-    domain::{LedgerLink, MethodKind, PayoutMethod, Posting, Transaction},
+    domain::{Allocation, LedgerLink, MethodKind, PayoutMethod, Posting, Transaction},
 };
 
 /// Transaction `id` of the scope, locked for the rest of `tx`.
@@ -43,9 +43,9 @@ pub(super) async fn insert_row(
          amount, fee, cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, \
          payment_method_id, method_kind, processing_id, payment_intent_id, description, order_number, attrs, \
          connector, authorization_ref, settles_at, settled_at, prior_attempt_ids, delivery_fee, delivery_date, \
-         payout_method, created_at, modified_at) \
+         payout_method, created_at, modified_at, allocations) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -80,6 +80,7 @@ pub(super) async fn insert_row(
     .bind(t.payout_method.map(PayoutMethod::as_str))
     .bind(t.created_at)
     .bind(t.modified_at)
+    .bind(Allocation::to_json(&t.allocations))
     .execute(&mut **tx)
     .await
     .map_err(|e| match &e {
@@ -103,7 +104,7 @@ pub(super) async fn update_row(
         "UPDATE transactions SET status = $4, status_code = $5, status_message = $6, refunded_amount = $7, \
          funding_status = $8, description = $9, order_number = $10, attrs = $11, settles_at = $12, \
          settled_at = $13, modified_at = $14, rejected_on = $15, fee = $16, cust_conv_fee = $17, \
-         delivery_fee = $18, risk_score = $19, risk_flag = $20, authorization_ref = $21 \
+         delivery_fee = $18, risk_score = $19, risk_flag = $20, authorization_ref = $21, allocations = $22 \
          WHERE id = $1 AND partner_id = $2 AND livemode = $3",
     )
     .bind(t.id)
@@ -127,6 +128,7 @@ pub(super) async fn update_row(
     .bind(t.risk.map(|r| r.score))
     .bind(t.risk.map(|r| r.flag.as_str()))
     .bind(t.authorization_ref.as_deref())
+    .bind(Allocation::to_json(&t.allocations))
     .execute(&mut **tx)
     .await?;
     Ok(())

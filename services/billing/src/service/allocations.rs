@@ -1,0 +1,255 @@
+//! Allocations: the payments service reserves a payment's allocations
+//! before it is charged, and settles them once its outcome is stored —
+//! applied as payment items, released, or reversed when money goes back.
+
+use std::collections::BTreeSet;
+
+use paymesh_kit::{
+    Error, Violation,
+    auth::Scope,
+    money::{Currency, Money},
+    wire,
+};
+use paymesh_proto::{billing::v1 as pb, common::v1 as common};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::Billing;
+use crate::{
+    convert,
+    domain::{
+        allocation::{self, MAX_ALLOCATIONS, Payable},
+        invoice::{self, Entry, line_total},
+    },
+    store::{AllocationRow, InvoiceRow, ItemRow, NewItem, Store},
+};
+
+fn money(amount: Decimal, currency: Currency) -> common::Money {
+    Money::new(amount, currency).to_proto()
+}
+
+impl Billing {
+    /// Reserves a payment's allocations (all or none), or answers those it
+    /// reserved before.
+    pub(crate) async fn reserve(
+        &self,
+        scope: Scope,
+        request: pb::ReserveAllocationsRequest,
+    ) -> Result<Vec<pb::Allocation>, Error> {
+        let pb::ReserveAllocationsRequest { transaction_id, amount, allocations } = request;
+        let transaction = wire::id(&transaction_id).map_err(|why| Error::invalid("transaction_id", why))?;
+        let pool = amount
+            .as_ref()
+            .map(Money::from_proto)
+            .transpose()
+            .map_err(|(part, why)| Error::invalid(format!("amount.{part}"), why))?;
+        let Some(pool) = pool else { return Err(Error::invalid("amount", "Required")) };
+        if allocations.is_empty() || allocations.len() > MAX_ALLOCATIONS {
+            return Err(Error::invalid("allocations", format!("From 1 to {MAX_ALLOCATIONS} invoices")));
+        }
+        let mut problems = Vec::new();
+        let mut wanted = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, given) in allocations.iter().enumerate() {
+            let at = |name: &str| format!("allocations[{i}].{name}");
+            let invoice = if given.invoice_id.trim().is_empty() {
+                problems.push(Violation::new(at("invoice_id"), "Required: the invoice paid"));
+                None
+            } else {
+                wire::id(&given.invoice_id)
+                    .map_err(|why| problems.push(Violation::new(at("invoice_id"), why)))
+                    .ok()
+            };
+            if let Some(id) = invoice
+                && !seen.insert(id)
+            {
+                problems.push(Violation::new(at("invoice_id"), "Named twice: one allocation per invoice"));
+            }
+            let amount = match given.amount.as_ref() {
+                None => None,
+                Some(m) if m.amount.trim().is_empty() => None,
+                Some(m) => convert::unit_amount(Some(m), pool.currency.code())
+                    .map_err(|why| problems.push(Violation::new(at("amount"), why)))
+                    .ok(),
+            };
+            wanted.push((invoice, amount));
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidAttributes(problems));
+        }
+        let mut tx = self.store.begin().await?;
+        let before = Store::allocations_of(&mut tx, scope, transaction).await?;
+        if !before.is_empty() {
+            return Ok(before.iter().map(|a| answer(a, pool.currency)).collect());
+        }
+        // Invoices are locked in one order, so two payments never wait on
+        // each other's.
+        let mut rows: Vec<(Uuid, Option<InvoiceRow>)> = seen.iter().map(|id| (*id, None)).collect();
+        for (id, row) in &mut rows {
+            *row = match Store::invoice(&mut tx, scope, *id, true).await {
+                Ok(found) => Some(found),
+                Err(Error::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+        }
+        let mut payables = Vec::new();
+        for (i, (invoice, amount)) in wanted.iter().enumerate() {
+            let at = |name: &str| format!("allocations[{i}].{name}");
+            let found = rows.iter().find(|(id, _)| Some(*id) == *invoice).and_then(|(_, row)| row.as_ref());
+            let Some(row) = found else {
+                problems.push(Violation::new(at("invoice_id"), "No such invoice"));
+                continue;
+            };
+            if row.currency != pool.currency.code() {
+                problems.push(Violation::new(
+                    at("invoice_id"),
+                    format!("The invoice is in {}; the payment is in {}", row.currency, pool.currency),
+                ));
+                continue;
+            }
+            let reserved = Store::reserved_on(&mut tx, row.id).await?;
+            payables.push((
+                row.id,
+                Payable { status: row.status(), amount_due: row.amount_due, reserved },
+                *amount,
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidAttributes(problems));
+        }
+        let split: Vec<_> = payables.iter().map(|(_, p, a)| (*p, *a)).collect();
+        let amounts = allocation::split(pool.amount, &split).map_err(|problems| {
+            Error::InvalidAttributes(
+                problems
+                    .into_iter()
+                    .map(|(i, name, why)| Violation::new(format!("allocations[{i}].{name}"), why))
+                    .collect(),
+            )
+        })?;
+        let now = self.clock.now();
+        let mut made = Vec::new();
+        for (position, ((invoice, _, _), amount)) in payables.iter().zip(amounts).enumerate() {
+            let position = i16::try_from(position).unwrap_or(i16::MAX);
+            made.push(
+                Store::insert_allocation(&mut tx, scope, (transaction, *invoice, position), amount, now)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        tracing::info!(transaction = %transaction, invoices = made.len(), "allocations reserved");
+        Ok(made.iter().map(|a| answer(a, pool.currency)).collect())
+    }
+
+    /// Settles a payment's allocations as a notice of the payments service
+    /// says, once per notice.
+    pub(crate) async fn settle(
+        &self,
+        scope: Scope,
+        request: pb::SettleAllocationsRequest,
+    ) -> Result<(), Error> {
+        let pb::SettleAllocationsRequest {
+            notice_id,
+            transaction_id,
+            settlement,
+            amount,
+            reversing_transaction_id,
+        } = request;
+        let notice = wire::id(&notice_id).map_err(|why| Error::invalid("notice_id", why))?;
+        let transaction = wire::id(&transaction_id).map_err(|why| Error::invalid("transaction_id", why))?;
+        let settlement = pb::Settlement::try_from(settlement)
+            .ok()
+            .filter(|s| *s != pb::Settlement::Unspecified)
+            .ok_or_else(|| Error::invalid("settlement", "Required: apply, release or reverse"))?;
+        let back = amount
+            .as_ref()
+            .map(Money::from_proto)
+            .transpose()
+            .map_err(|(part, why)| Error::invalid(format!("amount.{part}"), why))?;
+        let reversing =
+            wire::optional_id((!reversing_transaction_id.is_empty()).then_some(&reversing_transaction_id))
+                .map_err(|why| Error::invalid("reversing_transaction_id", why))?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !Store::settle_notice(&mut tx, notice, now).await? {
+            return Ok(());
+        }
+        let mut allocations = Store::allocations_of(&mut tx, scope, transaction).await?;
+        match settlement {
+            pb::Settlement::Apply => {
+                for row in allocations.iter_mut().filter(|a| a.status == "reserved") {
+                    let item = self.pay_item(&mut tx, scope, row.invoice_id, row.amount, transaction).await?;
+                    row.status = "applied".to_owned();
+                    Store::save_allocation(&mut tx, row, item, now).await?;
+                }
+            }
+            pb::Settlement::Release => {
+                for row in allocations.iter_mut().filter(|a| a.status == "reserved") {
+                    row.status = "released".to_owned();
+                    Store::save_allocation(&mut tx, row, None, now).await?;
+                }
+            }
+            pb::Settlement::Reverse | pb::Settlement::Unspecified => {
+                let applied: Vec<&mut AllocationRow> =
+                    allocations.iter_mut().filter(|a| a.status == "applied").collect();
+                let total: Decimal = applied.iter().map(|a| a.amount - a.reversed).sum();
+                let back = back.map_or(total, |m| m.amount);
+                let shares: Vec<(Decimal, Decimal)> =
+                    applied.iter().map(|a| (a.amount, a.reversed)).collect();
+                let by = reversing.unwrap_or(transaction);
+                for (row, take) in applied.into_iter().zip(allocation::reversal(back, &shares)) {
+                    if take == Decimal::ZERO {
+                        continue;
+                    }
+                    self.pay_item(&mut tx, scope, row.invoice_id, -take, by).await?;
+                    row.reversed += take;
+                    Store::save_allocation(&mut tx, row, None, now).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(transaction = %transaction, settlement = settlement.as_str_name(), "allocations settled");
+        Ok(())
+    }
+
+    /// Records `amount` paid by `transaction` (negative: taken back) on
+    /// invoice `invoice` as a payment item, and what follows for the
+    /// invoice; answers the item's id.
+    async fn pay_item(
+        &self,
+        conn: &mut PgConnection,
+        scope: Scope,
+        invoice: Uuid,
+        amount: Decimal,
+        transaction: Uuid,
+    ) -> Result<Option<Uuid>, Error> {
+        let row = Store::invoice(conn, scope, invoice, true).await?;
+        let item = NewItem {
+            entry: Entry::Payment,
+            kind: None,
+            description: None,
+            amount,
+            qty: 1,
+            total: line_total(amount, 1),
+            incurred_date: Some(self.today()),
+            attrs: Value::Object(Map::new()),
+            transaction_id: Some(transaction),
+        };
+        let stored: ItemRow = Store::insert_item(conn, scope, invoice, &item, self.clock.now()).await?;
+        let (now, today) = (self.clock.now(), self.today());
+        let after =
+            Store::refresh(conn, &row, |t| invoice::status(row.status(), t, row.due_date, today), now)
+                .await?;
+        let items = Store::items_of_in(conn, &[invoice]).await?;
+        let change = if after.status == row.status { "updated" } else { after.status.as_str() };
+        Store::record(conn, scope, ("invoice", change), invoice, convert::invoice_json(&after, &items), now)
+            .await?;
+        Ok(Some(stored.id))
+    }
+}
+
+/// An allocation as the contract answers it.
+fn answer(row: &AllocationRow, currency: Currency) -> pb::Allocation {
+    pb::Allocation { invoice_id: row.invoice_id.to_string(), amount: Some(money(row.amount, currency)) }
+}

@@ -1,0 +1,150 @@
+//! Billing notices: what the billing service must hear about a payment
+//! that pays invoices — its allocations applied, released or reversed.
+//! Each is written in the database transaction of the change it reports,
+//! so no outcome, refund, void, return or chargeback goes unreported, and
+//! is delivered at least once (billing settles each notice once, by id).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use paymesh_kit::{Error, auth::Scope, money::Currency};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::{Store, rows::corrupt};
+use crate::domain::{Status, Transaction};
+
+/// How long a sender holds the notices it took.
+const HOLD: TimeDelta = TimeDelta::seconds(30);
+
+/// What becomes of a payment's allocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settlement {
+    /// The payment was approved: they pay their invoices.
+    Apply,
+    /// The payment was declined, voided before anything moved, or never
+    /// made: they are released.
+    Release,
+    /// Money of the payment went back: that much is owed again (`None`:
+    /// all of it).
+    Reverse(Option<Decimal>),
+}
+
+/// A notice to deliver.
+#[derive(Clone, Debug)]
+pub(crate) struct Notice {
+    pub(crate) id: Uuid,
+    pub(crate) scope: Scope,
+    pub(crate) transaction_id: Uuid,
+    /// `apply`, `release` or `reverse`.
+    pub(crate) settlement: String,
+    pub(crate) amount: Option<Decimal>,
+    pub(crate) currency: Currency,
+    /// The transaction that took the money back (a refund, a chargeback).
+    pub(crate) reversing: Option<Uuid>,
+}
+
+/// The settlement of a payment's allocations once its attempt finished.
+pub(crate) fn of_outcome(payment: &Transaction) -> Settlement {
+    match payment.status {
+        Status::Declined | Status::Voided => Settlement::Release,
+        _ => Settlement::Apply,
+    }
+}
+
+/// Writes the notice of `settlement` for `payment` (which took the money
+/// back: `reversing`) through `conn`, if the payment pays invoices.
+pub(super) async fn notify(
+    conn: &mut PgConnection,
+    scope: Scope,
+    payment: &Transaction,
+    settlement: Settlement,
+    reversing: Option<Uuid>,
+) -> Result<(), Error> {
+    if payment.allocations.is_empty() {
+        return Ok(());
+    }
+    insert(conn, scope, (payment.id, payment.amount.currency), settlement, reversing).await
+}
+
+/// Writes the notice of `settlement` for payment `transaction` (in
+/// `currency`) through `conn`.
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    scope: Scope,
+    (transaction, currency): (Uuid, Currency),
+    settlement: Settlement,
+    reversing: Option<Uuid>,
+) -> Result<(), Error> {
+    let (word, amount) = match settlement {
+        Settlement::Apply => ("apply", None),
+        Settlement::Release => ("release", None),
+        Settlement::Reverse(amount) => ("reverse", amount),
+    };
+    sqlx::query(
+        "INSERT INTO billing_notices (id, partner_id, livemode, transaction_id, settlement, amount, currency, \
+         reversing_transaction_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(transaction)
+    .bind(word)
+    .bind(amount)
+    .bind(currency.code())
+    .bind(reversing)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Takes at most `at_most` undelivered notices, oldest first, each held
+    /// from `now` for a while.
+    pub(crate) async fn due_notices(&self, now: DateTime<Utc>, at_most: i64) -> Result<Vec<Notice>, Error> {
+        let rows = sqlx::query(
+            "UPDATE billing_notices SET locked_until = $2 WHERE id IN ( \
+                 SELECT id FROM billing_notices WHERE delivered_at IS NULL \
+                 AND (locked_until IS NULL OR locked_until <= $1) \
+                 ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, partner_id, livemode, transaction_id, settlement, amount, currency, \
+                 reversing_transaction_id, created_at",
+        )
+        .bind(now)
+        .bind(now + HOLD)
+        .bind(at_most)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut notices = Vec::with_capacity(rows.len());
+        for row in rows {
+            let currency: String = row.try_get("currency")?;
+            notices.push((
+                row.try_get::<DateTime<Utc>, _>("created_at")?,
+                Notice {
+                    id: row.try_get("id")?,
+                    scope: Scope {
+                        partner_id: row.try_get("partner_id")?,
+                        livemode: row.try_get("livemode")?,
+                    },
+                    transaction_id: row.try_get("transaction_id")?,
+                    settlement: row.try_get("settlement")?,
+                    amount: row.try_get("amount")?,
+                    currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
+                    reversing: row.try_get("reversing_transaction_id")?,
+                },
+            ));
+        }
+        // Oldest first: a payment's notices are settled in their order.
+        notices.sort_by_key(|(at, n)| (*at, n.id));
+        Ok(notices.into_iter().map(|(_, n)| n).collect())
+    }
+
+    /// Records notice `id` as delivered.
+    pub(crate) async fn delivered(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), Error> {
+        sqlx::query("UPDATE billing_notices SET delivered_at = $2, locked_until = NULL WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
