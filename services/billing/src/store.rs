@@ -9,7 +9,7 @@ use paymesh_kit::{
     auth::Scope,
     config::ListLimits,
     outbox,
-    query::{Column, ColumnType, Listing, Resource, list},
+    query::{Column, ColumnType, Listing, Resource, list, one},
 };
 use paymesh_proto::common::v1::ListQuery;
 use rust_decimal::Decimal;
@@ -246,30 +246,6 @@ impl Store {
         Ok(self.pool.begin().await?)
     }
 
-    /// The row `id` of `scope` in `resource`'s table, or `NotFound` naming
-    /// `name`; `lock` takes it for update in `conn`'s transaction.
-    async fn one<T: for<'r> FromRow<'r, PgRow> + Send + Unpin>(
-        conn: &mut PgConnection,
-        resource: &Resource,
-        scope: Scope,
-        id: Uuid,
-        name: &'static str,
-        lock: bool,
-    ) -> Result<T, Error> {
-        let lock = if lock { " FOR UPDATE" } else { "" };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE id = $1 AND partner_id = $2 AND livemode = $3{lock}",
-            resource.select, resource.table
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .fetch_optional(conn)
-            .await?
-            .ok_or(Error::NotFound { resource: name })
-    }
-
     /// The rows of `scope` in `resource`'s table that `query` matches.
     async fn listed<T: for<'r> FromRow<'r, PgRow>>(
         &self,
@@ -290,7 +266,7 @@ impl Store {
         id: Uuid,
         lock: bool,
     ) -> Result<InvoiceRow, Error> {
-        Self::one(conn, &INVOICES, scope, id, "Invoice", lock).await
+        one(conn, &INVOICES, scope, (id, "Invoice"), lock).await
     }
 
     /// Invoice `id` of `scope`, read outside a transaction.
@@ -445,7 +421,7 @@ impl Store {
         id: Uuid,
         lock: bool,
     ) -> Result<ItemRow, Error> {
-        Self::one(conn, &LINE_ITEMS, scope, id, "Line item", lock).await
+        one(conn, &LINE_ITEMS, scope, (id, "Line item"), lock).await
     }
 
     /// Line item `id` of `scope`, read outside a transaction.
@@ -548,7 +524,7 @@ impl Store {
         id: Uuid,
         lock: bool,
     ) -> Result<ScheduleRow, Error> {
-        Self::one(conn, &SCHEDULES, scope, id, "Billing schedule", lock).await
+        one(conn, &SCHEDULES, scope, (id, "Billing schedule"), lock).await
     }
 
     /// Schedule `id` of `scope`, read outside a transaction.
@@ -656,7 +632,7 @@ impl Store {
         id: Uuid,
         lock: bool,
     ) -> Result<ChargeRow, Error> {
-        Self::one(conn, &CHARGES, scope, id, "Billing charge", lock).await
+        one(conn, &CHARGES, scope, (id, "Billing charge"), lock).await
     }
 
     /// Charge `id` of `scope`, read outside a transaction.

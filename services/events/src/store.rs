@@ -8,7 +8,7 @@ use paymesh_kit::{
     Error,
     auth::Scope,
     config::ListLimits,
-    query::{Column, ColumnType, Listing, Resource, list},
+    query::{self, Column, ColumnType, Listing, Resource, list},
 };
 use paymesh_proto::common::v1::ListQuery;
 use serde_json::Value;
@@ -291,18 +291,7 @@ impl Store {
         id: Uuid,
         name: &'static str,
     ) -> Result<T, Error> {
-        let deleted = if resource.soft_delete { " AND deleted_at IS NULL" } else { "" };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE id = $1 AND partner_id = $2 AND livemode = $3{deleted}",
-            resource.select, resource.table
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(scope.partner_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound { resource: name })
+        query::one(&mut *self.pool.acquire().await?, resource, scope, (id, name), false).await
     }
 
     /// The rows of `scope` in `resource`'s table that `query` matches.

@@ -26,7 +26,7 @@ pub mod resource;
 mod value;
 
 pub use compile::{Output, Select, Shape, push_filters, select, select_where};
-pub use list::{Listing, list};
+pub use list::{Listing, list, one};
 pub use mutate::{lock_matching, matching_ids};
 pub use names::{
     AGGREGATE_FUNCTIONS, SCALAR_FUNCTIONS, aggregate_function_name, display_aggregate, display_field,

@@ -3,7 +3,8 @@
 
 use paymesh_proto::common::v1::ListQuery;
 use serde_json::{Map, Value};
-use sqlx::{Postgres, QueryBuilder, postgres::PgRow};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, postgres::PgRow};
+use uuid::Uuid;
 
 use super::{
     compile::{Select, Shape, select_where},
@@ -26,6 +27,36 @@ impl<T> Default for Listing<T> {
     fn default() -> Self {
         Self { items: Vec::new(), computed: Vec::new(), groups: Vec::new() }
     }
+}
+
+/// The row `id` of `scope` in `resource`'s table (not a deleted one, where
+/// the resource deletes softly), read through `conn` — and locked for the
+/// rest of its transaction when `lock` — or `NotFound` naming `name`
+/// ("Invoice"). Another partner's row, or the other mode's, is not found.
+pub async fn one<T>(
+    conn: &mut PgConnection,
+    resource: &Resource,
+    scope: Scope,
+    (id, name): (Uuid, &'static str),
+    lock: bool,
+) -> Result<T, Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let deleted = if resource.soft_delete { " AND deleted_at IS NULL" } else { "" };
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    // Only the resource's static whitelist and these words become SQL text.
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = $1 AND partner_id = $2 AND livemode = $3{deleted}{lock}",
+        resource.select, resource.table
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(Error::NotFound { resource: name })
 }
 
 /// Runs a list query over `resource` and reads its rows with `read`;
