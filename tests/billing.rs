@@ -700,3 +700,123 @@ async fn payments_pay_invoices_through_their_allocations_never_beyond_the_balanc
         0
     );
 }
+
+#[tokio::test]
+async fn autopay_charges_each_due_invoice_once_retries_declines_and_keeps_to_its_limit() {
+    let mesh = Mesh::start_at("2027-03-01T09:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let enroll = |customer: String, method: String, extra: Value| {
+        let http = mesh.http();
+        let mut body = json!({"customer_id": customer, "payment_method_id": method});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        async move {
+            let made = http.post("/autopay_enrollments", key, body).await;
+            assert_eq!(made.status, 200, "{:?}", made.body);
+            made.body
+        }
+    };
+    let due = |customer: &str| json!({"customer_id": customer, "due_date": "2027-03-05", "items": [{"amount": 75, "description": "March rent"}]});
+
+    // A good card, enrolled: charged on the due date, once.
+    let payer = customer(&mesh, key).await;
+    let good = card(&mesh, key, &payer, "4242 4242 4242 4242").await;
+    let enrollment = enroll(payer.clone(), good, json!({})).await;
+    assert_eq!(
+        (enrollment["object"].clone(), enrollment["status"].clone()),
+        (json!("autopay_enrollment"), json!("active"))
+    );
+    let rent = http.post("/invoices", key, due(&payer)).await.body["id"].as_str().unwrap().to_owned();
+
+    // A declining card, enrolled; and one above its enrollment's limit.
+    let declining = customer(&mesh, key).await;
+    let bad = card(&mesh, key, &declining, "4111 1111 1111 9908").await;
+    let declined_enrollment = enroll(declining.clone(), bad, json!({})).await;
+    let late_rent =
+        http.post("/invoices", key, due(&declining)).await.body["id"].as_str().unwrap().to_owned();
+    let careful = customer(&mesh, key).await;
+    let careful_card = card(&mesh, key, &careful, "4242 4242 4242 4242").await;
+    enroll(careful.clone(), careful_card, json!({"upper_limit": 10})).await;
+    let big = http.post("/invoices", key, due(&careful)).await.body["id"].as_str().unwrap().to_owned();
+
+    // Before the due date nothing is charged.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, 0);
+
+    mesh.set_clock("2027-03-05T09:00:00Z");
+    until(&mesh, &format!("/invoices/{rent}"), key, |i| i["status"] == "paid").await;
+    let id = enrollment["id"].as_str().unwrap();
+    let shown =
+        until(&mesh, &format!("/autopay_enrollments/{id}"), key, |e| e["last_payment_status"] == "processed")
+            .await;
+    let payment = shown["last_transaction_id"].as_str().unwrap().to_owned();
+    let charged = http.get(&format!("/transactions/{payment}"), key).await.body;
+    assert_eq!(charged["initiator"], "automatic_billing", "{charged}");
+    assert_eq!(charged["allocations"][0]["invoice_id"], rent.as_str());
+    let declined_id = declined_enrollment["id"].as_str().unwrap();
+    until(&mesh, &format!("/autopay_enrollments/{declined_id}"), key, |e| {
+        e["last_payment_status"] == "declined"
+    })
+    .await;
+    let over = until(&mesh, &format!("/invoices/{big}"), key, |_| true).await;
+    assert_eq!(over["status"], "pending");
+
+    // More sweeps the same day charge nothing more.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let payments_of = |customer: &str| {
+        let customer = customer.to_owned();
+        let http = mesh.http();
+        async move { values(&http.get(&format!("/transactions?customer_id={customer}"), key).await.body).len() }
+    };
+    assert_eq!(payments_of(&payer).await, 1);
+    assert_eq!(payments_of(&declining).await, 1);
+    assert_eq!(payments_of(&careful).await, 0, "above the limit, nothing is charged");
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM billing.autopay_attempts WHERE status = 'over_limit'").await,
+        1
+    );
+
+    // The decline is tried again a day later, then three days after that;
+    // the third attempt, with a card that works, pays.
+    mesh.set_clock("2027-03-06T09:00:00Z");
+    until(&mesh, &format!("/transactions?customer_id={declining}"), key, |b| values(b).len() == 2).await;
+    let fixed = card(&mesh, key, &declining, "5200 8282 8282 8210").await;
+    let switched = http
+        .put(&format!("/autopay_enrollments/{declined_id}"), key, json!({"payment_method_id": fixed}))
+        .await;
+    assert_eq!(switched.status, 200, "{:?}", switched.body);
+    mesh.set_clock("2027-03-08T09:00:00Z");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(payments_of(&declining).await, 2, "not before three days");
+    mesh.set_clock("2027-03-09T09:00:00Z");
+    until(&mesh, &format!("/invoices/{late_rent}"), key, |i| i["status"] == "paid").await;
+    assert_eq!(payments_of(&declining).await, 3);
+
+    // Every autopay payment says automatic billing made it.
+    mesh.until_events_published().await;
+    let events = http.get("/events?type=transaction.payment|transaction.decline&limit=100", key).await.body;
+    let autopays = values(&events).iter().filter(|e| e["data"]["initiator"] == "automatic_billing").count();
+    assert_eq!(autopays, 4, "{events}");
+
+    // Canceled, an enrollment charges nothing more.
+    let canceled = http.put(&format!("/autopay_enrollments/{id}"), key, json!({"status": "canceled"})).await;
+    assert_eq!(canceled.body["status"], "canceled", "{:?}", canceled.body);
+    let next = http.post("/invoices", key, json!({"customer_id": payer, "items": [{"amount": 5}]})).await;
+    assert_eq!(next.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(payments_of(&payer).await, 1);
+
+    // Bad enrollments are refused per field; other partners see none.
+    let other_method = http
+        .post("/autopay_enrollments", key, json!({"customer_id": payer, "payment_method_id": fixed}))
+        .await;
+    assert!(problem(details(&other_method), "payment_method_id").unwrap().contains("enrolled customer"));
+    let empty = http.post("/autopay_enrollments", key, json!({})).await;
+    assert!(
+        problem(details(&empty), "customer_id").is_some()
+            && problem(details(&empty), "payment_method_id").is_some()
+    );
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        assert_eq!(http.get(&format!("/autopay_enrollments/{id}"), other).await.status, 404);
+    }
+    mesh.assert_ledger_invariants().await;
+}

@@ -298,10 +298,11 @@ enum Kind {
     LineItem,
     BillingSchedule,
     BillingCharge,
+    AutopayEnrollment,
 }
 
 impl Kind {
-    const ALL: [Kind; 19] = [
+    const ALL: [Kind; 20] = [
         Kind::AccessToken,
         Kind::Account,
         Kind::ApiKey,
@@ -321,6 +322,7 @@ impl Kind {
         Kind::LineItem,
         Kind::BillingSchedule,
         Kind::BillingCharge,
+        Kind::AutopayEnrollment,
     ];
 }
 
@@ -348,6 +350,7 @@ fn kind_of(path: &str) -> Option<Kind> {
         "line_items" => Kind::LineItem,
         "billing_schedules" => Kind::BillingSchedule,
         "billing_charges" => Kind::BillingCharge,
+        "autopay_enrollments" => Kind::AutopayEnrollment,
         _ => return None,
     })
 }
@@ -371,7 +374,8 @@ fn write_body(op: &Operation) -> Option<Option<Value>> {
             | "/invoices/{id}"
             | "/line_items/{id}"
             | "/billing_schedules/{id}"
-            | "/billing_charges/{id}",
+            | "/billing_charges/{id}"
+            | "/autopay_enrollments/{id}",
         ) => changed,
         ("POST", "/invoices/{id}/items" | "/billing_schedules/{id}/charges") => json!({"amount": 1}),
         ("PUT", "/api_keys/{id}") => json!({"name": "Renamed"}),
@@ -503,6 +507,10 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             Outcome::Ignored("a charge created with its schedule belongs to that schedule"),
         ),
         ("/billing_charges", "billing_schedule_id") => (json!({"amount": 1}), refused),
+        ("/autopay_enrollments", "customer_id" | "payment_method_id" | "billing_schedule_id") => (
+            json!({"customer_id": own(Kind::Customer), "payment_method_id": own(Kind::PaymentMethod)}),
+            refused,
+        ),
         ("/billing_schedules/{id}/charges", "billing_schedule_id") => {
             (json!({"amount": 1}), Outcome::Ignored("the path names the billing schedule"))
         }
@@ -536,6 +544,10 @@ struct Side {
     live: bool,
     default_processing: String,
     ids: BTreeSet<String>,
+    /// The customer of the objects bodies name (its card, its billing
+    /// schedule), once made: enrollments are made for it, so that a
+    /// control naming its card or schedule is the enrollment's own.
+    named_customer: Option<String>,
 }
 
 fn id(object: &Value) -> String {
@@ -547,7 +559,7 @@ impl Side {
         let key = key(partner, if live { "secret_key_" } else { "test_secret_key_" }).to_owned();
         let default_processing = partner.default_accounts[usize::from(live)].to_string();
         let ids = BTreeSet::from([default_processing.clone()]);
-        Self { api: api.clone(), key, live, default_processing, ids }
+        Self { api: api.clone(), key, live, default_processing, ids, named_customer: None }
     }
 
     fn auth(&self) -> Auth {
@@ -719,6 +731,11 @@ impl Side {
     /// A monthly billing schedule of a new customer.
     async fn billing_schedule(&mut self) -> String {
         let customer = self.customer().await;
+        self.billing_schedule_of(&customer).await
+    }
+
+    /// A monthly billing schedule of `customer`.
+    async fn billing_schedule_of(&mut self, customer: &str) -> String {
         let body = json!({"type": "subscription", "recurring_frequency": "monthly", "customer_id": customer,
             "charges": [{"amount": 39.99}]});
         let made = self.post("/billing_schedules", body).await;
@@ -780,6 +797,15 @@ impl Side {
                 id(&self.post("/line_items", json!({"invoice_id": invoice, "amount": 2.5})).await)
             }
             Kind::BillingSchedule => self.billing_schedule().await,
+            Kind::AutopayEnrollment => {
+                let customer = match self.named_customer.clone() {
+                    Some(customer) => customer,
+                    None => self.customer().await,
+                };
+                let card = self.card(&customer).await;
+                let body = json!({"customer_id": customer, "payment_method_id": card});
+                id(&self.post("/autopay_enrollments", body).await)
+            }
             Kind::BillingCharge => {
                 let schedule = self.billing_schedule().await;
                 id(&self
@@ -816,7 +842,9 @@ impl Side {
             (Kind::ProcessingAccount, self.default_processing.clone()),
         ]);
         out.insert(Kind::Invoice, self.invoice().await);
-        out.insert(Kind::BillingSchedule, self.billing_schedule().await);
+        let schedule = self.billing_schedule_of(&out[&Kind::Customer]).await;
+        out.insert(Kind::BillingSchedule, schedule);
+        self.named_customer = Some(out[&Kind::Customer].clone());
         if !self.live {
             out.insert(Kind::Transaction, self.payment(false).await);
         }

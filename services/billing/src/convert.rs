@@ -17,7 +17,7 @@ use crate::{
         invoice::{Entry, MAX_QTY, Status, line_total},
         schedule::{Frequency, GivenDays, Rule},
     },
-    store::{ChargeRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
+    store::{ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
 };
 
 /// The longest `type` of an invoice, item, schedule or charge.
@@ -192,6 +192,26 @@ pub(crate) fn charge_to_proto(row: &ChargeRow) -> pb::BillingCharge {
         amount: Some(money(row.amount, &row.currency)),
         qty: Some(row.qty),
         total: Some(money(row.total, &row.currency)),
+        attrs: Some(to_struct(object(Some(&row.attrs.0)))),
+        livemode: row.livemode,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.modified_at)),
+    }
+}
+
+/// An autopay enrollment as the contract says it.
+pub(crate) fn enrollment_to_proto(row: &EnrollmentRow) -> pb::AutopayEnrollment {
+    pb::AutopayEnrollment {
+        id: row.id.to_string(),
+        customer_id: row.customer_id.to_string(),
+        payment_method_id: row.payment_method_id.to_string(),
+        billing_schedule_id: row.billing_schedule_id.map(|id| id.to_string()).unwrap_or_default(),
+        upper_limit: row.upper_limit.map(|limit| money(limit, &row.currency)),
+        status: if row.status == "canceled" { pb::AutopayStatus::Canceled } else { pb::AutopayStatus::Active }
+            as i32,
+        last_payment_status: row.last_payment_status.clone().unwrap_or_default(),
+        last_payment_time: row.last_payment_at.map(timestamp),
+        last_transaction_id: row.last_transaction_id.map(|id| id.to_string()).unwrap_or_default(),
         attrs: Some(to_struct(object(Some(&row.attrs.0)))),
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),

@@ -2,5 +2,6 @@
 //! payment is split over invoices, and when a billing schedule bills.
 
 pub mod allocation;
+pub mod autopay;
 pub mod invoice;
 pub mod schedule;

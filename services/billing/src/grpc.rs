@@ -8,6 +8,7 @@ use paymesh_kit::{
 };
 use paymesh_proto::billing::v1::{
     self as pb, allocation_service_server::AllocationService,
+    autopay_enrollment_service_server::AutopayEnrollmentService,
     billing_charge_service_server::BillingChargeService,
     billing_schedule_service_server::BillingScheduleService, invoice_service_server::InvoiceService,
     line_item_service_server::LineItemService,
@@ -28,6 +29,10 @@ pub(crate) static RESOURCES: &[ServiceResources] = &[
         resources: &["/billing_schedules"],
     },
     ServiceResources { service: "paymesh.billing.v1.BillingChargeService", resources: &["/billing_charges"] },
+    ServiceResources {
+        service: "paymesh.billing.v1.AutopayEnrollmentService",
+        resources: &["/autopay_enrollments"],
+    },
 ];
 
 /// `InvoiceService` over the service.
@@ -45,6 +50,10 @@ pub(crate) struct ScheduleApi(pub(crate) Billing);
 /// `BillingChargeService` over the service.
 #[derive(Clone, Debug)]
 pub(crate) struct ChargeApi(pub(crate) Billing);
+
+/// `AutopayEnrollmentService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct EnrollmentApi(pub(crate) Billing);
 
 /// `AllocationService` over the service.
 #[derive(Clone, Debug)]
@@ -345,5 +354,73 @@ impl AllocationService for AllocationApi {
         let scope = service_scope(&request)?;
         self.0.settle(scope, request.into_inner()).await?;
         Ok(Response::new(pb::SettleAllocationsResponse {}))
+    }
+}
+
+#[tonic::async_trait]
+impl AutopayEnrollmentService for EnrollmentApi {
+    async fn create_autopay_enrollment(
+        &self,
+        request: Request<pb::CreateAutopayEnrollmentRequest>,
+    ) -> Result<Response<pb::CreateAutopayEnrollmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let row =
+                    billing.create_enrollment(scope, message.autopay_enrollment.unwrap_or_default()).await?;
+                Ok(pb::CreateAutopayEnrollmentResponse {
+                    autopay_enrollment: Some(convert::enrollment_to_proto(&row)),
+                })
+            })
+            .await
+    }
+
+    async fn get_autopay_enrollment(
+        &self,
+        request: Request<pb::GetAutopayEnrollmentRequest>,
+    ) -> Result<Response<pb::GetAutopayEnrollmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.enrollment(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetAutopayEnrollmentResponse {
+            autopay_enrollment: Some(convert::enrollment_to_proto(&row)),
+        }))
+    }
+
+    async fn list_autopay_enrollments(
+        &self,
+        request: Request<pb::ListAutopayEnrollmentsRequest>,
+    ) -> Result<Response<pb::ListAutopayEnrollmentsResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let listing = self.0.enrollments(scope, &query).await?;
+        Ok(Response::new(pb::ListAutopayEnrollmentsResponse {
+            autopay_enrollments: listing.items.iter().map(convert::enrollment_to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_autopay_enrollment(
+        &self,
+        request: Request<pb::UpdateAutopayEnrollmentRequest>,
+    ) -> Result<Response<pb::UpdateAutopayEnrollmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.update_enrollment(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateAutopayEnrollmentResponse {
+            autopay_enrollment: Some(convert::enrollment_to_proto(&row)),
+        }))
+    }
+
+    async fn delete_autopay_enrollment(
+        &self,
+        request: Request<pb::DeleteAutopayEnrollmentRequest>,
+    ) -> Result<Response<pb::DeleteAutopayEnrollmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.delete_enrollment(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteAutopayEnrollmentResponse {
+            autopay_enrollment: Some(convert::enrollment_to_proto(&row)),
+        }))
     }
 }

@@ -14,6 +14,9 @@
 //!   with Payload's defaults and month-end rules
 //!   ([`domain::schedule`]).
 //!
+//! - **Autopay** — customers' enrollments; invoices due are charged to the
+//!   enrolled method through the payments service, once per attempt
+//!   (an Idempotency-Key per invoice and attempt), declines retried.
 //! - **Allocations** — the parts of payments that pay invoices: reserved
 //!   by the payments service before a payment is charged (never more than
 //!   is left to pay, under the invoices' row locks), then applied as
@@ -50,6 +53,7 @@ use paymesh_kit::{
 };
 use paymesh_proto::billing::v1::{
     allocation_service_server::AllocationServiceServer,
+    autopay_enrollment_service_server::AutopayEnrollmentServiceServer,
     billing_charge_service_server::BillingChargeServiceServer,
     billing_schedule_service_server::BillingScheduleServiceServer,
     invoice_service_server::InvoiceServiceServer, line_item_service_server::LineItemServiceServer,
@@ -92,6 +96,8 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let identity = kit_grpc::connect(common.services.get("identity")?, common.request_timeout)?;
+    let methods = kit_grpc::connect(common.services.get("methods")?, common.request_timeout)?;
+    let payments = kit_grpc::connect(common.services.get("payments")?, common.request_timeout)?;
     let authenticator =
         Arc::new(CachedAuthenticator::new(RemoteAuthenticator::new(identity.clone()), common.auth));
     let billing = service::Billing {
@@ -99,7 +105,7 @@ pub async fn serve_with(
         keys: IdempotencyKeys::new(pool.clone(), common.idempotency),
         clock,
         limits: common.list,
-        peers: peers::Peers::new(identity, common.service_keys.token(SCHEMA)),
+        peers: peers::Peers::new((identity, methods, payments), common.service_keys.token(SCHEMA)),
     };
     let stop = CancellationToken::new();
     let sweeps = tokio::spawn(sweep_until(billing.clone(), config.sweep_interval, stop.clone()));
@@ -110,6 +116,7 @@ pub async fn serve_with(
         .add_service(LineItemServiceServer::new(grpc::LineItemApi(billing.clone())))
         .add_service(BillingScheduleServiceServer::new(grpc::ScheduleApi(billing.clone())))
         .add_service(BillingChargeServiceServer::new(grpc::ChargeApi(billing.clone())))
+        .add_service(AutopayEnrollmentServiceServer::new(grpc::EnrollmentApi(billing.clone())))
         .add_service(AllocationServiceServer::new(grpc::AllocationApi(billing)))
         .serve(listener, shutdown)
         .await;
@@ -136,6 +143,11 @@ async fn sweep_until(billing: service::Billing, interval: Duration, stop: Cancel
                     Ok(0) => {}
                     Ok(late) => tracing::info!(late, "invoices marked overdue"),
                     Err(e) => tracing::warn!(error = %e, "marking invoices overdue failed; will retry"),
+                }
+                match billing.charge_due().await {
+                    Ok(0) => {}
+                    Ok(charged) => tracing::info!(charged, "autopay attempts made"),
+                    Err(e) => tracing::warn!(error = %e, "autopay failed; will retry"),
                 }
             }
         }

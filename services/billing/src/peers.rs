@@ -1,24 +1,32 @@
-//! What billing asks identity: whether a customer and a processing account
-//! exist, and which processing account a customer's invoices are paid to
-//! by default. Calls carry the billing service's token, acting for the
-//! caller's partner and mode.
+//! What billing asks the other services: identity whether a customer and a
+//! processing account exist, and which processing account a customer's
+//! invoices are paid to by default; the methods service whose a payment
+//! method is; the payments service to charge an invoice for autopay.
+//! Calls carry the billing service's token, acting for the caller's
+//! partner and mode.
 
 use paymesh_kit::{
     Error,
     auth::{Scope, ServiceToken},
     grpc::Channel,
 };
+use paymesh_kit::{money::Money, wire::IDEMPOTENCY_KEY};
 use paymesh_proto::{
     common::v1 as common,
     identity::v1::{self as id, account_service_client::AccountServiceClient},
+    methods::v1::{self as pm, payment_method_service_client::PaymentMethodServiceClient},
+    payments::v1::{self as pay, transaction_service_client::TransactionServiceClient},
 };
 use tonic::Code;
+use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 /// The client of identity.
 #[derive(Clone)]
 pub(crate) struct Peers {
     accounts: AccountServiceClient<Channel>,
+    methods: PaymentMethodServiceClient<Channel>,
+    payments: TransactionServiceClient<Channel>,
     token: ServiceToken,
 }
 
@@ -36,9 +44,71 @@ pub(crate) struct Customer {
 }
 
 impl Peers {
-    /// The client over `identity`, presenting `token`.
-    pub(crate) fn new(identity: Channel, token: ServiceToken) -> Self {
-        Self { accounts: AccountServiceClient::new(identity), token }
+    /// The clients over `identity`, `methods` and `payments`, presenting
+    /// `token`.
+    pub(crate) fn new(
+        (identity, methods, payments): (Channel, Channel, Channel),
+        token: ServiceToken,
+    ) -> Self {
+        Self {
+            accounts: AccountServiceClient::new(identity),
+            methods: PaymentMethodServiceClient::new(methods),
+            payments: TransactionServiceClient::new(payments),
+            token,
+        }
+    }
+
+    /// The owner of payment method `id`; `None` if there is no such method.
+    pub(crate) async fn method_owner(&self, scope: Scope, id: Uuid) -> Result<Option<Uuid>, Error> {
+        let request = self.token.request(scope, pm::GetPaymentMethodRequest { id: id.to_string() });
+        match self.methods.clone().get_payment_method(request).await {
+            Ok(response) => {
+                Ok(response.into_inner().payment_method.and_then(|m| Uuid::parse_str(&m.account_id).ok()))
+            }
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(Error::from_peer("methods", &status)),
+        }
+    }
+
+    /// Charges `charge` for autopay with Idempotency-Key `key`: the same
+    /// key answers the same, so a charge sent again is made once.
+    pub(crate) async fn charge(&self, scope: Scope, charge: Charge, key: &str) -> Charged {
+        let transaction = pay::Transaction {
+            r#type: pay::TransactionType::Payment as i32,
+            amount: Some(charge.amount.to_proto()),
+            customer_id: Some(charge.customer_id.to_string()),
+            payment_method_id: Some(charge.payment_method_id.to_string()),
+            processing_id: Some(charge.processing_id.to_string()),
+            description: Some(format!("Autopay of invoice {}", charge.invoice_id)),
+            allocations: vec![pay::Allocation {
+                invoice_id: charge.invoice_id.to_string(),
+                amount: Some(charge.amount.to_proto()),
+                entry_type: pay::AllocationEntryType::Payment as i32,
+            }],
+            initiator: pay::PaymentInitiator::AutomaticBilling as i32,
+            ..Default::default()
+        };
+        let mut request =
+            self.token.request(scope, pay::CreateTransactionRequest { transaction: Some(transaction) });
+        if let Ok(value) = key.parse() {
+            request.metadata_mut().insert(IDEMPOTENCY_KEY, value);
+        }
+        match self.payments.clone().create_transaction(request).await {
+            Ok(response) => Charged::Processed(
+                response.into_inner().transaction.and_then(|t| Uuid::parse_str(&t.id).ok()),
+            ),
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                let transaction = status
+                    .get_details_error_info()
+                    .and_then(|info| info.metadata.get("transaction_id").cloned())
+                    .and_then(|id| Uuid::parse_str(&id).ok());
+                Charged::Declined(transaction, status.message().to_owned())
+            }
+            Err(status) if status.code() == Code::InvalidArgument => {
+                Charged::Refused(status.message().to_owned())
+            }
+            Err(status) => Charged::NotYet(Error::from_peer("payments", &status)),
+        }
     }
 
     async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<id::Account>, Error> {
@@ -87,4 +157,28 @@ impl Peers {
             .accounts;
         Ok(accounts.first().and_then(|a| Uuid::parse_str(&a.id).ok()))
     }
+}
+
+/// An autopay charge.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Charge {
+    pub(crate) invoice_id: Uuid,
+    pub(crate) customer_id: Uuid,
+    pub(crate) payment_method_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) amount: Money,
+}
+
+/// How an autopay charge ended.
+#[derive(Debug)]
+pub(crate) enum Charged {
+    /// Approved: the payment.
+    Processed(Option<Uuid>),
+    /// Declined: the payment, and why.
+    Declined(Option<Uuid>, String),
+    /// Refused before the processor was asked (the method was deleted, the
+    /// invoice was paid meanwhile, …): why.
+    Refused(String),
+    /// No answer (payments away, the key still held): send it again later.
+    NotYet(Error),
 }

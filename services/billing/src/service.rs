@@ -3,6 +3,7 @@
 //! and mark invoices overdue on the service clock.
 
 mod allocations;
+mod autopay;
 
 use chrono::{Days, NaiveDate};
 use paymesh_kit::{

@@ -124,6 +124,34 @@ pub(crate) static CHARGES: Resource = Resource {
     shared_rows: false,
 };
 
+/// `/autopay_enrollments`: the queryable attributes of enrollments.
+pub(crate) static ENROLLMENTS: Resource = Resource {
+    name: "autopay_enrollment",
+    table: "autopay_enrollments",
+    select: "id, livemode, customer_id, payment_method_id, billing_schedule_id, currency, upper_limit, status, \
+             last_payment_status, last_payment_at, last_transaction_id, attrs, created_at, modified_at",
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "customer_id", sql: "customer_id", ty: ColumnType::Id },
+        Column { name: "payment_method_id", sql: "payment_method_id", ty: ColumnType::Id },
+        Column { name: "billing_schedule_id", sql: "billing_schedule_id", ty: ColumnType::Id },
+        Column { name: "upper_limit", sql: "upper_limit", ty: ColumnType::Decimal },
+        Column { name: "status", sql: "status", ty: ColumnType::Enum(&["active", "canceled"]) },
+        Column {
+            name: "last_payment_status",
+            sql: "last_payment_status",
+            ty: ColumnType::Enum(&["processed", "declined", "failed", "over_limit"]),
+        },
+        Column { name: "last_payment_timestamp", sql: "last_payment_at", ty: ColumnType::Timestamp },
+        Column { name: "last_transaction_id", sql: "last_transaction_id", ty: ColumnType::Id },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
+        Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
 const ITEM_COLUMNS: &str = "id, livemode, invoice_id, entry_type, type, description, currency, amount, qty, total, \
      incurred_date, transaction_id, attrs, created_at, modified_at";
 const CHARGE_COLUMNS: &str = "id, livemode, billing_schedule_id, type, description, currency, amount, qty, total, attrs, created_at, \
@@ -724,6 +752,172 @@ impl Store {
         Ok(())
     }
 
+    // === Autopay ===
+
+    /// Enrollment `id` of `scope`; `lock` takes it for update.
+    pub(crate) async fn enrollment(
+        conn: &mut PgConnection,
+        scope: Scope,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<EnrollmentRow, Error> {
+        one(conn, &ENROLLMENTS, scope, (id, "Autopay enrollment"), lock).await
+    }
+
+    /// Enrollment `id` of `scope`, read outside a transaction.
+    pub(crate) async fn read_enrollment(&self, scope: Scope, id: Uuid) -> Result<EnrollmentRow, Error> {
+        Self::enrollment(&mut *self.pool.acquire().await?, scope, id, false).await
+    }
+
+    /// The enrollments of `scope` that `query` matches.
+    pub(crate) async fn enrollments(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<EnrollmentRow>, Error> {
+        self.listed(&ENROLLMENTS, scope, query, limits).await
+    }
+
+    /// Stores enrollment `row` (new) or saves it (changed).
+    pub(crate) async fn put_enrollment(
+        conn: &mut PgConnection,
+        scope: Scope,
+        row: &EnrollmentRow,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO autopay_enrollments (id, partner_id, livemode, customer_id, payment_method_id, \
+             billing_schedule_id, currency, upper_limit, status, last_payment_status, last_payment_at, \
+             last_transaction_id, attrs, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (id) DO UPDATE SET payment_method_id = $5, upper_limit = $8, status = $9, \
+             last_payment_status = $10, last_payment_at = $11, last_transaction_id = $12, attrs = $13, \
+             modified_at = $15",
+        )
+        .bind(row.id)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(row.customer_id)
+        .bind(row.payment_method_id)
+        .bind(row.billing_schedule_id)
+        .bind(&row.currency)
+        .bind(row.upper_limit)
+        .bind(&row.status)
+        .bind(row.last_payment_status.as_deref())
+        .bind(row.last_payment_at)
+        .bind(row.last_transaction_id)
+        .bind(&row.attrs)
+        .bind(row.created_at)
+        .bind(row.modified_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes enrollment `id` and its attempts.
+    pub(crate) async fn delete_enrollment(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM autopay_enrollments WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Takes the next invoice of any partner that autopay should charge
+    /// on `today` — issued, due, something left to pay, its customer
+    /// enrolled — with its enrollment and its last attempt; locked (other
+    /// sweeps skip it) until `conn`'s transaction ends. An invoice whose
+    /// last attempt is `charging` is taken again once `stale` has passed
+    /// since it was sent.
+    pub(crate) async fn next_autopay(
+        conn: &mut PgConnection,
+        today: NaiveDate,
+        stale: DateTime<Utc>,
+        after: Option<Uuid>,
+    ) -> Result<Option<Autopay>, Error> {
+        Ok(sqlx::query_as(
+            "SELECT i.id AS invoice_id, i.partner_id, i.livemode, i.customer_id, i.processing_id, i.currency, \
+                    i.amount_due, e.id AS enrollment_id, e.payment_method_id, e.upper_limit, \
+                    a.attempt AS last_attempt, a.status AS last_status \
+             FROM invoices i \
+             JOIN LATERAL (SELECT * FROM autopay_enrollments e WHERE e.partner_id = i.partner_id \
+                 AND e.livemode = i.livemode AND e.customer_id = i.customer_id AND e.status = 'active' \
+                 AND (e.billing_schedule_id IS NULL OR e.billing_schedule_id = i.billing_schedule_id) \
+                 AND (e.upper_limit IS NULL OR e.currency = i.currency) \
+                 ORDER BY e.billing_schedule_id IS NULL, e.created_at LIMIT 1) e ON true \
+             LEFT JOIN LATERAL (SELECT * FROM autopay_attempts a WHERE a.invoice_id = i.id \
+                 ORDER BY a.attempt DESC LIMIT 1) a ON true \
+             WHERE i.status IN ('pending', 'partially_paid', 'overdue') AND i.due_date <= $1 AND i.amount_due > 0 \
+               AND ($3::uuid IS NULL OR i.id > $3) \
+               AND (a.id IS NULL \
+                    OR (a.status = 'declined' AND a.next_attempt_on <= $1) \
+                    OR (a.status = 'charging' AND a.modified_at <= $2)) \
+             ORDER BY i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
+        )
+        .bind(today)
+        .bind(stale)
+        .bind(after)
+        .fetch_optional(conn)
+        .await?)
+    }
+
+    /// Records an attempt to charge an invoice (or marks it sent again).
+    pub(crate) async fn charging(
+        conn: &mut PgConnection,
+        due: &Autopay,
+        attempt: i16,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO autopay_attempts (id, partner_id, livemode, invoice_id, enrollment_id, attempt, status, \
+             created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, 'charging', $7, $7) \
+             ON CONFLICT (invoice_id, attempt) DO UPDATE SET modified_at = $7",
+        )
+        .bind(Uuid::now_v7())
+        .bind(due.partner_id)
+        .bind(due.livemode)
+        .bind(due.invoice_id)
+        .bind(due.enrollment_id)
+        .bind(attempt)
+        .bind(now)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Records how an attempt ended, and shows it on its enrollment.
+    pub(crate) async fn attempted(
+        &self,
+        due: &Autopay,
+        attempt: i16,
+        ended: &Attempted,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE autopay_attempts SET status = $3, transaction_id = $4, next_attempt_on = $5, reason = $6, \
+             modified_at = $7 WHERE invoice_id = $1 AND attempt = $2",
+        )
+        .bind(due.invoice_id)
+        .bind(attempt)
+        .bind(ended.status)
+        .bind(ended.transaction_id)
+        .bind(ended.next_attempt_on)
+        .bind(ended.reason.as_deref())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE autopay_enrollments SET last_payment_status = $2, last_payment_at = $3, \
+             last_transaction_id = $4, modified_at = $3 WHERE id = $1",
+        )
+        .bind(due.enrollment_id)
+        .bind(ended.status)
+        .bind(now)
+        .bind(ended.transaction_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // === Allocations ===
 
     /// The allocations of payment `transaction`, in the order given, locked.
@@ -827,6 +1021,52 @@ impl Store {
     ) -> Result<(), Error> {
         outbox::record_change(conn, scope, resource, change, id, data, at).await
     }
+}
+
+/// An autopay enrollment as stored.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct EnrollmentRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    pub(crate) customer_id: Uuid,
+    pub(crate) payment_method_id: Uuid,
+    pub(crate) billing_schedule_id: Option<Uuid>,
+    pub(crate) currency: String,
+    pub(crate) upper_limit: Option<Decimal>,
+    pub(crate) status: String,
+    pub(crate) last_payment_status: Option<String>,
+    pub(crate) last_payment_at: Option<DateTime<Utc>>,
+    pub(crate) last_transaction_id: Option<Uuid>,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) modified_at: DateTime<Utc>,
+}
+
+/// An invoice autopay should charge now.
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct Autopay {
+    pub(crate) invoice_id: Uuid,
+    pub(crate) partner_id: Uuid,
+    pub(crate) livemode: bool,
+    pub(crate) customer_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) currency: String,
+    pub(crate) amount_due: Decimal,
+    pub(crate) enrollment_id: Uuid,
+    pub(crate) payment_method_id: Uuid,
+    pub(crate) upper_limit: Option<Decimal>,
+    /// Its last attempt's number and status, if any.
+    pub(crate) last_attempt: Option<i16>,
+    pub(crate) last_status: Option<String>,
+}
+
+/// How an autopay attempt ended.
+#[derive(Clone, Debug)]
+pub(crate) struct Attempted {
+    pub(crate) status: &'static str,
+    pub(crate) transaction_id: Option<Uuid>,
+    pub(crate) next_attempt_on: Option<NaiveDate>,
+    pub(crate) reason: Option<String>,
 }
 
 /// An allocation as stored.

@@ -42,8 +42,11 @@ pub enum Service {
 }
 
 impl Service {
-    /// Every service, in the order they start: each calls only those before
-    /// it, so they stop in the reverse order (the gateway first).
+    /// Every service, in the order they start: each calls those before it,
+    /// so they stop in the reverse order (the gateway first). Two calls go
+    /// the other way, and both are retried until they are answered:
+    /// billing's autopay charges through payments (after it), and every
+    /// service's outbox relay publishes to events.
     pub const ALL: [Self; 7] = [
         Self::Identity,
         Self::Methods,

@@ -57,6 +57,8 @@ pub(crate) struct PaymentRequest {
     pub(crate) labels: Labels,
     /// The invoices it pays.
     pub(crate) allocations: Vec<Allocation>,
+    /// Made by automatic billing (only services may say so).
+    pub(crate) automatic_billing: bool,
 }
 
 /// A refund asked for.
@@ -96,6 +98,7 @@ struct Given {
     ledger: Vec<pb::TransactionLedger>,
     payment_method: Option<pm::PaymentMethod>,
     allocations: Vec<pb::Allocation>,
+    initiator: i32,
 }
 
 /// Reads a `CreateTransaction`'s transaction: a payment or a refund, or
@@ -115,6 +118,7 @@ pub(crate) fn new_transaction(t: pb::Transaction) -> Result<NewTransaction, Erro
         ledger,
         payment_method,
         allocations,
+        initiator,
         // Made by paymesh, never given (REST refuses them as read-only).
         id: _,
         status_code: _,
@@ -149,6 +153,7 @@ pub(crate) fn new_transaction(t: pb::Transaction) -> Result<NewTransaction, Erro
         ledger,
         payment_method,
         allocations,
+        initiator,
     };
     match pb::TransactionType::try_from(r#type) {
         Ok(pb::TransactionType::Payment) => payment(given).map(NewTransaction::Payment),
@@ -183,6 +188,14 @@ fn payment(mut t: Given) -> Result<PaymentRequest, Error> {
         fields.push("ledger", "Only refunds name an associated transaction");
     }
     let allocations = allocations(&mut fields, &t.allocations);
+    let automatic_billing = match pb::PaymentInitiator::try_from(t.initiator) {
+        Ok(pb::PaymentInitiator::Unspecified | pb::PaymentInitiator::Api) => false,
+        Ok(pb::PaymentInitiator::AutomaticBilling) => true,
+        Err(_) => {
+            fields.push("initiator", "Must be api or automatic_billing");
+            false
+        }
+    };
     let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
     if t.payment_method.is_some() {
         if !named(&t.customer_id) {
@@ -219,6 +232,7 @@ fn payment(mut t: Given) -> Result<PaymentRequest, Error> {
         inline_method: t.payment_method.map(Box::new),
         labels,
         allocations,
+        automatic_billing,
     })
 }
 
@@ -511,6 +525,11 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
                 entry_type: pb::AllocationEntryType::Payment as i32,
             })
             .collect(),
+        initiator: if t.automatic_billing {
+            pb::PaymentInitiator::AutomaticBilling
+        } else {
+            pb::PaymentInitiator::Api
+        } as i32,
     }
 }
 
@@ -540,5 +559,6 @@ pub(crate) fn event_data(t: &Transaction) -> Value {
             "amount": l.amount.to_proto().amount,
         })).collect::<Vec<_>>(),
         "allocations": Allocation::to_json(&t.allocations),
+        "initiator": if t.automatic_billing { "automatic_billing" } else { "api" },
     })
 }

@@ -114,6 +114,12 @@ impl Payments {
         principal.require_secret_key()?;
         let scope = principal.scope();
         match convert::new_transaction(request.transaction.unwrap_or_default())? {
+            NewTransaction::Payment(payment) if payment.automatic_billing && principal.service.is_none() => {
+                Err(Error::invalid(
+                    "transaction.initiator",
+                    "Set by paymesh: only its automatic billing makes automatic payments",
+                ))
+            }
             NewTransaction::Payment(payment) => self.pay(scope, payment, key).await,
             NewTransaction::Refund(refund) => self.refund(scope, refund).await,
         }
@@ -140,6 +146,7 @@ impl Payments {
             inline_method,
             labels,
             allocations,
+            automatic_billing,
         } = request;
         let connector = self.connector(scope)?;
         let method_id = match (inline_method, customer_id) {
@@ -160,7 +167,13 @@ impl Payments {
         let mut others: Option<VecDeque<Uuid>> = None;
         let mut prior = Vec::new();
         loop {
-            let terms = (authorize_only, labels.clone(), prior.as_slice(), allocations.as_slice());
+            let terms = attempts::Terms {
+                authorize_only,
+                labels: labels.clone(),
+                prior: &prior,
+                allocations: &allocations,
+                automatic_billing,
+            };
             match self.attempt(scope, connector, &plan, terms, key).await {
                 Err(declined @ Error::Refused { id: transaction_id, .. }) => {
                     prior.push(transaction_id);

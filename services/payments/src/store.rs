@@ -141,7 +141,7 @@ impl Store {
         }
         match changed.status {
             Status::Voided if was != Status::Voided => {
-                notices::notify(&mut tx, scope, &changed, notices::Settlement::Reverse(None), None).await?;
+                writes::notify(&mut tx, scope, &changed, writes::Settlement::Reverse(None), None).await?;
                 sqlx::query("DELETE FROM aftermaths WHERE payment_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -190,8 +190,8 @@ impl Store {
         update_row(&mut tx, scope, &payment).await?;
         post(&mut tx, scope, refund.id, &refunded.posting, at).await?;
         record(&mut tx, scope, &refund, "refund").await?;
-        let back = notices::Settlement::Reverse(Some(amount.amount));
-        notices::notify(&mut tx, scope, &payment, back, Some(refund.id)).await?;
+        let back = writes::Settlement::Reverse(Some(amount.amount));
+        writes::notify(&mut tx, scope, &payment, back, Some(refund.id)).await?;
         if refunded.paid_out {
             reverse(&mut tx, scope, &payment, amount, at).await?;
         }

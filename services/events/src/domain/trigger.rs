@@ -22,9 +22,9 @@
 //! | a payment made by automatic billing | automatic_payment (as well) | automatic_payment |
 //!
 //! Payment events fire `automatic_payment` as well when automatic billing
-//! (autopay, billing schedules) initiated the payment, approved or not, as
-//! PlacePay describes it; no service makes such payments yet, so the caller
-//! says so with [`Initiator`].
+//! (billing's autopay) initiated the payment, approved or not, as PlacePay
+//! describes it: the payment's event data says so (`"initiator":
+//! "automatic_billing"`), read into [`Initiator`].
 
 use serde_json::Value;
 

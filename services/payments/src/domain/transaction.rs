@@ -92,6 +92,9 @@ pub struct Transaction {
     pub ledger: Vec<LedgerLink>,
     /// Payments: the invoices it pays (billing's allocations).
     pub allocations: Vec<Allocation>,
+    /// Payments: made by paymesh's automatic billing (autopay) rather than
+    /// through the API.
+    pub automatic_billing: bool,
 }
 
 /// One invoice a payment pays.
@@ -254,6 +257,7 @@ impl Transaction {
             modified_at: now,
             ledger: Vec::new(),
             allocations: Vec::new(),
+            automatic_billing: false,
         }
     }
 

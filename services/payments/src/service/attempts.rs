@@ -19,6 +19,20 @@ use uuid::Uuid;
 
 use super::{Payments, Plan};
 
+/// What a payment asks beyond its plan.
+pub(super) struct Terms<'a> {
+    /// Authorize only, to capture later.
+    pub(super) authorize_only: bool,
+    /// The partner's description, order number and attributes.
+    pub(super) labels: Labels,
+    /// A cascade's declined attempts before this one.
+    pub(super) prior: &'a [Uuid],
+    /// The invoices it pays.
+    pub(super) allocations: &'a [Allocation],
+    /// Made by automatic billing.
+    pub(super) automatic_billing: bool,
+}
+
 /// The most billing notices one pass delivers.
 const NOTICES_PER_PASS: i64 = 100;
 use crate::{
@@ -59,12 +73,14 @@ impl Payments {
         scope: Scope,
         connector: &Arc<dyn Connector>,
         plan: &Plan,
-        (authorize_only, labels, prior, allocations): (bool, Labels, &[Uuid], &[Allocation]),
+        terms: Terms<'_>,
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
+        let Terms { authorize_only, labels, prior, allocations, automatic_billing } = terms;
         let now = self.clock.now();
         let payment = Transaction {
             allocations: allocations.to_vec(),
+            automatic_billing,
             fee: plan.fee,
             cust_conv_fee: plan.cust_conv_fee,
             customer_id: plan.customer_id,

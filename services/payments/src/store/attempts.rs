@@ -21,9 +21,8 @@ use uuid::Uuid;
 use super::{
     Store,
     aftermaths::insert_aftermath,
-    notices,
     rows::{TRANSACTION_COLUMNS, corrupt, read_transaction, scope_of},
-    writes::{insert_row, post, record, update_row},
+    writes::{self, insert_row, post, record, update_row},
 };
 use crate::{
     connector::Aftermath,
@@ -184,7 +183,7 @@ impl Store {
             return Ok(Finished::Before(Box::new(self.get(scope, payment.id).await?)));
         };
         update_row(&mut tx, scope, payment).await?;
-        notices::notify(&mut tx, scope, payment, notices::of_outcome(payment), None).await?;
+        writes::notify(&mut tx, scope, payment, writes::of_outcome(payment), None).await?;
         if let Some(posting) = outcome.posting {
             post(&mut tx, scope, payment.id, posting, payment.modified_at).await?;
         }
@@ -233,7 +232,8 @@ impl Store {
             {
                 let currency: String = row.try_get("currency")?;
                 let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
-                notices::insert(&mut tx, scope, (id, currency), notices::Settlement::Release, None).await?;
+                writes::insert_notice(&mut tx, scope, (id, currency), writes::Settlement::Release, None)
+                    .await?;
             }
         }
         tx.commit().await?;

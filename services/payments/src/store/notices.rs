@@ -1,33 +1,20 @@
 //! Billing notices: what the billing service must hear about a payment
 //! that pays invoices — its allocations applied, released or reversed.
-//! Each is written in the database transaction of the change it reports,
-//! so no outcome, refund, void, return or chargeback goes unreported, and
-//! is delivered at least once (billing settles each notice once, by id).
+//! Each is written (by `writes::notify`) in the database transaction of the
+//! change it reports, so no outcome, refund, void, return or chargeback
+//! goes unreported; here they are read to be delivered, at least once
+//! (billing settles each notice once, by id).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use paymesh_kit::{Error, auth::Scope, money::Currency};
 use rust_decimal::Decimal;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Store, rows::corrupt};
-use crate::domain::{Status, Transaction};
 
 /// How long a sender holds the notices it took.
 const HOLD: TimeDelta = TimeDelta::seconds(30);
-
-/// What becomes of a payment's allocations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Settlement {
-    /// The payment was approved: they pay their invoices.
-    Apply,
-    /// The payment was declined, voided before anything moved, or never
-    /// made: they are released.
-    Release,
-    /// Money of the payment went back: that much is owed again (`None`:
-    /// all of it).
-    Reverse(Option<Decimal>),
-}
 
 /// A notice to deliver.
 #[derive(Clone, Debug)]
@@ -41,60 +28,6 @@ pub(crate) struct Notice {
     pub(crate) currency: Currency,
     /// The transaction that took the money back (a refund, a chargeback).
     pub(crate) reversing: Option<Uuid>,
-}
-
-/// The settlement of a payment's allocations once its attempt finished.
-pub(crate) fn of_outcome(payment: &Transaction) -> Settlement {
-    match payment.status {
-        Status::Declined | Status::Voided => Settlement::Release,
-        _ => Settlement::Apply,
-    }
-}
-
-/// Writes the notice of `settlement` for `payment` (which took the money
-/// back: `reversing`) through `conn`, if the payment pays invoices.
-pub(super) async fn notify(
-    conn: &mut PgConnection,
-    scope: Scope,
-    payment: &Transaction,
-    settlement: Settlement,
-    reversing: Option<Uuid>,
-) -> Result<(), Error> {
-    if payment.allocations.is_empty() {
-        return Ok(());
-    }
-    insert(conn, scope, (payment.id, payment.amount.currency), settlement, reversing).await
-}
-
-/// Writes the notice of `settlement` for payment `transaction` (in
-/// `currency`) through `conn`.
-pub(super) async fn insert(
-    conn: &mut PgConnection,
-    scope: Scope,
-    (transaction, currency): (Uuid, Currency),
-    settlement: Settlement,
-    reversing: Option<Uuid>,
-) -> Result<(), Error> {
-    let (word, amount) = match settlement {
-        Settlement::Apply => ("apply", None),
-        Settlement::Release => ("release", None),
-        Settlement::Reverse(amount) => ("reverse", amount),
-    };
-    sqlx::query(
-        "INSERT INTO billing_notices (id, partner_id, livemode, transaction_id, settlement, amount, currency, \
-         reversing_transaction_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())",
-    )
-    .bind(Uuid::now_v7())
-    .bind(scope.partner_id)
-    .bind(scope.livemode)
-    .bind(transaction)
-    .bind(word)
-    .bind(amount)
-    .bind(currency.code())
-    .bind(reversing)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {

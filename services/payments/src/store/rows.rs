@@ -33,6 +33,7 @@ pub(super) static TRANSACTIONS: Resource = Resource {
         Column { name: "delivery_fee", sql: "delivery_fee", ty: ColumnType::Decimal },
         Column { name: "delivery_date", sql: "delivery_date", ty: ColumnType::Date },
         Column { name: "rejected_on", sql: "rejected_on", ty: ColumnType::Date },
+        Column { name: "initiator", sql: "initiator", ty: ColumnType::Enum(&["api", "automatic_billing"]) },
         Column { name: "payout_method", sql: "payout_method", ty: ColumnType::Enum(PayoutMethod::NAMES) },
         Column { name: "refunded_amount", sql: "refunded_amount", ty: ColumnType::Decimal },
         Column { name: "currency", sql: "currency", ty: ColumnType::Enum(Currency::CODES) },
@@ -57,7 +58,7 @@ pub(super) const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
      settles_at, settled_at, rejected_on, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, \
-     modified_at, allocations";
+     modified_at, allocations, initiator";
 
 /// What callers may filter ledger links by.
 pub(super) static LEDGERS: Resource = Resource {
@@ -128,6 +129,7 @@ struct TransactionRow {
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
     allocations: Json<Value>,
+    initiator: String,
 }
 
 impl TryFrom<TransactionRow> for Transaction {
@@ -179,6 +181,7 @@ impl TryFrom<TransactionRow> for Transaction {
             modified_at: row.modified_at,
             ledger: Vec::new(),
             allocations: Allocation::from_json(&row.allocations.0).ok_or_else(|| corrupt("allocations"))?,
+            automatic_billing: row.initiator == "automatic_billing",
         })
     }
 }

@@ -299,8 +299,8 @@ async fn returned_payment(
     post(tx, scope, moved.id, &returned.posting, now).await?;
     record(tx, scope, moved, event).await?;
     // What the payment paid of invoices is owed again.
-    let back = super::notices::Settlement::Reverse(Some(returned.amount.amount));
-    super::notices::notify(tx, scope, payment, back, Some(moved.id)).await?;
+    let back = super::writes::Settlement::Reverse(Some(returned.amount.amount));
+    super::writes::notify(tx, scope, payment, back, Some(moved.id)).await?;
     if returned.paid_out {
         reverse(tx, scope, payment, returned.amount, now).await?;
     }

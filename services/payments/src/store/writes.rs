@@ -4,15 +4,21 @@
 //! back from an account already paid.
 
 use chrono::{DateTime, Utc};
-use paymesh_kit::{Error, auth::Scope, money::Money, outbox};
+use paymesh_kit::{
+    Error,
+    auth::Scope,
+    money::{Currency, Money},
+    outbox,
+};
+use rust_decimal::Decimal;
 use serde_json::Map;
-use sqlx::{Postgres, Transaction as DbTransaction};
+use sqlx::{PgConnection, Postgres, Transaction as DbTransaction};
 use uuid::Uuid;
 
 use super::rows::{TRANSACTION_COLUMNS, read_transaction};
 use crate::{
     convert,
-    domain::{Allocation, LedgerLink, MethodKind, PayoutMethod, Posting, Transaction},
+    domain::{Allocation, LedgerLink, MethodKind, PayoutMethod, Posting, Status, Transaction},
 };
 
 /// Transaction `id` of the scope, locked for the rest of `tx`.
@@ -43,9 +49,9 @@ pub(super) async fn insert_row(
          amount, fee, cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, \
          payment_method_id, method_kind, processing_id, payment_intent_id, description, order_number, attrs, \
          connector, authorization_ref, settles_at, settled_at, prior_attempt_ids, delivery_fee, delivery_date, \
-         payout_method, created_at, modified_at, allocations) \
+         payout_method, created_at, modified_at, allocations, initiator) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -81,6 +87,7 @@ pub(super) async fn insert_row(
     .bind(t.created_at)
     .bind(t.modified_at)
     .bind(Allocation::to_json(&t.allocations))
+    .bind(if t.automatic_billing { "automatic_billing" } else { "api" })
     .execute(&mut **tx)
     .await
     .map_err(|e| match &e {
@@ -261,4 +268,73 @@ pub(super) async fn reverse(
     reversal.ledger = vec![link];
     post(tx, scope, reversal.id, &posting, at).await?;
     record(tx, scope, &reversal, "reversal").await
+}
+
+// === Billing notices (read and delivered in `notices`) ===
+
+/// What becomes of a payment's allocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settlement {
+    /// The payment was approved: they pay their invoices.
+    Apply,
+    /// The payment was declined, voided before anything moved, or never
+    /// made: they are released.
+    Release,
+    /// Money of the payment went back: that much is owed again (`None`:
+    /// all of it).
+    Reverse(Option<Decimal>),
+}
+
+/// The settlement of a payment's allocations once its attempt finished.
+pub(crate) fn of_outcome(payment: &Transaction) -> Settlement {
+    match payment.status {
+        Status::Declined | Status::Voided => Settlement::Release,
+        _ => Settlement::Apply,
+    }
+}
+
+/// Writes the notice of `settlement` for `payment` (which took the money
+/// back: `reversing`) through `conn`, if the payment pays invoices.
+pub(super) async fn notify(
+    conn: &mut PgConnection,
+    scope: Scope,
+    payment: &Transaction,
+    settlement: Settlement,
+    reversing: Option<Uuid>,
+) -> Result<(), Error> {
+    if payment.allocations.is_empty() {
+        return Ok(());
+    }
+    insert_notice(conn, scope, (payment.id, payment.amount.currency), settlement, reversing).await
+}
+
+/// Writes the notice of `settlement` for payment `transaction` (in
+/// `currency`) through `conn`.
+pub(super) async fn insert_notice(
+    conn: &mut PgConnection,
+    scope: Scope,
+    (transaction, currency): (Uuid, Currency),
+    settlement: Settlement,
+    reversing: Option<Uuid>,
+) -> Result<(), Error> {
+    let (word, amount) = match settlement {
+        Settlement::Apply => ("apply", None),
+        Settlement::Release => ("release", None),
+        Settlement::Reverse(amount) => ("reverse", amount),
+    };
+    sqlx::query(
+        "INSERT INTO billing_notices (id, partner_id, livemode, transaction_id, settlement, amount, currency, \
+         reversing_transaction_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(scope.partner_id)
+    .bind(scope.livemode)
+    .bind(transaction)
+    .bind(word)
+    .bind(amount)
+    .bind(currency.code())
+    .bind(reversing)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
