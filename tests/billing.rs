@@ -820,3 +820,44 @@ async fn autopay_charges_each_due_invoice_once_retries_declines_and_keeps_to_its
     }
     mesh.assert_ledger_invariants().await;
 }
+
+#[tokio::test]
+async fn a_prorated_schedule_bills_the_days_of_its_partial_first_month() {
+    let mesh = Mesh::start_at("2018-01-10T09:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let tenant = customer(&mesh, key).await;
+    // PlacePay's prorated recurring invoice: rent 1000 and an amenity 50 a
+    // month from 2018-01-15, billed on the 1st.
+    let made = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"type": "rent", "customer_id": tenant, "recurring_frequency": "monthly",
+                "monthly": {"billing_day": 1}, "start_date": "2018-01-15", "end_date": "2018-12-31",
+                "prorated": true, "charges": [{"type": "rent", "amount": 1000}, {"type": "ammenity", "amount": 50}]}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(
+        (made.body["prorated"].clone(), made.body["next_billing_date"].clone()),
+        (json!(true), json!("2018-01-15"))
+    );
+    let id = made.body["id"].as_str().unwrap();
+    let path = format!("/billing_schedules/{id}/invoices?order_by=due_date");
+
+    // January's 17 of 31 days, on the start date.
+    mesh.set_clock("2018-01-15T09:00:00Z");
+    let first = until(&mesh, &path, key, |b| values(b).len() == 1).await;
+    let january = &values(&first)[0];
+    assert_eq!(january["due_date"], "2018-01-15");
+    let amounts: Vec<&Value> = january["items"].as_array().unwrap().iter().map(|i| &i["amount"]).collect();
+    assert_eq!(amounts, [&json!(548.39), &json!(27.42)]);
+    assert_eq!(january["total_due"], json!(575.81));
+
+    // Then whole months.
+    mesh.set_clock("2018-02-01T09:00:00Z");
+    let both = until(&mesh, &path, key, |b| values(b).len() == 2).await;
+    assert_eq!(values(&both)[1]["total_due"], json!(1050));
+    let schedule = http.get(&format!("/billing_schedules/{id}"), key).await.body;
+    assert_eq!(schedule["next_billing_date"], "2018-03-01");
+}

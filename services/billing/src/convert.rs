@@ -175,6 +175,7 @@ pub(crate) fn schedule_to_proto(row: &ScheduleRow, charges: &[ChargeRow]) -> pb:
         charges: charges.iter().filter(|c| c.billing_schedule_id == row.id).map(charge_to_proto).collect(),
         currency: row.currency.clone(),
         next_billing_date: row.next_billing_date.map(|d| d.to_string()).unwrap_or_default(),
+        prorated: row.prorated,
         attrs: Some(to_struct(object(Some(&row.attrs.0)))),
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
@@ -260,7 +261,7 @@ pub(crate) fn schedule_json(row: &ScheduleRow, charges: &[ChargeRow]) -> Value {
         "customer_id": row.customer_id, "processing_id": row.processing_id, "currency": row.currency,
         "start_date": row.start_date, "end_date": row.end_date, "recurring_frequency": row.recurring_frequency,
         (row.recurring_frequency.clone()): row.billing_days.as_ref().map(|d| &d.0),
-        "next_billing_date": row.next_billing_date,
+        "next_billing_date": row.next_billing_date, "prorated": row.prorated,
         "charges": charges.iter().filter(|c| c.billing_schedule_id == row.id).map(charge_json).collect::<Vec<_>>(),
         "attrs": row.attrs.0, "created_at": row.created_at, "modified_at": row.modified_at,
     })

@@ -240,8 +240,10 @@ impl Billing {
     /// One invoice with its items.
     pub(crate) async fn invoice(&self, scope: Scope, id: &str) -> Result<InvoiceWithItems, Error> {
         let id = wire::object_id(id, || Error::NotFound { resource: "Invoice" })?;
-        let row = self.store.read_invoice(scope, id).await?;
-        let items = self.store.items_of(&[id]).await?;
+        let mut tx = self.store.snapshot().await?;
+        let row = Store::invoice(&mut tx, scope, id, false).await?;
+        let items = Store::items_of_in(&mut tx, &[id]).await?;
+        tx.commit().await?;
         Ok((row, items))
     }
 
@@ -251,9 +253,11 @@ impl Billing {
         scope: Scope,
         query: &paymesh_proto::common::v1::ListQuery,
     ) -> Result<(Listing<InvoiceRow>, Vec<ItemRow>), Error> {
-        let listing = self.store.invoices(scope, query, self.limits).await?;
+        let mut tx = self.store.snapshot().await?;
+        let listing = Store::invoices_in(&mut tx, scope, query, self.limits).await?;
         let ids: Vec<Uuid> = listing.items.iter().map(|r| r.id).collect();
-        let items = if ids.is_empty() { Vec::new() } else { self.store.items_of(&ids).await? };
+        let items = if ids.is_empty() { Vec::new() } else { Store::items_of_in(&mut tx, &ids).await? };
+        tx.commit().await?;
         Ok((listing, items))
     }
 
@@ -634,7 +638,7 @@ impl Billing {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
         let now = self.clock.now();
-        let span = Span { start, end, billed_from: today };
+        let span = Span { start, end, billed_from: today, prorated: schedule.prorated };
         let days = rule.days_json();
         let row = ScheduleRow {
             id: Uuid::now_v7(),
@@ -650,6 +654,7 @@ impl Billing {
             billing_days: (!days.is_null()).then_some(Json(days)),
             billed_from: today,
             next_billing_date: span.next_billing_date(rule),
+            prorated: schedule.prorated,
             attrs: Json(attrs),
             created_at: now,
             modified_at: now,
@@ -670,8 +675,10 @@ impl Billing {
     /// One billing schedule with its charges.
     pub(crate) async fn schedule(&self, scope: Scope, id: &str) -> Result<ScheduleWithCharges, Error> {
         let id = wire::object_id(id, || Error::NotFound { resource: "Billing schedule" })?;
-        let row = self.store.read_schedule(scope, id).await?;
-        let charges = self.store.charges_of(&[id]).await?;
+        let mut tx = self.store.snapshot().await?;
+        let row = Store::schedule(&mut tx, scope, id, false).await?;
+        let charges = Store::charges_of_in(&mut tx, &[id]).await?;
+        tx.commit().await?;
         Ok((row, charges))
     }
 
@@ -681,9 +688,11 @@ impl Billing {
         scope: Scope,
         query: &paymesh_proto::common::v1::ListQuery,
     ) -> Result<(Listing<ScheduleRow>, Vec<ChargeRow>), Error> {
-        let listing = self.store.schedules(scope, query, self.limits).await?;
+        let mut tx = self.store.snapshot().await?;
+        let listing = Store::schedules_in(&mut tx, scope, query, self.limits).await?;
         let ids: Vec<Uuid> = listing.items.iter().map(|r| r.id).collect();
-        let charges = if ids.is_empty() { Vec::new() } else { self.store.charges_of(&ids).await? };
+        let charges = if ids.is_empty() { Vec::new() } else { Store::charges_of_in(&mut tx, &ids).await? };
+        tx.commit().await?;
         Ok((listing, charges))
     }
 
@@ -792,9 +801,13 @@ impl Billing {
         let days = rule.days_json();
         row.recurring_frequency = rule.frequency().as_str().to_owned();
         row.billing_days = (!days.is_null()).then_some(Json(days));
-        row.next_billing_date =
-            Span { start: row.start_date, end: row.end_date, billed_from: row.billed_from }
-                .next_billing_date(rule);
+        row.next_billing_date = Span {
+            start: row.start_date,
+            end: row.end_date,
+            billed_from: row.billed_from,
+            prorated: row.prorated,
+        }
+        .next_billing_date(rule);
         let now = self.clock.now();
         row.modified_at = now;
         Store::save_schedule(&mut tx, &row).await?;
@@ -1012,10 +1025,31 @@ impl Billing {
                 transaction_id: None,
             })
             .collect();
-        let mut span =
-            Span { start: schedule.start_date, end: schedule.end_date, billed_from: schedule.billed_from };
+        let mut span = Span {
+            start: schedule.start_date,
+            end: schedule.end_date,
+            billed_from: schedule.billed_from,
+            prorated: schedule.prorated,
+        };
         let mut made = 0;
-        for (date, period_end) in span.due(rule, today, DATES_PER_SCHEDULE) {
+        for period in span.due(rule, today, DATES_PER_SCHEDULE) {
+            let date = period.bills_on;
+            // A partial period bills each charge for the days it covers.
+            let items: Vec<NewItem> = match period.share {
+                None => items.clone(),
+                Some((covered, of)) => items
+                    .iter()
+                    .map(|item| {
+                        let amount = invoice::prorated(item.amount, covered, of);
+                        NewItem {
+                            amount,
+                            total: line_total(amount, item.qty),
+                            incurred_date: Some(date),
+                            ..item.clone()
+                        }
+                    })
+                    .collect(),
+            };
             let new = NewInvoice {
                 id: Uuid::now_v7(),
                 kind: Some(schedule.kind.clone()),
@@ -1033,7 +1067,7 @@ impl Billing {
                 made += 1;
                 tracing::info!(billing_schedule = %schedule.id, invoice = %new.id, %date, "schedule billed");
             }
-            span.billed_from = period_end + Days::new(1);
+            span.billed_from = period.last + Days::new(1);
         }
         schedule.billed_from = span.billed_from;
         schedule.next_billing_date = span.next_billing_date(rule);

@@ -79,7 +79,8 @@ pub(crate) static SCHEDULES: Resource = Resource {
     name: "billing_schedule",
     table: "billing_schedules",
     select: "id, livemode, type, description, customer_id, processing_id, currency, start_date, end_date, \
-             recurring_frequency, billing_days, billed_from, next_billing_date, attrs, created_at, modified_at",
+             recurring_frequency, billing_days, billed_from, next_billing_date, prorated, attrs, created_at, \
+             modified_at",
     columns: &[
         Column { name: "id", sql: "id", ty: ColumnType::Id },
         Column { name: "type", sql: "type", ty: ColumnType::Text },
@@ -95,6 +96,7 @@ pub(crate) static SCHEDULES: Resource = Resource {
             ty: ColumnType::Enum(Frequency::WORDS),
         },
         Column { name: "next_billing_date", sql: "next_billing_date", ty: ColumnType::Date },
+        Column { name: "prorated", sql: "prorated", ty: ColumnType::Bool },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
     ],
@@ -226,6 +228,7 @@ pub(crate) struct ScheduleRow {
     pub(crate) billing_days: Option<Json<Value>>,
     pub(crate) billed_from: NaiveDate,
     pub(crate) next_billing_date: Option<NaiveDate>,
+    pub(crate) prorated: bool,
     pub(crate) attrs: Json<Value>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
@@ -285,6 +288,34 @@ impl Store {
         list(&self.pool, resource, scope, query, limits, |_| {}, |row| Ok(T::from_row(row)?)).await
     }
 
+    /// A read-only transaction that sees one snapshot: an object and its
+    /// parts (an invoice and its items) read in it agree.
+    pub(crate) async fn snapshot(&self) -> Result<Transaction<'static, Postgres>, Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// The invoices of `scope` that `query` matches, read through `conn`.
+    pub(crate) async fn invoices_in(
+        conn: &mut PgConnection,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<InvoiceRow>, Error> {
+        list(conn, &INVOICES, scope, query, limits, |_| {}, |row| Ok(InvoiceRow::from_row(row)?)).await
+    }
+
+    /// The schedules of `scope` that `query` matches, read through `conn`.
+    pub(crate) async fn schedules_in(
+        conn: &mut PgConnection,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<ScheduleRow>, Error> {
+        list(conn, &SCHEDULES, scope, query, limits, |_| {}, |row| Ok(ScheduleRow::from_row(row)?)).await
+    }
+
     // === Invoices ===
 
     /// Invoice `id` of `scope`; `lock` takes it for update.
@@ -295,21 +326,6 @@ impl Store {
         lock: bool,
     ) -> Result<InvoiceRow, Error> {
         one(conn, &INVOICES, scope, (id, "Invoice"), lock).await
-    }
-
-    /// Invoice `id` of `scope`, read outside a transaction.
-    pub(crate) async fn read_invoice(&self, scope: Scope, id: Uuid) -> Result<InvoiceRow, Error> {
-        Self::invoice(&mut *self.pool.acquire().await?, scope, id, false).await
-    }
-
-    /// The invoices of `scope` that `query` matches.
-    pub(crate) async fn invoices(
-        &self,
-        scope: Scope,
-        query: &ListQuery,
-        limits: ListLimits,
-    ) -> Result<Listing<InvoiceRow>, Error> {
-        self.listed(&INVOICES, scope, query, limits).await
     }
 
     /// Stores a new invoice (its totals follow from its items, stored
@@ -468,11 +484,6 @@ impl Store {
     }
 
     /// The items of `invoices`, each invoice's in the order they were added.
-    pub(crate) async fn items_of(&self, invoices: &[Uuid]) -> Result<Vec<ItemRow>, Error> {
-        Self::items_of_in(&mut *self.pool.acquire().await?, invoices).await
-    }
-
-    /// [`Store::items_of`] in `conn`'s transaction.
     pub(crate) async fn items_of_in(
         conn: &mut PgConnection,
         invoices: &[Uuid],
@@ -560,16 +571,6 @@ impl Store {
         Self::schedule(&mut *self.pool.acquire().await?, scope, id, false).await
     }
 
-    /// The schedules of `scope` that `query` matches.
-    pub(crate) async fn schedules(
-        &self,
-        scope: Scope,
-        query: &ListQuery,
-        limits: ListLimits,
-    ) -> Result<Listing<ScheduleRow>, Error> {
-        self.listed(&SCHEDULES, scope, query, limits).await
-    }
-
     /// Stores a new schedule as `row` says.
     pub(crate) async fn insert_schedule(
         conn: &mut PgConnection,
@@ -579,8 +580,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO billing_schedules (id, partner_id, livemode, type, description, customer_id, processing_id, \
              currency, start_date, end_date, recurring_frequency, billing_days, billed_from, next_billing_date, \
-             attrs, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             attrs, created_at, modified_at, prorated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
         )
         .bind(row.id)
         .bind(scope.partner_id)
@@ -598,6 +599,7 @@ impl Store {
         .bind(row.next_billing_date)
         .bind(&row.attrs)
         .bind(row.created_at)
+        .bind(row.prorated)
         .execute(conn)
         .await?;
         Ok(())
@@ -608,7 +610,7 @@ impl Store {
         sqlx::query(
             "UPDATE billing_schedules SET type = $2, description = $3, start_date = $4, end_date = $5, \
              recurring_frequency = $6, billing_days = $7, billed_from = $8, next_billing_date = $9, attrs = $10, \
-             modified_at = $11 WHERE id = $1",
+             modified_at = $11, prorated = $12 WHERE id = $1",
         )
         .bind(row.id)
         .bind(&row.kind)
@@ -621,6 +623,7 @@ impl Store {
         .bind(row.next_billing_date)
         .bind(&row.attrs)
         .bind(row.modified_at)
+        .bind(row.prorated)
         .execute(conn)
         .await?;
         Ok(())
@@ -680,11 +683,6 @@ impl Store {
 
     /// The charges of `schedules`, each schedule's in the order they were
     /// added.
-    pub(crate) async fn charges_of(&self, schedules: &[Uuid]) -> Result<Vec<ChargeRow>, Error> {
-        Self::charges_of_in(&mut *self.pool.acquire().await?, schedules).await
-    }
-
-    /// [`Store::charges_of`] in `conn`'s transaction.
     pub(crate) async fn charges_of_in(
         conn: &mut PgConnection,
         schedules: &[Uuid],

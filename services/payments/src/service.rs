@@ -395,7 +395,7 @@ impl Payments {
         };
         tracing::info!(refund = %refund.id, payment = %payment_id, "payment refunded");
         // What it paid of invoices is owed again: billing hears at once.
-        self.deliver_notices().await;
+        self.deliver_notices_of(payment_id).await;
         Ok(refund)
     }
 
@@ -473,7 +473,7 @@ impl Payments {
             .await?;
         tracing::info!(transaction = %id, status = updated.status.as_str(), "transaction updated");
         if !updated.allocations.is_empty() {
-            self.deliver_notices().await;
+            self.deliver_notices_of(id).await;
         }
         Ok(updated)
     }

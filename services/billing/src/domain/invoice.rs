@@ -114,6 +114,15 @@ pub fn line_total(amount: Decimal, qty: i32) -> Decimal {
     round_cents(amount * Decimal::from(qty))
 }
 
+/// `amount` for `covered` of the `of` days of a period, to the cent (half
+/// away from zero): a prorated charge.
+pub fn prorated(amount: Decimal, covered: i64, of: i64) -> Decimal {
+    if of <= 0 || covered >= of {
+        return amount;
+    }
+    round_cents(amount * Decimal::from(covered) / Decimal::from(of))
+}
+
 /// The totals of items given as (entry, total).
 pub fn totals(items: impl IntoIterator<Item = (Entry, Decimal)>) -> Totals {
     items.into_iter().fold(Totals::default(), |mut t, (entry, total)| {
@@ -192,6 +201,17 @@ mod tests {
         );
         assert_eq!(line_total(dec("0.335"), 3), dec("1.01"));
         assert_eq!(line_total(dec("-0.005"), 1), dec("-0.01"));
+    }
+
+    #[test]
+    fn prorated_charges_round_half_away_from_zero_to_the_cent() {
+        // PlacePay's 2018-01-15 start: 17 of January's 31 days.
+        assert_eq!(prorated(dec("1000"), 17, 31), dec("548.39"));
+        assert_eq!(prorated(dec("50"), 17, 31), dec("27.42"));
+        assert_eq!(prorated(dec("10"), 1, 8), dec("1.25"));
+        assert_eq!(prorated(dec("0.10"), 1, 4), dec("0.03"));
+        assert_eq!(prorated(dec("-0.10"), 1, 4), dec("-0.03"));
+        assert_eq!(prorated(dec("39.99"), 31, 31), dec("39.99"));
     }
 
     #[test]

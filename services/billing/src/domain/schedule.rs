@@ -296,6 +296,30 @@ impl Rule {
         }
     }
 
+    /// The billing date before `date`, as if the schedule had always
+    /// billed (the start of the full period a prorated first period is
+    /// part of).
+    pub fn previous_before(self, date: NaiveDate) -> NaiveDate {
+        let step = match self {
+            Self::Daily => 1,
+            Self::Weekly => 7,
+            Self::Biweekly => 14,
+            _ => 0,
+        };
+        if step > 0 {
+            return date - Days::new(step);
+        }
+        let (mut year, mut month) = (date.year(), date.month());
+        // Every rule bills at least once a year.
+        for _ in 0..13 {
+            if let Some(day) = self.in_month(year, month).into_iter().rev().find(|d| *d < date) {
+                return day;
+            }
+            (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+        }
+        date
+    }
+
     /// The billing date after `date`.
     pub fn next_after(self, start: NaiveDate, date: NaiveDate) -> NaiveDate {
         self.first_on_or_after(start, date + Days::new(1))
@@ -325,27 +349,63 @@ pub struct Span {
     /// The first day not yet billed: the schedule's creation day, then the
     /// day after the last period billed.
     pub billed_from: NaiveDate,
+    /// Partial periods are billed for the days they cover (PlacePay's
+    /// prorated invoices): the days from the start date to the first
+    /// billing date, and from the last billing date to the end date.
+    pub prorated: bool,
+}
+
+/// One period a schedule bills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    /// The day it is billed: its invoice's due date.
+    pub bills_on: NaiveDate,
+    /// Its last day.
+    pub last: NaiveDate,
+    /// A partial period of a prorated schedule: the days it covers, and
+    /// the days of the full period it is part of.
+    pub share: Option<(i64, i64)>,
 }
 
 impl Span {
-    /// The next billing date with a full period, if the schedule has one.
+    /// The next day the schedule bills, if it bills again.
     pub fn next_billing_date(&self, rule: Rule) -> Option<NaiveDate> {
-        let date = rule.first_on_or_after(self.start, self.billed_from);
-        self.full(rule, date).then_some(date)
+        self.due(rule, NaiveDate::MAX, 1).first().map(|p| p.bills_on)
     }
 
-    /// Whether the period `date` starts ends by the end date.
-    fn full(&self, rule: Rule, date: NaiveDate) -> bool {
-        self.end.is_none_or(|end| rule.period_end(self.start, date) <= end)
-    }
-
-    /// The billing dates due by `today`, oldest first, at most `at_most`,
-    /// each with the last day of its period.
-    pub fn due(&self, rule: Rule, today: NaiveDate, at_most: usize) -> Vec<(NaiveDate, NaiveDate)> {
+    /// The periods due by `today`, oldest first, at most `at_most`: each
+    /// billing date whose period ends by the end date and, for a prorated
+    /// schedule, the partial periods before the first billing date and
+    /// after the last one.
+    pub fn due(&self, rule: Rule, today: NaiveDate, at_most: usize) -> Vec<Period> {
         let mut out = Vec::new();
-        let mut date = rule.first_on_or_after(self.start, self.billed_from);
-        while date <= today && out.len() < at_most && self.full(rule, date) {
-            out.push((date, rule.period_end(self.start, date)));
+        let from = self.billed_from.max(self.start);
+        let mut date = rule.first_on_or_after(self.start, from);
+        let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days() + 1;
+        if self.prorated && from == self.start && date > self.start && self.start <= today && at_most > 0 {
+            let before = date - Days::new(1);
+            let last = self.end.map_or(before, |end| end.min(before));
+            let share = (days(self.start, last), days(rule.previous_before(date), before));
+            out.push(Period { bills_on: self.start, last, share: Some(share) });
+            if last < before {
+                return out;
+            }
+        }
+        while date <= today && out.len() < at_most {
+            let last = rule.period_end(self.start, date);
+            match self.end {
+                Some(end) if last > end => {
+                    if self.prorated && date <= end {
+                        out.push(Period {
+                            bills_on: date,
+                            last: end,
+                            share: Some((days(date, end), days(date, last))),
+                        });
+                    }
+                    break;
+                }
+                _ => out.push(Period { bills_on: date, last, share: None }),
+            }
             date = rule.next_after(self.start, date);
         }
         out
@@ -361,8 +421,8 @@ mod tests {
     }
 
     fn all(rule: Rule, start: &str, end: Option<&str>, from: &str, today: &str) -> Vec<String> {
-        let span = Span { start: d(start), end: end.map(d), billed_from: d(from) };
-        span.due(rule, d(today), 1000).into_iter().map(|(date, _)| date.to_string()).collect()
+        let span = Span { start: d(start), end: end.map(d), billed_from: d(from), prorated: false };
+        span.due(rule, d(today), 1000).into_iter().map(|p| p.bills_on.to_string()).collect()
     }
 
     #[test]
@@ -468,7 +528,12 @@ mod tests {
         let dates = all(rule, "2019-01-01", Some("2019-12-31"), "2019-01-01", "2020-03-01");
         assert_eq!(dates.len(), 11);
         assert_eq!(dates.last().map(String::as_str), Some("2019-11-07"));
-        let span = Span { start: d("2019-01-01"), end: Some(d("2019-12-31")), billed_from: d("2019-12-07") };
+        let span = Span {
+            start: d("2019-01-01"),
+            end: Some(d("2019-12-31")),
+            billed_from: d("2019-12-07"),
+            prorated: false,
+        };
         assert_eq!(span.next_billing_date(rule), None);
         // A weekly schedule whose end cuts its third week bills two.
         assert_eq!(all(Rule::Weekly, "2026-01-01", Some("2026-01-18"), "2026-01-01", "2026-03-01").len(), 2);
@@ -478,10 +543,13 @@ mod tests {
     fn a_frequency_change_applies_from_the_next_period() {
         // Billed monthly on the 1st through March 31st, then bimonthly 1/15.
         let rule = Rule::Bimonthly { first: 1, second: 15 };
-        let span = Span { start: d("2026-01-01"), end: None, billed_from: d("2026-04-01") };
+        let span = Span { start: d("2026-01-01"), end: None, billed_from: d("2026-04-01"), prorated: false };
         assert_eq!(span.next_billing_date(rule), Some(d("2026-04-01")));
         assert_eq!(
-            span.due(rule, d("2026-05-01"), 10).into_iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>(),
+            span.due(rule, d("2026-05-01"), 10)
+                .into_iter()
+                .map(|p| p.bills_on.to_string())
+                .collect::<Vec<_>>(),
             ["2026-04-01", "2026-04-15", "2026-05-01"]
         );
     }
@@ -499,6 +567,50 @@ mod tests {
         assert_eq!(
             Rule::resolve(Frequency::Annually, &given, d("2026-01-01")).unwrap_err()[0].0,
             "annually.billing_month"
+        );
+    }
+
+    #[test]
+    fn a_prorated_schedule_bills_the_days_before_its_first_and_after_its_last_billing_date() {
+        // PlacePay's prorated invoice: from 2018-01-15, billed on the 1st,
+        // to 2018-12-31: January's 17 of 31 days, then full months.
+        let rule = Rule::Monthly { day: 1 };
+        let span = Span {
+            start: d("2018-01-15"),
+            end: Some(d("2018-12-31")),
+            billed_from: d("2018-01-10"),
+            prorated: true,
+        };
+        let periods = span.due(rule, d("2019-06-01"), 100);
+        assert_eq!(periods.len(), 12);
+        assert_eq!(
+            periods[0],
+            Period { bills_on: d("2018-01-15"), last: d("2018-01-31"), share: Some((17, 31)) }
+        );
+        assert_eq!(periods[1], Period { bills_on: d("2018-02-01"), last: d("2018-02-28"), share: None });
+        assert_eq!(periods[11].bills_on, d("2018-12-01"));
+        assert_eq!(span.next_billing_date(rule), Some(d("2018-01-15")));
+        // Ending mid-period: the last days are billed for what they cover.
+        let span = Span {
+            start: d("2018-01-01"),
+            end: Some(d("2018-03-10")),
+            billed_from: d("2018-01-01"),
+            prorated: true,
+        };
+        let periods = span.due(rule, d("2019-01-01"), 100);
+        assert_eq!(
+            periods.last(),
+            Some(&Period { bills_on: d("2018-03-01"), last: d("2018-03-10"), share: Some((10, 31)) })
+        );
+        // Not prorated, the same schedule bills full periods only.
+        let whole = Span { prorated: false, ..span };
+        assert_eq!(whole.due(rule, d("2019-01-01"), 100).len(), 2);
+        // Bimonthly on the 1st and 15th from the 10th: 5 of 14 days.
+        let twice = Span { start: d("2026-02-10"), end: None, billed_from: d("2026-02-01"), prorated: true };
+        let first = twice.due(Rule::Bimonthly { first: 1, second: 15 }, d("2026-02-10"), 5);
+        assert_eq!(
+            first,
+            vec![Period { bills_on: d("2026-02-10"), last: d("2026-02-14"), share: Some((5, 14)) }]
         );
     }
 

@@ -160,6 +160,29 @@ impl Payments {
         delivered
     }
 
+    /// Tells billing at once what became of payment `transaction` (its
+    /// undelivered notices, in order), so that what a decline released is
+    /// free for the next payment; what fails is left to the sweep.
+    pub(crate) async fn deliver_notices_of(&self, transaction: Uuid) {
+        let notices = match self.store.notices_of(transaction).await {
+            Ok(notices) => notices,
+            Err(e) => {
+                tracing::warn!(transaction = %transaction, error = %e, "reading billing notices failed; the sweep retries");
+                return;
+            }
+        };
+        for notice in notices {
+            let sent = match self.peers.settle_allocations(&notice).await {
+                Ok(()) => self.store.delivered(notice.id, self.clock.now()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(notice = %notice.id, transaction = %transaction, error = %e, "billing did not take a notice; the sweep retries");
+                return;
+            }
+        }
+    }
+
     /// Finishes at most `at_most` attempts whose requests died and whose
     /// lease ran out; answers how many were finished.
     pub(crate) async fn complete_abandoned(&self, at_most: u32) -> Result<u32, Error> {
@@ -211,7 +234,7 @@ impl Payments {
                     if let Some(key) = key {
                         key.let_go();
                     }
-                    self.deliver_notices().await;
+                    self.deliver_notices_of(id).await;
                     return Err(e);
                 }
             }
@@ -326,7 +349,7 @@ impl Payments {
                 if !payment.allocations.is_empty() {
                     // Billing hears at once (a cascade's next attempt may
                     // need what a decline released); the sweep retries.
-                    self.deliver_notices().await;
+                    self.deliver_notices_of(payment.id).await;
                 }
                 answer
             }

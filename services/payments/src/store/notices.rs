@@ -32,13 +32,17 @@ pub(crate) struct Notice {
 
 impl Store {
     /// Takes at most `at_most` undelivered notices, oldest first, each held
-    /// from `now` for a while.
+    /// from `now` for a while: only the oldest undelivered notice of a
+    /// payment, so that billing hears a payment's notices in their order
+    /// (an apply before the reversal of it) however many senders run.
     pub(crate) async fn due_notices(&self, now: DateTime<Utc>, at_most: i64) -> Result<Vec<Notice>, Error> {
         let rows = sqlx::query(
             "UPDATE billing_notices SET locked_until = $2 WHERE id IN ( \
-                 SELECT id FROM billing_notices WHERE delivered_at IS NULL \
-                 AND (locked_until IS NULL OR locked_until <= $1) \
-                 ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 SELECT n.id FROM billing_notices n WHERE n.delivered_at IS NULL \
+                 AND (n.locked_until IS NULL OR n.locked_until <= $1) \
+                 AND NOT EXISTS (SELECT 1 FROM billing_notices e WHERE e.transaction_id = n.transaction_id \
+                     AND e.delivered_at IS NULL AND (e.created_at, e.id) < (n.created_at, n.id)) \
+                 ORDER BY n.created_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING id, partner_id, livemode, transaction_id, settlement, amount, currency, \
                  reversing_transaction_id, created_at",
         )
@@ -47,28 +51,27 @@ impl Store {
         .bind(at_most)
         .fetch_all(&self.pool)
         .await?;
-        let mut notices = Vec::with_capacity(rows.len());
-        for row in rows {
-            let currency: String = row.try_get("currency")?;
-            notices.push((
-                row.try_get::<DateTime<Utc>, _>("created_at")?,
-                Notice {
-                    id: row.try_get("id")?,
-                    scope: Scope {
-                        partner_id: row.try_get("partner_id")?,
-                        livemode: row.try_get("livemode")?,
-                    },
-                    transaction_id: row.try_get("transaction_id")?,
-                    settlement: row.try_get("settlement")?,
-                    amount: row.try_get("amount")?,
-                    currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
-                    reversing: row.try_get("reversing_transaction_id")?,
-                },
-            ));
-        }
+        let mut notices = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<DateTime<Utc>, _>("created_at")?, notice(row)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
         // Oldest first: a payment's notices are settled in their order.
         notices.sort_by_key(|(at, n)| (*at, n.id));
         Ok(notices.into_iter().map(|(_, n)| n).collect())
+    }
+
+    /// The undelivered notices of payment `transaction`, oldest first,
+    /// whoever holds them (billing settles a notice sent twice once).
+    pub(crate) async fn notices_of(&self, transaction: Uuid) -> Result<Vec<Notice>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, partner_id, livemode, transaction_id, settlement, amount, currency, \
+                 reversing_transaction_id FROM billing_notices \
+             WHERE transaction_id = $1 AND delivered_at IS NULL ORDER BY created_at, id",
+        )
+        .bind(transaction)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notice).collect()
     }
 
     /// Records notice `id` as delivered.
@@ -80,4 +83,18 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// A notice as read.
+fn notice(row: &sqlx::postgres::PgRow) -> Result<Notice, Error> {
+    let currency: String = row.try_get("currency")?;
+    Ok(Notice {
+        id: row.try_get("id")?,
+        scope: Scope { partner_id: row.try_get("partner_id")?, livemode: row.try_get("livemode")? },
+        transaction_id: row.try_get("transaction_id")?,
+        settlement: row.try_get("settlement")?,
+        amount: row.try_get("amount")?,
+        currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
+        reversing: row.try_get("reversing_transaction_id")?,
+    })
 }
