@@ -18,6 +18,12 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::{Payments, Plan};
+use crate::{
+    connector::{Aftermath, Charge, Connector, ConnectorError, Outcome},
+    convert,
+    domain::{Allocation, Labels, Posting, Transaction},
+    store::attempts::{Attempt, Finished, Outcome as Stored},
+};
 
 /// What a payment asks beyond its plan.
 pub(super) struct Terms<'a> {
@@ -35,12 +41,6 @@ pub(super) struct Terms<'a> {
 
 /// The most billing notices one pass delivers.
 const NOTICES_PER_PASS: i64 = 100;
-use crate::{
-    connector::{Aftermath, Charge, Connector, ConnectorError, Outcome},
-    convert,
-    domain::{Allocation, Labels, Posting, Transaction},
-    store::attempts::{Attempt, Finished, Outcome as Stored},
-};
 
 /// A decline, or a payment paymesh voided itself, as the request's error:
 /// a refusal naming the stored payment.
@@ -230,6 +230,13 @@ impl Payments {
             match self.peers.reserve_allocations(scope, id, pool, &payment.allocations).await {
                 Ok(reserved) => payment.allocations = reserved,
                 Err(e) => {
+                    // A resumed attempt may have been authorized before its
+                    // request died: void it before forgetting, as when the
+                    // processor is unreachable.
+                    connector
+                        .void(id)
+                        .await
+                        .map_err(|v| Error::Unavailable { reason: v.to_string(), retry_after: None })?;
                     self.store.forget(scope, id).await?;
                     if let Some(key) = key {
                         key.let_go();
