@@ -543,6 +543,11 @@ async fn two_replicas_sweeping_at_once_bill_each_date_once() {
     replica.await.unwrap().unwrap();
 }
 
+/// Another working card of `customer`.
+async fn good_again(mesh: &Mesh, customer: &str) -> String {
+    card(mesh, test_key(&mesh.acme), customer, "4242 4242 4242 4242").await
+}
+
 /// A card of `customer`, its default.
 async fn card(mesh: &Mesh, key: &str, customer: &str, number: &str) -> String {
     let body = json!({"type": "card", "account_id": customer, "default_payment_method": true,
@@ -804,6 +809,17 @@ async fn autopay_charges_each_due_invoice_once_retries_declines_and_keeps_to_its
     assert_eq!(next.status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(payments_of(&payer).await, 1);
+
+    // PlacePay names the customer account_id.
+    let placepay = http
+        .post(
+            "/autopay_enrollments",
+            key,
+            json!({"account_id": payer, "payment_method_id": good_again(&mesh, &payer).await}),
+        )
+        .await;
+    assert_eq!(placepay.status, 200, "{:?}", placepay.body);
+    assert_eq!(placepay.body["customer_id"], payer.as_str());
 
     // Bad enrollments are refused per field; other partners see none.
     let other_method = http
