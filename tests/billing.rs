@@ -877,3 +877,40 @@ async fn a_prorated_schedule_bills_the_days_of_its_partial_first_month() {
     let schedule = http.get(&format!("/billing_schedules/{id}"), key).await.body;
     assert_eq!(schedule["next_billing_date"], "2018-03-01");
 }
+
+#[tokio::test]
+async fn an_autopay_sweep_cut_short_after_charging_sends_the_same_attempt_again_and_charges_once() {
+    let mesh = Mesh::start_at("2027-03-01T09:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let payer = customer(&mesh, key).await;
+    let method = card(&mesh, key, &payer, "4242 4242 4242 4242").await;
+    let enrolled = http
+        .post("/autopay_enrollments", key, json!({"customer_id": payer, "payment_method_id": method}))
+        .await;
+    assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+    let rent = invoice(&mesh, key, &payer, 75.0).await;
+
+    // The charge is made, and the sweep dies before it records how it ended.
+    paymesh_kit::faults::arm("billing.autopay_after_charge", 1);
+    mesh.set_clock("2027-03-02T09:00:00Z");
+    until(&mesh, &format!("/transactions?customer_id={payer}"), key, |b| values(b).len() == 1).await;
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM billing.autopay_attempts WHERE status = 'charging'").await,
+        1,
+        "the attempt is left sent, not ended"
+    );
+
+    // Later the attempt is sent again with its key: the payment it made is
+    // the answer, and nothing more is charged.
+    mesh.set_clock("2027-03-02T09:05:00Z");
+    let id = enrolled.body["id"].as_str().unwrap();
+    let shown =
+        until(&mesh, &format!("/autopay_enrollments/{id}"), key, |e| e["last_payment_status"] == "processed")
+            .await;
+    let payments = http.get(&format!("/transactions?customer_id={payer}"), key).await.body;
+    assert_eq!(values(&payments).len(), 1, "{payments}");
+    assert_eq!(shown["last_transaction_id"], values(&payments)[0]["id"]);
+    assert_eq!(http.get(&format!("/invoices/{rent}"), key).await.body["status"], "paid");
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.autopay_attempts").await, 1);
+    mesh.assert_ledger_invariants().await;
+}

@@ -820,19 +820,17 @@ impl Store {
 
     /// Takes the next invoice of any partner that autopay should charge
     /// on `today` — issued, due, something left to pay, its customer
-    /// enrolled — with its enrollment and its last attempt; locked (other
-    /// sweeps skip it) until `conn`'s transaction ends. An invoice whose
-    /// last attempt is `charging` is taken again once `stale` has passed
-    /// since it was sent.
+    /// enrolled, never tried or declined and due again — with its
+    /// enrollment and its last attempt; locked (other sweeps skip it)
+    /// until `conn`'s transaction ends.
     pub(crate) async fn next_autopay(
         conn: &mut PgConnection,
         today: NaiveDate,
-        stale: DateTime<Utc>,
         after: Option<Uuid>,
     ) -> Result<Option<Autopay>, Error> {
         Ok(sqlx::query_as(
             "SELECT i.id AS invoice_id, i.partner_id, i.livemode, i.customer_id, i.processing_id, i.currency, \
-                    i.amount_due, e.id AS enrollment_id, e.payment_method_id, e.upper_limit, \
+                    i.amount_due AS amount, e.id AS enrollment_id, e.payment_method_id, e.upper_limit, \
                     a.attempt AS last_attempt, a.status AS last_status \
              FROM invoices i \
              JOIN LATERAL (SELECT * FROM autopay_enrollments e WHERE e.partner_id = i.partner_id \
@@ -843,20 +841,39 @@ impl Store {
              LEFT JOIN LATERAL (SELECT * FROM autopay_attempts a WHERE a.invoice_id = i.id \
                  ORDER BY a.attempt DESC LIMIT 1) a ON true \
              WHERE i.status IN ('pending', 'partially_paid', 'overdue') AND i.due_date <= $1 AND i.amount_due > 0 \
-               AND ($3::uuid IS NULL OR i.id > $3) \
-               AND (a.id IS NULL \
-                    OR (a.status = 'declined' AND a.next_attempt_on <= $1) \
-                    OR (a.status = 'charging' AND a.modified_at <= $2)) \
+               AND ($2::uuid IS NULL OR i.id > $2) \
+               AND (a.id IS NULL OR (a.status = 'declined' AND a.next_attempt_on <= $1)) \
              ORDER BY i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
         )
         .bind(today)
-        .bind(stale)
         .bind(after)
         .fetch_optional(conn)
         .await?)
     }
 
-    /// Records an attempt to charge an invoice (or marks it sent again).
+    /// Takes an attempt of any partner that was sent and never ended (its
+    /// sweep was cut short) at or before `stale`, to send again as it was
+    /// — whatever became of the invoice or the enrollment since; locked
+    /// until `conn`'s transaction ends.
+    pub(crate) async fn unended_autopay(
+        conn: &mut PgConnection,
+        stale: DateTime<Utc>,
+    ) -> Result<Option<Autopay>, Error> {
+        Ok(sqlx::query_as(
+            "SELECT i.id AS invoice_id, i.partner_id, i.livemode, i.customer_id, i.processing_id, i.currency, \
+                    a.amount, a.enrollment_id, a.payment_method_id, NULL::numeric AS upper_limit, \
+                    a.attempt AS last_attempt, a.status AS last_status \
+             FROM autopay_attempts a JOIN invoices i ON i.id = a.invoice_id \
+             WHERE a.status = 'charging' AND a.modified_at <= $1 \
+             ORDER BY a.modified_at LIMIT 1 FOR UPDATE OF a SKIP LOCKED",
+        )
+        .bind(stale)
+        .fetch_optional(conn)
+        .await?)
+    }
+
+    /// Records attempt `attempt` to charge an invoice as sent, with what it
+    /// asks for (or marks it sent again).
     pub(crate) async fn charging(
         conn: &mut PgConnection,
         due: &Autopay,
@@ -865,8 +882,9 @@ impl Store {
     ) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO autopay_attempts (id, partner_id, livemode, invoice_id, enrollment_id, attempt, status, \
-             created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, 'charging', $7, $7) \
-             ON CONFLICT (invoice_id, attempt) DO UPDATE SET modified_at = $7",
+             amount, payment_method_id, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'charging', $7, $8, $9, $9) \
+             ON CONFLICT (invoice_id, attempt) DO UPDATE SET modified_at = $9",
         )
         .bind(Uuid::now_v7())
         .bind(due.partner_id)
@@ -874,6 +892,8 @@ impl Store {
         .bind(due.invoice_id)
         .bind(due.enrollment_id)
         .bind(attempt)
+        .bind(due.amount)
+        .bind(due.payment_method_id)
         .bind(now)
         .execute(conn)
         .await?;
@@ -1049,7 +1069,8 @@ pub(crate) struct Autopay {
     pub(crate) customer_id: Uuid,
     pub(crate) processing_id: Uuid,
     pub(crate) currency: String,
-    pub(crate) amount_due: Decimal,
+    /// What to charge: what is left to pay, or what a sent attempt asked.
+    pub(crate) amount: Decimal,
     pub(crate) enrollment_id: Uuid,
     pub(crate) payment_method_id: Uuid,
     pub(crate) upper_limit: Option<Decimal>,

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use paymesh_kit::{
     Error,
     auth::Scope,
+    faults,
     money::{Currency, Money},
     wire::{self, Fields},
 };
@@ -246,7 +247,8 @@ impl Billing {
         Ok(row)
     }
 
-    /// Charges the invoices autopay should charge today, one at a time;
+    /// Sends again the attempts a cut-short sweep left unended, then
+    /// charges the invoices autopay should charge today, one at a time;
     /// answers how many attempts ended (approved or not).
     pub(crate) async fn charge_due(&self) -> Result<usize, Error> {
         let today = self.today();
@@ -255,8 +257,17 @@ impl Billing {
         for _ in 0..CHARGES_PER_PASS {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
-            let Some(due) = Store::next_autopay(&mut tx, today, now - STALE, after).await? else { break };
-            after = Some(due.invoice_id);
+            let unended = Store::unended_autopay(&mut tx, now - STALE).await?;
+            let due = match unended {
+                Some(due) => due,
+                None => match Store::next_autopay(&mut tx, today, after).await? {
+                    Some(due) => {
+                        after = Some(due.invoice_id);
+                        due
+                    }
+                    None => break,
+                },
+            };
             let attempt = match (due.last_attempt, due.last_status.as_deref()) {
                 (Some(n), Some("charging")) => n,
                 (Some(n), _) => n + 1,
@@ -280,14 +291,14 @@ impl Billing {
         let scope = Scope { partner_id: due.partner_id, livemode: due.livemode };
         let today = self.today();
         let currency = Currency::parse(&due.currency).unwrap_or(Currency::Usd);
-        let ended = if due.upper_limit.is_some_and(|limit| due.amount_due > limit) {
+        let ended = if due.upper_limit.is_some_and(|limit| due.amount > limit) {
             Attempted {
                 status: "over_limit",
                 transaction_id: None,
                 next_attempt_on: None,
                 reason: Some(format!(
                     "{} due is above the enrollment's upper limit of {}",
-                    due.amount_due,
+                    due.amount,
                     due.upper_limit.unwrap_or_default()
                 )),
             }
@@ -297,9 +308,13 @@ impl Billing {
                 customer_id: due.customer_id,
                 payment_method_id: due.payment_method_id,
                 processing_id: due.processing_id,
-                amount: Money::new(due.amount_due, currency),
+                amount: Money::new(due.amount, currency),
             };
-            match self.peers.charge(scope, charge, &autopay::key(due.invoice_id, attempt)).await {
+            let charged = self.peers.charge(scope, charge, &autopay::key(due.invoice_id, attempt)).await;
+            // A sweep cut short here (the charge made, its end not recorded)
+            // sends the same attempt again later, with the same key.
+            faults::check("billing.autopay_after_charge").await?;
+            match charged {
                 Charged::Processed(transaction) => Attempted {
                     status: "processed",
                     transaction_id: transaction,
