@@ -183,6 +183,11 @@ async fn a_payment_reaches_the_event_log_and_a_signed_webhook_that_standard_webh
     assert_eq!(listed[0]["change"], "insert");
     let one = http.get(&format!("/events/{id}"), key).await;
     assert_eq!((one.status, &one.body["data"]["id"]), (200, &payment.body["id"]));
+    // Readiness shows how far behind each relay of this process is.
+    let ready = http.send(http.request(reqwest::Method::GET, "/readyz", None)).await;
+    assert_eq!(ready.status, 200, "{:?}", ready.body);
+    let lags = ready.body["outbox_lag_seconds"].as_object().expect("relay lags");
+    assert!(lags["payments"].as_f64().is_some_and(|lag| lag >= 0.0), "{lags:?}");
     // The customer's creation is an event too, heard by no payment webhook.
     let customer = payment.body["customer_id"].as_str().unwrap();
     let created_events = http.get(&format!("/events?type=account.created&resource_id={customer}"), key).await;

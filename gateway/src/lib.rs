@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     let health = json!({"type": "object", "properties": {
         "status": {"type": "string"},
         "services": {"type": "object", "additionalProperties": {"type": "string"}},
+        "outbox_lag_seconds": {"type": "object", "additionalProperties": {"type": "number"}},
     }});
     let public = [
         ("/healthz", "healthz", "Liveness", health.clone()),

@@ -84,6 +84,8 @@ pub struct Metrics {
     registry: Registry,
     outbox_lag: Family<Outbox, Gauge<f64, std::sync::atomic::AtomicU64>>,
     outbox_published: Family<Outbox, Counter>,
+    /// The last lag of each schema's relay in this process, for `/readyz`.
+    outbox_lags: std::sync::Mutex<std::collections::BTreeMap<String, f64>>,
     rpc_requests: Family<RpcOutcome, Counter>,
     rpc_duration: Family<Rpc, Histogram, Buckets>,
     http_requests: Family<HttpOutcome, Counter>,
@@ -141,6 +143,7 @@ pub fn metrics() -> &'static Metrics {
             registry,
             outbox_lag,
             outbox_published,
+            outbox_lags: std::sync::Mutex::default(),
             rpc_requests,
             rpc_duration,
             http_requests,
@@ -186,6 +189,17 @@ impl Metrics {
         let labels = Outbox { schema: schema.to_owned() };
         self.outbox_lag.get_or_create(&labels).set(lag.as_secs_f64());
         self.outbox_published.get_or_create(&labels).inc_by(published);
+        self.outbox_lags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(schema.to_owned(), lag.as_secs_f64());
+    }
+
+    /// The lag, in seconds, of each outbox relay running in this process
+    /// (by schema), as last measured: empty where none runs here (a
+    /// gateway deployed on its own reads them from the metrics instead).
+    pub fn outbox_lags(&self) -> std::collections::BTreeMap<String, f64> {
+        self.outbox_lags.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// The metrics in the OpenMetrics text format.
