@@ -22,9 +22,10 @@ async fn customer(mesh: &Mesh, key: &str) -> String {
     made.body["id"].as_str().unwrap().to_owned()
 }
 
-/// Polls `GET path` until `done` holds of its body; the body.
+/// Polls `GET path` until `done` holds of its body (for 15 s at most: the
+/// sweeps run every 50 ms, but a loaded machine is slow); the body.
 async fn until(mesh: &Mesh, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..200 {
+    for _ in 0..600 {
         let reply = mesh.http().get(path, key).await;
         assert_eq!(reply.status, 200, "GET {path}: {:?}", reply.body);
         if done(&reply.body) {
