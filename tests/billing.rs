@@ -165,6 +165,9 @@ async fn an_invoice_is_billed_part_paid_overdue_and_paid_as_its_items_and_the_cl
     assert_eq!(closed.body["status"], "closed", "{:?}", closed.body);
     let late_item = http.post(&format!("/invoices/{draft_id}/items"), key, json!({"amount": 1})).await;
     assert!(problem(details(&late_item), "invoice_id").unwrap().contains("closed"), "{:?}", late_item.body);
+    // Closing it again is no change, and answers it.
+    let again = http.put(&format!("/invoices/{draft_id}"), key, json!({"status": "closed"})).await;
+    assert_eq!((again.status, again.body["status"].clone()), (200, json!("closed")), "{:?}", again.body);
     let late_change = http.put(&format!("/invoices/{draft_id}"), key, json!({"description": "later"})).await;
     assert_eq!(late_change.status, 409, "{:?}", late_change.body);
     // Nothing paid on it: it may be deleted, and is gone.
@@ -644,6 +647,18 @@ async fn payments_pay_invoices_through_their_allocations_never_beyond_the_balanc
         )
         .await;
     assert_eq!(declined.body["error_type"], "TransactionDeclined", "{:?}", declined.body);
+    // What the decline held is released: an invoice it named may still be
+    // deleted (a scratch one, named by a declined payment too).
+    let scratch = invoice(&mesh, key, &payer, 5.0).await;
+    let named = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 5, "customer_id": declining, "allocations": [{"invoice_id": scratch}]}),
+        )
+        .await;
+    assert_eq!(named.body["error_type"], "TransactionDeclined", "{:?}", named.body);
+    assert_eq!(http.delete(&format!("/invoices/{scratch}"), key, None).await.status, 200);
     let whole = http
         .post(
             "/transactions",

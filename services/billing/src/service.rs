@@ -318,8 +318,15 @@ impl Billing {
         if !fields.ok() {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         }
-        if from == Status::Closed && !paths.is_empty() {
-            return Err(Error::Conflict("A closed invoice cannot change".to_owned()));
+        if from == Status::Closed {
+            // Closing it again changes nothing, and answers it.
+            if paths.iter().all(|p| p == "status") && to == Status::Closed {
+                let items = Store::items_of_in(&mut tx, &[id]).await?;
+                return Ok((stored, items));
+            }
+            if !paths.is_empty() {
+                return Err(Error::Conflict("A closed invoice cannot change".to_owned()));
+            }
         }
         let now = self.clock.now();
         row.modified_at = now;
@@ -351,9 +358,11 @@ impl Billing {
         let mut tx = self.store.begin().await?;
         let row = Store::invoice(&mut tx, scope, id, true).await?;
         let items = Store::items_of_in(&mut tx, &[id]).await?;
-        if items.iter().any(|i| i.entry_type == "payment") {
+        if items.iter().any(|i| i.entry_type == "payment") || Store::allocated(&mut tx, id).await? {
             return Err(Error::Conflict(
-                "An invoice with payments cannot be deleted: close it instead (status=closed)".to_owned(),
+                "An invoice with payments (or a payment in flight) cannot be deleted: close it instead \
+                 (status=closed)"
+                    .to_owned(),
             ));
         }
         Store::delete_invoice(&mut tx, id).await?;

@@ -423,8 +423,24 @@ impl Store {
 
     /// Deletes invoice `id` and its items.
     pub(crate) async fn delete_invoice(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        // What released allocations remember of it goes with it.
+        sqlx::query("DELETE FROM allocations WHERE invoice_id = $1 AND status = 'released'")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(conn).await?;
         Ok(())
+    }
+
+    /// Whether a payment in flight holds part of invoice `id`, or one paid
+    /// it (its allocations reserved or applied).
+    pub(crate) async fn allocated(conn: &mut PgConnection, id: Uuid) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM allocations WHERE invoice_id = $1 AND status IN ('reserved', 'applied'))",
+        )
+        .bind(id)
+        .fetch_one(conn)
+        .await?)
     }
 
     /// Marks overdue at most `at_most` issued invoices of every partner with
