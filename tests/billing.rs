@@ -600,6 +600,10 @@ async fn payments_pay_invoices_through_their_allocations_never_beyond_the_balanc
         (item["entry_type"].clone(), item["transaction_id"].clone()),
         (json!("payment"), json!(payment))
     );
+    // It moves with its payment only.
+    let paid_item = item["id"].as_str().unwrap();
+    assert_eq!(http.delete(&format!("/line_items/{paid_item}"), key, None).await.status, 409);
+    assert_eq!(http.put(&format!("/line_items/{paid_item}"), key, json!({"amount": 1})).await.status, 409);
 
     // A refund owes its part again.
     let refund = http

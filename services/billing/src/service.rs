@@ -62,6 +62,17 @@ fn patched_attrs(stored: &Value, given: Option<prost_types::Struct>) -> Result<V
     current.patched(Some(given.map(from_struct))).map(|a| Value::Object(a.into_inner()))
 }
 
+/// Why an item cannot be changed or removed by the partner: a payment
+/// item a transaction made moves with that transaction only.
+fn made_by_payment(item: &ItemRow) -> Result<(), Error> {
+    match item.transaction_id {
+        Some(transaction) => Err(Error::Conflict(format!(
+            "This payment item records transaction {transaction}: refund or void the transaction instead"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Whether an update mask path is `name` or one of its parts.
 fn names(path: &str, name: &str) -> bool {
     path == name || path.strip_prefix(name).is_some_and(|rest| rest.starts_with('.'))
@@ -477,6 +488,7 @@ impl Billing {
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let mut tx = self.store.begin().await?;
         let (invoice, stored) = self.locked_item(&mut tx, scope, id).await?;
+        made_by_payment(&stored)?;
         let mut row = stored.clone();
         let mut fields = Fields::new("line_item");
         for path in &paths {
@@ -531,6 +543,7 @@ impl Billing {
         let id = wire::object_id(id, || Error::NotFound { resource: "Line item" })?;
         let mut tx = self.store.begin().await?;
         let (invoice, row) = self.locked_item(&mut tx, scope, id).await?;
+        made_by_payment(&row)?;
         if Store::items_of_in(&mut tx, &[invoice.id]).await?.len() <= 1 {
             return Err(Error::Conflict(
                 "An invoice keeps one item at least: delete or close the invoice instead".to_owned(),
