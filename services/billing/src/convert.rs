@@ -222,7 +222,8 @@ pub(crate) fn enrollment_to_proto(row: &EnrollmentRow) -> pb::AutopayEnrollment 
 
 // === Events: the objects as REST shows them ===
 
-fn item_json(row: &ItemRow) -> Value {
+/// A line item as its events carry it.
+pub(crate) fn item_json(row: &ItemRow) -> Value {
     json!({
         "id": row.id, "object": "line_item", "invoice_id": row.invoice_id, "entry_type": row.entry_type,
         "type": row.kind, "description": row.description, "amount": decimal_json(row.amount), "qty": row.qty,
@@ -245,7 +246,8 @@ pub(crate) fn invoice_json(row: &InvoiceRow, items: &[ItemRow]) -> Value {
     })
 }
 
-fn charge_json(row: &ChargeRow) -> Value {
+/// A billing charge as its events carry it.
+pub(crate) fn charge_json(row: &ChargeRow) -> Value {
     json!({
         "id": row.id, "object": "billing_charge", "billing_schedule_id": row.billing_schedule_id,
         "type": row.kind, "description": row.description, "amount": decimal_json(row.amount), "qty": row.qty,

@@ -405,7 +405,7 @@ impl Billing {
 
     /// Recomputes `invoice`'s totals and status after a change of its items
     /// and records what changed.
-    async fn after_items_changed(
+    pub(super) async fn after_items_changed(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
@@ -425,9 +425,7 @@ impl Billing {
         Store::record(conn, scope, ("invoice", change), after.id, convert::invoice_json(&after, &items), now)
             .await?;
         let (change, row) = item;
-        let data = convert::invoice_json(&after, std::slice::from_ref(row));
-        let item_data = data.get("items").and_then(|i| i.get(0)).cloned().unwrap_or_default();
-        Store::record(conn, scope, ("line_item", change), row.id, item_data, now).await
+        Store::record(conn, scope, ("line_item", change), row.id, convert::item_json(row), now).await
     }
 
     /// Adds an item to an invoice.
@@ -879,15 +877,8 @@ impl Billing {
         };
         let now = self.clock.now();
         let row = Store::insert_charge(&mut tx, scope, schedule_id, &new, now).await?;
-        Store::record(
-            &mut tx,
-            scope,
-            ("billing_charge", "created"),
-            row.id,
-            charge_data(&schedule, &row),
-            now,
-        )
-        .await?;
+        Store::record(&mut tx, scope, ("billing_charge", "created"), row.id, convert::charge_json(&row), now)
+            .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -930,7 +921,8 @@ impl Billing {
         let id = wire::object_id(&charge.id, || Error::NotFound { resource: "Billing charge" })?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let mut tx = self.store.begin().await?;
-        let (schedule, stored) = self.locked_charge(&mut tx, scope, id).await?;
+        // The schedule is locked first, as every change of its charges does.
+        let (_, stored) = self.locked_charge(&mut tx, scope, id).await?;
         let mut row = stored.clone();
         let mut fields = Fields::new("billing_charge");
         for path in &paths {
@@ -970,7 +962,7 @@ impl Billing {
         row.total = line_total(row.amount, row.qty);
         row.modified_at = now;
         Store::save_charge(&mut tx, &row).await?;
-        Store::record(&mut tx, scope, ("billing_charge", "updated"), id, charge_data(&schedule, &row), now)
+        Store::record(&mut tx, scope, ("billing_charge", "updated"), id, convert::charge_json(&row), now)
             .await?;
         tx.commit().await?;
         Ok(row)
@@ -988,7 +980,7 @@ impl Billing {
         }
         Store::delete_charge(&mut tx, id).await?;
         let now = self.clock.now();
-        Store::record(&mut tx, scope, ("billing_charge", "deleted"), id, charge_data(&schedule, &row), now)
+        Store::record(&mut tx, scope, ("billing_charge", "deleted"), id, convert::charge_json(&row), now)
             .await?;
         tx.commit().await?;
         Ok(row)
@@ -1131,12 +1123,6 @@ fn given_of(rule: Rule) -> GivenDays {
         }
         Rule::Daily | Rule::Weekly | Rule::Biweekly => GivenDays::default(),
     }
-}
-
-/// A charge as its events carry it.
-fn charge_data(schedule: &ScheduleRow, charge: &ChargeRow) -> Value {
-    let data = convert::schedule_json(schedule, std::slice::from_ref(charge));
-    data.get("charges").and_then(|c| c.get(0)).cloned().unwrap_or_default()
 }
 
 /// Whether `principal` may use billing: secret keys (and services) only.

@@ -21,9 +21,9 @@ use crate::{
     convert,
     domain::{
         allocation::{self, MAX_ALLOCATIONS, Payable},
-        invoice::{self, Entry, line_total},
+        invoice::{Entry, line_total},
     },
-    store::{AllocationRow, InvoiceRow, ItemRow, NewItem, Store},
+    store::{AllocationRow, InvoiceRow, NewItem, Store},
 };
 
 fn money(amount: Decimal, currency: Currency) -> common::Money {
@@ -181,7 +181,7 @@ impl Billing {
                 for row in allocations.iter_mut().filter(|a| a.status == "reserved") {
                     let item = self.pay_item(&mut tx, scope, row.invoice_id, row.amount, transaction).await?;
                     row.status = "applied".to_owned();
-                    Store::save_allocation(&mut tx, row, item, now).await?;
+                    Store::save_allocation(&mut tx, row, Some(item), now).await?;
                 }
             }
             pb::Settlement::Release => {
@@ -223,7 +223,7 @@ impl Billing {
         invoice: Uuid,
         amount: Decimal,
         transaction: Uuid,
-    ) -> Result<Option<Uuid>, Error> {
+    ) -> Result<Uuid, Error> {
         let row = Store::invoice(conn, scope, invoice, true).await?;
         let item = NewItem {
             entry: Entry::Payment,
@@ -236,16 +236,9 @@ impl Billing {
             attrs: Value::Object(Map::new()),
             transaction_id: Some(transaction),
         };
-        let stored: ItemRow = Store::insert_item(conn, scope, invoice, &item, self.clock.now()).await?;
-        let (now, today) = (self.clock.now(), self.today());
-        let after =
-            Store::refresh(conn, &row, |t| invoice::status(row.status(), t, row.due_date, today), now)
-                .await?;
-        let items = Store::items_of_in(conn, &[invoice]).await?;
-        let change = if after.status == row.status { "updated" } else { after.status.as_str() };
-        Store::record(conn, scope, ("invoice", change), invoice, convert::invoice_json(&after, &items), now)
-            .await?;
-        Ok(Some(stored.id))
+        let stored = Store::insert_item(conn, scope, invoice, &item, self.clock.now()).await?;
+        self.after_items_changed(conn, scope, &row, ("created", &stored)).await?;
+        Ok(stored.id)
     }
 }
 

@@ -22,7 +22,10 @@ use crate::{
     connector::{Aftermath, Charge, Connector, ConnectorError, Outcome},
     convert,
     domain::{Allocation, Labels, Posting, Transaction},
-    store::attempts::{Attempt, Finished, Outcome as Stored},
+    store::{
+        attempts::{Attempt, Finished, Outcome as Stored},
+        notices::Notice,
+    },
 };
 
 /// What a payment asks beyond its plan.
@@ -143,14 +146,8 @@ impl Payments {
             if failed.contains(&notice.transaction_id) {
                 continue;
             }
-            let sent = self.peers.settle_allocations(&notice).await;
-            match sent {
-                Ok(()) => match self.store.delivered(notice.id, self.clock.now()).await {
-                    Ok(()) => delivered += 1,
-                    Err(e) => {
-                        tracing::warn!(notice = %notice.id, error = %e, "a billing notice was sent but not marked")
-                    }
-                },
+            match self.send_notice(&notice).await {
+                Ok(()) => delivered += 1,
                 Err(e) => {
                     failed.insert(notice.transaction_id);
                     tracing::warn!(notice = %notice.id, transaction = %notice.transaction_id, error = %e, "billing did not take a notice; will retry");
@@ -158,6 +155,13 @@ impl Payments {
             }
         }
         delivered
+    }
+
+    /// Sends `notice` to billing and marks it delivered (one sent but not
+    /// marked is sent again; billing settles it once).
+    async fn send_notice(&self, notice: &Notice) -> Result<(), Error> {
+        self.peers.settle_allocations(notice).await?;
+        self.store.delivered(notice.id, self.clock.now()).await
     }
 
     /// Tells billing at once what became of payment `transaction` (its
@@ -172,11 +176,7 @@ impl Payments {
             }
         };
         for notice in notices {
-            let sent = match self.peers.settle_allocations(&notice).await {
-                Ok(()) => self.store.delivered(notice.id, self.clock.now()).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = sent {
+            if let Err(e) = self.send_notice(&notice).await {
                 tracing::warn!(notice = %notice.id, transaction = %transaction, error = %e, "billing did not take a notice; the sweep retries");
                 return;
             }
