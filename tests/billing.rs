@@ -1,8 +1,9 @@
 //! Billing end to end: invoices and their items through REST (JSON and the
 //! reference's form encoding) and gRPC, their status on the clock, billing
 //! schedules with Payload's defaults billing on their dates (once, however
-//! many replicas sweep), bad input refused with nothing written, and
-//! another partner or mode seeing nothing.
+//! many replicas sweep), multi-payer invoices paid part by part and held
+//! from deposits until paid in full, bad input refused with nothing
+//! written, and another partner or mode seeing nothing.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -208,6 +209,7 @@ async fn an_invoice_is_billed_part_paid_overdue_and_paid_as_its_items_and_the_cl
 async fn invoices_are_served_over_grpc_and_one_idempotency_key_makes_one() {
     let mesh = Mesh::start().await;
     let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let partner = customer(&mesh, key).await;
     let customer = customer(&mesh, key).await;
     let mut client = InvoiceServiceClient::new(mesh.billing_channel());
     let invoice = pb::Invoice {
@@ -243,13 +245,64 @@ async fn invoices_are_served_over_grpc_and_one_idempotency_key_makes_one() {
         assert_eq!(status.code(), tonic::Code::NotFound);
     }
     // Bad input over gRPC: InvalidArgument naming the field; nothing kept.
-    let bad = pb::Invoice { customer_id: "nobody".to_owned(), ..invoice };
+    let bad = pb::Invoice { customer_id: "nobody".to_owned(), ..invoice.clone() };
     let status = client
         .create_invoice(authorized(key, pb::CreateInvoiceRequest { invoice: Some(bad) }))
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(format!("{status:?}").contains("invoice.customer_id"), "{status:?}");
+
+    // Two payers over gRPC: the customer's part is locked, the other's follows.
+    let dollars = |amount: &str| {
+        Some(paymesh_proto::common::v1::Money { amount: amount.to_owned(), currency: "USD".to_owned() })
+    };
+    let shared = pb::Invoice {
+        payers: vec![
+            pb::InvoicePayer { account_id: customer.clone(), ..Default::default() },
+            pb::InvoicePayer { account_id: partner.clone(), ..Default::default() },
+        ],
+        items: vec![pb::LineItem {
+            amount: dollars("1200.00"),
+            allocations: vec![pb::ItemAllocation {
+                account_id: customer.clone(),
+                amount: dollars("700.00"),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..invoice.clone()
+    };
+    let made = client
+        .create_invoice(authorized(key, pb::CreateInvoiceRequest { invoice: Some(shared.clone()) }))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoice
+        .unwrap();
+    let parts: Vec<(&str, &str, i32)> = made.items[0]
+        .allocations
+        .iter()
+        .map(|a| (a.account_id.as_str(), a.amount.as_ref().unwrap().amount.as_str(), a.r#type))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (customer.as_str(), "700.00", pb::ItemAllocationType::Custom as i32),
+            (partner.as_str(), "500.00", pb::ItemAllocationType::Auto as i32)
+        ]
+    );
+    assert_eq!(made.payers[1].amount_allocated.as_ref().unwrap().amount, "500.00");
+    let twice = pb::Invoice {
+        payers: vec![pb::InvoicePayer { account_id: partner.clone(), ..Default::default() }; 2],
+        ..shared
+    };
+    let status = client
+        .create_invoice(authorized(key, pb::CreateInvoiceRequest { invoice: Some(twice) }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(format!("{status:?}").contains("invoice.payers[1].account_id"), "{status:?}");
 
     // One key, one invoice: the retry answers the first answer.
     let body = json!({"customer_id": customer, "items": [{"amount": 50}]});
@@ -259,7 +312,7 @@ async fn invoices_are_served_over_grpc_and_one_idempotency_key_makes_one() {
     let second = http.send(send()).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.body, second.body);
-    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, 2);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, 3);
 }
 
 #[tokio::test]
@@ -589,11 +642,15 @@ async fn payments_pay_invoices_through_their_allocations_never_beyond_the_balanc
         .await;
     assert_eq!(paid.status, 200, "{:?}", paid.body);
     let payment = paid.body["id"].as_str().unwrap().to_owned();
+    let now = http.get(&format!("/invoices/{first}"), key).await.body;
+    // The invoice's only payer, its customer, paid.
+    let only = &now["payers"][0];
+    assert_eq!((only["account_id"].clone(), only["paid"].clone()), (json!(payer), json!(true)), "{now}");
     assert_eq!(
         paid.body["allocations"],
-        json!([{"invoice_id": first, "amount": 29.99, "entry_type": "payment"}])
+        json!([{"invoice_id": first, "amount": 29.99, "entry_type": "payment", "invoice_payer_id": only["id"]}])
     );
-    let now = http.get(&format!("/invoices/{first}"), key).await.body;
+    assert_eq!(paid.body["settlement_held"], false);
     assert_eq!((now["status"].clone(), now["amount_due"].clone()), (json!("paid"), json!(0)), "{now}");
     let item = &now["items"][1];
     assert_eq!(
@@ -932,5 +989,243 @@ async fn an_autopay_sweep_cut_short_after_charging_sends_the_same_attempt_again_
     assert_eq!(shown["last_transaction_id"], values(&payments)[0]["id"]);
     assert_eq!(http.get(&format!("/invoices/{rent}"), key).await.body["status"], "paid");
     assert_eq!(mesh.count("SELECT count(*) FROM billing.autopay_attempts").await, 1);
+    mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn each_payer_of_a_multipayer_invoice_pays_its_part_and_full_settlement_waits_for_all() {
+    // A Monday: the next day is a business day, when deposits are made.
+    let mesh = Mesh::start_at("2025-09-08T12:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let (first, second) = (customer(&mesh, key).await, customer(&mesh, key).await);
+    card(&mesh, key, &first, "4242 4242 4242 4242").await;
+    card(&mesh, key, &second, "5200 8282 8282 8210").await;
+
+    // PlacePay's multi-payer invoice: 1,000 locked at 600 / 400, and an
+    // amenity of 50 split evenly; paid out only once paid in full.
+    let made = http
+        .post(
+            "/invoices",
+            key,
+            json!({"type": "rent", "due_date": "2025-10-01", "accepted_payment_state": "full",
+                "items": [
+                    {"type": "one_time_fee", "amount": 1000,
+                     "allocations": [{"account_id": first, "amount": 600}, {"account_id": second, "amount": 400}]},
+                    {"type": "ammenity", "amount": 50.01}],
+                "payers": [{"account_id": first}, {"account_id": second}]}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let invoice = made.body["id"].as_str().unwrap().to_owned();
+    let payers = made.body["payers"].as_array().unwrap().clone();
+    let (one, two) = (payers[0]["id"].as_str().unwrap(), payers[1]["id"].as_str().unwrap());
+    assert_eq!(made.body["customer_id"], first.as_str(), "the first payer is the customer");
+    assert_eq!(
+        (made.body["total_due"].clone(), made.body["amount_unallocated"].clone()),
+        (json!(1050.01), json!(0))
+    );
+    assert_eq!(
+        [payers[0]["amount_allocated"].clone(), payers[1]["amount_allocated"].clone()],
+        [json!(625.01), json!(425)]
+    );
+    assert_eq!(
+        made.body["items"][0]["allocations"],
+        json!([{"object": "invoice_item_allocation", "payer_id": one, "account_id": first, "amount": 600,
+                "type": "custom"},
+               {"object": "invoice_item_allocation", "payer_id": two, "account_id": second, "amount": 400,
+                "type": "custom"}])
+    );
+    assert_eq!(
+        made.body["items"][1]["allocations"],
+        json!([{"object": "invoice_item_allocation", "payer_id": one, "account_id": first, "amount": 25.01,
+                "type": "auto"},
+               {"object": "invoice_item_allocation", "payer_id": two, "account_id": second, "amount": 25,
+                "type": "auto"}])
+    );
+
+    // A payer pays its part at most (PlacePay's invoice_payer_allocations).
+    let over = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 500, "customer_id": second,
+                "invoice_payer_allocations": [{"invoice_payer_id": two, "amount": 500}]}),
+        )
+        .await;
+    assert!(
+        problem(details(&over), "allocations[0].amount")
+            .unwrap()
+            .contains("payer's part of the invoice (425.00)"),
+        "{:?}",
+        over.body
+    );
+    let part = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 425, "customer_id": second,
+                "invoice_payer_allocations": [{"invoice_payer_id": two}]}),
+        )
+        .await;
+    assert_eq!(part.status, 200, "{:?}", part.body);
+    assert_eq!(part.body["allocations"][0]["amount"], json!(425));
+    assert_eq!(part.body["allocations"][0]["invoice_id"], invoice.as_str());
+    assert_eq!(part.body["settlement_held"], true, "{:?}", part.body);
+    let held = part.body["id"].as_str().unwrap().to_owned();
+    let now = http.get(&format!("/invoices/{invoice}"), key).await.body;
+    assert_eq!(now["status"], "partially_paid");
+    assert_eq!(
+        [now["payers"][0]["paid"].clone(), now["payers"][1]["paid"].clone()],
+        [json!(false), json!(true)],
+        "{now}"
+    );
+    assert_eq!(now["payers"][1]["amount_paid"], json!(425));
+    assert!(now["payers"][1]["last_payment_date"].is_string(), "{now}");
+
+    // The next business day, the held payment is not paid out.
+    mesh.intents_clock.advance(chrono::TimeDelta::days(1));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(http.get("/transactions?type=deposit", key).await.body["values"], json!([]));
+
+    // The first payer pays its part without naming itself: the paying
+    // customer is the payer paid for. The invoice is paid: both go out.
+    let rest = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 625.01, "customer_id": first,
+                "allocations": [{"invoice_id": invoice}]}),
+        )
+        .await;
+    assert_eq!(rest.status, 200, "{:?}", rest.body);
+    assert_eq!(rest.body["allocations"][0]["invoice_payer_id"], one);
+    let now = http.get(&format!("/invoices/{invoice}"), key).await.body;
+    assert_eq!((now["status"].clone(), now["amount_due"].clone()), (json!("paid"), json!(0)), "{now}");
+    until(&mesh, &format!("/transactions/{held}"), key, |t| t["settlement_held"] == false).await;
+    let deposits =
+        until(&mesh, "/transactions?type=deposit&fields=*,ledger", key, |list| !values(list).is_empty())
+            .await;
+    let paid_out: Vec<&Value> = values(&deposits)[0]["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["assoc_transaction_id"])
+        .collect();
+    assert!(paid_out.contains(&&json!(held)), "{deposits}");
+
+    // Partial settlement (the default): a payment goes out on its own.
+    let partial = http
+        .post(
+            "/invoices",
+            key,
+            json!({"items": [{"amount": 100}], "payers": [{"account_id": first}, {"account_id": second}]}),
+        )
+        .await;
+    assert_eq!(partial.body["accepted_payment_state"], "partial", "{:?}", partial.body);
+    let half = partial.body["payers"][1]["id"].as_str().unwrap();
+    assert_eq!(partial.body["payers"][1]["amount_allocated"], json!(50));
+    let paid = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 50, "customer_id": second,
+                "allocations": [{"invoice_payer_id": half}]}),
+        )
+        .await;
+    assert_eq!((paid.status, paid.body["settlement_held"].clone()), (200, json!(false)), "{:?}", paid.body);
+
+    // Bad payers and parts are refused per field, and nothing is written.
+    let invoices_before = mesh.count("SELECT count(*) FROM billing.invoices").await;
+    let stranger = "0190f5b0-0000-7000-8000-000000000000";
+    let bad = http
+        .post(
+            "/invoices",
+            key,
+            json!({"items": [
+                    {"amount": 100, "allocations": [{"account_id": first, "amount": 60}, {"account_id": first, "amount": 1}]},
+                    {"amount": 10, "allocations": [{"account_id": stranger, "amount": 5}]},
+                    {"amount": 10, "allocations": [{"account_id": second, "amount": 11}]},
+                    {"amount": 10, "payer_id": one}],
+                "payers": [{"account_id": first}, {"account_id": second}, {"account_id": second}, {}]}),
+        )
+        .await;
+    let found = details(&bad);
+    assert!(problem(found, "payers[2].account_id").unwrap().contains("twice"), "{found}");
+    assert!(problem(found, "payers[3].account_id").unwrap().contains("Required"), "{found}");
+    assert!(found.get("customer_id").is_none(), "the first payer is the customer: {found}");
+    let sometimes = http
+        .post("/invoices", key, json!({"items": [{"amount": 1}], "accepted_payment_state": "sometimes"}))
+        .await;
+    assert_eq!(problem(details(&sometimes), "accepted_payment_state"), Some("Must be one of: partial, full"));
+    let bad = http
+        .post(
+            "/invoices",
+            key,
+            json!({"items": [
+                    {"amount": 100, "allocations": [{"account_id": first, "amount": 60}, {"account_id": first, "amount": 1}]},
+                    {"amount": 10, "allocations": [{"account_id": stranger, "amount": 5}]},
+                    {"amount": 10, "allocations": [{"account_id": second, "amount": 11}]},
+                    {"amount": 10, "payer_id": one}],
+                "payers": [{"account_id": first}, {"account_id": second}]}),
+        )
+        .await;
+    let found = details(&bad);
+    let item = |i: usize, path: &str| problem(&found[format!("items[{i}]")], path).map(str::to_owned);
+    assert!(item(0, "allocations[1]").unwrap().contains("twice"), "{found}");
+    assert!(item(1, "allocations[0].account_id").unwrap().contains("Not a payer"), "{found}");
+    assert!(item(2, "allocations").unwrap().contains("more than the item's total"), "{found}");
+    assert!(item(3, "payer_id").unwrap().contains("Only a payment item"), "{found}");
+    let unknown = http
+        .post("/invoices", key, json!({"items": [{"amount": 1}], "payers": [{"account_id": stranger}]}))
+        .await;
+    assert_eq!(problem(details(&unknown), "payers[0].account_id"), Some("No such customer"));
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoices").await, invoices_before);
+
+    // A custom part replaced by an update; the auto part follows.
+    let item = partial.body["items"][0]["id"].as_str().unwrap();
+    let changed = http
+        .put(
+            &format!("/line_items/{item}"),
+            key,
+            json!({"allocations": [{"account_id": first, "amount": 70}]}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(
+        [changed.body["allocations"][0]["amount"].clone(), changed.body["allocations"][1]["amount"].clone()],
+        [json!(70), json!(30)]
+    );
+    let shrink = http.put(&format!("/line_items/{item}"), key, json!({"amount": 60})).await;
+    assert!(problem(details(&shrink), "amount").unwrap().contains("allocations"), "{:?}", shrink.body);
+
+    // Another partner cannot pay a payer of this one, nor the other mode.
+    let globex = test_key(&mesh.globex);
+    let outsider = customer(&mesh, globex).await;
+    card(&mesh, globex, &outsider, "4242 4242 4242 4242").await;
+    let naming = http
+        .post(
+            "/transactions",
+            globex,
+            json!({"type": "payment", "amount": 5, "customer_id": outsider,
+                "allocations": [{"invoice_payer_id": half}]}),
+        )
+        .await;
+    assert_eq!(
+        problem(details(&naming), "allocations[0].invoice_payer_id"),
+        Some("No such invoice payer"),
+        "{:?}",
+        naming.body
+    );
+    let live = http
+        .post(
+            "/transactions",
+            live_key(&mesh.acme),
+            json!({"type": "payment", "amount": 5, "allocations": [{"invoice_payer_id": half}]}),
+        )
+        .await;
+    assert_eq!(live.status, 400, "{:?}", live.body);
+    let now = http.get(&format!("/invoices/{}", partial.body["id"].as_str().unwrap()), key).await.body;
+    assert_eq!(now["total_paid"], json!(50), "{now}");
+    mesh.until_events_published().await;
     mesh.assert_ledger_invariants().await;
 }

@@ -299,10 +299,13 @@ enum Kind {
     BillingSchedule,
     BillingCharge,
     AutopayEnrollment,
+    /// A payer of an invoice: no collection of its own, named by payments
+    /// and items.
+    InvoicePayer,
 }
 
 impl Kind {
-    const ALL: [Kind; 20] = [
+    const ALL: [Kind; 21] = [
         Kind::AccessToken,
         Kind::Account,
         Kind::ApiKey,
@@ -323,6 +326,7 @@ impl Kind {
         Kind::BillingSchedule,
         Kind::BillingCharge,
         Kind::AutopayEnrollment,
+        Kind::InvoicePayer,
     ];
 }
 
@@ -405,6 +409,14 @@ fn named_kind(attr: &str) -> Option<Kind> {
         // A refund names the payment it refunds.
         "ledger[].assoc_transaction_id" => Kind::Transaction,
         "invoice_id" | "items[].invoice_id" | "allocations[].invoice_id" => Kind::Invoice,
+        "payers[].account_id" | "items[].allocations[].account_id" | "allocations[].account_id" => {
+            Kind::Customer
+        }
+        "payer_id"
+        | "items[].payer_id"
+        | "items[].allocations[].payer_id"
+        | "allocations[].payer_id"
+        | "allocations[].invoice_payer_id" => Kind::InvoicePayer,
         "billing_schedule_id" | "charges[].billing_schedule_id" => Kind::BillingSchedule,
         _ => return None,
     })
@@ -481,7 +493,7 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             (json!({"type": "payment", "amount": 5, "payment_method_id": own(Kind::PaymentMethod)}), refused)
         }
         ("/transactions", "payment_method_id") => (json!({"type": "payment", "amount": 5}), refused),
-        ("/transactions", "allocations[].invoice_id") => {
+        ("/transactions", "allocations[].invoice_id" | "allocations[].invoice_payer_id") => {
             (json!({"type": "payment", "amount": 5, "payment_method_id": own(Kind::PaymentMethod)}), refused)
         }
         ("/transactions", "payment_intent_id") => (json!({"type": "payment"}), refused),
@@ -499,6 +511,28 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             json!({"customer_id": own(Kind::Customer), "items": [{"amount": 10}]}),
             Outcome::Ignored("an item created with its invoice belongs to that invoice"),
         ),
+        ("/invoices", "payers[].account_id") => {
+            (json!({"customer_id": own(Kind::Customer), "items": [{"amount": 10}]}), refused)
+        }
+        ("/invoices", "items[].allocations[].account_id" | "items[].allocations[].payer_id") => (
+            json!({"customer_id": own(Kind::Customer), "items": [{"amount": 10, "allocations": [{"amount": 5}]}]}),
+            refused,
+        ),
+        ("/invoices", "items[].payer_id") => (
+            json!({"customer_id": own(Kind::Customer),
+                "items": [{"entry_type": "payment", "amount": 1}, {"amount": 10}]}),
+            refused,
+        ),
+        ("/line_items", "allocations[].account_id" | "allocations[].payer_id") => {
+            (json!({"invoice_id": own(Kind::Invoice), "amount": 1, "allocations": [{"amount": 1}]}), refused)
+        }
+        ("/line_items", "payer_id") => {
+            (json!({"invoice_id": own(Kind::Invoice), "entry_type": "payment", "amount": 1}), refused)
+        }
+        ("/invoices/{id}/items", "allocations[].account_id" | "allocations[].payer_id") => {
+            (json!({"amount": 1, "allocations": [{"amount": 1}]}), refused)
+        }
+        ("/invoices/{id}/items", "payer_id") => (json!({"entry_type": "payment", "amount": 1}), refused),
         ("/line_items", "invoice_id") => (json!({"amount": 1}), refused),
         ("/invoices/{id}/items", "invoice_id") => {
             (json!({"amount": 1}), Outcome::Ignored("the path names the invoice"))
@@ -722,12 +756,18 @@ impl Side {
 
     /// An invoice of a new customer.
     async fn invoice(&mut self) -> String {
+        id(&self.invoice_object().await)
+    }
+
+    /// An invoice of a new customer, as made.
+    async fn invoice_object(&mut self) -> Value {
         let customer = self.customer().await;
         let made =
             self.post("/invoices", json!({"customer_id": customer, "items": [{"amount": 29.99}]})).await;
-        // Its items are its partner's and mode's too.
+        // Its items and payers are its partner's and mode's too.
         self.ids.extend(made["items"].as_array().into_iter().flatten().map(id));
-        id(&made)
+        self.ids.extend(made["payers"].as_array().into_iter().flatten().map(id));
+        made
     }
 
     /// A monthly billing schedule of a new customer.
@@ -797,6 +837,7 @@ impl Side {
             Kind::Webhook => self.webhook().await,
             Kind::WebhookLog => self.webhook_log().await,
             Kind::Invoice => self.invoice().await,
+            Kind::InvoicePayer => id(&self.invoice_object().await["payers"][0]),
             Kind::LineItem => {
                 let invoice = self.invoice().await;
                 id(&self.post("/line_items", json!({"invoice_id": invoice, "amount": 2.5})).await)
@@ -846,7 +887,9 @@ impl Side {
             (Kind::PaymentIntent, intent),
             (Kind::ProcessingAccount, self.default_processing.clone()),
         ]);
-        out.insert(Kind::Invoice, self.invoice().await);
+        let invoice = self.invoice_object().await;
+        out.insert(Kind::Invoice, id(&invoice));
+        out.insert(Kind::InvoicePayer, id(&invoice["payers"][0]));
         let schedule = self.billing_schedule_of(&out[&Kind::Customer]).await;
         out.insert(Kind::BillingSchedule, schedule);
         self.named_customer = Some(out[&Kind::Customer].clone());

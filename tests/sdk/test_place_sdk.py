@@ -54,3 +54,56 @@ def test_errors_carry_the_description(client):
         place.Account.create(type="customer", name="No Mail", email="not-an-email")
     assert invalid.value.error_details["details"] == {"email": "Must be a valid email address"}
     assert "email" in str(invalid.value)
+
+
+def test_a_multipayer_invoice_is_created_and_paid_part_by_part(client, pl, processing, run):
+    account1_id = place.Account.create(type="customer", name="Ana One", email=f"ana.{run}@example.com").id
+    account2_id = place.Account.create(type="customer", name="Ben Two", email=f"ben.{run}@example.com").id
+    # "Create a multi-payer invoice", as the reference writes it (its
+    # placeholder deposit account is the partner's processing account).
+    invoice = place.Invoice.create(
+        type='rent',
+        deposit_account_id = processing.id,
+        items=[
+            place.InvoiceItem(
+                type='one_time_fee',
+                amount=1000,
+                allocations=[
+                    place.InvoiceItemAllocation(
+                        account_id=account1_id,
+                        amount=600
+                    ),
+                    place.InvoiceItemAllocation(
+                        account_id=account2_id,
+                        amount=400
+                    ),
+                ]
+            )
+        ],
+        payers=[
+            place.InvoicePayer(
+                account_id=account1_id
+            ),
+            place.InvoicePayer(
+                account_id=account2_id
+            )
+        ]
+    )
+    assert isinstance(invoice, place.Invoice)
+    assert all(isinstance(p, place.InvoicePayer) for p in invoice.payers)
+    assert [(p.account_id, p.amount_allocated) for p in invoice.payers] == [(account1_id, 600), (account2_id, 400)]
+    # Items come back under Payload's word, `line_item`: a plain dict here.
+    parts = invoice.items[0]["allocations"]
+    assert [(a.account_id, a.amount, a.type) for a in parts] == [(account1_id, 600, "custom"), (account2_id, 400, "custom")]
+    assert (invoice.processing_id, invoice.paid) == (processing.id, False)
+
+    # The second payer pays its part, naming its invoice payer.
+    pl.Card.create(account_id=account2_id, card_number="4242 4242 4242 4242", expiry="12/40",
+                   billing_address={"postal_code": "10001"}, default_payment_method=True)
+    second = invoice.payers[1]
+    payment = pl.Payment.create(amount=400, customer_id=account2_id,
+                                invoice_payer_allocations=[{"invoice_payer_id": second.id}])
+    assert [(a["invoice_id"], a["amount"]) for a in payment.allocations] == [(invoice.id, 400)]
+    now = place.Invoice.get(invoice.id)
+    assert [p.paid for p in now.payers] == [False, True]
+    assert (now.status, now.amount_due, now.paid) == ("partially_paid", 600, False)

@@ -6,15 +6,17 @@ use paymesh_kit::{
     json::{decimal_json, timestamp, to_struct},
     money::{Currency, Money},
     values::{Attrs, Description},
-    wire::Fields,
+    wire::{self, Fields},
 };
 use paymesh_proto::{billing::v1 as pb, common::v1 as common};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use crate::{
     domain::{
-        invoice::{Entry, MAX_QTY, Status, line_total},
+        invoice::{AcceptedPaymentState, Entry, MAX_QTY, Status, line_total},
+        payers::{self, Kind, MAX_PAYERS, Payer, Share},
         schedule::{Frequency, GivenDays, Rule},
     },
     store::{ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
@@ -104,6 +106,25 @@ pub(crate) fn invoice_to_proto(row: &InvoiceRow, items: &[ItemRow]) -> pb::Invoi
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.modified_at)),
+        payers: row
+            .payers
+            .0
+            .iter()
+            .map(|p| pb::InvoicePayer {
+                id: p.id.to_string(),
+                account_id: p.account_id.to_string(),
+                amount_allocated: Some(money(p.amount_allocated, &row.currency)),
+                amount_paid: Some(money(p.amount_paid, &row.currency)),
+                paid: p.paid(),
+                last_payment_time: p.last_payment_at.map(timestamp),
+            })
+            .collect(),
+        accepted_payment_state: match AcceptedPaymentState::parse(&row.accepted_payment_state) {
+            Some(AcceptedPaymentState::Full) => pb::AcceptedPaymentState::Full,
+            _ => pb::AcceptedPaymentState::Partial,
+        } as i32,
+        amount_unallocated: Some(money(row.amount_unallocated, &row.currency)),
+        paid: row.status() == Status::Paid,
     }
 }
 
@@ -127,6 +148,21 @@ pub(crate) fn item_to_proto(row: &ItemRow) -> pb::LineItem {
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.modified_at)),
+        allocations: row
+            .allocations
+            .0
+            .iter()
+            .map(|s| pb::ItemAllocation {
+                payer_id: s.payer_id.to_string(),
+                account_id: s.account_id.to_string(),
+                amount: Some(money(s.amount, &row.currency)),
+                r#type: match s.kind {
+                    Kind::Custom => pb::ItemAllocationType::Custom,
+                    Kind::Auto => pb::ItemAllocationType::Auto,
+                } as i32,
+            })
+            .collect(),
+        payer_id: row.payer_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 
@@ -229,6 +265,10 @@ pub(crate) fn item_json(row: &ItemRow) -> Value {
         "type": row.kind, "description": row.description, "amount": decimal_json(row.amount), "qty": row.qty,
         "total": decimal_json(row.total), "incurred_date": row.incurred_date, "transaction_id": row.transaction_id,
         "attrs": row.attrs.0, "created_at": row.created_at, "modified_at": row.modified_at,
+        "allocations": row.allocations.0.iter().map(|s| json!({
+            "payer_id": s.payer_id, "account_id": s.account_id, "amount": decimal_json(s.amount), "type": s.kind,
+        })).collect::<Vec<_>>(),
+        "payer_id": row.payer_id,
     })
 }
 
@@ -243,6 +283,13 @@ pub(crate) fn invoice_json(row: &InvoiceRow, items: &[ItemRow]) -> Value {
         "amount_due": decimal_json(row.amount_due), "paid_timestamp": row.paid_at,
         "items": items.iter().filter(|i| i.invoice_id == row.id).map(item_json).collect::<Vec<_>>(),
         "attrs": row.attrs.0, "created_at": row.created_at, "modified_at": row.modified_at,
+        "payers": row.payers.0.iter().map(|p| json!({
+            "id": p.id, "account_id": p.account_id, "amount_allocated": decimal_json(p.amount_allocated),
+            "amount_paid": decimal_json(p.amount_paid), "paid": p.paid(), "last_payment_date": p.last_payment_at,
+        })).collect::<Vec<_>>(),
+        "accepted_payment_state": row.accepted_payment_state,
+        "amount_unallocated": decimal_json(row.amount_unallocated),
+        "paid": row.status() == Status::Paid,
     })
 }
 
@@ -354,6 +401,8 @@ pub(crate) fn new_item(fields: &mut Fields<'_>, item: pb::LineItem, currency: &s
         livemode: _,
         create_time: _,
         update_time: _,
+        allocations: _,
+        payer_id,
     } = item;
     let entry = match pb::LineItemEntryType::try_from(entry_type) {
         Ok(pb::LineItemEntryType::Unspecified | pb::LineItemEntryType::Charge) => Some(Entry::Charge),
@@ -369,8 +418,15 @@ pub(crate) fn new_item(fields: &mut Fields<'_>, item: pb::LineItem, currency: &s
     let qty = fields.take("qty", qty(count));
     let incurred_date = fields.take("incurred_date", date(&incurred_date));
     let attrs = fields.take("attrs", attrs(custom));
-    let (entry, kind, description, amount, qty, incurred_date, attrs) =
-        (entry?, kind?, description?, amount?, qty?, incurred_date?, attrs?);
+    let payer_id = fields.take("payer_id", wire::optional_id((!payer_id.is_empty()).then_some(&payer_id)));
+    if matches!((entry, payer_id), (Some(Entry::Charge), Some(Some(_)))) {
+        fields.push(
+            "payer_id",
+            "Only a payment item names the payer that paid; a charge is divided by its allocations",
+        );
+    }
+    let (entry, kind, description, amount, qty, incurred_date, attrs, payer_id) =
+        (entry?, kind?, description?, amount?, qty?, incurred_date?, attrs?, payer_id?);
     Some(NewItem {
         entry,
         kind,
@@ -381,7 +437,125 @@ pub(crate) fn new_item(fields: &mut Fields<'_>, item: pb::LineItem, currency: &s
         incurred_date,
         attrs,
         transaction_id: None,
+        parts: Vec::new(),
+        payer_id,
     })
+}
+
+/// A payer's part of an item as given on the wire, not yet found among
+/// the invoice's payers.
+#[derive(Clone, Debug)]
+pub(crate) struct GivenPart {
+    /// The invoice payer, if named by id.
+    pub(crate) payer_id: Option<Uuid>,
+    /// The payer's customer account, if named so.
+    pub(crate) account_id: Option<Uuid>,
+    /// Its part.
+    pub(crate) amount: Decimal,
+}
+
+/// The custom parts of an item given on the wire (under `fields`' prefix,
+/// as `allocations[i]`), in `currency`.
+pub(crate) fn given_parts(
+    fields: &mut Fields<'_>,
+    given: &[pb::ItemAllocation],
+    currency: &str,
+) -> Vec<GivenPart> {
+    if given.len() > MAX_PAYERS {
+        fields.push("allocations", format!("At most {MAX_PAYERS} parts, one per payer"));
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, part) in given.iter().enumerate() {
+        let at = |name: &str| format!("allocations[{i}].{name}");
+        let id = |raw: &str| wire::optional_id((!raw.trim().is_empty()).then_some(raw));
+        let payer_id = fields.take(&at("payer_id"), id(&part.payer_id));
+        let account_id = fields.take(&at("account_id"), id(&part.account_id));
+        if matches!((payer_id, account_id), (Some(None), Some(None))) {
+            fields.push(&at("account_id"), "Required: the payer's customer account (or its payer_id)");
+        }
+        if part.r#type != 0 && part.r#type != pb::ItemAllocationType::Custom as i32 {
+            fields.push(&at("type"), "A part given is custom; auto parts follow from the others");
+        }
+        let amount = match part.amount.as_ref() {
+            Some(m) if !m.amount.trim().is_empty() => {
+                fields.take(&at("amount"), unit_amount(Some(m), currency))
+            }
+            _ => {
+                fields.push(&at("amount"), "Required: the payer's part of the item");
+                None
+            }
+        };
+        if let (Some(payer_id), Some(account_id), Some(amount)) = (payer_id, account_id, amount) {
+            out.push(GivenPart { payer_id, account_id, amount });
+        }
+    }
+    out
+}
+
+/// Places `item` among an invoice's `payers` (problems under `fields`'
+/// prefix): a payment item's payer must be one of them; a charge's custom
+/// parts, `given`, are each for one of them, of the item's sign, and
+/// together at most its total.
+pub(crate) fn place_item(
+    fields: &mut Fields<'_>,
+    payers: &[Payer],
+    item: &mut NewItem,
+    given: Vec<GivenPart>,
+) {
+    if let Some(payer) = item.payer_id
+        && item.entry == Entry::Payment
+        && !payers.iter().any(|p| p.id == payer)
+    {
+        fields.push("payer_id", "Not a payer of the invoice");
+    }
+    item.parts = parts(fields, payers, (item.entry, item.total), given);
+}
+
+/// The custom parts `given` of an item of `entry` and `total` among
+/// `payers` (problems under `fields`' prefix, as `allocations`).
+pub(crate) fn parts(
+    fields: &mut Fields<'_>,
+    payers: &[Payer],
+    (entry, total): (Entry, Decimal),
+    given: Vec<GivenPart>,
+) -> Vec<Share> {
+    if given.is_empty() {
+        return Vec::new();
+    }
+    if entry == Entry::Payment {
+        fields.push("allocations", "Only a charge is divided among payers; a payment names its payer_id");
+        return Vec::new();
+    }
+    let mut parts: Vec<Share> = Vec::new();
+    for (i, part) in given.into_iter().enumerate() {
+        let found = payers.iter().find(|p| {
+            part.payer_id.is_some_and(|id| id == p.id) || part.account_id.is_some_and(|id| id == p.account_id)
+        });
+        let Some(payer) = found else {
+            let name = if part.payer_id.is_some() { "payer_id" } else { "account_id" };
+            fields.push(
+                &format!("allocations[{i}].{name}"),
+                "Not a payer of the invoice: name it in its payers",
+            );
+            continue;
+        };
+        if parts.iter().any(|s| s.payer_id == payer.id) {
+            fields.push(&format!("allocations[{i}]"), "Names a payer twice: one part per payer");
+            continue;
+        }
+        parts.push(Share {
+            payer_id: payer.id,
+            account_id: payer.account_id,
+            amount: part.amount,
+            kind: Kind::Custom,
+        });
+    }
+    let amounts: Vec<Decimal> = parts.iter().map(|s| s.amount).collect();
+    if let Some(why) = payers::refusal(total, &amounts) {
+        fields.push("allocations", why);
+    }
+    parts
 }
 
 /// A billing charge given on the wire (under `fields`' prefix), in
@@ -420,6 +594,8 @@ pub(crate) fn new_charge(
         incurred_date: None,
         attrs,
         transaction_id: None,
+        parts: Vec::new(),
+        payer_id: None,
     })
 }
 

@@ -343,8 +343,8 @@ impl AllocationService for AllocationApi {
         request: Request<pb::ReserveAllocationsRequest>,
     ) -> Result<Response<pb::ReserveAllocationsResponse>, Status> {
         let scope = service_scope(&request)?;
-        let allocations = self.0.reserve(scope, request.into_inner()).await?;
-        Ok(Response::new(pb::ReserveAllocationsResponse { allocations }))
+        let (allocations, hold_settlement) = self.0.reserve(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::ReserveAllocationsResponse { allocations, hold_settlement }))
     }
 
     async fn settle_allocations(
@@ -354,6 +354,15 @@ impl AllocationService for AllocationApi {
         let scope = service_scope(&request)?;
         self.0.settle(scope, request.into_inner()).await?;
         Ok(Response::new(pb::SettleAllocationsResponse {}))
+    }
+
+    async fn releasable_settlements(
+        &self,
+        request: Request<pb::ReleasableSettlementsRequest>,
+    ) -> Result<Response<pb::ReleasableSettlementsResponse>, Status> {
+        let scope = service_scope(&request)?;
+        let transaction_ids = self.0.releasable(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::ReleasableSettlementsResponse { transaction_ids }))
     }
 }
 

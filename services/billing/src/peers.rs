@@ -84,6 +84,7 @@ impl Peers {
                 invoice_id: charge.invoice_id.to_string(),
                 amount: Some(charge.amount.to_proto()),
                 entry_type: pay::AllocationEntryType::Payment as i32,
+                invoice_payer_id: String::new(),
             }],
             initiator: pay::PaymentInitiator::AutomaticBilling as i32,
             ..Default::default()

@@ -25,7 +25,8 @@ use uuid::Uuid;
 use crate::{
     convert::{self, status_from_proto},
     domain::{
-        invoice::{self, Status, line_total},
+        invoice::{self, AcceptedPaymentState, Status, line_total},
+        payers::{self, MAX_PAYERS, Payer},
         schedule::{Frequency, GivenDays, Rule, Span},
     },
     peers::Peers,
@@ -158,8 +159,28 @@ impl Billing {
             livemode: _,
             create_time: _,
             update_time: _,
+            payers,
+            accepted_payment_state,
+            amount_unallocated: _,
+            paid: _,
         } = invoice;
         let mut fields = Fields::new("invoice");
+        let accepted = match pb::AcceptedPaymentState::try_from(accepted_payment_state) {
+            Ok(pb::AcceptedPaymentState::Unspecified | pb::AcceptedPaymentState::Partial) => {
+                Some(AcceptedPaymentState::Partial)
+            }
+            Ok(pb::AcceptedPaymentState::Full) => Some(AcceptedPaymentState::Full),
+            Err(_) => {
+                fields.push("accepted_payment_state", "Must be partial or full");
+                None
+            }
+        };
+        // PlacePay's invoices name their payers, not a customer.
+        let customer_id = match (customer_id.trim(), payers.first()) {
+            ("", Some(first)) if !first.account_id.trim().is_empty() => first.account_id.clone(),
+            _ => customer_id,
+        };
+        let payers = self.payers(scope, &mut fields, &payers).await?;
         let kind = fields.take("type", convert::kind(&r#type));
         let description = fields.take("description", convert::description(&description));
         let due_date =
@@ -178,23 +199,35 @@ impl Billing {
         if items.is_empty() {
             fields.push("items", "Required: at least one item");
         }
+        let accounts = self.customer_and_processing(scope, &mut fields, &customer_id, &processing_id).await?;
+        let payers = match (payers, accounts) {
+            (Some(given), _) if !given.is_empty() => Some(given),
+            (Some(_), Some((customer, _))) => Some(vec![Payer::new(customer)]),
+            _ => None,
+        };
         let mut new_items = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             let prefix = format!("invoice.items[{i}]");
             let mut item_fields = Fields::new(&prefix);
-            let parsed = convert::new_item(&mut item_fields, item, currency.as_deref().unwrap_or("USD"));
+            let currency = currency.as_deref().unwrap_or("USD");
+            let given = convert::given_parts(&mut item_fields, &item.allocations, currency);
+            let parsed = convert::new_item(&mut item_fields, item, currency);
+            if let (Some(mut parsed), Some(payers)) = (parsed, payers.as_deref()) {
+                convert::place_item(&mut item_fields, payers, &mut parsed, given);
+                new_items.push(parsed);
+            }
             for v in item_fields.into_violations() {
                 fields.push_path(v.field, v.description);
             }
-            new_items.extend(parsed);
         }
-        let accounts = self.customer_and_processing(scope, &mut fields, &customer_id, &processing_id).await?;
         let (Some(kind), Some(description), Some(due_date), Some(status), Some(contact), Some(currency)) =
             (kind, description, due_date, status, contact, currency)
         else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
-        let (Some(attrs), Some((customer_id, processing_id)), true) = (attrs, accounts, fields.ok()) else {
+        let (Some(attrs), Some((customer_id, processing_id)), Some(payers), Some(accepted), true) =
+            (attrs, accounts, payers, accepted, fields.ok())
+        else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
         let new = NewInvoice {
@@ -209,12 +242,53 @@ impl Billing {
             billing_contact: contact,
             currency,
             attrs,
+            payers,
+            accepted,
         };
         let mut tx = self.store.begin().await?;
         let made = self.insert_invoice(&mut tx, scope, &new, &new_items).await?;
         tx.commit().await?;
         tracing::info!(invoice = %new.id, items = new_items.len(), "invoice created");
         made.ok_or_else(|| Error::Internal(anyhow::anyhow!("a new invoice met an existing one")))
+    }
+
+    /// The payers given for a new invoice (problems recorded in `fields`):
+    /// customer accounts of the partner, each once, at most
+    /// [`MAX_PAYERS`]; an empty list when none is given.
+    async fn payers(
+        &self,
+        scope: Scope,
+        fields: &mut Fields<'_>,
+        given: &[pb::InvoicePayer],
+    ) -> Result<Option<Vec<Payer>>, Error> {
+        if given.len() > MAX_PAYERS {
+            fields.push("payers", format!("At most {MAX_PAYERS} payers"));
+            return Ok(None);
+        }
+        let mut payers: Vec<Payer> = Vec::new();
+        let mut ok = true;
+        for (i, payer) in given.iter().enumerate() {
+            let at = format!("payers[{i}].account_id");
+            if payer.account_id.trim().is_empty() {
+                fields.push(&at, "Required: the customer account paying");
+                ok = false;
+                continue;
+            }
+            let Some(account) = fields.take(&at, wire::id(&payer.account_id)) else {
+                ok = false;
+                continue;
+            };
+            if payers.iter().any(|p| p.account_id == account) {
+                fields.push(&at, "Named twice: each account pays once");
+                ok = false;
+            } else if self.peers.customer(scope, account).await?.is_none() {
+                fields.push(&at, "No such customer");
+                ok = false;
+            } else {
+                payers.push(Payer::new(account));
+            }
+        }
+        Ok(ok.then_some(payers))
     }
 
     /// Stores `new` with `items` in `conn`'s transaction and records its
@@ -403,15 +477,16 @@ impl Billing {
         Ok(row)
     }
 
-    /// Recomputes `invoice`'s totals and status after a change of its items
-    /// and records what changed.
+    /// Recomputes `invoice`'s totals, payers and status after a change of
+    /// its items and records what changed; answers the item as it now is
+    /// (its parts among the payers recomputed; as it was, if deleted).
     pub(super) async fn after_items_changed(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
         invoice: &InvoiceRow,
         item: (&str, &ItemRow),
-    ) -> Result<(), Error> {
+    ) -> Result<ItemRow, Error> {
         let (now, today) = (self.clock.now(), self.today());
         let after = Store::refresh(
             conn,
@@ -425,7 +500,12 @@ impl Billing {
         Store::record(conn, scope, ("invoice", change), after.id, convert::invoice_json(&after, &items), now)
             .await?;
         let (change, row) = item;
-        Store::record(conn, scope, ("line_item", change), row.id, convert::item_json(row), now).await
+        let row = match change {
+            "deleted" => row.clone(),
+            _ => Store::item(conn, scope, row.id, false).await?,
+        };
+        Store::record(conn, scope, ("line_item", change), row.id, convert::item_json(&row), now).await?;
+        Ok(row)
     }
 
     /// Adds an item to an invoice.
@@ -437,11 +517,16 @@ impl Billing {
         let mut tx = self.store.begin().await?;
         let invoice = Self::open_invoice(&mut tx, scope, invoice_id, "line_item.invoice_id").await?;
         let mut fields = Fields::new("line_item");
-        let Some(new) = convert::new_item(&mut fields, item, &invoice.currency) else {
+        let given = convert::given_parts(&mut fields, &item.allocations, &invoice.currency);
+        let Some(mut new) = convert::new_item(&mut fields, item, &invoice.currency) else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
+        convert::place_item(&mut fields, &invoice.payers.0, &mut new, given);
+        if !fields.ok() {
+            return Err(Error::InvalidAttributes(fields.into_violations()));
+        }
         let row = Store::insert_item(&mut tx, scope, invoice_id, &new, self.clock.now()).await?;
-        self.after_items_changed(&mut tx, scope, &invoice, ("created", &row)).await?;
+        let row = self.after_items_changed(&mut tx, scope, &invoice, ("created", &row)).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -489,6 +574,7 @@ impl Billing {
         made_by_payment(&stored)?;
         let mut row = stored.clone();
         let mut fields = Fields::new("line_item");
+        let mut parts = None;
         for path in &paths {
             match path.as_str() {
                 "type" => row.kind = fields.take("type", convert::kind(&item.r#type)).unwrap_or_default(),
@@ -521,17 +607,32 @@ impl Billing {
                         row.attrs = Json(attrs);
                     }
                 }
-                other => fields
-                    .unchangeable(other, &["type", "description", "amount", "qty", "incurred_date", "attrs"]),
+                p if names(p, "allocations") => parts = Some(item.allocations.clone()),
+                other => fields.unchangeable(
+                    other,
+                    &["type", "description", "amount", "qty", "incurred_date", "attrs", "allocations"],
+                ),
+            }
+        }
+        row.total = line_total(row.amount, row.qty);
+        if let Some(given) = parts {
+            // The parts given replace the custom ones; the auto ones follow.
+            let given = convert::given_parts(&mut fields, &given, &stored.currency);
+            let entry = invoice::Entry::parse(&row.entry_type).unwrap_or(invoice::Entry::Charge);
+            row.allocations = Json(convert::parts(&mut fields, &invoice.payers.0, (entry, row.total), given));
+        } else {
+            let kept = row.custom_parts();
+            let amounts: Vec<_> = kept.iter().map(|(_, amount)| *amount).collect();
+            if let Some(why) = payers::refusal(row.total, &amounts) {
+                fields.push("amount", format!("{why}: change its allocations too"));
             }
         }
         if !fields.ok() {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         }
-        row.total = line_total(row.amount, row.qty);
         row.modified_at = self.clock.now();
         Store::save_item(&mut tx, &row).await?;
-        self.after_items_changed(&mut tx, scope, &invoice, ("updated", &row)).await?;
+        let row = self.after_items_changed(&mut tx, scope, &invoice, ("updated", &row)).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -1037,6 +1138,8 @@ impl Billing {
                 incurred_date: None,
                 attrs: Value::Object(serde_json::Map::new()),
                 transaction_id: None,
+                parts: Vec::new(),
+                payer_id: None,
             })
             .collect();
         let mut span = Span {
@@ -1076,6 +1179,8 @@ impl Billing {
                 billing_contact: None,
                 currency: schedule.currency.clone(),
                 attrs: Value::Object(serde_json::Map::new()),
+                payers: vec![Payer::new(schedule.customer_id)],
+                accepted: AcceptedPaymentState::Partial,
             };
             if self.insert_invoice(conn, scope, &new, &items).await?.is_some() {
                 made += 1;

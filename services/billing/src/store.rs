@@ -18,7 +18,8 @@ use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction, postgres::PgRow
 use uuid::Uuid;
 
 use crate::domain::{
-    invoice::{Entry, Status, Totals},
+    invoice::{AcceptedPaymentState, Entry, Status, Totals},
+    payers::{self, Kind, Paid, Payer, Share},
     schedule::Frequency,
 };
 
@@ -27,7 +28,8 @@ pub(crate) static INVOICES: Resource = Resource {
     name: "invoice",
     table: "invoices",
     select: "id, livemode, type, description, due_date, status, customer_id, processing_id, billing_schedule_id, \
-             billing_contact, currency, total_due, total_paid, amount_due, paid_at, attrs, created_at, modified_at",
+             billing_contact, currency, total_due, total_paid, amount_due, paid_at, attrs, created_at, modified_at, \
+             payers, accepted_payment_state, amount_unallocated",
     columns: &[
         Column { name: "id", sql: "id", ty: ColumnType::Id },
         Column { name: "type", sql: "type", ty: ColumnType::Text },
@@ -42,6 +44,12 @@ pub(crate) static INVOICES: Resource = Resource {
         Column { name: "total_paid", sql: "total_paid", ty: ColumnType::Decimal },
         Column { name: "amount_due", sql: "amount_due", ty: ColumnType::Decimal },
         Column { name: "paid_timestamp", sql: "paid_at", ty: ColumnType::Timestamp },
+        Column {
+            name: "accepted_payment_state",
+            sql: "accepted_payment_state",
+            ty: ColumnType::Enum(AcceptedPaymentState::WORDS),
+        },
+        Column { name: "amount_unallocated", sql: "amount_unallocated", ty: ColumnType::Decimal },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
     ],
@@ -66,6 +74,7 @@ pub(crate) static LINE_ITEMS: Resource = Resource {
         Column { name: "total", sql: "total", ty: ColumnType::Decimal },
         Column { name: "incurred_date", sql: "incurred_date", ty: ColumnType::Date },
         Column { name: "transaction_id", sql: "transaction_id", ty: ColumnType::Id },
+        Column { name: "payer_id", sql: "payer_id", ty: ColumnType::Id },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
     ],
@@ -155,7 +164,7 @@ pub(crate) static ENROLLMENTS: Resource = Resource {
 };
 
 const ITEM_COLUMNS: &str = "id, livemode, invoice_id, entry_type, type, description, currency, amount, qty, total, \
-     incurred_date, transaction_id, attrs, created_at, modified_at";
+     incurred_date, transaction_id, attrs, created_at, modified_at, allocations, payer_id";
 const CHARGE_COLUMNS: &str = "id, livemode, billing_schedule_id, type, description, currency, amount, qty, total, attrs, created_at, \
      modified_at";
 
@@ -181,12 +190,20 @@ pub(crate) struct InvoiceRow {
     pub(crate) attrs: Json<Value>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
+    pub(crate) payers: Json<Vec<Payer>>,
+    pub(crate) accepted_payment_state: String,
+    pub(crate) amount_unallocated: Decimal,
 }
 
 impl InvoiceRow {
     /// Its status (a stored word is always one).
     pub(crate) fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Pending)
+    }
+
+    /// Its payer `id`, if it has one.
+    pub(crate) fn payer(&self, id: Uuid) -> Option<&Payer> {
+        self.payers.0.iter().find(|p| p.id == id)
     }
 }
 
@@ -209,6 +226,17 @@ pub(crate) struct ItemRow {
     pub(crate) attrs: Json<Value>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
+    /// Charge items: each payer's part.
+    pub(crate) allocations: Json<Vec<Share>>,
+    /// Payment items: the payer that paid.
+    pub(crate) payer_id: Option<Uuid>,
+}
+
+impl ItemRow {
+    /// The parts the partner gave, by payer.
+    pub(crate) fn custom_parts(&self) -> Vec<(Uuid, Decimal)> {
+        self.allocations.0.iter().filter(|s| s.kind == Kind::Custom).map(|s| (s.payer_id, s.amount)).collect()
+    }
 }
 
 /// A billing schedule as stored.
@@ -339,8 +367,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO invoices (id, partner_id, livemode, type, description, due_date, status, customer_id, \
              processing_id, billing_schedule_id, billing_contact, currency, total_due, total_paid, amount_due, \
-             attrs, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, $13, $14, $14) \
+             attrs, created_at, modified_at, payers, accepted_payment_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, $13, $14, $14, $15, $16) \
              ON CONFLICT (billing_schedule_id, due_date) WHERE billing_schedule_id IS NOT NULL DO NOTHING",
         )
         .bind(invoice.id)
@@ -357,28 +385,46 @@ impl Store {
         .bind(&invoice.currency)
         .bind(Json(&invoice.attrs))
         .bind(now)
+        .bind(Json(&invoice.payers))
+        .bind(invoice.accepted.as_str())
         .execute(conn)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
-    /// Recomputes invoice `id`'s totals from its items and its status as
-    /// `status` says, given the row as it was; answers the row as it is.
+    /// Recomputes invoice `id`'s totals from its items, each charge item's
+    /// division among the payers, the payers' standings and the invoice's
+    /// status as `status` says, given the row as it was; answers the row as
+    /// it is.
     pub(crate) async fn refresh(
         conn: &mut PgConnection,
         before: &InvoiceRow,
         status: impl FnOnce(Totals) -> Status,
         now: DateTime<Utc>,
     ) -> Result<InvoiceRow, Error> {
-        let (total_due, total_paid): (Decimal, Decimal) = sqlx::query_as(
-            "SELECT COALESCE(sum(total) FILTER (WHERE entry_type = 'charge'), 0), \
-                    COALESCE(sum(total) FILTER (WHERE entry_type = 'payment'), 0) \
-             FROM line_items WHERE invoice_id = $1",
-        )
-        .bind(before.id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let totals = Totals { total_due, total_paid };
+        let items = Self::items_of_in(conn, &[before.id]).await?;
+        let totals = crate::domain::invoice::totals(
+            items.iter().map(|i| (Entry::parse(&i.entry_type).unwrap_or(Entry::Charge), i.total)),
+        );
+        let payers = &before.payers.0;
+        let mut shares = Vec::new();
+        let mut paid = Vec::new();
+        for item in &items {
+            if item.entry_type == Entry::Payment.as_str() {
+                paid.push(Paid { payer_id: item.payer_id, total: item.total, at: item.created_at });
+                continue;
+            }
+            let divided = payers::divide(item.total, payers, &item.custom_parts());
+            if divided != item.allocations.0 {
+                sqlx::query("UPDATE line_items SET allocations = $2 WHERE id = $1")
+                    .bind(item.id)
+                    .bind(Json(&divided))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            shares.extend(divided);
+        }
+        let (payers, unallocated) = payers::standings(payers, &shares, &paid, totals.total_due);
         let status = status(totals);
         let paid_at = match (status, before.paid_at) {
             (Status::Paid, Some(at)) => Some(at),
@@ -387,17 +433,35 @@ impl Store {
         };
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE invoices SET total_due = $2, total_paid = $3, amount_due = $4, status = $5, paid_at = $6, \
-             modified_at = $7 WHERE id = $1 RETURNING {}",
+             modified_at = $7, payers = $8, amount_unallocated = $9 WHERE id = $1 RETURNING {}",
             INVOICES.select
         )))
         .bind(before.id)
-        .bind(total_due)
-        .bind(total_paid)
+        .bind(totals.total_due)
+        .bind(totals.total_paid)
         .bind(totals.amount_due())
         .bind(status.as_str())
         .bind(paid_at)
         .bind(now)
+        .bind(Json(&payers))
+        .bind(unallocated)
         .fetch_one(conn)
+        .await?)
+    }
+
+    /// The invoice payer `id` of `scope` belongs to, locked for update.
+    pub(crate) async fn invoice_of_payer(
+        conn: &mut PgConnection,
+        scope: Scope,
+        payer: Uuid,
+    ) -> Result<Option<Uuid>, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM invoices WHERE partner_id = $1 AND livemode = $2 AND payers @> $3",
+        )
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(Json(serde_json::json!([{ "id": payer }])))
+        .fetch_optional(conn)
         .await?)
     }
 
@@ -522,9 +586,10 @@ impl Store {
     ) -> Result<ItemRow, Error> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO line_items (id, partner_id, livemode, invoice_id, entry_type, type, description, amount, \
-             qty, total, incurred_date, attrs, created_at, modified_at, currency, transaction_id) \
+             qty, total, incurred_date, attrs, created_at, modified_at, currency, transaction_id, allocations, \
+             payer_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, \
-             (SELECT currency FROM invoices WHERE id = $4), $14) RETURNING {ITEM_COLUMNS}"
+             (SELECT currency FROM invoices WHERE id = $4), $14, $15, $16) RETURNING {ITEM_COLUMNS}"
         )))
         .bind(Uuid::now_v7())
         .bind(scope.partner_id)
@@ -540,6 +605,8 @@ impl Store {
         .bind(Json(&item.attrs))
         .bind(now)
         .bind(item.transaction_id)
+        .bind(Json(&item.parts))
+        .bind(item.payer_id)
         .fetch_one(conn)
         .await?)
     }
@@ -548,7 +615,7 @@ impl Store {
     pub(crate) async fn save_item(conn: &mut PgConnection, row: &ItemRow) -> Result<(), Error> {
         sqlx::query(
             "UPDATE line_items SET type = $2, description = $3, amount = $4, qty = $5, total = $6, \
-             incurred_date = $7, attrs = $8, modified_at = $9 WHERE id = $1",
+             incurred_date = $7, attrs = $8, modified_at = $9, allocations = $10 WHERE id = $1",
         )
         .bind(row.id)
         .bind(row.kind.as_deref())
@@ -559,6 +626,7 @@ impl Store {
         .bind(row.incurred_date)
         .bind(&row.attrs)
         .bind(row.modified_at)
+        .bind(&row.allocations)
         .execute(conn)
         .await?;
         Ok(())
@@ -846,9 +914,13 @@ impl Store {
     ) -> Result<Option<Autopay>, Error> {
         Ok(sqlx::query_as(
             "SELECT i.id AS invoice_id, i.partner_id, i.livemode, i.customer_id, i.processing_id, i.currency, \
-                    i.amount_due AS amount, e.id AS enrollment_id, e.payment_method_id, e.upper_limit, \
+                    o.amount, e.id AS enrollment_id, e.payment_method_id, e.upper_limit, \
                     a.attempt AS last_attempt, a.status AS last_status \
              FROM invoices i \
+             CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_array_length(i.payers) <= 1 THEN i.amount_due \
+                 ELSE LEAST(i.amount_due, GREATEST(0, COALESCE((SELECT (p->>'amount_allocated')::numeric \
+                     - (p->>'amount_paid')::numeric FROM jsonb_array_elements(i.payers) p \
+                     WHERE (p->>'account_id')::uuid = i.customer_id), 0))) END AS amount) o \
              JOIN LATERAL (SELECT * FROM autopay_enrollments e WHERE e.partner_id = i.partner_id \
                  AND e.livemode = i.livemode AND e.customer_id = i.customer_id AND e.status = 'active' \
                  AND (e.billing_schedule_id IS NULL OR e.billing_schedule_id = i.billing_schedule_id) \
@@ -856,7 +928,7 @@ impl Store {
                  ORDER BY e.billing_schedule_id IS NULL, e.created_at LIMIT 1) e ON true \
              LEFT JOIN LATERAL (SELECT * FROM autopay_attempts a WHERE a.invoice_id = i.id \
                  ORDER BY a.attempt DESC LIMIT 1) a ON true \
-             WHERE i.status IN ('pending', 'partially_paid', 'overdue') AND i.due_date <= $1 AND i.amount_due > 0 \
+             WHERE i.status IN ('pending', 'partially_paid', 'overdue') AND i.due_date <= $1 AND o.amount > 0 \
                AND ($2::uuid IS NULL OR i.id > $2) \
                AND (a.id IS NULL OR (a.status = 'declined' AND a.next_attempt_on <= $1)) \
              ORDER BY i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
@@ -961,7 +1033,7 @@ impl Store {
         transaction: Uuid,
     ) -> Result<Vec<AllocationRow>, Error> {
         Ok(sqlx::query_as(
-            "SELECT id, invoice_id, amount, status, reversed FROM allocations \
+            "SELECT id, invoice_id, amount, status, reversed, payer_id FROM allocations \
              WHERE transaction_id = $1 AND partner_id = $2 AND livemode = $3 ORDER BY position FOR UPDATE",
         )
         .bind(transaction)
@@ -986,13 +1058,13 @@ impl Store {
         conn: &mut PgConnection,
         scope: Scope,
         (transaction, invoice, position): (Uuid, Uuid, i16),
-        amount: Decimal,
+        (amount, payer): (Decimal, Option<Uuid>),
         now: DateTime<Utc>,
     ) -> Result<AllocationRow, Error> {
         Ok(sqlx::query_as(
             "INSERT INTO allocations (id, partner_id, livemode, transaction_id, invoice_id, position, amount, \
-             status, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', $8, $8) \
-             RETURNING id, invoice_id, amount, status, reversed",
+             status, created_at, modified_at, payer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved', $8, $8, $9) \
+             RETURNING id, invoice_id, amount, status, reversed, payer_id",
         )
         .bind(Uuid::now_v7())
         .bind(scope.partner_id)
@@ -1002,7 +1074,48 @@ impl Store {
         .bind(position)
         .bind(amount)
         .bind(now)
+        .bind(payer)
         .fetch_one(conn)
+        .await?)
+    }
+
+    /// Whether payment `transaction` pays an invoice that accepts payments
+    /// in full only.
+    pub(crate) async fn holds_settlement(conn: &mut PgConnection, transaction: Uuid) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM allocations a JOIN invoices i ON i.id = a.invoice_id \
+             WHERE a.transaction_id = $1 AND i.accepted_payment_state = 'full')",
+        )
+        .bind(transaction)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// What payments in flight have reserved of payer `payer`'s part.
+    pub(crate) async fn reserved_for(conn: &mut PgConnection, payer: Uuid) -> Result<Decimal, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(sum(amount), 0) FROM allocations WHERE payer_id = $1 AND status = 'reserved'",
+        )
+        .bind(payer)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Of `transactions` of `scope`, those no full-settlement invoice holds:
+    /// every such invoice they pay (reserved, or applied and not all gone
+    /// back) is paid or closed.
+    pub(crate) async fn releasable(&self, scope: Scope, transactions: &[Uuid]) -> Result<Vec<Uuid>, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT t FROM unnest($1::uuid[]) AS t WHERE NOT EXISTS ( \
+                 SELECT 1 FROM allocations a JOIN invoices i ON i.id = a.invoice_id \
+                 WHERE a.transaction_id = t AND a.partner_id = $2 AND a.livemode = $3 \
+                   AND (a.status = 'reserved' OR (a.status = 'applied' AND a.reversed < a.amount)) \
+                   AND i.accepted_payment_state = 'full' AND i.status NOT IN ('paid', 'closed'))",
+        )
+        .bind(transactions)
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -1112,6 +1225,7 @@ pub(crate) struct AllocationRow {
     pub(crate) amount: Decimal,
     pub(crate) status: String,
     pub(crate) reversed: Decimal,
+    pub(crate) payer_id: Option<Uuid>,
 }
 
 /// An invoice to store.
@@ -1128,6 +1242,8 @@ pub(crate) struct NewInvoice {
     pub(crate) billing_contact: Option<Value>,
     pub(crate) currency: String,
     pub(crate) attrs: Value,
+    pub(crate) payers: Vec<Payer>,
+    pub(crate) accepted: AcceptedPaymentState,
 }
 
 /// A line item or billing charge to store.
@@ -1143,4 +1259,8 @@ pub(crate) struct NewItem {
     pub(crate) attrs: Value,
     /// The transaction a payment item records.
     pub(crate) transaction_id: Option<Uuid>,
+    /// Charge items: the custom parts of payers (the auto ones follow).
+    pub(crate) parts: Vec<Share>,
+    /// Payment items: the payer that paid.
+    pub(crate) payer_id: Option<Uuid>,
 }

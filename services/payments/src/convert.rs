@@ -121,6 +121,7 @@ pub(crate) fn new_transaction(t: pb::Transaction) -> Result<NewTransaction, Erro
         initiator,
         // Made by paymesh, never given (REST refuses them as read-only).
         id: _,
+        settlement_held: _,
         status_code: _,
         status_message: _,
         fee: _,
@@ -247,7 +248,7 @@ fn allocations(fields: &mut Fields<'_>, given: &[pb::Allocation]) -> Vec<Allocat
     }
     let mut out: Vec<Allocation> = Vec::new();
     for (i, allocation) in given.iter().enumerate() {
-        let pb::Allocation { invoice_id, amount, entry_type } = allocation;
+        let pb::Allocation { invoice_id, amount, entry_type, invoice_payer_id } = allocation;
         let at = |name: &str| format!("allocations[{i}].{name}");
         if !matches!(
             pb::AllocationEntryType::try_from(*entry_type),
@@ -255,12 +256,12 @@ fn allocations(fields: &mut Fields<'_>, given: &[pb::Allocation]) -> Vec<Allocat
         ) {
             fields.push(&at("entry_type"), "An allocation is a payment item: payment");
         }
-        let invoice = if invoice_id.trim().is_empty() {
-            fields.push(&at("invoice_id"), "Required: the invoice paid");
-            None
-        } else {
-            fields.take(&at("invoice_id"), paymesh_kit::wire::id(invoice_id))
-        };
+        let id = |raw: &String| paymesh_kit::wire::optional_id((!raw.trim().is_empty()).then_some(raw));
+        let invoice = fields.take(&at("invoice_id"), id(invoice_id));
+        let payer = fields.take(&at("invoice_payer_id"), id(invoice_payer_id));
+        if let (Some(None), Some(None)) = (invoice, payer) {
+            fields.push(&at("invoice_id"), "Required: the invoice paid (or its invoice_payer_id)");
+        }
         let amount = match amount {
             Some(m) if !m.amount.trim().is_empty() => m
                 .amount
@@ -270,11 +271,14 @@ fn allocations(fields: &mut Fields<'_>, given: &[pb::Allocation]) -> Vec<Allocat
                 .ok(),
             _ => None,
         };
-        if let Some(invoice_id) = invoice {
-            if out.iter().any(|a| a.invoice_id == invoice_id) {
+        if let (Some(invoice_id), Some(payer_id)) = (invoice, payer) {
+            if invoice_id.is_some() && out.iter().any(|a| a.invoice_id == invoice_id) {
                 fields.push(&at("invoice_id"), "Named twice: one allocation per invoice");
             }
-            out.push(Allocation { invoice_id, amount });
+            if payer_id.is_some() && out.iter().any(|a| a.payer_id == payer_id) {
+                fields.push(&at("invoice_payer_id"), "Named twice: one allocation per invoice payer");
+            }
+            out.push(Allocation { invoice_id, amount, payer_id });
         }
     }
     out
@@ -520,9 +524,10 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
             .allocations
             .iter()
             .map(|a| pb::Allocation {
-                invoice_id: a.invoice_id.to_string(),
+                invoice_id: a.invoice_id.map(|id| id.to_string()).unwrap_or_default(),
                 amount: a.amount.map(|amount| Money::new(amount, t.amount.currency).to_proto()),
                 entry_type: pb::AllocationEntryType::Payment as i32,
+                invoice_payer_id: a.payer_id.map(|id| id.to_string()).unwrap_or_default(),
             })
             .collect(),
         initiator: if t.automatic_billing {
@@ -530,6 +535,7 @@ pub(crate) fn to_proto(t: &Transaction) -> pb::Transaction {
         } else {
             pb::PaymentInitiator::Api
         } as i32,
+        settlement_held: t.settlement_held,
     }
 }
 
@@ -560,5 +566,6 @@ pub(crate) fn event_data(t: &Transaction) -> Value {
         })).collect::<Vec<_>>(),
         "allocations": Allocation::to_json(&t.allocations),
         "initiator": if t.automatic_billing { "automatic_billing" } else { "api" },
+        "settlement_held": t.settlement_held,
     })
 }

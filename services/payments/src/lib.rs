@@ -131,6 +131,7 @@ async fn sweep_forever(payments: service::Payments, interval: std::time::Duratio
                 settled = swept.settled,
                 aftermaths = swept.aftermaths,
                 deposits = swept.deposits,
+                released = swept.released,
                 "payments sweep"
             ),
             Err(e) => tracing::warn!(error = %e, "the payments sweep failed; will retry"),

@@ -101,38 +101,53 @@ impl Peers {
         }
     }
 
-    /// Reserves the allocations of payment `transaction`, paying
-    /// `amount` toward invoices, in the billing service; answers them with
-    /// their amounts. Billing's objections are the caller's, under
+    /// Reserves the allocations of payment `transaction` by `customer`,
+    /// paying `amount` toward invoices, in the billing service; answers
+    /// them with their amounts, and whether the payment is held from
+    /// settlement. Billing's objections are the caller's, under
     /// `transaction.allocations`.
     pub(crate) async fn reserve_allocations(
         &self,
         scope: Scope,
-        transaction: Uuid,
+        (transaction, customer): (Uuid, Option<Uuid>),
         amount: Money,
         allocations: &[Allocation],
-    ) -> Result<Vec<Allocation>, Error> {
+    ) -> Result<(Vec<Allocation>, bool), Error> {
+        let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
         let request = bl::ReserveAllocationsRequest {
             transaction_id: transaction.to_string(),
             amount: Some(amount.to_proto()),
             allocations: allocations
                 .iter()
                 .map(|a| bl::Allocation {
-                    invoice_id: a.invoice_id.to_string(),
+                    invoice_id: text(a.invoice_id),
                     amount: a.amount.map(|d| Money::new(d, amount.currency).to_proto()),
+                    invoice_payer_id: text(a.payer_id),
                 })
                 .collect(),
+            customer_id: text(customer),
         };
         match self.allocations.clone().reserve_allocations(self.token.request(scope, request)).await {
-            Ok(response) => response
-                .into_inner()
-                .allocations
-                .into_iter()
-                .map(|a| {
-                    let amount = a.amount.and_then(|m| m.amount.parse().ok());
-                    Ok(Allocation { invoice_id: id_of(&a.invoice_id, "invoice id")?, amount })
-                })
-                .collect(),
+            Ok(response) => {
+                let response = response.into_inner();
+                let reserved = response
+                    .allocations
+                    .into_iter()
+                    .map(|a| {
+                        let amount = a.amount.and_then(|m| m.amount.parse().ok());
+                        let payer_id = match a.invoice_payer_id.as_str() {
+                            "" => None,
+                            id => Some(id_of(id, "invoice payer id")?),
+                        };
+                        Ok(Allocation {
+                            invoice_id: Some(id_of(&a.invoice_id, "invoice id")?),
+                            amount,
+                            payer_id,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                Ok((reserved, response.hold_settlement))
+            }
             Err(status) if status.code() == Code::InvalidArgument => {
                 let violations: Vec<Violation> = status
                     .get_details_bad_request()
@@ -170,6 +185,25 @@ impl Peers {
             .await
             .map_err(|status| Error::from_peer("billing", &status))?;
         Ok(())
+    }
+
+    /// Of `held` payments of `scope`, those the billing service releases
+    /// for settlement.
+    pub(crate) async fn releasable_settlements(
+        &self,
+        scope: Scope,
+        held: &[Uuid],
+    ) -> Result<Vec<Uuid>, Error> {
+        let request = bl::ReleasableSettlementsRequest {
+            transaction_ids: held.iter().map(ToString::to_string).collect(),
+        };
+        let response = self
+            .allocations
+            .clone()
+            .releasable_settlements(self.token.request(scope, request))
+            .await
+            .map_err(|status| Error::from_peer("billing", &status))?;
+        response.into_inner().transaction_ids.iter().map(|id| id_of(id, "transaction id")).collect()
     }
 
     async fn account(&self, scope: Scope, id: Uuid) -> Result<Option<id::Account>, Error> {

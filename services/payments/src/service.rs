@@ -35,6 +35,8 @@ const MAX_CASCADE_ATTEMPTS: usize = 5;
 
 /// Aftermaths applied per sweep at most (the rest wait for the next).
 const SWEEP_BATCH: u32 = 200;
+/// The most held payments one question to billing names.
+const HELD_PER_ASK: u32 = 500;
 
 /// What one sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub(crate) struct Swept {
     pub(crate) aftermaths: u32,
     /// Deposits made.
     pub(crate) deposits: u32,
+    /// Payments released for settlement by their invoices.
+    pub(crate) released: u32,
 }
 
 /// The payments service.
@@ -491,6 +495,7 @@ impl Payments {
         let now = self.clock.now();
         let settled = self.store.settle_due(now).await?;
         let aftermaths = self.store.apply_aftermaths(now, SWEEP_BATCH).await?;
+        let released = self.release_held().await;
         let mut deposits = 0;
         let before = start_of_day(now);
         for (scope, processing, currency) in self.store.depositable(before).await? {
@@ -519,6 +524,49 @@ impl Payments {
                 deposits += 1;
             }
         }
-        Ok(Swept { attempts, settled, aftermaths, deposits })
+        Ok(Swept { attempts, settled, aftermaths, deposits, released })
+    }
+
+    /// Releases for settlement the held payments whose invoices no longer
+    /// hold them, as the billing service says; answers how many. Billing
+    /// unreachable, they stay held until a later sweep.
+    async fn release_held(&self) -> u32 {
+        let mut released = 0;
+        let mut after = None;
+        loop {
+            let page = match self.store.held(after, HELD_PER_ASK).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "held payments could not be read; will retry");
+                    return released;
+                }
+            };
+            let Some(&(_, last)) = page.last() else { return released };
+            after = Some(last);
+            let full = page.len() == HELD_PER_ASK as usize;
+            let mut scopes: Vec<(Scope, Vec<Uuid>)> = Vec::new();
+            for (scope, id) in page {
+                match scopes.iter_mut().find(|(s, _)| *s == scope) {
+                    Some((_, ids)) => ids.push(id),
+                    None => scopes.push((scope, vec![id])),
+                }
+            }
+            for (scope, ids) in scopes {
+                let freed = match self.peers.releasable_settlements(scope, &ids).await {
+                    Ok(freed) => freed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "billing could not say which held payments are free; will retry");
+                        continue;
+                    }
+                };
+                match self.store.release(scope, &freed, self.clock.now()).await {
+                    Ok(n) => released += n,
+                    Err(e) => tracing::warn!(error = %e, "held payments could not be released; will retry"),
+                }
+            }
+            if !full {
+                return released;
+            }
+        }
     }
 }

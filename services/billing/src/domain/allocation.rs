@@ -17,12 +17,16 @@ pub struct Payable {
     pub amount_due: Decimal,
     /// What payments in flight have reserved of it.
     pub reserved: Decimal,
+    /// For a payment made for one of its payers: what is left of that
+    /// payer's part, less what payments in flight have reserved of it.
+    pub payer_left: Option<Decimal>,
 }
 
 impl Payable {
     /// What a new payment may still allocate to it.
     pub fn available(self) -> Decimal {
-        (self.amount_due - self.reserved).max(Decimal::ZERO)
+        let invoice = (self.amount_due - self.reserved).max(Decimal::ZERO);
+        self.payer_left.map_or(invoice, |left| invoice.min(left.max(Decimal::ZERO)))
     }
 }
 
@@ -87,6 +91,14 @@ pub fn split(
 }
 
 fn exceeds(invoice: Payable) -> String {
+    if let Some(left) = invoice.payer_left
+        && left < (invoice.amount_due - invoice.reserved)
+    {
+        return format!(
+            "Exceeds what is left of the payer's part of the invoice ({})",
+            left.max(Decimal::ZERO)
+        );
+    }
     if invoice.reserved > Decimal::ZERO {
         format!(
             "Exceeds what is left to pay on the invoice: {} of its {} due is held by payments in flight",
@@ -125,7 +137,7 @@ mod tests {
     }
 
     fn open(due: &str, reserved: &str) -> Payable {
-        Payable { status: Status::Pending, amount_due: dec(due), reserved: dec(reserved) }
+        Payable { status: Status::Pending, amount_due: dec(due), reserved: dec(reserved), payer_left: None }
     }
 
     #[test]
@@ -162,9 +174,22 @@ mod tests {
     }
 
     #[test]
+    fn a_payment_for_a_payer_never_exceeds_what_is_left_of_its_part() {
+        // PlacePay's 600 / 400 of 1,000: the second payer owes 400.
+        let second = Payable { payer_left: Some(dec("400")), ..open("1000", "0") };
+        assert_eq!(split(dec("1000"), &[(second, None)]), Ok(vec![dec("400")]));
+        let problems = split(dec("500"), &[(second, Some(dec("401")))]).unwrap_err();
+        assert!(problems[0].2.contains("payer's part"), "{problems:?}");
+        // The invoice's own balance still bounds it.
+        let late = Payable { payer_left: Some(dec("400")), ..open("300", "0") };
+        assert_eq!(split(dec("400"), &[(late, None)]), Ok(vec![dec("300")]));
+    }
+
+    #[test]
     fn drafts_closed_and_paid_invoices_take_no_payment() {
         for status in [Status::Draft, Status::Closed, Status::Paid] {
-            let invoice = Payable { status, amount_due: dec("10"), reserved: Decimal::ZERO };
+            let invoice =
+                Payable { status, amount_due: dec("10"), reserved: Decimal::ZERO, payer_left: None };
             assert_eq!(split(dec("10"), &[(invoice, None)]).unwrap_err()[0].1, "invoice_id");
         }
     }

@@ -59,6 +59,38 @@ impl Status {
     }
 }
 
+/// When an invoice's payments are paid out to the merchant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AcceptedPaymentState {
+    /// Each payment on its own.
+    #[default]
+    Partial,
+    /// Only once the invoice is paid in full (or closed).
+    Full,
+}
+
+impl AcceptedPaymentState {
+    /// Both words.
+    pub const WORDS: &'static [&'static str] = &["partial", "full"];
+
+    /// Its word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Partial => "partial",
+            Self::Full => "full",
+        }
+    }
+
+    /// The state of a word.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "partial" => Some(Self::Partial),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
 /// What an invoice's items add up to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {

@@ -22,9 +22,13 @@ use crate::{
     domain::{
         allocation::{self, MAX_ALLOCATIONS, Payable},
         invoice::{Entry, line_total},
+        payers::Payer,
     },
     store::{AllocationRow, InvoiceRow, NewItem, Store},
 };
+
+/// The most held payments one ReleasableSettlements asks about.
+const MAX_RELEASE_ASKS: usize = 500;
 
 fn money(amount: Decimal, currency: Currency) -> common::Money {
     Money::new(amount, currency).to_proto()
@@ -32,14 +36,16 @@ fn money(amount: Decimal, currency: Currency) -> common::Money {
 
 impl Billing {
     /// Reserves a payment's allocations (all or none), or answers those it
-    /// reserved before.
+    /// reserved before; and whether the payment is held from settlement.
     pub(crate) async fn reserve(
         &self,
         scope: Scope,
         request: pb::ReserveAllocationsRequest,
-    ) -> Result<Vec<pb::Allocation>, Error> {
-        let pb::ReserveAllocationsRequest { transaction_id, amount, allocations } = request;
+    ) -> Result<(Vec<pb::Allocation>, bool), Error> {
+        let pb::ReserveAllocationsRequest { transaction_id, amount, allocations, customer_id } = request;
         let transaction = wire::id(&transaction_id).map_err(|why| Error::invalid("transaction_id", why))?;
+        let customer = wire::optional_id((!customer_id.is_empty()).then_some(&customer_id))
+            .map_err(|why| Error::invalid("customer_id", why))?;
         let pool = amount
             .as_ref()
             .map(Money::from_proto)
@@ -51,21 +57,18 @@ impl Billing {
         }
         let mut problems = Vec::new();
         let mut wanted = Vec::new();
-        let mut seen = BTreeSet::new();
         for (i, given) in allocations.iter().enumerate() {
             let at = |name: &str| format!("allocations[{i}].{name}");
-            let invoice = if given.invoice_id.trim().is_empty() {
-                problems.push(Violation::new(at("invoice_id"), "Required: the invoice paid"));
-                None
-            } else {
-                wire::id(&given.invoice_id)
-                    .map_err(|why| problems.push(Violation::new(at("invoice_id"), why)))
-                    .ok()
-            };
-            if let Some(id) = invoice
-                && !seen.insert(id)
-            {
-                problems.push(Violation::new(at("invoice_id"), "Named twice: one allocation per invoice"));
+            let id = |raw: &str| wire::optional_id((!raw.trim().is_empty()).then_some(raw));
+            let invoice =
+                id(&given.invoice_id).map_err(|why| problems.push(Violation::new(at("invoice_id"), why)));
+            let payer = id(&given.invoice_payer_id)
+                .map_err(|why| problems.push(Violation::new(at("invoice_payer_id"), why)));
+            if let (Ok(None), Ok(None)) = (invoice, payer) {
+                problems.push(Violation::new(
+                    at("invoice_id"),
+                    "Required: the invoice paid (or its invoice_payer_id)",
+                ));
             }
             let amount = match given.amount.as_ref() {
                 None => None,
@@ -74,7 +77,7 @@ impl Billing {
                     .map_err(|why| problems.push(Violation::new(at("amount"), why)))
                     .ok(),
             };
-            wanted.push((invoice, amount));
+            wanted.push((invoice.ok().flatten(), payer.ok().flatten(), amount));
         }
         if !problems.is_empty() {
             return Err(Error::InvalidAttributes(problems));
@@ -82,7 +85,37 @@ impl Billing {
         let mut tx = self.store.begin().await?;
         let before = Store::allocations_of(&mut tx, scope, transaction).await?;
         if !before.is_empty() {
-            return Ok(before.iter().map(|a| answer(a, pool.currency)).collect());
+            let hold = Store::holds_settlement(&mut tx, transaction).await?;
+            return Ok((before.iter().map(|a| answer(a, pool.currency)).collect(), hold));
+        }
+        // A payment for an invoice payer pays its invoice.
+        for (i, (invoice, payer, _)) in wanted.iter_mut().enumerate() {
+            let Some(payer) = *payer else { continue };
+            match (Store::invoice_of_payer(&mut tx, scope, payer).await?, *invoice) {
+                (None, _) => problems.push(Violation::new(
+                    format!("allocations[{i}].invoice_payer_id"),
+                    "No such invoice payer",
+                )),
+                (Some(found), Some(named)) if found != named => problems.push(Violation::new(
+                    format!("allocations[{i}].invoice_payer_id"),
+                    "Not a payer of the invoice named",
+                )),
+                (Some(found), _) => *invoice = Some(found),
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, (invoice, _, _)) in wanted.iter().enumerate() {
+            if let Some(id) = invoice
+                && !seen.insert(*id)
+            {
+                problems.push(Violation::new(
+                    format!("allocations[{i}].invoice_id"),
+                    "Named twice: one allocation per invoice",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidAttributes(problems));
         }
         // Invoices are locked in one order, so two payments never wait on
         // each other's.
@@ -95,7 +128,7 @@ impl Billing {
             };
         }
         let mut payables = Vec::new();
-        for (i, (invoice, amount)) in wanted.iter().enumerate() {
+        for (i, (invoice, payer, amount)) in wanted.iter().enumerate() {
             let at = |name: &str| format!("allocations[{i}].{name}");
             let found = rows.iter().find(|(id, _)| Some(*id) == *invoice).and_then(|(_, row)| row.as_ref());
             let Some(row) = found else {
@@ -109,10 +142,18 @@ impl Billing {
                 ));
                 continue;
             }
+            let (payer, payer_left) = match Self::payer_paid_for(row, *payer, customer) {
+                Some((payer, bound)) if bound => {
+                    let left = payer.left() - Store::reserved_for(&mut tx, payer.id).await?;
+                    (Some(payer.id), Some(left))
+                }
+                Some((payer, _)) => (Some(payer.id), None),
+                None => (None, None),
+            };
             let reserved = Store::reserved_on(&mut tx, row.id).await?;
             payables.push((
-                row.id,
-                Payable { status: row.status(), amount_due: row.amount_due, reserved },
+                (row.id, payer),
+                Payable { status: row.status(), amount_due: row.amount_due, reserved, payer_left },
                 *amount,
             ));
         }
@@ -130,16 +171,60 @@ impl Billing {
         })?;
         let now = self.clock.now();
         let mut made = Vec::new();
-        for (position, ((invoice, _, _), amount)) in payables.iter().zip(amounts).enumerate() {
+        for (position, (((invoice, payer), _, _), amount)) in payables.iter().zip(amounts).enumerate() {
             let position = i16::try_from(position).unwrap_or(i16::MAX);
             made.push(
-                Store::insert_allocation(&mut tx, scope, (transaction, *invoice, position), amount, now)
-                    .await?,
+                Store::insert_allocation(
+                    &mut tx,
+                    scope,
+                    (transaction, *invoice, position),
+                    (amount, *payer),
+                    now,
+                )
+                .await?,
             );
         }
+        let hold = Store::holds_settlement(&mut tx, transaction).await?;
         tx.commit().await?;
-        tracing::info!(transaction = %transaction, invoices = made.len(), "allocations reserved");
-        Ok(made.iter().map(|a| answer(a, pool.currency)).collect())
+        tracing::info!(transaction = %transaction, invoices = made.len(), hold, "allocations reserved");
+        Ok((made.iter().map(|a| answer(a, pool.currency)).collect(), hold))
+    }
+
+    /// Of the held payments a request names, those no invoice holds any
+    /// more.
+    pub(crate) async fn releasable(
+        &self,
+        scope: Scope,
+        request: pb::ReleasableSettlementsRequest,
+    ) -> Result<Vec<String>, Error> {
+        if request.transaction_ids.len() > MAX_RELEASE_ASKS {
+            return Err(Error::invalid("transaction_ids", format!("At most {MAX_RELEASE_ASKS}")));
+        }
+        let ids = request
+            .transaction_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| wire::id(id).map_err(|why| Error::invalid(format!("transaction_ids[{i}]"), why)))
+            .collect::<Result<Vec<Uuid>, Error>>()?;
+        Ok(self.store.releasable(scope, &ids).await?.iter().map(Uuid::to_string).collect())
+    }
+
+    /// The payer of `invoice` a payment is made for, and whether its part
+    /// bounds the payment: the payer named (bound); else the paying
+    /// customer, if it is a payer of an invoice with several (bound); else
+    /// the invoice's only payer (not bound: its part is the invoice).
+    fn payer_paid_for(
+        invoice: &InvoiceRow,
+        named: Option<Uuid>,
+        customer: Option<Uuid>,
+    ) -> Option<(&Payer, bool)> {
+        if let Some(id) = named {
+            return invoice.payer(id).map(|p| (p, true));
+        }
+        match invoice.payers.0.as_slice() {
+            [only] => Some((only, false)),
+            several => customer.and_then(|c| several.iter().find(|p| p.account_id == c)).map(|p| (p, true)),
+        }
     }
 
     /// Settles a payment's allocations as a notice of the payments service
@@ -179,7 +264,9 @@ impl Billing {
         match settlement {
             pb::Settlement::Apply => {
                 for row in allocations.iter_mut().filter(|a| a.status == "reserved") {
-                    let item = self.pay_item(&mut tx, scope, row.invoice_id, row.amount, transaction).await?;
+                    let item = self
+                        .pay_item(&mut tx, scope, (row.invoice_id, row.payer_id), row.amount, transaction)
+                        .await?;
                     row.status = "applied".to_owned();
                     Store::save_allocation(&mut tx, row, Some(item), now).await?;
                 }
@@ -202,7 +289,7 @@ impl Billing {
                     if take == Decimal::ZERO {
                         continue;
                     }
-                    self.pay_item(&mut tx, scope, row.invoice_id, -take, by).await?;
+                    self.pay_item(&mut tx, scope, (row.invoice_id, row.payer_id), -take, by).await?;
                     row.reversed += take;
                     Store::save_allocation(&mut tx, row, None, now).await?;
                 }
@@ -214,13 +301,13 @@ impl Billing {
     }
 
     /// Records `amount` paid by `transaction` (negative: taken back) on
-    /// invoice `invoice` as a payment item, and what follows for the
-    /// invoice; answers the item's id.
+    /// invoice `invoice` for its payer `payer` as a payment item, and what
+    /// follows for the invoice; answers the item's id.
     async fn pay_item(
         &self,
         conn: &mut PgConnection,
         scope: Scope,
-        invoice: Uuid,
+        (invoice, payer): (Uuid, Option<Uuid>),
         amount: Decimal,
         transaction: Uuid,
     ) -> Result<Uuid, Error> {
@@ -235,6 +322,8 @@ impl Billing {
             incurred_date: Some(self.today()),
             attrs: Value::Object(Map::new()),
             transaction_id: Some(transaction),
+            parts: Vec::new(),
+            payer_id: payer,
         };
         let stored = Store::insert_item(conn, scope, invoice, &item, self.clock.now()).await?;
         self.after_items_changed(conn, scope, &row, ("created", &stored)).await?;
@@ -244,5 +333,9 @@ impl Billing {
 
 /// An allocation as the contract answers it.
 fn answer(row: &AllocationRow, currency: Currency) -> pb::Allocation {
-    pb::Allocation { invoice_id: row.invoice_id.to_string(), amount: Some(money(row.amount, currency)) }
+    pb::Allocation {
+        invoice_id: row.invoice_id.to_string(),
+        amount: Some(money(row.amount, currency)),
+        invoice_payer_id: row.payer_id.map(|id| id.to_string()).unwrap_or_default(),
+    }
 }

@@ -95,43 +95,63 @@ pub struct Transaction {
     /// Payments: made by paymesh's automatic billing (autopay) rather than
     /// through the API.
     pub automatic_billing: bool,
+    /// Payments: held from being paid out until billing releases it (an
+    /// invoice it pays accepts payments in full only).
+    pub settlement_held: bool,
 }
 
 /// One invoice a payment pays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allocation {
-    /// The invoice, in the billing service.
-    pub invoice_id: Uuid,
+    /// The invoice, in the billing service: as given (unset when the payer
+    /// names it), then as billing reserved it.
+    pub invoice_id: Option<Uuid>,
     /// How much of the payment goes to it: as given, then as billing
     /// reserved it.
     pub amount: Option<Decimal>,
+    /// The invoice payer it is made for: as given, then as billing
+    /// reserved it.
+    pub payer_id: Option<Uuid>,
 }
 
 impl Allocation {
-    /// The allocations as stored: `[{"invoice_id", "amount"}]`.
+    /// The allocations as stored: `[{"invoice_id", "amount", "payer_id"}]`,
+    /// each possibly null.
     pub fn to_json(allocations: &[Self]) -> Value {
         Value::Array(
             allocations
                 .iter()
                 .map(|a| {
-                    serde_json::json!({"invoice_id": a.invoice_id, "amount": a.amount.map(|d| d.to_string())})
+                    serde_json::json!({
+                        "invoice_id": a.invoice_id,
+                        "amount": a.amount.map(|d| d.to_string()),
+                        "payer_id": a.payer_id,
+                    })
                 })
                 .collect(),
         )
     }
 
-    /// The allocations stored as [`Allocation::to_json`] wrote them.
+    /// The allocations stored as [`Allocation::to_json`] wrote them (older
+    /// rows have no payer).
     pub fn from_json(value: &Value) -> Option<Vec<Self>> {
+        fn id(value: Option<&Value>) -> Option<Option<Uuid>> {
+            match value {
+                None | Some(Value::Null) => Some(None),
+                Some(v) => Some(Some(Uuid::parse_str(v.as_str()?).ok()?)),
+            }
+        }
         value
             .as_array()?
             .iter()
             .map(|a| {
                 Some(Self {
-                    invoice_id: Uuid::parse_str(a.get("invoice_id")?.as_str()?).ok()?,
+                    invoice_id: id(a.get("invoice_id"))?,
                     amount: match a.get("amount")? {
                         Value::Null => None,
                         amount => Some(amount.as_str()?.parse().ok()?),
                     },
+                    payer_id: id(a.get("payer_id"))?,
                 })
             })
             .collect()
@@ -258,6 +278,7 @@ impl Transaction {
             ledger: Vec::new(),
             allocations: Vec::new(),
             automatic_billing: false,
+            settlement_held: false,
         }
     }
 
@@ -657,7 +678,9 @@ impl Transaction {
     /// settled and not yet paid out, its date come, and `today` a business
     /// day of its rail.
     pub fn payout_due(&self, today: NaiveDate) -> Option<NaiveDate> {
-        let due = self.status == Status::Processed && self.funding == FundingStatus::Captured;
+        let due = self.status == Status::Processed
+            && self.funding == FundingStatus::Captured
+            && !self.settlement_held;
         let rail = self.payout_method.unwrap_or(PayoutMethod::for_currency(self.amount.currency));
         self.delivery_date.filter(|d| due && *d <= today && pays_out_on(today, rail))
     }

@@ -227,8 +227,15 @@ impl Payments {
             // charged; if they cannot be, nothing is.
             let toward = payment.amount.amount - payment.cust_conv_fee.amount - payment.delivery_fee.amount;
             let pool = Money::new(toward, payment.amount.currency);
-            match self.peers.reserve_allocations(scope, id, pool, &payment.allocations).await {
-                Ok(reserved) => payment.allocations = reserved,
+            match self
+                .peers
+                .reserve_allocations(scope, (id, payment.customer_id), pool, &payment.allocations)
+                .await
+            {
+                Ok((reserved, held)) => {
+                    payment.allocations = reserved;
+                    payment.settlement_held = held;
+                }
                 Err(e) => {
                     // A resumed attempt may have been authorized before its
                     // request died: void it before forgetting, as when the

@@ -58,7 +58,7 @@ pub(super) const TRANSACTION_COLUMNS: &str = "id, livemode, type, status, status
      cust_conv_fee, refunded_amount, funding_status, risk_score, risk_flag, customer_id, payment_method_id, \
      method_kind, processing_id, payment_intent_id, description, order_number, attrs, connector, authorization_ref, \
      settles_at, settled_at, rejected_on, prior_attempt_ids, delivery_fee, delivery_date, payout_method, created_at, \
-     modified_at, allocations, initiator";
+     modified_at, allocations, initiator, settlement_held";
 
 /// What callers may filter ledger links by.
 pub(super) static LEDGERS: Resource = Resource {
@@ -130,6 +130,7 @@ struct TransactionRow {
     modified_at: DateTime<Utc>,
     allocations: Json<Value>,
     initiator: String,
+    settlement_held: bool,
 }
 
 impl TryFrom<TransactionRow> for Transaction {
@@ -182,6 +183,7 @@ impl TryFrom<TransactionRow> for Transaction {
             ledger: Vec::new(),
             allocations: Allocation::from_json(&row.allocations.0).ok_or_else(|| corrupt("allocations"))?,
             automatic_billing: row.initiator == "automatic_billing",
+            settlement_held: row.settlement_held,
         })
     }
 }

@@ -130,6 +130,39 @@ impl Store {
         Ok(applied)
     }
 
+    /// Payments held from settlement after `after`, in id order, at most
+    /// `at_most`, each with its partner and mode.
+    pub(crate) async fn held(&self, after: Option<Uuid>, at_most: u32) -> Result<Vec<(Scope, Uuid)>, Error> {
+        let rows = sqlx::query(
+            "SELECT partner_id, livemode, id FROM transactions WHERE settlement_held \
+               AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(at_most))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((scope_of(row)?, row.try_get("id")?))).collect()
+    }
+
+    /// Releases held payments `ids` of `scope` for settlement; answers how
+    /// many were held.
+    pub(crate) async fn release(&self, scope: Scope, ids: &[Uuid], now: DateTime<Utc>) -> Result<u32, Error> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE transactions SET settlement_held = false, modified_at = $4 \
+             WHERE partner_id = $1 AND livemode = $2 AND id = ANY($3) AND settlement_held",
+        )
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(ids)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
+    }
+
     /// The processing accounts (with partner, mode and currency) that have
     /// transactions for the daily deposit settled before `before` and not
     /// yet paid out.
@@ -141,7 +174,7 @@ impl Store {
             "SELECT DISTINCT partner_id, livemode, processing_id, currency FROM transactions \
              WHERE status = 'processed' AND funding_status = 'captured' \
                AND type IN ('payment', 'chargeback_reversal') AND settled_at < $1 AND processing_id IS NOT NULL \
-               AND delivery_date IS NULL \
+               AND delivery_date IS NULL AND NOT settlement_held \
              LIMIT 100",
         )
         .bind(before)
@@ -177,6 +210,7 @@ impl Store {
              WHERE partner_id = $1 AND livemode = $2 AND processing_id = $3 AND currency = $4 \
                AND status = 'processed' AND funding_status = 'captured' \
                AND type IN ('payment', 'chargeback_reversal') AND settled_at < $5 AND delivery_date IS NULL \
+               AND NOT settlement_held \
              ORDER BY id FOR UPDATE"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -203,7 +237,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT partner_id, livemode, id, processing_id FROM transactions \
              WHERE status = 'processed' AND funding_status = 'captured' AND type = 'payment' \
-               AND delivery_date <= $1 \
+               AND delivery_date <= $1 AND NOT settlement_held \
              ORDER BY delivery_date, id LIMIT $2",
         )
         .bind(today)

@@ -111,8 +111,8 @@ pub(super) async fn update_row(
         "UPDATE transactions SET status = $4, status_code = $5, status_message = $6, refunded_amount = $7, \
          funding_status = $8, description = $9, order_number = $10, attrs = $11, settles_at = $12, \
          settled_at = $13, modified_at = $14, rejected_on = $15, fee = $16, cust_conv_fee = $17, \
-         delivery_fee = $18, risk_score = $19, risk_flag = $20, authorization_ref = $21, allocations = $22 \
-         WHERE id = $1 AND partner_id = $2 AND livemode = $3",
+         delivery_fee = $18, risk_score = $19, risk_flag = $20, authorization_ref = $21, allocations = $22, \
+         settlement_held = $23 WHERE id = $1 AND partner_id = $2 AND livemode = $3",
     )
     .bind(t.id)
     .bind(scope.partner_id)
@@ -136,6 +136,7 @@ pub(super) async fn update_row(
     .bind(t.risk.map(|r| r.flag.as_str()))
     .bind(t.authorization_ref.as_deref())
     .bind(Allocation::to_json(&t.allocations))
+    .bind(t.settlement_held)
     .execute(&mut **tx)
     .await?;
     Ok(())
