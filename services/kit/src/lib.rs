@@ -55,6 +55,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod faults;
+pub mod files;
 pub mod funding;
 pub mod future;
 pub mod grpc;

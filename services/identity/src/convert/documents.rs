@@ -1,7 +1,11 @@
 //! Identity documents on the wire.
 
 use chrono::{DateTime, Utc};
-use paymesh_kit::{Violation, json};
+use paymesh_kit::{
+    Violation,
+    files::{ContentType, FileName, check_content},
+    json,
+};
 use paymesh_proto::identity::v1 as pb;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -9,7 +13,7 @@ use uuid::Uuid;
 use super::{Fields, attrs, optional_id, timestamp};
 use crate::domain::{
     account::Attrs,
-    document::{ContentType, Document, DocumentStatus, DocumentType, FileName, Subject, check_content},
+    document::{Document, DocumentStatus, DocumentType, Subject},
 };
 
 fn document_type(value: i32) -> Result<DocumentType, String> {

@@ -2,17 +2,20 @@
 //! reviews them.
 //!
 //! A document is checked before it is stored: its type must suit its
-//! subject (passports identify people, EIN letters businesses), its name
-//! must be a plain file name, its content must be no larger than the
-//! configured limit and its first bytes must match its declared content
-//! type (a PDF starts `%PDF-`, a PNG `\x89PNG`, a JPEG `\xFF\xD8\xFF`).
+//! subject (passports identify people, EIN letters businesses), and its
+//! file must pass the kit's file rules (`paymesh_kit::files`): a plain
+//! name, a content no larger than the configured limit whose first bytes
+//! match its declared content type.
 //!
 //! Test mode reviews at upload by [`test_mode_review`]: a file name that
 //! contains "reject" (any case) is rejected, anything else verified. Live
 //! documents wait for an operator.
 
 use chrono::{DateTime, Utc};
-use paymesh_kit::values::Attrs;
+use paymesh_kit::{
+    files::{ContentType, FileName},
+    values::Attrs,
+};
 use uuid::Uuid;
 
 /// An identity document's record (its content is stored apart, sealed).
@@ -208,98 +211,6 @@ impl DocumentStatus {
     }
 }
 
-/// The content types paymesh accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContentType {
-    /// `application/pdf`.
-    Pdf,
-    /// `image/jpeg`.
-    Jpeg,
-    /// `image/png`.
-    Png,
-}
-
-/// Every accepted content type.
-pub const CONTENT_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
-
-impl ContentType {
-    /// Parses a content type (parameters such as `; charset` are ignored).
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
-            "application/pdf" => Ok(Self::Pdf),
-            "image/jpeg" | "image/jpg" => Ok(Self::Jpeg),
-            "image/png" => Ok(Self::Png),
-            "" => Err("Required".to_owned()),
-            _ => Err(format!("Must be one of: {}", CONTENT_TYPES.join(", "))),
-        }
-    }
-
-    /// The standard spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pdf => "application/pdf",
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-        }
-    }
-
-    /// Whether `content` starts the way files of this type do.
-    pub fn matches(self, content: &[u8]) -> bool {
-        match self {
-            Self::Pdf => content.starts_with(b"%PDF-"),
-            Self::Jpeg => content.starts_with(&[0xFF, 0xD8, 0xFF]),
-            Self::Png => content.starts_with(b"\x89PNG\r\n\x1a\n"),
-        }
-    }
-}
-
-/// A file name: 1 to 255 characters, no path separators or control
-/// characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileName(String);
-
-impl FileName {
-    /// Parses a file name.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("Required".to_owned());
-        }
-        if name.chars().count() > 255 {
-            return Err("Must be at most 255 characters".to_owned());
-        }
-        if name.contains(['/', '\\']) || name == "." || name == ".." || name.chars().any(char::is_control) {
-            return Err("Must be a plain file name, without paths or control characters".to_owned());
-        }
-        Ok(Self(name.to_owned()))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A name read back from storage.
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-}
-
-/// Checks an upload's content against its declared type and the size
-/// limit.
-pub fn check_content(content: &[u8], content_type: ContentType, max_bytes: usize) -> Result<(), String> {
-    if content.is_empty() {
-        return Err("The file is empty".to_owned());
-    }
-    if content.len() > max_bytes {
-        return Err(format!("The file is larger than {max_bytes} bytes"));
-    }
-    if !content_type.matches(content) {
-        return Err(format!("The content is not a {} file", content_type.as_str()));
-    }
-    Ok(())
-}
-
 /// A review's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -340,30 +251,6 @@ mod tests {
         }
         for s in DOCUMENT_TYPES {
             assert_eq!(DocumentType::parse(s).unwrap().as_str(), *s);
-        }
-    }
-
-    #[test]
-    fn content_must_be_what_it_claims_and_within_the_limit() {
-        let pdf = b"%PDF-1.7\n...";
-        assert!(check_content(pdf, ContentType::Pdf, 100).is_ok());
-        assert_eq!(
-            check_content(pdf, ContentType::Png, 100).unwrap_err(),
-            "The content is not a image/png file"
-        );
-        assert!(check_content(b"\xFF\xD8\xFF\xE0", ContentType::Jpeg, 100).is_ok());
-        assert!(check_content(b"\x89PNG\r\n\x1a\n", ContentType::Png, 100).is_ok());
-        assert!(check_content(b"", ContentType::Pdf, 100).unwrap_err().contains("empty"));
-        assert!(check_content(pdf, ContentType::Pdf, 5).unwrap_err().contains("larger than 5 bytes"));
-        assert_eq!(ContentType::parse("IMAGE/PNG; x=1").unwrap(), ContentType::Png);
-        assert!(ContentType::parse("text/html").unwrap_err().starts_with("Must be one of"));
-    }
-
-    #[test]
-    fn file_names_are_plain() {
-        assert!(FileName::parse("passport.pdf").is_ok());
-        for bad in ["", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "a\u{0}.pdf", &"x".repeat(256)] {
-            assert!(FileName::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -6,6 +6,7 @@ use paymesh_kit::{
     Error,
     auth::Scope,
     config::ListLimits,
+    files::{CONTENT_TYPES, ContentType, FileName},
     query::{Column, ColumnType, Resource},
 };
 use paymesh_proto::common::v1::ListQuery;
@@ -17,10 +18,7 @@ use zeroize::Zeroizing;
 use super::{Listing, Store, expect_one, record};
 use crate::domain::{
     account::Attrs,
-    document::{
-        CONTENT_TYPES, ContentType, DOCUMENT_STATUSES, DOCUMENT_TYPES, Document, DocumentStatus,
-        DocumentType, FileName, Subject,
-    },
+    document::{DOCUMENT_STATUSES, DOCUMENT_TYPES, Document, DocumentStatus, DocumentType, Subject},
 };
 
 macro_rules! document_columns {
