@@ -2,8 +2,9 @@
 //! reference's form encoding) and gRPC, their status on the clock, billing
 //! schedules with Payload's defaults billing on their dates (once, however
 //! many replicas sweep), multi-payer invoices paid part by part and held
-//! from deposits until paid in full, bad input refused with nothing
-//! written, and another partner or mode seeing nothing.
+//! from deposits until paid in full, files attached to invoices, bad input
+//! refused with nothing written, and another partner or mode seeing
+//! nothing.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1228,4 +1229,130 @@ async fn each_payer_of_a_multipayer_invoice_pays_its_part_and_full_settlement_wa
     assert_eq!(now["total_paid"], json!(50), "{now}");
     mesh.until_events_published().await;
     mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn files_are_attached_to_invoices_read_back_and_deleted_until_the_invoice_is_closed() {
+    use reqwest::multipart::{Form, Part};
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let payer = customer(&mesh, key).await;
+    let invoice = invoice(&mesh, key, &payer, 1200.0).await;
+    let lease = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".to_vec();
+
+    // A lease, uploaded as a form with its file; a receipt as JSON.
+    let part = Part::bytes(lease.clone()).file_name("lease.pdf").mime_str("application/pdf").unwrap();
+    let form = Form::new().part("file", part).text("attrs", r#"{"kind": "lease"}"#);
+    let path = format!("/invoices/{invoice}/attachments");
+    let made = http.send(http.request(Method::POST, &path, Some(key)).multipart(form)).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(
+        (made.body["object"].clone(), made.body["invoice_id"].clone(), made.body["file_name"].clone()),
+        (json!("invoice_attachment"), json!(invoice), json!("lease.pdf"))
+    );
+    assert_eq!(made.body["size_bytes"], json!(lease.len()));
+    assert_eq!(made.body["attrs"], json!({"kind": "lease"}));
+    let png = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"\x89PNG\r\n\x1a\nreceipt");
+    let receipt = http
+        .post(
+            "/invoice_attachments",
+            key,
+            json!({"invoice_id": invoice, "file_name": "receipt.png", "content_type": "image/png", "content": png}),
+        )
+        .await;
+    assert_eq!(receipt.status, 200, "{:?}", receipt.body);
+    let listed = http.get(&path, key).await.body;
+    let names: Vec<&Value> = values(&listed).iter().map(|a| &a["file_name"]).collect();
+    // Newest first, as every list.
+    assert_eq!(names, [&json!("receipt.png"), &json!("lease.pdf")]);
+
+    // Over gRPC, the bytes travel as they are.
+    let mut client =
+        paymesh_proto::billing::v1::invoice_attachment_service_client::InvoiceAttachmentServiceClient::new(
+            mesh.billing_channel(),
+        );
+    let request = pb::CreateInvoiceAttachmentRequest {
+        invoice_attachment: Some(pb::InvoiceAttachment {
+            invoice_id: invoice.clone(),
+            file_name: "statement.pdf".to_owned(),
+            content_type: "application/pdf".to_owned(),
+            ..Default::default()
+        }),
+        content: lease.clone(),
+    };
+    let statement = client.create_invoice_attachment(authorized(key, request)).await.unwrap().into_inner();
+    let statement = statement.invoice_attachment.unwrap();
+    let read = client
+        .get_invoice_attachment_content(authorized(
+            key,
+            pb::GetInvoiceAttachmentContentRequest { id: statement.id.clone() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((read.content, read.invoice_attachment.unwrap().sha256), (lease.clone(), statement.sha256));
+    let removed = client
+        .delete_invoice_attachment(authorized(key, pb::DeleteInvoiceAttachmentRequest { id: statement.id }))
+        .await;
+    assert!(removed.is_ok(), "{removed:?}");
+
+    // The file comes back as itself.
+    let id = made.body["id"].as_str().unwrap();
+    let (status, bytes, kind) = http.client_get_bytes(&format!("/invoice_attachments/{id}/file"), key).await;
+    assert_eq!(
+        (status, bytes, kind.as_deref()),
+        (200, lease.clone(), Some("attachment; filename=\"lease.pdf\""))
+    );
+
+    // Bad files are refused per field, and nothing is kept.
+    let before = mesh.count("SELECT count(*) FROM billing.invoice_attachments").await;
+    let fake = http
+        .post(
+            &path,
+            key,
+            json!({"file_name": "../lease.pdf", "content_type": "image/png", "content": "JVBERi0x"}),
+        )
+        .await;
+    let found = details(&fake);
+    assert!(problem(found, "file_name").unwrap().contains("plain file name"), "{found}");
+    assert_eq!(problem(found, "content"), Some("The content is not of its type, image/png"));
+    let html = http
+        .post(&path, key, json!({"file_name": "x.html", "content_type": "text/html", "content": "PGh0bWw+"}))
+        .await;
+    assert!(problem(details(&html), "content_type").unwrap().starts_with("Must be one of"));
+    let nowhere = http
+        .post(
+            "/invoice_attachments",
+            key,
+            json!({"file_name": "a.pdf", "content_type": "application/pdf", "content": "JVBERi0x"}),
+        )
+        .await;
+    assert!(problem(details(&nowhere), "invoice_id").unwrap().starts_with("Required"));
+    let changed = http.put(&format!("/invoice_attachments/{id}"), key, json!({"file_name": "b.pdf"})).await;
+    assert_eq!(changed.status, 405, "{:?}", changed.body);
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.invoice_attachments").await, before);
+
+    // Another partner, or the other mode, finds none of them.
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        assert_eq!(http.get(&format!("/invoice_attachments/{id}"), other).await.status, 404);
+        assert_eq!(http.client_get_bytes(&format!("/invoice_attachments/{id}/file"), other).await.0, 404);
+        assert_eq!(values(&http.get("/invoice_attachments", other).await.body).len(), 0);
+    }
+
+    // Deleted while the invoice is open; a closed invoice keeps its own.
+    let deleted = http.delete(&format!("/invoice_attachments/{id}"), key, None).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert_eq!(http.get(&format!("/invoice_attachments/{id}"), key).await.status, 404);
+    assert_eq!(http.put(&format!("/invoices/{invoice}"), key, json!({"status": "closed"})).await.status, 200);
+    let kept = receipt.body["id"].as_str().unwrap();
+    assert_eq!(http.delete(&format!("/invoice_attachments/{kept}"), key, None).await.status, 409);
+    let late = http
+        .post(&path, key, json!({"file_name": "late.png", "content_type": "image/png", "content": png}))
+        .await;
+    assert!(problem(details(&late), "invoice_id").unwrap().contains("closed"), "{:?}", late.body);
+    mesh.until_events_published().await;
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM billing.outbox WHERE event_type LIKE 'invoice_attachment.%'").await,
+        5
+    );
 }

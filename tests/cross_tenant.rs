@@ -302,10 +302,11 @@ enum Kind {
     /// A payer of an invoice: no collection of its own, named by payments
     /// and items.
     InvoicePayer,
+    InvoiceAttachment,
 }
 
 impl Kind {
-    const ALL: [Kind; 21] = [
+    const ALL: [Kind; 22] = [
         Kind::AccessToken,
         Kind::Account,
         Kind::ApiKey,
@@ -327,6 +328,7 @@ impl Kind {
         Kind::BillingCharge,
         Kind::AutopayEnrollment,
         Kind::InvoicePayer,
+        Kind::InvoiceAttachment,
     ];
 }
 
@@ -355,6 +357,7 @@ fn kind_of(path: &str) -> Option<Kind> {
         "billing_schedules" => Kind::BillingSchedule,
         "billing_charges" => Kind::BillingCharge,
         "autopay_enrollments" => Kind::AutopayEnrollment,
+        "invoice_attachments" => Kind::InvoiceAttachment,
         _ => return None,
     })
 }
@@ -381,7 +384,12 @@ fn write_body(op: &Operation) -> Option<Option<Value>> {
             | "/billing_charges/{id}"
             | "/autopay_enrollments/{id}",
         ) => changed,
+        ("PUT", "/invoice_attachments/{id}") => json!({"file_name": "renamed.pdf"}),
         ("POST", "/invoices/{id}/items" | "/billing_schedules/{id}/charges") => json!({"amount": 1}),
+        ("POST", "/invoices/{id}/attachments") => {
+            json!({"file_name": "intruder.pdf", "content_type": "application/pdf",
+            "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)})
+        }
         ("PUT", "/api_keys/{id}") => json!({"name": "Renamed"}),
         ("PUT", "/webhooks/{id}") => json!({"url": "https://127.0.0.1:9/intruder"}),
         ("POST", "/webhooks/{id}/rotate_secret") => json!({"grace_period_seconds": 0}),
@@ -459,6 +467,10 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
         json!({"type": "subscription", "recurring_frequency": "monthly", "start_date": "2099-01-01",
             "customer_id": own(Kind::Customer),
             "charges": [{"amount": 10}]})
+    };
+    let attachment = || {
+        json!({"file_name": "statement.pdf", "content_type": "application/pdf",
+            "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)})
     };
     let refused = Outcome::Refused;
     Some(match (path, attr) {
@@ -543,6 +555,10 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
             Outcome::Ignored("a charge created with its schedule belongs to that schedule"),
         ),
         ("/billing_charges", "billing_schedule_id") => (json!({"amount": 1}), refused),
+        ("/invoice_attachments", "invoice_id") => (attachment(), refused),
+        ("/invoices/{id}/attachments", "invoice_id") => {
+            (attachment(), Outcome::Ignored("the path names the invoice"))
+        }
         ("/autopay_enrollments", "customer_id" | "payment_method_id" | "billing_schedule_id") => (
             json!({"customer_id": own(Kind::Customer), "payment_method_id": own(Kind::PaymentMethod)}),
             refused,
@@ -838,6 +854,12 @@ impl Side {
             Kind::WebhookLog => self.webhook_log().await,
             Kind::Invoice => self.invoice().await,
             Kind::InvoicePayer => id(&self.invoice_object().await["payers"][0]),
+            Kind::InvoiceAttachment => {
+                let invoice = self.invoice().await;
+                let body = json!({"invoice_id": invoice, "file_name": "statement.pdf", "content_type": "application/pdf",
+                    "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)});
+                id(&self.post("/invoice_attachments", body).await)
+            }
             Kind::LineItem => {
                 let invoice = self.invoice().await;
                 id(&self.post("/line_items", json!({"invoice_id": invoice, "amount": 2.5})).await)

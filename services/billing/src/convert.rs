@@ -19,7 +19,7 @@ use crate::{
         payers::{self, Kind, MAX_PAYERS, Payer, Share},
         schedule::{Frequency, GivenDays, Rule},
     },
-    store::{ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
+    store::{AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
 };
 
 /// The longest `type` of an invoice, item, schedule or charge.
@@ -125,6 +125,21 @@ pub(crate) fn invoice_to_proto(row: &InvoiceRow, items: &[ItemRow]) -> pb::Invoi
         } as i32,
         amount_unallocated: Some(money(row.amount_unallocated, &row.currency)),
         paid: row.status() == Status::Paid,
+    }
+}
+
+/// An invoice attachment as the contract says it.
+pub(crate) fn attachment_to_proto(row: &AttachmentRow) -> pb::InvoiceAttachment {
+    pb::InvoiceAttachment {
+        id: row.id.to_string(),
+        invoice_id: row.invoice_id.to_string(),
+        file_name: row.file_name.clone(),
+        content_type: row.content_type.clone(),
+        size_bytes: row.size_bytes,
+        sha256: row.sha256.clone(),
+        attrs: Some(to_struct(object(Some(&row.attrs.0)))),
+        livemode: row.livemode,
+        create_time: Some(timestamp(row.created_at)),
     }
 }
 
@@ -257,6 +272,15 @@ pub(crate) fn enrollment_to_proto(row: &EnrollmentRow) -> pb::AutopayEnrollment 
 }
 
 // === Events: the objects as REST shows them ===
+
+/// An invoice attachment as its events carry it (without its content).
+pub(crate) fn attachment_json(row: &AttachmentRow) -> Value {
+    json!({
+        "id": row.id, "object": "invoice_attachment", "invoice_id": row.invoice_id, "file_name": row.file_name,
+        "content_type": row.content_type, "size_bytes": row.size_bytes, "sha256": row.sha256,
+        "attrs": row.attrs.0, "created_at": row.created_at,
+    })
+}
 
 /// A line item as its events carry it.
 pub(crate) fn item_json(row: &ItemRow) -> Value {

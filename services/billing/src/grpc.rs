@@ -10,7 +10,8 @@ use paymesh_proto::billing::v1::{
     self as pb, allocation_service_server::AllocationService,
     autopay_enrollment_service_server::AutopayEnrollmentService,
     billing_charge_service_server::BillingChargeService,
-    billing_schedule_service_server::BillingScheduleService, invoice_service_server::InvoiceService,
+    billing_schedule_service_server::BillingScheduleService,
+    invoice_attachment_service_server::InvoiceAttachmentService, invoice_service_server::InvoiceService,
     line_item_service_server::LineItemService,
 };
 use tonic::{Request, Response, Status};
@@ -32,6 +33,10 @@ pub(crate) static RESOURCES: &[ServiceResources] = &[
     ServiceResources {
         service: "paymesh.billing.v1.AutopayEnrollmentService",
         resources: &["/autopay_enrollments"],
+    },
+    ServiceResources {
+        service: "paymesh.billing.v1.InvoiceAttachmentService",
+        resources: &["/invoice_attachments"],
     },
 ];
 
@@ -58,6 +63,10 @@ pub(crate) struct EnrollmentApi(pub(crate) Billing);
 /// `AllocationService` over the service.
 #[derive(Clone, Debug)]
 pub(crate) struct AllocationApi(pub(crate) Billing);
+
+/// `InvoiceAttachmentService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct AttachmentApi(pub(crate) Billing);
 
 /// The caller's scope, if its credential may use billing.
 fn scope<T>(request: &Request<T>) -> Result<paymesh_kit::auth::Scope, Status> {
@@ -430,6 +439,74 @@ impl AutopayEnrollmentService for EnrollmentApi {
         let row = self.0.delete_enrollment(scope, &request.get_ref().id).await?;
         Ok(Response::new(pb::DeleteAutopayEnrollmentResponse {
             autopay_enrollment: Some(convert::enrollment_to_proto(&row)),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl InvoiceAttachmentService for AttachmentApi {
+    async fn create_invoice_attachment(
+        &self,
+        request: Request<pb::CreateInvoiceAttachmentRequest>,
+    ) -> Result<Response<pb::CreateInvoiceAttachmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let row = billing.create_attachment(scope, message).await?;
+                Ok(pb::CreateInvoiceAttachmentResponse {
+                    invoice_attachment: Some(convert::attachment_to_proto(&row)),
+                })
+            })
+            .await
+    }
+
+    async fn get_invoice_attachment(
+        &self,
+        request: Request<pb::GetInvoiceAttachmentRequest>,
+    ) -> Result<Response<pb::GetInvoiceAttachmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.attachment(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetInvoiceAttachmentResponse {
+            invoice_attachment: Some(convert::attachment_to_proto(&row)),
+        }))
+    }
+
+    async fn list_invoice_attachments(
+        &self,
+        request: Request<pb::ListInvoiceAttachmentsRequest>,
+    ) -> Result<Response<pb::ListInvoiceAttachmentsResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let listing = self.0.attachments(scope, &query).await?;
+        Ok(Response::new(pb::ListInvoiceAttachmentsResponse {
+            invoice_attachments: listing.items.iter().map(convert::attachment_to_proto).collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn get_invoice_attachment_content(
+        &self,
+        request: Request<pb::GetInvoiceAttachmentContentRequest>,
+    ) -> Result<Response<pb::GetInvoiceAttachmentContentResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, content) = self.0.attachment_content(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetInvoiceAttachmentContentResponse {
+            invoice_attachment: Some(convert::attachment_to_proto(&row)),
+            content,
+        }))
+    }
+
+    async fn delete_invoice_attachment(
+        &self,
+        request: Request<pb::DeleteInvoiceAttachmentRequest>,
+    ) -> Result<Response<pb::DeleteInvoiceAttachmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let row = self.0.delete_attachment(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteInvoiceAttachmentResponse {
+            invoice_attachment: Some(convert::attachment_to_proto(&row)),
         }))
     }
 }

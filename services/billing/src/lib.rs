@@ -17,6 +17,8 @@
 //! - **Autopay** — customers' enrollments; invoices due are charged to the
 //!   enrolled method through the payments service, once per attempt
 //!   (an Idempotency-Key per invoice and attempt), declines retried.
+//! - **Attachments** — files (PDF, JPEG, PNG) a partner shares with an
+//!   invoice's customer, checked by the kit's file rules.
 //! - **Allocations** — the parts of payments that pay invoices: reserved
 //!   by the payments service before a payment is charged (never more than
 //!   is left to pay, under the invoices' row locks), then applied as
@@ -56,6 +58,7 @@ use paymesh_proto::billing::v1::{
     autopay_enrollment_service_server::AutopayEnrollmentServiceServer,
     billing_charge_service_server::BillingChargeServiceServer,
     billing_schedule_service_server::BillingScheduleServiceServer,
+    invoice_attachment_service_server::InvoiceAttachmentServiceServer,
     invoice_service_server::InvoiceServiceServer, line_item_service_server::LineItemServiceServer,
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -106,7 +109,11 @@ pub async fn serve_with(
         clock,
         limits: common.list,
         peers: peers::Peers::new((identity, methods, payments), common.service_keys.token(SCHEMA)),
+        max_file_bytes: common.max_document_bytes,
     };
+    // An attachment travels base64-free over gRPC, with room for its
+    // metadata.
+    let max_message = common.max_document_bytes + 64 * 1024;
     let stop = CancellationToken::new();
     let sweeps = tokio::spawn(sweep_until(billing.clone(), config.sweep_interval, stop.clone()));
     let served = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
@@ -117,6 +124,11 @@ pub async fn serve_with(
         .add_service(BillingScheduleServiceServer::new(grpc::ScheduleApi(billing.clone())))
         .add_service(BillingChargeServiceServer::new(grpc::ChargeApi(billing.clone())))
         .add_service(AutopayEnrollmentServiceServer::new(grpc::EnrollmentApi(billing.clone())))
+        .add_service(
+            InvoiceAttachmentServiceServer::new(grpc::AttachmentApi(billing.clone()))
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
+        )
         .add_service(AllocationServiceServer::new(grpc::AllocationApi(billing)))
         .serve(listener, shutdown)
         .await;

@@ -3,6 +3,7 @@
 //! and mark invoices overdue on the service clock.
 
 mod allocations;
+mod attachments;
 mod autopay;
 
 use chrono::{Days, NaiveDate};
@@ -49,6 +50,8 @@ pub(crate) struct Billing {
     pub(crate) clock: Clock,
     pub(crate) limits: ListLimits,
     pub(crate) peers: Peers,
+    /// The largest file an invoice attachment may be.
+    pub(crate) max_file_bytes: usize,
 }
 
 /// An invoice with its items.

@@ -8,6 +8,7 @@ use paymesh_kit::{
     Error,
     auth::Scope,
     config::ListLimits,
+    files::{self, CONTENT_TYPES},
     outbox,
     query::{Column, ColumnType, Listing, Resource, list, one},
 };
@@ -77,6 +78,25 @@ pub(crate) static LINE_ITEMS: Resource = Resource {
         Column { name: "payer_id", sql: "payer_id", ty: ColumnType::Id },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
+    ],
+    attrs_column: Some("attrs"),
+    soft_delete: false,
+    shared_rows: false,
+};
+
+/// `/invoice_attachments`: the queryable attributes of attachments (their
+/// content is read apart).
+pub(crate) static ATTACHMENTS: Resource = Resource {
+    name: "invoice_attachment",
+    table: "invoice_attachments",
+    select: "id, livemode, invoice_id, file_name, content_type, size_bytes, sha256, attrs, created_at",
+    columns: &[
+        Column { name: "id", sql: "id", ty: ColumnType::Id },
+        Column { name: "invoice_id", sql: "invoice_id", ty: ColumnType::Id },
+        Column { name: "file_name", sql: "file_name", ty: ColumnType::Text },
+        Column { name: "content_type", sql: "content_type", ty: ColumnType::Enum(CONTENT_TYPES) },
+        Column { name: "size_bytes", sql: "size_bytes", ty: ColumnType::Integer },
+        Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
     ],
     attrs_column: Some("attrs"),
     soft_delete: false,
@@ -1156,6 +1176,66 @@ impl Store {
         Ok(inserted.rows_affected() == 1)
     }
 
+    // === Attachments ===
+
+    /// Attachment `id` of `scope`, without its content.
+    pub(crate) async fn attachment(&self, scope: Scope, id: Uuid) -> Result<AttachmentRow, Error> {
+        one(&mut *self.pool.acquire().await?, &ATTACHMENTS, scope, (id, "Invoice attachment"), false).await
+    }
+
+    /// The attachments of `scope` that `query` matches.
+    pub(crate) async fn attachments(
+        &self,
+        scope: Scope,
+        query: &ListQuery,
+        limits: ListLimits,
+    ) -> Result<Listing<AttachmentRow>, Error> {
+        self.listed(&ATTACHMENTS, scope, query, limits).await
+    }
+
+    /// Attachment `id`'s content (the attachment is `scope`'s: read it first).
+    pub(crate) async fn attachment_content(&self, id: Uuid) -> Result<Vec<u8>, Error> {
+        Ok(sqlx::query_scalar("SELECT content FROM invoice_attachments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Stores an attachment with its `content`.
+    pub(crate) async fn insert_attachment(
+        conn: &mut PgConnection,
+        scope: Scope,
+        new: &NewAttachment,
+        content: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<AttachmentRow, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO invoice_attachments (id, partner_id, livemode, invoice_id, file_name, content_type, \
+             size_bytes, sha256, content, attrs, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {}",
+            ATTACHMENTS.select
+        )))
+        .bind(Uuid::now_v7())
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(new.invoice_id)
+        .bind(&new.file_name)
+        .bind(new.content_type)
+        .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
+        .bind(files::sha256_hex(content))
+        .bind(content)
+        .bind(Json(&new.attrs))
+        .bind(now)
+        .fetch_one(conn)
+        .await?)
+    }
+
+    /// Deletes attachment `id`.
+    pub(crate) async fn delete_attachment(conn: &mut PgConnection, id: Uuid) -> Result<(), Error> {
+        sqlx::query("DELETE FROM invoice_attachments WHERE id = $1").bind(id).execute(conn).await?;
+        Ok(())
+    }
+
     /// Records the event `<resource>.<change>` about `id` in `conn`'s
     /// transaction.
     pub(crate) async fn record(
@@ -1168,6 +1248,29 @@ impl Store {
     ) -> Result<(), Error> {
         outbox::record_change(conn, scope, resource, change, id, data, at).await
     }
+}
+
+/// An invoice attachment as stored (without its content).
+#[derive(Clone, Debug, FromRow)]
+pub(crate) struct AttachmentRow {
+    pub(crate) id: Uuid,
+    pub(crate) livemode: bool,
+    pub(crate) invoice_id: Uuid,
+    pub(crate) file_name: String,
+    pub(crate) content_type: String,
+    pub(crate) size_bytes: i64,
+    pub(crate) sha256: String,
+    pub(crate) attrs: Json<Value>,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+/// An attachment to store.
+#[derive(Clone, Debug)]
+pub(crate) struct NewAttachment {
+    pub(crate) invoice_id: Uuid,
+    pub(crate) file_name: String,
+    pub(crate) content_type: &'static str,
+    pub(crate) attrs: Value,
 }
 
 /// An autopay enrollment as stored.

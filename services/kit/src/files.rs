@@ -91,9 +91,16 @@ pub fn check_content(content: &[u8], content_type: ContentType, max_bytes: usize
         return Err(format!("The file is larger than {max_bytes} bytes"));
     }
     if !content_type.matches(content) {
-        return Err(format!("The content is not a {} file", content_type.as_str()));
+        return Err(format!("The content is not of its type, {}", content_type.as_str()));
     }
     Ok(())
+}
+
+/// The SHA-256 of `content`, in lower-case hex: how a stored file is
+/// fingerprinted.
+pub fn sha256_hex(content: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -101,12 +108,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn files_are_fingerprinted_in_hex() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
     fn content_must_be_what_it_claims_and_within_the_limit() {
         let pdf = b"%PDF-1.7\n...";
         assert!(check_content(pdf, ContentType::Pdf, 100).is_ok());
         assert_eq!(
             check_content(pdf, ContentType::Png, 100).unwrap_err(),
-            "The content is not a image/png file"
+            "The content is not of its type, image/png"
         );
         assert!(check_content(b"\xFF\xD8\xFF\xE0", ContentType::Jpeg, 100).is_ok());
         assert!(check_content(b"\x89PNG\r\n\x1a\n", ContentType::Png, 100).is_ok());

@@ -3,11 +3,10 @@
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Violation,
-    files::{ContentType, FileName, check_content},
+    files::{ContentType, FileName, check_content, sha256_hex},
     json,
 };
 use paymesh_proto::identity::v1 as pb;
-use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use super::{Fields, attrs, optional_id, timestamp};
@@ -105,7 +104,7 @@ pub(crate) fn new_document(
                 file_name,
                 content_type,
                 size_bytes: i64::try_from(content.len()).unwrap_or(i64::MAX),
-                sha256: Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect(),
+                sha256: sha256_hex(content),
                 status: DocumentStatus::Pending,
                 status_reason: None,
                 reviewed_at: None,
