@@ -1356,3 +1356,80 @@ async fn files_are_attached_to_invoices_read_back_and_deleted_until_the_invoice_
         5
     );
 }
+
+#[tokio::test]
+async fn placepays_recurring_invoice_bills_its_payers_and_each_item_from_its_start() {
+    let mesh = Mesh::start_at("2016-12-20T09:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let (first, second) = (customer(&mesh, key).await, customer(&mesh, key).await);
+    // PlacePay's recurring invoice: rent 1000 and an amenity 50 from
+    // 2017-02-15, monthly through 2017, for two payers (its words:
+    // payers, date_incurred; its template's items are the charges).
+    let made = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"type": "rent", "start_date": "2017-01-01", "end_date": "2017-12-31",
+                "recurring_frequency": "monthly", "monthly": {"billing_day": 1}, "accepted_payment_state": "full",
+                "charges": [{"type": "rent", "amount": 1000},
+                            {"type": "ammenity", "amount": 50, "date_incurred": "2017-02-15"}],
+                "payers": [{"account_id": first}, {"account_id": second}]}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(made.body["customer_id"], first.as_str(), "the first payer is the customer");
+    assert_eq!(made.body["payers"], json!([{"account_id": first}, {"account_id": second}]));
+    assert_eq!(made.body["charges"][1]["start_date"], "2017-02-15");
+    let id = made.body["id"].as_str().unwrap();
+    let path = format!("/billing_schedules/{id}/invoices?order_by=due_date");
+
+    // January and February bill the rent; the amenity starts with March,
+    // the first full period after its start.
+    mesh.set_clock("2017-03-01T09:00:00Z");
+    let three = until(&mesh, &path, key, |b| values(b).len() == 3).await;
+    let totals: Vec<&Value> = values(&three).iter().map(|i| &i["total_due"]).collect();
+    assert_eq!(totals, [&json!(1000), &json!(1000), &json!(1050)]);
+    let march = &values(&three)[2];
+    assert_eq!(march["accepted_payment_state"], "full");
+    let parts: Vec<(&Value, &Value)> = march["payers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (&p["account_id"], &p["amount_allocated"]))
+        .collect();
+    assert_eq!(parts, [(&json!(first), &json!(525)), (&json!(second), &json!(525))]);
+
+    // Prorated, an amenity starting mid-month is billed for its days.
+    let prorated = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"type": "rent", "customer_id": second, "start_date": "2017-04-01", "recurring_frequency": "monthly",
+                "monthly": {"billing_day": 1}, "prorated": true,
+                "charges": [{"amount": 1000}, {"amount": 50, "start_date": "2017-04-10"}]}),
+        )
+        .await;
+    assert_eq!(prorated.status, 200, "{:?}", prorated.body);
+    let pid = prorated.body["id"].as_str().unwrap();
+    mesh.set_clock("2017-05-01T09:00:00Z");
+    let path = format!("/billing_schedules/{pid}/invoices?order_by=due_date");
+    let two = until(&mesh, &path, key, |b| values(b).len() == 2).await;
+    // April: 21 of its 30 days of 50.00; May: all of it.
+    let totals: Vec<&Value> = values(&two).iter().map(|i| &i["total_due"]).collect();
+    assert_eq!(totals, [&json!(1035), &json!(1050)]);
+
+    // A payer that is no customer is refused, and nothing is made.
+    let schedules = mesh.count("SELECT count(*) FROM billing.billing_schedules").await;
+    let bad = http
+        .post(
+            "/billing_schedules",
+            key,
+            json!({"type": "rent", "recurring_frequency": "monthly", "charges": [{"amount": 1, "date_incurred": "someday"}],
+                "payers": [{"account_id": "0190f5b0-0000-7000-8000-000000000000"}]}),
+        )
+        .await;
+    let found = details(&bad);
+    assert_eq!(problem(found, "payers[0].account_id"), Some("No such customer"), "{found}");
+    assert!(problem(&found["charges[0]"], "start_date").is_some(), "{found}");
+    assert_eq!(mesh.count("SELECT count(*) FROM billing.billing_schedules").await, schedules);
+}

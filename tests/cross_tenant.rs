@@ -549,7 +549,9 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
         ("/invoices/{id}/items", "invoice_id") => {
             (json!({"amount": 1}), Outcome::Ignored("the path names the invoice"))
         }
-        ("/billing_schedules", "customer_id" | "processing_id") => (billing_schedule(), refused),
+        ("/billing_schedules", "customer_id" | "processing_id" | "payers[].account_id") => {
+            (billing_schedule(), refused)
+        }
         ("/billing_schedules", "charges[].billing_schedule_id") => (
             billing_schedule(),
             Outcome::Ignored("a charge created with its schedule belongs to that schedule"),

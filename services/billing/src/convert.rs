@@ -52,6 +52,26 @@ pub(crate) fn status_from_proto(number: i32) -> Option<Status> {
         .find(|s| status_to_proto(*s) as i32 == number)
 }
 
+/// The contract's number of a stored accepted payment state.
+fn accepted_to_proto(word: &str) -> i32 {
+    let state = match AcceptedPaymentState::parse(word) {
+        Some(AcceptedPaymentState::Full) => pb::AcceptedPaymentState::Full,
+        _ => pb::AcceptedPaymentState::Partial,
+    };
+    state as i32
+}
+
+/// The accepted payment state of the contract's number (unset: partial).
+pub(crate) fn accepted_from_proto(number: i32) -> Result<AcceptedPaymentState, String> {
+    match pb::AcceptedPaymentState::try_from(number) {
+        Ok(pb::AcceptedPaymentState::Unspecified | pb::AcceptedPaymentState::Partial) => {
+            Ok(AcceptedPaymentState::Partial)
+        }
+        Ok(pb::AcceptedPaymentState::Full) => Ok(AcceptedPaymentState::Full),
+        Err(_) => Err("Must be partial or full".to_owned()),
+    }
+}
+
 /// The contract's word of a frequency.
 const fn frequency_to_proto(frequency: Frequency) -> pb::RecurringFrequency {
     match frequency {
@@ -119,10 +139,7 @@ pub(crate) fn invoice_to_proto(row: &InvoiceRow, items: &[ItemRow]) -> pb::Invoi
                 last_payment_time: p.last_payment_at.map(timestamp),
             })
             .collect(),
-        accepted_payment_state: match AcceptedPaymentState::parse(&row.accepted_payment_state) {
-            Some(AcceptedPaymentState::Full) => pb::AcceptedPaymentState::Full,
-            _ => pb::AcceptedPaymentState::Partial,
-        } as i32,
+        accepted_payment_state: accepted_to_proto(&row.accepted_payment_state),
         amount_unallocated: Some(money(row.amount_unallocated, &row.currency)),
         paid: row.status() == Status::Paid,
     }
@@ -231,6 +248,12 @@ pub(crate) fn schedule_to_proto(row: &ScheduleRow, charges: &[ChargeRow]) -> pb:
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.modified_at)),
+        payers: row
+            .invoice_payers()
+            .iter()
+            .map(|account| pb::BillingSchedulePayer { account_id: account.to_string() })
+            .collect(),
+        accepted_payment_state: accepted_to_proto(&row.accepted_payment_state),
     }
 }
 
@@ -248,6 +271,7 @@ pub(crate) fn charge_to_proto(row: &ChargeRow) -> pb::BillingCharge {
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.modified_at)),
+        start_date: row.start_date.map(|d| d.to_string()).unwrap_or_default(),
     }
 }
 
@@ -323,7 +347,7 @@ pub(crate) fn charge_json(row: &ChargeRow) -> Value {
         "id": row.id, "object": "billing_charge", "billing_schedule_id": row.billing_schedule_id,
         "type": row.kind, "description": row.description, "amount": decimal_json(row.amount), "qty": row.qty,
         "total": decimal_json(row.total), "attrs": row.attrs.0, "created_at": row.created_at,
-        "modified_at": row.modified_at,
+        "modified_at": row.modified_at, "start_date": row.start_date,
     })
 }
 
@@ -337,6 +361,8 @@ pub(crate) fn schedule_json(row: &ScheduleRow, charges: &[ChargeRow]) -> Value {
         "next_billing_date": row.next_billing_date, "prorated": row.prorated,
         "charges": charges.iter().filter(|c| c.billing_schedule_id == row.id).map(charge_json).collect::<Vec<_>>(),
         "attrs": row.attrs.0, "created_at": row.created_at, "modified_at": row.modified_at,
+        "payers": row.invoice_payers().iter().map(|a| json!({"account_id": a})).collect::<Vec<_>>(),
+        "accepted_payment_state": row.accepted_payment_state,
     })
 }
 
@@ -601,13 +627,16 @@ pub(crate) fn new_charge(
         livemode: _,
         create_time: _,
         update_time: _,
+        start_date,
     } = charge;
     let kind = fields.take("type", kind(&r#type));
+    let start_date = fields.take("start_date", date(&start_date));
     let description = fields.take("description", description(&text));
     let amount = fields.take("amount", unit_amount(amount.as_ref(), currency));
     let qty = fields.take("qty", qty(count));
     let attrs = fields.take("attrs", attrs(custom));
-    let (kind, description, amount, qty, attrs) = (kind?, description?, amount?, qty?, attrs?);
+    let (kind, description, amount, qty, attrs, start_date) =
+        (kind?, description?, amount?, qty?, attrs?, start_date?);
     Some(NewItem {
         entry: Entry::Charge,
         kind,
@@ -615,7 +644,8 @@ pub(crate) fn new_charge(
         amount,
         qty,
         total: line_total(amount, qty),
-        incurred_date: None,
+        // A charge's first day.
+        incurred_date: start_date,
         attrs,
         transaction_id: None,
         parts: Vec::new(),

@@ -168,16 +168,8 @@ impl Billing {
             paid: _,
         } = invoice;
         let mut fields = Fields::new("invoice");
-        let accepted = match pb::AcceptedPaymentState::try_from(accepted_payment_state) {
-            Ok(pb::AcceptedPaymentState::Unspecified | pb::AcceptedPaymentState::Partial) => {
-                Some(AcceptedPaymentState::Partial)
-            }
-            Ok(pb::AcceptedPaymentState::Full) => Some(AcceptedPaymentState::Full),
-            Err(_) => {
-                fields.push("accepted_payment_state", "Must be partial or full");
-                None
-            }
-        };
+        let accepted =
+            fields.take("accepted_payment_state", convert::accepted_from_proto(accepted_payment_state));
         // PlacePay's invoices name their payers, not a customer.
         let customer_id = match (customer_id.trim(), payers.first()) {
             ("", Some(first)) if !first.account_id.trim().is_empty() => first.account_id.clone(),
@@ -750,15 +742,29 @@ impl Billing {
                 fields.push_path(v.field, v.description);
             }
         }
-        let accounts = self
-            .customer_and_processing(scope, &mut fields, &schedule.customer_id, &schedule.processing_id)
-            .await?;
+        let accepted = fields
+            .take("accepted_payment_state", convert::accepted_from_proto(schedule.accepted_payment_state));
+        let given: Vec<pb::InvoicePayer> = schedule
+            .payers
+            .iter()
+            .map(|p| pb::InvoicePayer { account_id: p.account_id.clone(), ..Default::default() })
+            .collect();
+        // PlacePay's recurring invoices name their payers, not a customer.
+        let customer = match (schedule.customer_id.trim(), given.first()) {
+            ("", Some(first)) if !first.account_id.trim().is_empty() => first.account_id.clone(),
+            _ => schedule.customer_id.clone(),
+        };
+        let payers = self.payers(scope, &mut fields, &given).await?;
+        let accounts =
+            self.customer_and_processing(scope, &mut fields, &customer, &schedule.processing_id).await?;
         let (Some(kind), Some(description), Some(start), Some(end), Some(rule), Some(currency), Some(attrs)) =
             (kind, description, start, end, rule, currency, attrs)
         else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
-        let (Some((customer_id, processing_id)), true) = (accounts, fields.ok()) else {
+        let (Some((customer_id, processing_id)), Some(payers), Some(accepted), true) =
+            (accounts, payers, accepted, fields.ok())
+        else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
         let now = self.clock.now();
@@ -782,6 +788,8 @@ impl Billing {
             attrs: Json(attrs),
             created_at: now,
             modified_at: now,
+            payers: Json(payers.iter().map(|p| p.account_id).collect()),
+            accepted_payment_state: accepted.as_str().to_owned(),
         };
         let mut tx = self.store.begin().await?;
         Store::insert_schedule(&mut tx, scope, &row).await?;
@@ -1056,7 +1064,13 @@ impl Billing {
                         row.attrs = Json(attrs);
                     }
                 }
-                other => fields.unchangeable(other, &["type", "description", "amount", "qty", "attrs"]),
+                "start_date" => {
+                    if let Some(date) = fields.take("start_date", convert::date(&charge.start_date)) {
+                        row.start_date = date;
+                    }
+                }
+                other => fields
+                    .unchangeable(other, &["type", "description", "amount", "qty", "attrs", "start_date"]),
             }
         }
         if !fields.ok() {
@@ -1129,20 +1143,23 @@ impl Billing {
             Error::Internal(anyhow::anyhow!("billing schedule {} holds an unreadable rule", schedule.id))
         })?;
         let charges = Store::charges_of_in(conn, &[schedule.id]).await?;
-        let items: Vec<NewItem> = charges
+        let items: Vec<(Option<NaiveDate>, NewItem)> = charges
             .iter()
-            .map(|c| NewItem {
-                entry: invoice::Entry::Charge,
-                kind: c.kind.clone(),
-                description: c.description.clone(),
-                amount: c.amount,
-                qty: c.qty,
-                total: c.total,
-                incurred_date: None,
-                attrs: Value::Object(serde_json::Map::new()),
-                transaction_id: None,
-                parts: Vec::new(),
-                payer_id: None,
+            .map(|c| {
+                let item = NewItem {
+                    entry: invoice::Entry::Charge,
+                    kind: c.kind.clone(),
+                    description: c.description.clone(),
+                    amount: c.amount,
+                    qty: c.qty,
+                    total: c.total,
+                    incurred_date: None,
+                    attrs: Value::Object(serde_json::Map::new()),
+                    transaction_id: None,
+                    parts: Vec::new(),
+                    payer_id: None,
+                };
+                (c.start_date, item)
             })
             .collect();
         let mut span = Span {
@@ -1154,22 +1171,23 @@ impl Billing {
         let mut made = 0;
         for period in span.due(rule, today, DATES_PER_SCHEDULE) {
             let date = period.bills_on;
-            // A partial period bills each charge for the days it covers.
-            let items: Vec<NewItem> = match period.share {
-                None => items.clone(),
-                Some((covered, of)) => items
-                    .iter()
-                    .map(|item| {
+            // A partial period bills each charge for the days it covers; a
+            // charge that starts later, from its start.
+            let items: Vec<NewItem> = items
+                .iter()
+                .filter_map(|(start, item)| match period.charge_share(*start, schedule.prorated)? {
+                    None => Some(item.clone()),
+                    Some((covered, of)) => {
                         let amount = invoice::prorated(item.amount, covered, of);
-                        NewItem {
+                        Some(NewItem {
                             amount,
                             total: line_total(amount, item.qty),
                             incurred_date: Some(date),
                             ..item.clone()
-                        }
-                    })
-                    .collect(),
-            };
+                        })
+                    }
+                })
+                .collect();
             let new = NewInvoice {
                 id: Uuid::now_v7(),
                 kind: Some(schedule.kind.clone()),
@@ -1182,10 +1200,11 @@ impl Billing {
                 billing_contact: None,
                 currency: schedule.currency.clone(),
                 attrs: Value::Object(serde_json::Map::new()),
-                payers: vec![Payer::new(schedule.customer_id)],
-                accepted: AcceptedPaymentState::Partial,
+                payers: schedule.invoice_payers().into_iter().map(Payer::new).collect(),
+                accepted: AcceptedPaymentState::parse(&schedule.accepted_payment_state).unwrap_or_default(),
             };
-            if self.insert_invoice(conn, scope, &new, &items).await?.is_some() {
+            // A period none of whose charges has started bills nothing.
+            if !items.is_empty() && self.insert_invoice(conn, scope, &new, &items).await?.is_some() {
                 made += 1;
                 tracing::info!(billing_schedule = %schedule.id, invoice = %new.id, %date, "schedule billed");
             }

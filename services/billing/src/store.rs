@@ -109,7 +109,7 @@ pub(crate) static SCHEDULES: Resource = Resource {
     table: "billing_schedules",
     select: "id, livemode, type, description, customer_id, processing_id, currency, start_date, end_date, \
              recurring_frequency, billing_days, billed_from, next_billing_date, prorated, attrs, created_at, \
-             modified_at",
+             modified_at, payers, accepted_payment_state",
     columns: &[
         Column { name: "id", sql: "id", ty: ColumnType::Id },
         Column { name: "type", sql: "type", ty: ColumnType::Text },
@@ -126,6 +126,11 @@ pub(crate) static SCHEDULES: Resource = Resource {
         },
         Column { name: "next_billing_date", sql: "next_billing_date", ty: ColumnType::Date },
         Column { name: "prorated", sql: "prorated", ty: ColumnType::Bool },
+        Column {
+            name: "accepted_payment_state",
+            sql: "accepted_payment_state",
+            ty: ColumnType::Enum(AcceptedPaymentState::WORDS),
+        },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
     ],
@@ -147,6 +152,7 @@ pub(crate) static CHARGES: Resource = Resource {
         Column { name: "amount", sql: "amount", ty: ColumnType::Decimal },
         Column { name: "qty", sql: "qty", ty: ColumnType::Integer },
         Column { name: "total", sql: "total", ty: ColumnType::Decimal },
+        Column { name: "start_date", sql: "start_date", ty: ColumnType::Date },
         Column { name: "created_at", sql: "created_at", ty: ColumnType::Timestamp },
         Column { name: "modified_at", sql: "modified_at", ty: ColumnType::Timestamp },
     ],
@@ -186,7 +192,7 @@ pub(crate) static ENROLLMENTS: Resource = Resource {
 const ITEM_COLUMNS: &str = "id, livemode, invoice_id, entry_type, type, description, currency, amount, qty, total, \
      incurred_date, transaction_id, attrs, created_at, modified_at, allocations, payer_id";
 const CHARGE_COLUMNS: &str = "id, livemode, billing_schedule_id, type, description, currency, amount, qty, total, attrs, created_at, \
-     modified_at";
+     modified_at, start_date";
 
 /// An invoice as stored.
 #[derive(Clone, Debug, FromRow)]
@@ -280,6 +286,17 @@ pub(crate) struct ScheduleRow {
     pub(crate) attrs: Json<Value>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
+    /// The payers' customer accounts; empty: the customer alone.
+    pub(crate) payers: Json<Vec<Uuid>>,
+    pub(crate) accepted_payment_state: String,
+}
+
+impl ScheduleRow {
+    /// The customer accounts paying its invoices: those stored, or its
+    /// customer alone.
+    pub(crate) fn invoice_payers(&self) -> Vec<Uuid> {
+        if self.payers.0.is_empty() { vec![self.customer_id] } else { self.payers.0.clone() }
+    }
 }
 
 /// A billing charge as stored.
@@ -298,6 +315,8 @@ pub(crate) struct ChargeRow {
     pub(crate) attrs: Json<Value>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) modified_at: DateTime<Utc>,
+    /// The first day it covers; none: the schedule's start.
+    pub(crate) start_date: Option<NaiveDate>,
 }
 
 /// A schedule whose billing date has come, with its scope.
@@ -684,8 +703,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO billing_schedules (id, partner_id, livemode, type, description, customer_id, processing_id, \
              currency, start_date, end_date, recurring_frequency, billing_days, billed_from, next_billing_date, \
-             attrs, created_at, modified_at, prorated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
+             attrs, created_at, modified_at, prorated, payers, accepted_payment_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19)",
         )
         .bind(row.id)
         .bind(scope.partner_id)
@@ -704,6 +723,8 @@ impl Store {
         .bind(&row.attrs)
         .bind(row.created_at)
         .bind(row.prorated)
+        .bind(&row.payers)
+        .bind(&row.accepted_payment_state)
         .execute(conn)
         .await?;
         Ok(())
@@ -810,9 +831,9 @@ impl Store {
     ) -> Result<ChargeRow, Error> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO billing_charges (id, partner_id, livemode, billing_schedule_id, type, description, amount, \
-             qty, total, attrs, created_at, modified_at, currency) \
+             qty, total, attrs, created_at, modified_at, currency, start_date) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, \
-             (SELECT currency FROM billing_schedules WHERE id = $4)) RETURNING {CHARGE_COLUMNS}"
+             (SELECT currency FROM billing_schedules WHERE id = $4), $12) RETURNING {CHARGE_COLUMNS}"
         )))
         .bind(Uuid::now_v7())
         .bind(scope.partner_id)
@@ -825,6 +846,7 @@ impl Store {
         .bind(charge.total)
         .bind(Json(&charge.attrs))
         .bind(now)
+        .bind(charge.incurred_date)
         .fetch_one(conn)
         .await?)
     }
@@ -833,7 +855,7 @@ impl Store {
     pub(crate) async fn save_charge(conn: &mut PgConnection, row: &ChargeRow) -> Result<(), Error> {
         sqlx::query(
             "UPDATE billing_charges SET type = $2, description = $3, amount = $4, qty = $5, total = $6, attrs = $7, \
-             modified_at = $8 WHERE id = $1",
+             modified_at = $8, start_date = $9 WHERE id = $1",
         )
         .bind(row.id)
         .bind(row.kind.as_deref())
@@ -843,6 +865,7 @@ impl Store {
         .bind(row.total)
         .bind(&row.attrs)
         .bind(row.modified_at)
+        .bind(row.start_date)
         .execute(conn)
         .await?;
         Ok(())

@@ -367,6 +367,26 @@ pub struct Period {
     pub share: Option<(i64, i64)>,
 }
 
+impl Period {
+    /// How a charge that starts on `start` (none: with its schedule) is
+    /// billed in this period of a schedule that is `prorated` or not: not
+    /// at all (`None`: it starts after the period, or within it and the
+    /// schedule bills full periods only — it waits for its first full
+    /// one), as the period is (`Some(None)` in full, or the period's own
+    /// share), or for the days from its start to the period's end over the
+    /// days of the full period (PlacePay's prorated items, "based on … the
+    /// date the charge was incurred").
+    pub fn charge_share(&self, start: Option<NaiveDate>, prorated: bool) -> Option<Option<(i64, i64)>> {
+        let days = |from: NaiveDate, to: NaiveDate| (to - from).num_days() + 1;
+        let Some(start) = start.filter(|s| *s > self.bills_on) else { return Some(self.share) };
+        if start > self.last || !prorated {
+            return None;
+        }
+        let of = self.share.map_or_else(|| days(self.bills_on, self.last), |(_, of)| of);
+        Some(Some((days(start, self.last), of)))
+    }
+}
+
 impl Span {
     /// The next day the schedule bills, if it bills again.
     pub fn next_billing_date(&self, rule: Rule) -> Option<NaiveDate> {
@@ -625,5 +645,29 @@ mod tests {
         ] {
             assert_eq!(Rule::from_stored(rule.frequency().as_str(), &rule.days_json()), Some(rule));
         }
+    }
+
+    #[test]
+    fn a_charge_starting_later_is_billed_from_its_start() {
+        let monthly = Rule::Monthly { day: 1 };
+        let span = |start: &str, prorated: bool| Span {
+            start: d(start),
+            end: None,
+            billed_from: d(start),
+            prorated,
+        };
+        // PlacePay's recurring invoice from 2017-01-01, the amenity from
+        // 2017-02-15: billed full periods only, it starts with March's.
+        let periods = span("2017-01-01", false).due(monthly, d("2017-03-01"), 10);
+        let amenity: Vec<_> = periods.iter().map(|p| p.charge_share(Some(d("2017-02-15")), false)).collect();
+        assert_eq!(amenity, vec![None, None, Some(None)]);
+        // Prorated from 2018-01-15: an item incurred before the start
+        // follows the schedule (17 of 31 days); one from 2018-02-10 is
+        // billed 19 of February's 28 days, then in full.
+        let periods = span("2018-01-15", true).due(monthly, d("2018-03-01"), 10);
+        assert_eq!(periods[0].charge_share(Some(d("2017-02-20")), true), Some(Some((17, 31))));
+        let later: Vec<_> = periods.iter().map(|p| p.charge_share(Some(d("2018-02-10")), true)).collect();
+        assert_eq!(later, vec![None, Some(Some((19, 28))), Some(None)]);
+        assert_eq!(periods[1].charge_share(None, true), Some(None));
     }
 }
