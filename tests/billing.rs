@@ -1433,3 +1433,53 @@ async fn placepays_recurring_invoice_bills_its_payers_and_each_item_from_its_sta
     assert!(problem(&found["charges[0]"], "start_date").is_some(), "{found}");
     assert_eq!(mesh.count("SELECT count(*) FROM billing.billing_schedules").await, schedules);
 }
+
+#[tokio::test]
+async fn a_chargeback_owes_the_invoice_again_and_its_overturn_pays_it_again() {
+    // A Monday: the days below are business days.
+    let mesh = Mesh::start_at("2025-09-08T12:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let payer = customer(&mesh, key).await;
+    // The test processor's card disputed on day 4 and won back on day 14.
+    card(&mesh, key, &payer, "4000 0000 0000 2685").await;
+    let rent = invoice(&mesh, key, &payer, 30.0).await;
+    let paid = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 30, "customer_id": payer, "allocations": [{"invoice_id": rent}]}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    let path = format!("/invoices/{rent}");
+    assert_eq!(http.get(&path, key).await.body["status"], "paid");
+
+    // Disputed: the invoice is owed again.
+    mesh.intents_clock.advance(chrono::TimeDelta::days(4));
+    let owed = until(&mesh, &path, key, |i| i["amount_due"] == json!(30)).await;
+    assert_eq!(owed["total_paid"], json!(0), "{owed}");
+    let chargeback = until(&mesh, "/transactions?type=chargeback", key, |l| !values(l).is_empty()).await;
+    let chargeback = values(&chargeback)[0]["id"].clone();
+
+    // Overturned: the money is back, and so is the payment on the invoice.
+    mesh.intents_clock.advance(chrono::TimeDelta::days(10));
+    let again = until(&mesh, &path, key, |i| i["status"] == "paid").await;
+    assert_eq!((again["total_paid"].clone(), again["amount_due"].clone()), (json!(30), json!(0)), "{again}");
+    let reversal =
+        until(&mesh, "/transactions?type=chargeback_reversal", key, |l| !values(l).is_empty()).await;
+    let reversal = values(&reversal)[0]["id"].clone();
+    // Its items say which transaction took the money and which gave it back.
+    let moved: Vec<(Value, Value)> = again["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["entry_type"] == "payment")
+        .map(|i| (i["amount"].clone(), i["transaction_id"].clone()))
+        .collect();
+    assert_eq!(
+        moved,
+        [(json!(30), paid.body["id"].clone()), (json!(-30), chargeback), (json!(30), reversal)]
+    );
+    mesh.until_events_published().await;
+    mesh.assert_ledger_invariants().await;
+}

@@ -174,6 +174,7 @@ impl Peers {
             settlement: match notice.settlement.as_str() {
                 "apply" => bl::Settlement::Apply,
                 "release" => bl::Settlement::Release,
+                "reapply" => bl::Settlement::Reapply,
                 _ => bl::Settlement::Reverse,
             } as i32,
             amount: notice.amount.map(|a| Money::new(a, notice.currency).to_proto()),

@@ -128,6 +128,22 @@ pub fn reversal(back: Decimal, applied: &[(Decimal, Decimal)]) -> Vec<Decimal> {
         .collect()
 }
 
+/// How `back` (money of a payment that came back to the merchant after it
+/// went back: an overturned chargeback) is paid again on its allocations,
+/// given as (reversed so far, what the invoice may still take), the
+/// earliest first: the amount to re-apply on each.
+pub fn reapplication(back: Decimal, reversed: &[(Decimal, Decimal)]) -> Vec<Decimal> {
+    let mut left = back;
+    reversed
+        .iter()
+        .map(|(reversed, room)| {
+            let take = (*reversed).min(*room).min(left).max(Decimal::ZERO);
+            left -= take;
+            take
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +208,21 @@ mod tests {
                 Payable { status, amount_due: dec("10"), reserved: Decimal::ZERO, payer_left: None };
             assert_eq!(split(dec("10"), &[(invoice, None)]).unwrap_err()[0].1, "invoice_id");
         }
+    }
+
+    #[test]
+    fn money_that_came_back_pays_the_earliest_again_up_to_what_each_invoice_takes() {
+        // A 150 chargeback of 100 + 50, overturned: both paid again.
+        assert_eq!(
+            reapplication(dec("150"), &[(dec("100"), dec("100")), (dec("50"), dec("50"))]),
+            vec![dec("100"), dec("50")]
+        );
+        // The first invoice was paid meanwhile by another payment for 70.
+        assert_eq!(
+            reapplication(dec("150"), &[(dec("100"), dec("30")), (dec("50"), dec("50"))]),
+            vec![dec("30"), dec("50")]
+        );
+        assert_eq!(reapplication(dec("20"), &[(dec("100"), dec("100"))]), vec![dec("20")]);
     }
 
     #[test]

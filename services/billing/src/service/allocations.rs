@@ -277,6 +277,46 @@ impl Billing {
                     Store::save_allocation(&mut tx, row, None, now).await?;
                 }
             }
+            pb::Settlement::Reapply => {
+                let back = back.map_or(Decimal::ZERO, |m| m.amount);
+                // The invoices in one order, as every payment locks them.
+                let mut invoices: Vec<Uuid> = allocations.iter().map(|a| a.invoice_id).collect();
+                invoices.sort_unstable();
+                invoices.dedup();
+                let mut rooms = Vec::new();
+                for id in invoices {
+                    let row = Store::invoice(&mut tx, scope, id, true).await?;
+                    // A closed (or paid) invoice takes nothing more: the money
+                    // stays the merchant's, on no invoice.
+                    let room = match allocation::unpayable(row.status()) {
+                        None => row.amount_due - Store::reserved_on(&mut tx, id).await?,
+                        Some(_) => Decimal::ZERO,
+                    };
+                    rooms.push((id, room.max(Decimal::ZERO)));
+                }
+                let reversed: Vec<&mut AllocationRow> = allocations
+                    .iter_mut()
+                    .filter(|a| a.status == "applied" && a.reversed > Decimal::ZERO)
+                    .collect();
+                let shares: Vec<(Decimal, Decimal)> = reversed
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.reversed,
+                            rooms.iter().find(|(id, _)| *id == a.invoice_id).map_or(Decimal::ZERO, |r| r.1),
+                        )
+                    })
+                    .collect();
+                let by = reversing.unwrap_or(transaction);
+                for (row, take) in reversed.into_iter().zip(allocation::reapplication(back, &shares)) {
+                    if take == Decimal::ZERO {
+                        continue;
+                    }
+                    self.pay_item(&mut tx, scope, (row.invoice_id, row.payer_id), take, by).await?;
+                    row.reversed -= take;
+                    Store::save_allocation(&mut tx, row, None, now).await?;
+                }
+            }
             pb::Settlement::Reverse | pb::Settlement::Unspecified => {
                 let applied: Vec<&mut AllocationRow> =
                     allocations.iter_mut().filter(|a| a.status == "applied").collect();

@@ -101,6 +101,9 @@ impl Store {
                     .await?;
                     post(&mut tx, scope, reversal.id, &posting, now).await?;
                     record(&mut tx, scope, &reversal, "chargeback_reversal").await?;
+                    // What the chargeback took off invoices is paid again.
+                    let again = super::writes::Settlement::Reapply(chargeback.amount.amount);
+                    super::writes::notify(&mut tx, scope, &payment, again, Some(reversal.id)).await?;
                     None
                 }
             };

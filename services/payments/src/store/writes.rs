@@ -284,6 +284,9 @@ pub(crate) enum Settlement {
     /// Money of the payment went back: that much is owed again (`None`:
     /// all of it).
     Reverse(Option<Decimal>),
+    /// A chargeback of the payment was overturned: that much of what went
+    /// back is paid again.
+    Reapply(Decimal),
 }
 
 /// The settlement of a payment's allocations once its attempt finished.
@@ -322,6 +325,7 @@ pub(super) async fn insert_notice(
         Settlement::Apply => ("apply", None),
         Settlement::Release => ("release", None),
         Settlement::Reverse(amount) => ("reverse", amount),
+        Settlement::Reapply(amount) => ("reapply", Some(amount)),
     };
     sqlx::query(
         "INSERT INTO billing_notices (id, partner_id, livemode, transaction_id, settlement, amount, currency, \
