@@ -575,3 +575,72 @@ async fn a_webhook_failing_for_five_days_is_disabled_and_says_so() {
     let said = http.get("/events?type=webhook.disabled", key).await;
     assert_eq!(said.body["values"][0]["data"]["disabled_reason"], "failing", "{:?}", said.body);
 }
+
+#[tokio::test]
+async fn placepays_event_registration_is_a_webhook_under_its_names() {
+    let mesh = mesh().await;
+    let key = test_key(&mesh.acme);
+    let http = mesh.http();
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+
+    // PlacePay's "Transaction Events", its form body as written (the
+    // handler's URL is this test's receiver).
+    let registered = http
+        .send(
+            http.request(reqwest::Method::POST, "/events", Some(key))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("callback_url={url}&event=refund")),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{:?}", registered.body);
+    assert_eq!(
+        (
+            registered.body["object"].clone(),
+            registered.body["callback_url"].clone(),
+            registered.body["event"].clone()
+        ),
+        (json!("event"), json!(url), json!("refund"))
+    );
+    let secret = registered.body["secret"].as_str().unwrap().to_owned();
+    let id = registered.body["id"].as_str().unwrap();
+    // It is a webhook like any other, under Payload's trigger.
+    let webhook = http.get(&format!("/webhooks/{id}"), key).await;
+    assert_eq!((webhook.body["url"].clone(), webhook.body["trigger"].clone()), (json!(url), json!("refund")));
+    let ach = http.post("/events", key, json!({"callback_url": url, "event": "ach_failure"})).await;
+    let ach_id = ach.body["id"].as_str().unwrap();
+    assert_eq!(http.get(&format!("/webhooks/{ach_id}"), key).await.body["trigger"], "bank_account_reject");
+
+    // A refund calls it, signed with its secret.
+    let payment = pay(&mesh, key).await;
+    let refund =
+        json!({"type": "refund", "amount": 5, "ledger": [{"assoc_transaction_id": payment.body["id"]}]});
+    assert_eq!(http.post("/transactions", key, refund).await.status, 200);
+    let got = receiver.until(1).await;
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["trigger"], "refund");
+    standard_webhooks_verifies(&secret, &got[0].headers, &got[0].body);
+
+    // Bad registrations are refused per field, with nothing made.
+    let before = mesh.count("SELECT count(*) FROM events.webhooks").await;
+    let inside =
+        http.post("/events", key, json!({"callback_url": "http://169.254.169.254/x", "event": "void"})).await;
+    assert!(
+        inside.body["details"]["callback_url"].as_str().unwrap().contains("metadata"),
+        "{:?}",
+        inside.body
+    );
+    let unnamed = http.post("/events", key, json!({"callback_url": url})).await;
+    assert!(unnamed.body["details"]["event"].as_str().unwrap().starts_with("Required"), "{:?}", unnamed.body);
+    let other = http.post("/events", key, json!({"callback_url": url, "event": "payment"})).await;
+    assert!(
+        other.body["details"]["event"].as_str().unwrap().starts_with("Must be one of"),
+        "{:?}",
+        other.body
+    );
+    assert_eq!(mesh.count("SELECT count(*) FROM events.webhooks").await, before);
+    // Another partner, or the other mode, does not see it.
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        assert_eq!(http.get(&format!("/webhooks/{id}"), other).await.status, 404);
+    }
+}

@@ -107,3 +107,20 @@ def test_a_multipayer_invoice_is_created_and_paid_part_by_part(client, pl, proce
     now = place.Invoice.get(invoice.id)
     assert [p.paid for p in now.payers] == [False, True]
     assert (now.status, now.amount_due, now.paid) == ("partially_paid", 600, False)
+
+
+def test_an_event_callback_is_registered_as_the_reference_writes_it(client):
+    # "Transaction Events", as written (a webhook of bank_account_reject);
+    # the handler's URL is a local one here (the suite's mesh lets webhooks
+    # reach loopback).
+    place.Event.create(
+        callback_url = 'http://127.0.0.1:9/ach_failure_handler',
+        event = 'ach_failure'
+    )
+    # Each call answers its registration.
+    event = place.Event.create(callback_url='http://127.0.0.1:9/refund_handler', event='refund')
+    assert isinstance(event, place.Event)
+    assert (event.callback_url, event.event) == ('http://127.0.0.1:9/refund_handler', 'refund')
+    with pytest.raises(place.exceptions.APIException) as refused:
+        place.Event.create(callback_url='http://127.0.0.1:9/x', event='payment')
+    assert "event" in refused.value.error_details["details"]

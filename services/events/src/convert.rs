@@ -6,7 +6,7 @@ use paymesh_proto::events::v1 as pb;
 use serde_json::{Map, Value};
 
 use crate::{
-    domain::trigger::{Change, Trigger},
+    domain::trigger::{Change, PlacePayEvent, Trigger},
     store::{EventRow, LogRow, WebhookRow},
 };
 
@@ -29,6 +29,35 @@ pub(crate) const fn trigger_to_proto(trigger: Trigger) -> pb::WebhookTrigger {
 /// The trigger of the contract's number, if it names one.
 pub(crate) fn trigger_from_proto(number: i32) -> Option<Trigger> {
     Trigger::ALL.iter().copied().find(|t| trigger_to_proto(*t) as i32 == number)
+}
+
+/// The contract's number of a PlacePay event name.
+const fn placepay_event_to_proto(event: PlacePayEvent) -> pb::PlacePayEvent {
+    match event {
+        PlacePayEvent::AutomaticPayment => pb::PlacePayEvent::AutomaticPayment,
+        PlacePayEvent::AchFailure => pb::PlacePayEvent::AchFailure,
+        PlacePayEvent::Refund => pb::PlacePayEvent::Refund,
+        PlacePayEvent::Void => pb::PlacePayEvent::Void,
+        PlacePayEvent::Chargeback => pb::PlacePayEvent::Chargeback,
+        PlacePayEvent::ChargebackReversal => pb::PlacePayEvent::ChargebackReversal,
+    }
+}
+
+/// The PlacePay event of the contract's number, if it names one.
+pub(crate) fn placepay_event_from_proto(number: i32) -> Option<PlacePayEvent> {
+    PlacePayEvent::ALL.iter().copied().find(|e| placepay_event_to_proto(*e) as i32 == number)
+}
+
+/// A webhook as a PlacePay registration says it, with its secret when
+/// just made.
+pub(crate) fn event_callback_to_proto(row: &WebhookRow, secret: Option<&str>) -> pb::EventCallback {
+    let event = Trigger::parse(&row.trigger).and_then(PlacePayEvent::of);
+    pb::EventCallback {
+        id: row.id.to_string(),
+        callback_url: row.url.clone(),
+        event: event.map_or(0, |e| placepay_event_to_proto(e) as i32),
+        secret: secret.unwrap_or_default().to_owned(),
+    }
 }
 
 fn trigger_number(word: &str) -> i32 {

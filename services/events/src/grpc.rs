@@ -180,6 +180,19 @@ impl WebhookService for WebhookApi {
         }))
     }
 
+    async fn create_event_callback(
+        &self,
+        request: Request<pb::CreateEventCallbackRequest>,
+    ) -> Result<Response<pb::CreateEventCallbackResponse>, Status> {
+        idempotency::refuse(&request, SECRET_ANSWER)?;
+        let principal = auth::principal(&request)?;
+        let callback = request.into_inner().event_callback.unwrap_or_default();
+        let (row, secret) = self.0.create_event_callback(&principal, callback).await?;
+        Ok(Response::new(pb::CreateEventCallbackResponse {
+            event_callback: Some(convert::event_callback_to_proto(&row, Some(&secret))),
+        }))
+    }
+
     async fn get_webhook(
         &self,
         request: Request<pb::GetWebhookRequest>,

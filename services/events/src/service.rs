@@ -22,13 +22,13 @@ use zeroize::Zeroizing;
 
 use crate::{
     config::Config,
-    convert::trigger_from_proto,
+    convert::{placepay_event_from_proto, trigger_from_proto, trigger_to_proto},
     deliver::Poster,
     domain::{
         address::{AddressPolicy, Host, WebhookUrl},
         retry::{self, Answer, Decision},
         signature::{self, SigningSecret},
-        trigger::{Change, Initiator, Trigger, TriggeredOn, fired},
+        trigger::{Change, Initiator, PlacePayEvent, Trigger, TriggeredOn, fired},
     },
     store::{Attempted, Due, EventRow, HOLD, LogRow, NewEvent, Store, WebhookChange, WebhookRow},
 };
@@ -229,6 +229,35 @@ impl Events {
             .await?;
         tracing::info!(webhook = %id, trigger = trigger.as_str(), "webhook created");
         Ok((row, secret.to_text()))
+    }
+
+    /// Registers a webhook under PlacePay's names: its callback URL and the
+    /// Payload trigger of its event; problems are named as given.
+    pub(crate) async fn create_event_callback(
+        &self,
+        principal: &Principal,
+        callback: pb::EventCallback,
+    ) -> Result<(WebhookRow, Zeroizing<String>), Error> {
+        let event = placepay_event_from_proto(callback.event);
+        let webhook = pb::Webhook {
+            url: callback.callback_url,
+            trigger: event.map_or(0, |e| trigger_to_proto(e.trigger()) as i32),
+            ..Default::default()
+        };
+        let renamed = |v: Violation| match v.field.as_str() {
+            "webhook.url" => Violation::new("event_callback.callback_url", v.description),
+            "webhook.trigger" => Violation::new(
+                "event_callback.event",
+                format!("Required: one of {}", PlacePayEvent::WORDS.join(", ")),
+            ),
+            _ => v,
+        };
+        match self.create_webhook(principal, webhook).await {
+            Err(Error::InvalidAttributes(problems)) => {
+                Err(Error::InvalidAttributes(problems.into_iter().map(renamed).collect()))
+            }
+            other => other,
+        }
     }
 
     /// One webhook.
