@@ -1315,7 +1315,10 @@ async fn files_are_attached_to_invoices_read_back_and_deleted_until_the_invoice_
         .await;
     let found = details(&fake);
     assert!(problem(found, "file_name").unwrap().contains("plain file name"), "{found}");
-    assert_eq!(problem(found, "content"), Some("The content is not of its type, image/png"));
+    assert_eq!(
+        problem(found, "content"),
+        Some("The content is not a PNG file, as its type (image/png) says")
+    );
     let html = http
         .post(&path, key, json!({"file_name": "x.html", "content_type": "text/html", "content": "PGh0bWw+"}))
         .await;

@@ -39,6 +39,15 @@ impl ContentType {
         }
     }
 
+    /// The name people know it by: PDF, JPEG, PNG.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Jpeg => "JPEG",
+            Self::Png => "PNG",
+        }
+    }
+
     /// Whether `content` starts the way files of this type do.
     pub fn matches(self, content: &[u8]) -> bool {
         match self {
@@ -91,7 +100,11 @@ pub fn check_content(content: &[u8], content_type: ContentType, max_bytes: usize
         return Err(format!("The file is larger than {max_bytes} bytes"));
     }
     if !content_type.matches(content) {
-        return Err(format!("The content is not of its type, {}", content_type.as_str()));
+        return Err(format!(
+            "The content is not a {} file, as its type ({}) says",
+            content_type.name(),
+            content_type.as_str()
+        ));
     }
     Ok(())
 }
@@ -118,7 +131,7 @@ mod tests {
         assert!(check_content(pdf, ContentType::Pdf, 100).is_ok());
         assert_eq!(
             check_content(pdf, ContentType::Png, 100).unwrap_err(),
-            "The content is not of its type, image/png"
+            "The content is not a PNG file, as its type (image/png) says"
         );
         assert!(check_content(b"\xFF\xD8\xFF\xE0", ContentType::Jpeg, 100).is_ok());
         assert!(check_content(b"\x89PNG\r\n\x1a\n", ContentType::Png, 100).is_ok());

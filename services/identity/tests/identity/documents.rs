@@ -141,7 +141,7 @@ async fn bad_uploads_are_refused_and_store_nothing() {
     let mut traversal = upload(pb::DocumentType::Passport, Subject::Account(&matt.id), "../../etc/passwd");
     traversal.document.as_mut().unwrap().r#type = 42;
     let cases = [
-        (png_claimed, "document.content", "The content is not a image/png file"),
+        (png_claimed, "document.content", "The content is not a PNG file, as its type (image/png) says"),
         (html, "document.content_type", "Must be one of: application/pdf, image/jpeg, image/png"),
         (empty, "document.content", "The file is empty"),
         (
