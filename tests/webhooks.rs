@@ -4,7 +4,9 @@
 //! `standardwebhooks` package as well as here); failed attempts are
 //! retried on the clock, `Retry-After` is honoured, 410 disables the
 //! webhook; every attempt is a webhook log; the SSRF guard refuses
-//! addresses webhooks may not reach; other partners and modes see
+//! addresses webhooks may not reach; the live stream over Server-Sent
+//! Events and over socket.io (Payload's Event Model example, run by
+//! Node.js); PlacePay's event registration; other partners and modes see
 //! nothing.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
@@ -642,5 +644,92 @@ async fn placepays_event_registration_is_a_webhook_under_its_names() {
     // Another partner, or the other mode, does not see it.
     for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
         assert_eq!(http.get(&format!("/webhooks/{id}"), other).await.status, 404);
+    }
+}
+
+/// Payload's Event Model example (`tests/js/event_model.mjs`, Node.js with
+/// the socket.io client) running against `mesh` with `key`: the process,
+/// and its output lines as they come.
+fn event_model(
+    mesh: &Mesh,
+    key: &str,
+) -> (std::process::Child, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use std::io::BufRead as _;
+    let js = paymesh_tests::repo_root().join("tests/js");
+    assert!(
+        js.join("node_modules/socket.io-client").exists(),
+        "{} lacks the socket.io client: `make test` installs it (npm ci in tests/js)",
+        js.display()
+    );
+    let mut child = std::process::Command::new("node")
+        .arg(js.join("event_model.mjs"))
+        .env("PAYMESH_URL", &mesh.url)
+        .env("PAYMESH_KEY", key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
+
+/// The first line of `lines` that `wanted` accepts, within 15 s.
+async fn line_where(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let found = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(line) = lines.recv().await {
+            if wanted(&line) {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await;
+    found.ok().flatten().expect("the example printed the awaited line")
+}
+
+#[tokio::test]
+async fn payloads_event_model_example_hears_its_partners_changes_on_socket_io() {
+    let mesh = mesh().await;
+    let key = test_key(&mesh.acme);
+    let (mut acme, mut heard) = event_model(&mesh, key);
+    let (mut globex, mut other) = event_model(&mesh, test_key(&mesh.globex));
+    line_where(&mut heard, |l| l == "connected").await;
+    line_where(&mut other, |l| l == "connected").await;
+
+    let payment = pay(&mesh, key).await;
+    let id = payment.body["id"].as_str().unwrap();
+    // The example's own line, then the change it was made of.
+    line_where(&mut heard, |l| l == format!("[insert] transaction: {id}")).await;
+    let data = line_where(&mut heard, |l| l.starts_with("data ")).await;
+    let change: Value = serde_json::from_str(&data["data ".len()..]).unwrap();
+    assert_eq!(
+        (change["evt"].clone(), change["object"].clone(), change["type"].clone()),
+        (json!("insert"), json!("transaction"), json!("transaction.payment"))
+    );
+    // The object as of the change, as `/events` records it.
+    assert_eq!((change["id"].as_str(), change["data"]["id"].as_str()), (Some(id), Some(id)));
+    assert_eq!(change["data"]["status"], "processed");
+    // Another partner hears nothing of it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let leaked: Vec<String> = std::iter::from_fn(|| other.try_recv().ok()).collect();
+    assert!(leaked.iter().all(|l| !l.contains(id)), "{leaked:?}");
+
+    // A key that is none is refused at connection, saying why.
+    let (mut stranger, mut refused) = event_model(&mesh, "test_secret_key_nobody");
+    let why = line_where(&mut refused, |l| l.starts_with("refused")).await;
+    assert!(why.len() > "refused ".len(), "{why}");
+    for child in [&mut acme, &mut globex, &mut stranger] {
+        child.kill().ok();
+        child.wait().ok();
     }
 }

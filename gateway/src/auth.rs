@@ -38,6 +38,12 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
+    /// A caller presenting `key`, its calls bounded by `timeout`, outside
+    /// any HTTP request (a socket.io connection).
+    pub(crate) const fn new(key: ApiKey, timeout: Duration) -> Self {
+        Self { key, request_id: None, idempotency_key: None, timeout }
+    }
+
     /// A gRPC request carrying the caller's key, the request id and the
     /// request's deadline.
     pub(crate) fn grpc<T>(&self, message: T) -> tonic::Request<T> {

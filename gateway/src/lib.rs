@@ -31,6 +31,7 @@ mod limits;
 mod metrics;
 pub mod query;
 pub mod rest;
+mod socket;
 mod state;
 mod stream;
 mod trace;
@@ -100,6 +101,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn(metrics::track))
                 .layer(middleware::from_fn_with_state(state.clone(), cors::preflight)),
         )
+        // Payload's Event Model on socket.io, in front of every route.
+        .layer(socket::layer(state.clone()))
         .with_state(state)
 }
 

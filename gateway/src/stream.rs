@@ -22,7 +22,12 @@ use prost::Message as _;
 use prost_reflect::DynamicMessage;
 use tokio_stream::{Stream, StreamExt as _};
 
-use crate::{auth::Caller, error::ApiError, rest::render::render, state::AppState};
+use crate::{
+    auth::Caller,
+    error::ApiError,
+    rest::{read::Object, render::render},
+    state::AppState,
+};
 
 /// How often an idle stream says it is alive.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -53,6 +58,22 @@ pub(crate) async fn events(
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         after_id = last.to_owned();
     }
+    let events =
+        subscribe(&state, &caller, SubscribeRequest { types, after_id }).await?.map(|(event, object)| {
+            let data = serde_json::to_string(&object).unwrap_or_default();
+            Ok(Event::default().id(event.id).event(event.r#type).data(data))
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// The caller's events as they are recorded (those `request` asks for),
+/// each with the event object as `/events/{id}` shows it; the stream ends
+/// when the events service ends it.
+pub(crate) async fn subscribe(
+    state: &AppState,
+    caller: &Caller,
+    request: SubscribeRequest,
+) -> Result<impl Stream<Item = (paymesh_proto::events::v1::Event, Object)> + use<>, ApiError> {
     let descriptor = state
         .surface
         .routes
@@ -62,7 +83,7 @@ pub(crate) async fn events(
         .map(|c| c.message.clone())
         .ok_or_else(ApiError::internal)?;
     let channel = state.channel_named("events").ok_or_else(ApiError::internal)?;
-    let mut request = caller.grpc(SubscribeRequest { types, after_id });
+    let mut request = caller.grpc(request);
     // A stream lasts as long as its client stays: no request deadline.
     request.metadata_mut().remove("grpc-timeout");
     let stream = EventServiceClient::new(channel)
@@ -71,12 +92,10 @@ pub(crate) async fn events(
         .map_err(|status| ApiError::from_status(&status, &|field| (None, vec![field.to_owned()])))?
         .into_inner();
     let surface = state.surface.clone();
-    let events = stream.map_while(move |item| {
+    Ok(stream.map_while(move |item| {
         let event = item.ok()?.event?;
         let dynamic = DynamicMessage::decode(descriptor.clone(), event.encode_to_vec().as_slice()).ok()?;
         let object = render(&surface, &dynamic, None);
-        let data = serde_json::to_string(&object).ok()?;
-        Some(Ok(Event::default().id(event.id).event(event.r#type).data(data)))
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+        Some((event, object))
+    }))
 }
