@@ -154,6 +154,8 @@ run: rust
 
 test: tools venv js
 	@server=$$(scripts/postgres.sh ensure $(PG))
+	# The https webhook test makes its certificates with openssl.
+	command -v openssl >/dev/null || scripts/apt-install.sh openssl
 	echo "testing against $$server"
 	DATABASE_URL=$$server/postgres $(CARGO) nextest run --workspace --locked --no-fail-fast
 

@@ -4,10 +4,11 @@
 //! `standardwebhooks` package as well as here); failed attempts are
 //! retried on the clock, `Retry-After` is honoured, 410 disables the
 //! webhook; every attempt is a webhook log; the SSRF guard refuses
-//! addresses webhooks may not reach; the live stream over Server-Sent
-//! Events and over socket.io (Payload's Event Model example, run by
-//! Node.js); PlacePay's event registration; other partners and modes see
-//! nothing.
+//! addresses webhooks may not reach; deliveries over https to a private
+//! CA's certificate, and refused to an untrusted one; the live stream over
+//! Server-Sent Events and over socket.io (Payload's Event Model example,
+//! run by Node.js); PlacePay's event registration; other partners and
+//! modes see nothing.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -732,4 +733,177 @@ async fn payloads_event_model_example_hears_its_partners_changes_on_socket_io() 
         child.kill().ok();
         child.wait().ok();
     }
+}
+
+/// Runs `openssl` with `args` in `dir`; fails the test if it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output =
+        std::process::Command::new("openssl").current_dir(dir).args(args).output().expect("openssl runs");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
+    use std::io::BufRead as _;
+    // A private CA, and a certificate of 127.0.0.1 it signs.
+    let dir = std::env::temp_dir().join(format!("paymesh-tls-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=paymesh test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+    let ca = dir.join("ca.pem").display().to_string();
+    let mesh = Mesh::start_with(&[
+        ("PAYMESH_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("PAYMESH_WEBHOOK_CA_FILE", ca.as_str()),
+    ])
+    .await;
+    let key = test_key(&mesh.acme);
+    let http = mesh.http();
+
+    // A receiver serving that certificate over TLS.
+    let mut receiver = std::process::Command::new("python3")
+        .arg(paymesh_tests::repo_root().join("tests/https_receiver.py"))
+        .args([dir.join("leaf.pem"), dir.join("leaf.key")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut lines = std::io::BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let port = lines.next().unwrap().unwrap();
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let url = format!("https://127.0.0.1:{port}/hooks");
+    let created = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let payment = pay(&mesh, key).await;
+    let line = tokio::time::timeout(Duration::from_secs(15), received.recv()).await.unwrap().unwrap();
+    let request: Value = serde_json::from_str(&line).unwrap();
+    let body: Value = serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (request["path"].clone(), body["data"]["id"].clone()),
+        (json!("/hooks"), payment.body["id"].clone())
+    );
+    let mut headers = HeaderMap::new();
+    for (name, value) in request["headers"].as_object().unwrap() {
+        let name = axum::http::HeaderName::from_bytes(name.to_lowercase().as_bytes()).unwrap();
+        headers.insert(name, HeaderValue::from_str(value.as_str().unwrap()).unwrap());
+    }
+    standard_webhooks_verifies(&secret, &headers, request["body"].as_str().unwrap().as_bytes());
+    let logged = until_logs(&mesh, key, 1).await;
+    assert_eq!(logged[0]["http_status"], 200, "{logged:?}");
+
+    // A certificate no trusted root signed (its own) is refused: the
+    // attempt fails, saying why, and nothing is posted.
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+    );
+    let mut untrusted = std::process::Command::new("python3")
+        .arg(paymesh_tests::repo_root().join("tests/https_receiver.py"))
+        .args([dir.join("self.pem"), dir.join("self.key")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut other_lines = std::io::BufReader::new(untrusted.stdout.take().unwrap()).lines();
+    let other_port = other_lines.next().unwrap().unwrap();
+    let url = format!("https://127.0.0.1:{other_port}/hooks");
+    let doubted = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
+    let doubted = doubted.body["id"].clone();
+    pay(&mesh, key).await;
+    let failed = loop {
+        let found = until_logs(&mesh, key, 3).await;
+        if let Some(log) = found.iter().find(|l| l["webhook_id"] == doubted) {
+            break log.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(failed["http_status"].is_null(), "{failed:?}");
+    assert!(failed["error"].as_str().unwrap().to_lowercase().contains("certificate"), "{failed:?}");
+    for child in [&mut receiver, &mut untrusted] {
+        child.kill().ok();
+        child.wait().ok();
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

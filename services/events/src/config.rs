@@ -1,6 +1,6 @@
 //! Settings of the events service alone.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use paymesh_kit::config::Env;
 
@@ -14,6 +14,9 @@ pub const ENV_EVENT_RETENTION_DAYS: &str = "PAYMESH_EVENT_RETENTION_DAYS";
 /// `true` lets webhooks reach loopback and private addresses: for
 /// development and tests only (default `false`).
 pub const ENV_WEBHOOK_ALLOW_PRIVATE: &str = "PAYMESH_WEBHOOK_ALLOW_PRIVATE";
+/// A PEM file of further root certificates https deliveries trust, beside
+/// the platform's (a partner's private CA, a test's); default none.
+pub const ENV_WEBHOOK_CA_FILE: &str = "PAYMESH_WEBHOOK_CA_FILE";
 
 /// The events service's own settings.
 #[derive(Clone, Debug)]
@@ -26,6 +29,8 @@ pub struct Config {
     pub retention_days: u32,
     /// Whether webhooks may reach loopback and private addresses.
     pub allow_private: bool,
+    /// Further root certificates https deliveries trust.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -35,6 +40,7 @@ impl Default for Config {
             delivery_interval: Duration::from_millis(500),
             retention_days: 30,
             allow_private: false,
+            ca_file: None,
         }
     }
 }
@@ -52,6 +58,10 @@ impl Config {
                 "false" => Ok(false),
                 _ => Err("must be true or false".to_owned()),
             }),
+            ca_file: env.parse_with(ENV_WEBHOOK_CA_FILE, None, |raw| match raw.trim() {
+                "" => Ok(None),
+                path => Ok(Some(PathBuf::from(path))),
+            }),
         }
     }
 }
@@ -68,6 +78,9 @@ mod tests {
         assert_eq!(config.addr.port(), 50056);
         assert_eq!(config.retention_days, 30);
         assert!(!config.allow_private);
+        assert_eq!(config.ca_file, None);
+        let mut env = Env::from_pairs([(ENV_WEBHOOK_CA_FILE, "/etc/paymesh/partner-ca.pem")]);
+        assert_eq!(Config::read(&mut env).ca_file, Some(PathBuf::from("/etc/paymesh/partner-ca.pem")));
         let mut env = Env::from_pairs([(ENV_WEBHOOK_ALLOW_PRIVATE, "yes")]);
         let _ = Config::read(&mut env);
         let text = env.finish().unwrap_err().to_string();

@@ -9,13 +9,14 @@ use std::{
     future::{Ready, ready},
     iter::{Once, once},
     net::SocketAddr,
+    path::Path,
     sync::Arc,
     task::{Context, Poll},
 };
 
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
-use hyper_rustls::{ConfigBuilderExt as _, HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::{
     client::legacy::{
         Client,
@@ -23,6 +24,7 @@ use hyper_util::{
     },
     rt::TokioExecutor,
 };
+use rustls::pki_types::{CertificateDer, pem::PemObject as _};
 
 use crate::domain::retry;
 
@@ -71,20 +73,33 @@ impl tower::Service<Name> for Pinned {
 }
 
 impl Poster {
-    /// A poster trusting the platform's root certificates. Without any
-    /// (a bare container), https deliveries fail, each saying why, and the
-    /// service still starts.
-    pub(crate) fn new() -> anyhow::Result<Self> {
+    /// A poster trusting the platform's root certificates and those of
+    /// `ca_file` (PEM), if given. Without any (a bare container), https
+    /// deliveries fail, each saying why, and the service still starts; a
+    /// `ca_file` that holds no certificate is an error.
+    pub(crate) fn new(ca_file: Option<&Path>) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions =
             rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?;
-        let tls = match versions.clone().with_native_roots() {
-            Ok(roots) => roots.with_no_client_auth(),
-            Err(e) => {
-                tracing::warn!(error = %e, "no root certificates: https webhook deliveries will fail until there are");
-                versions.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth()
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        if let Some(error) = native.errors.first() {
+            tracing::warn!(%error, "some platform root certificates could not be read");
+        }
+        roots.add_parsable_certificates(native.certs);
+        if let Some(path) = ca_file {
+            let certificates = CertificateDer::pem_file_iter(path)
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            anyhow::ensure!(!certificates.is_empty(), "{}: no certificate in it", path.display());
+            for certificate in certificates {
+                roots.add(certificate)?;
             }
-        };
+        }
+        if roots.is_empty() {
+            tracing::warn!("no root certificates: https webhook deliveries will fail until there are");
+        }
+        let tls = versions.with_root_certificates(roots).with_no_client_auth();
         Ok(Self { tls: Arc::new(tls) })
     }
 

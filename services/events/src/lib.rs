@@ -50,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{
     Config, ENV_DELIVERY_INTERVAL_MS, ENV_EVENT_RETENTION_DAYS, ENV_EVENTS_ADDR, ENV_WEBHOOK_ALLOW_PRIVATE,
+    ENV_WEBHOOK_CA_FILE,
 };
 
 /// The schema the events service owns.
@@ -100,7 +101,7 @@ pub async fn serve_with(
         keyring: common.keyring.clone(),
         config: config.clone(),
         limits: common.list,
-        http: Arc::new(deliver::Poster::new()?),
+        http: Arc::new(deliver::Poster::new(config.ca_file.as_deref())?),
     };
     let stop = CancellationToken::new();
     let workers = tokio::spawn(work_until(events.clone(), config.delivery_interval, stop.clone()));
