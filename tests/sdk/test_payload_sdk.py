@@ -372,3 +372,21 @@ def test_an_invoice_is_paid_with_allocations_as_the_reference_writes_it(pl, proc
     # Nothing is left to pay: a second payment is refused, naming why.
     with pytest.raises(pl.InvalidAttributes):
         pl.Payment.create(amount=1, customer_id=customer.id, allocations=[pl.PaymentItem(invoice_id=invoice.id)])
+
+
+def test_risky_payments_are_found_by_the_references_or_conditional(pl, processing, customer, card):
+    # Above 10,000.00 the test processor scores a payment for review; its
+    # ...9908 card is denied (declined as suspicious_activity).
+    reviewed = pl.Payment.create(amount=12000, payment_method_id=card.id)
+    assert (reviewed.status, reviewed.risk_flag) == ("processed", "in_review")
+    risky = pl.Card.create(account_id=customer.id, card_number="4111111111119908", expiry="12/40",
+                           billing_address={"postal_code": "10001"})
+    with pytest.raises(pl.TransactionDeclined) as denied:
+        pl.Payment.create(amount=10, payment_method_id=risky.id)
+    pl.Payment.create(amount=15, payment_method_id=card.id)
+    # "OR Conditional", as the reference writes it (its customer's only).
+    payments = pl.Payment.filter_by(
+        (pl.attr.risk_status == 'denied') | (pl.attr.risk_status == 'in_review')
+    ).all()
+    mine = {p.id for p in payments if p.customer_id == customer.id}
+    assert mine == {reviewed.id, denied.value.transaction.id}

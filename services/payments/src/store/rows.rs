@@ -39,6 +39,8 @@ pub(super) static TRANSACTIONS: Resource = Resource {
         Column { name: "currency", sql: "currency", ty: ColumnType::Enum(Currency::CODES) },
         Column { name: "funding_status", sql: "funding_status", ty: ColumnType::Enum(FundingStatus::WORDS) },
         Column { name: "risk_flag", sql: "risk_flag", ty: ColumnType::Enum(RiskFlag::WORDS) },
+        // The name the Payload reference's queries give it.
+        Column { name: "risk_status", sql: "risk_flag", ty: ColumnType::Enum(RiskFlag::WORDS) },
         Column { name: "risk_score", sql: "risk_score", ty: ColumnType::Decimal },
         Column { name: "customer_id", sql: "customer_id", ty: ColumnType::Id },
         Column { name: "payment_method_id", sql: "payment_method_id", ty: ColumnType::Id },
