@@ -484,8 +484,10 @@ impl Payments {
 
     /// The work the clock makes due, in order: payment attempts whose
     /// requests died are finished; bank payments settle; bank
-    /// returns, chargebacks and their reversals are applied; what settled
-    /// before today is paid out in daily deposits, by each processing
+    /// returns, chargebacks and their reversals are applied; payments held
+    /// for a full-settlement invoice are released once billing says it no
+    /// longer holds them; what settled (and is not held) before today is
+    /// paid out in daily deposits, by each processing
     /// account's payout method; payments of intents are paid out one by
     /// one on their delivery dates, by the intent's payout method. Returns
     /// how many of each were done.
