@@ -1135,6 +1135,32 @@ async fn each_payer_of_a_multipayer_invoice_pays_its_part_and_full_settlement_wa
         .await;
     assert_eq!((paid.status, paid.body["settlement_held"].clone()), (200, json!(false)), "{:?}", paid.body);
 
+    // Two payments of one payer's last 50.00 at once: one is charged.
+    let raced = http
+        .post(
+            "/invoices",
+            key,
+            json!({"items": [{"amount": 100}], "payers": [{"account_id": first}, {"account_id": second}]}),
+        )
+        .await;
+    let part = raced.body["payers"][1]["id"].as_str().unwrap().to_owned();
+    let pay_part = || {
+        let http = mesh.http();
+        let body = json!({"type": "payment", "amount": 50, "customer_id": second,
+            "invoice_payer_allocations": [{"invoice_payer_id": part}]});
+        async move { http.post("/transactions", key, body).await }
+    };
+    let (a, b) = tokio::join!(pay_part(), pay_part());
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "{:?} {:?}", a.body, b.body);
+    let now = http.get(&format!("/invoices/{}", raced.body["id"].as_str().unwrap()), key).await.body;
+    assert_eq!(
+        (now["total_paid"].clone(), now["payers"][1]["paid"].clone()),
+        (json!(50), json!(true)),
+        "{now}"
+    );
+
     // Bad payers and parts are refused per field, and nothing is written.
     let invoices_before = mesh.count("SELECT count(*) FROM billing.invoices").await;
     let stranger = "0190f5b0-0000-7000-8000-000000000000";
