@@ -1073,6 +1073,8 @@ async fn each_payer_of_a_multipayer_invoice_pays_its_part_and_full_settlement_wa
     assert_eq!(part.body["allocations"][0]["invoice_id"], invoice.as_str());
     assert_eq!(part.body["settlement_held"], true, "{:?}", part.body);
     let held = part.body["id"].as_str().unwrap().to_owned();
+    let listed = http.get("/transactions?settlement_held=true", key).await.body;
+    assert_eq!(values(&listed).iter().map(|t| t["id"].clone()).collect::<Vec<_>>(), [json!(held)]);
     let now = http.get(&format!("/invoices/{invoice}"), key).await.body;
     assert_eq!(now["status"], "partially_paid");
     assert_eq!(

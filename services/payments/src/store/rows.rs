@@ -34,6 +34,7 @@ pub(super) static TRANSACTIONS: Resource = Resource {
         Column { name: "delivery_date", sql: "delivery_date", ty: ColumnType::Date },
         Column { name: "rejected_on", sql: "rejected_on", ty: ColumnType::Date },
         Column { name: "initiator", sql: "initiator", ty: ColumnType::Enum(&["api", "automatic_billing"]) },
+        Column { name: "settlement_held", sql: "settlement_held", ty: ColumnType::Bool },
         Column { name: "payout_method", sql: "payout_method", ty: ColumnType::Enum(PayoutMethod::NAMES) },
         Column { name: "refunded_amount", sql: "refunded_amount", ty: ColumnType::Decimal },
         Column { name: "currency", sql: "currency", ty: ColumnType::Enum(Currency::CODES) },
