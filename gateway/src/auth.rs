@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse as _, Response},
 };
 use paymesh_kit::{
-    auth::{ApiKey, AuthError, KeyKind, Verb, key_from_headers},
+    auth::{ApiKey, AuthError, KeyKind, Principal, Verb, key_from_headers},
     wire::{self, IDEMPOTENCY_KEY},
 };
 use tonic::metadata::MetadataValue;
@@ -79,24 +79,9 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
             .into_response()
         }
         Ok((key, principal)) => {
-            // A browser's request (it names its page's origin) must hold a
-            // client key, from an allowed origin.
             let origin = crate::cors::origin(request.headers()).map(str::to_owned);
-            if let Some(origin) = &origin {
-                if principal.key_kind != KeyKind::Client {
-                    return ApiError::forbidden(
-                        "Only client keys may be used from a browser; keep secret keys on your server",
-                    )
-                    .into_response();
-                }
-                if !state.config.cors_origins.allows(origin) {
-                    return ApiError::forbidden(format!("Pages of {origin} may not call paymesh"))
-                        .into_response();
-                }
-            }
-            if let Err(wait) = state.rate_limiter.take(principal.key_id, std::time::Instant::now()) {
-                return ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64)
-                    .into_response();
+            if let Err(refused) = admit(&state, &principal, origin.as_deref()) {
+                return refused.into_response();
             }
             let idempotency_key = match idempotency_key(&request) {
                 Ok(found) => found,
@@ -122,6 +107,27 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
         }
         Err(refusal) => ApiError::unauthorized(refusal.to_string()).into_response(),
     }
+}
+
+/// Whether the holder of `principal` may be served now, from a browser
+/// page of `origin` if it names one: a browser must hold a client key,
+/// from an allowed origin; the key's rate limit must have room. REST
+/// requests and socket.io connections are held to these same rules.
+pub(crate) fn admit(state: &AppState, principal: &Principal, origin: Option<&str>) -> Result<(), ApiError> {
+    if let Some(origin) = origin {
+        if principal.key_kind != KeyKind::Client {
+            return Err(ApiError::forbidden(
+                "Only client keys may be used from a browser; keep secret keys on your server",
+            ));
+        }
+        if !state.config.cors_origins.allows(origin) {
+            return Err(ApiError::forbidden(format!("Pages of {origin} may not call paymesh")));
+        }
+    }
+    state
+        .rate_limiter
+        .take(principal.key_id, std::time::Instant::now())
+        .map_err(|wait| ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64))
 }
 
 /// The `Idempotency-Key` of a POST (see [`wire::idempotency_key`]). Other

@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use paymesh_kit::auth::{ApiKey, KeyKind, parse_authorization};
+use paymesh_kit::auth::{ApiKey, parse_authorization};
 use paymesh_proto::events::v1::SubscribeRequest;
 use serde_json::{Value, json};
 use socketioxide::{
@@ -29,7 +29,11 @@ use socketioxide::{
 };
 use tokio_stream::StreamExt as _;
 
-use crate::{auth::Caller, state::AppState, stream::subscribe};
+use crate::{
+    auth::{Caller, admit},
+    state::AppState,
+    stream::subscribe,
+};
 
 /// The namespace Payload's example connects to.
 const NAMESPACE: &str = "/client";
@@ -65,18 +69,10 @@ fn access_token(socket: &SocketRef) -> Result<ApiKey, Refused> {
 async fn admitted(socket: SocketRef, State(state): State<AppState>) -> Result<(), Refused> {
     let key = access_token(&socket)?;
     let principal = state.authenticator.authenticate(&key).await.map_err(|e| Refused(e.to_string()))?;
-    if let Some(origin) = crate::cors::origin(&socket.req_parts().headers) {
-        if principal.key_kind != KeyKind::Client {
-            return Err(Refused(
-                "Only client keys may be used from a browser; keep secret keys on your server".to_owned(),
-            ));
-        }
-        if !state.config.cors_origins.allows(origin) {
-            return Err(Refused(format!("Pages of {origin} may not call paymesh")));
-        }
-    }
-    state.rate_limiter.take(principal.key_id, std::time::Instant::now()).map_err(|wait| {
-        Refused(format!("Too many requests: retry in {} s", wait.as_secs_f64().ceil().max(1.0)))
+    let origin = crate::cors::origin(&socket.req_parts().headers);
+    admit(&state, &principal, origin).map_err(|refused| {
+        let why = refused.body()["description"].as_str().map(str::to_owned);
+        Refused(why.unwrap_or_else(|| "Refused".to_owned()))
     })
 }
 
