@@ -170,12 +170,8 @@ impl Billing {
         let mut fields = Fields::new("invoice");
         let accepted =
             fields.take("accepted_payment_state", convert::accepted_from_proto(accepted_payment_state));
-        // PlacePay's invoices name their payers, not a customer.
-        let customer_id = match (customer_id.trim(), payers.first()) {
-            ("", Some(first)) if !first.account_id.trim().is_empty() => first.account_id.clone(),
-            _ => customer_id,
-        };
-        let payers = self.payers(scope, &mut fields, &payers).await?;
+        let accounts: Vec<&str> = payers.iter().map(|p| p.account_id.as_str()).collect();
+        let (customer_id, payers) = self.payers(scope, &mut fields, &customer_id, &accounts).await?;
         let kind = fields.take("type", convert::kind(&r#type));
         let description = fields.take("description", convert::description(&description));
         let due_date =
@@ -247,29 +243,36 @@ impl Billing {
         made.ok_or_else(|| Error::Internal(anyhow::anyhow!("a new invoice met an existing one")))
     }
 
-    /// The payers given for a new invoice (problems recorded in `fields`):
-    /// customer accounts of the partner, each once, at most
-    /// [`MAX_PAYERS`]; an empty list when none is given.
+    /// The payers given for a new invoice or schedule, by their customer
+    /// accounts (problems recorded in `fields`): accounts of the partner,
+    /// each once, at most [`MAX_PAYERS`]; an empty list when none is given.
+    /// With them, its customer: the one given, else the first payer's
+    /// (PlacePay's invoices name their payers, not a customer).
     async fn payers(
         &self,
         scope: Scope,
         fields: &mut Fields<'_>,
-        given: &[pb::InvoicePayer],
-    ) -> Result<Option<Vec<Payer>>, Error> {
-        if given.len() > MAX_PAYERS {
+        customer: &str,
+        accounts: &[&str],
+    ) -> Result<(String, Option<Vec<Payer>>), Error> {
+        let customer = match (customer.trim(), accounts.first()) {
+            ("", Some(first)) if !first.trim().is_empty() => (*first).to_owned(),
+            _ => customer.to_owned(),
+        };
+        if accounts.len() > MAX_PAYERS {
             fields.push("payers", format!("At most {MAX_PAYERS} payers"));
-            return Ok(None);
+            return Ok((customer, None));
         }
         let mut payers: Vec<Payer> = Vec::new();
         let mut ok = true;
-        for (i, payer) in given.iter().enumerate() {
+        for (i, given) in accounts.iter().enumerate() {
             let at = format!("payers[{i}].account_id");
-            if payer.account_id.trim().is_empty() {
+            if given.trim().is_empty() {
                 fields.push(&at, "Required: the customer account paying");
                 ok = false;
                 continue;
             }
-            let Some(account) = fields.take(&at, wire::id(&payer.account_id)) else {
+            let Some(account) = fields.take(&at, wire::id(given)) else {
                 ok = false;
                 continue;
             };
@@ -283,7 +286,7 @@ impl Billing {
                 payers.push(Payer::new(account));
             }
         }
-        Ok(ok.then_some(payers))
+        Ok((customer, ok.then_some(payers)))
     }
 
     /// Stores `new` with `items` in `conn`'s transaction and records its
@@ -744,17 +747,8 @@ impl Billing {
         }
         let accepted = fields
             .take("accepted_payment_state", convert::accepted_from_proto(schedule.accepted_payment_state));
-        let given: Vec<pb::InvoicePayer> = schedule
-            .payers
-            .iter()
-            .map(|p| pb::InvoicePayer { account_id: p.account_id.clone(), ..Default::default() })
-            .collect();
-        // PlacePay's recurring invoices name their payers, not a customer.
-        let customer = match (schedule.customer_id.trim(), given.first()) {
-            ("", Some(first)) if !first.account_id.trim().is_empty() => first.account_id.clone(),
-            _ => schedule.customer_id.clone(),
-        };
-        let payers = self.payers(scope, &mut fields, &given).await?;
+        let accounts: Vec<&str> = schedule.payers.iter().map(|p| p.account_id.as_str()).collect();
+        let (customer, payers) = self.payers(scope, &mut fields, &schedule.customer_id, &accounts).await?;
         let accounts =
             self.customer_and_processing(scope, &mut fields, &customer, &schedule.processing_id).await?;
         let (Some(kind), Some(description), Some(start), Some(end), Some(rule), Some(currency), Some(attrs)) =
