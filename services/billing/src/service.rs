@@ -303,7 +303,7 @@ impl Billing {
             return Ok(None);
         }
         for item in items {
-            Store::insert_item(conn, scope, new.id, item, now).await?;
+            Store::insert_item(conn, scope, (new.id, &new.payers), item, now).await?;
         }
         let before = Store::invoice(conn, scope, new.id, true).await?;
         let today = self.today();
@@ -523,7 +523,8 @@ impl Billing {
         if !fields.ok() {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         }
-        let row = Store::insert_item(&mut tx, scope, invoice_id, &new, self.clock.now()).await?;
+        let row = Store::insert_item(&mut tx, scope, (invoice_id, &invoice.payers.0), &new, self.clock.now())
+            .await?;
         let row = self.after_items_changed(&mut tx, scope, &invoice, ("created", &row)).await?;
         tx.commit().await?;
         Ok(row)

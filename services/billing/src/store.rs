@@ -615,14 +615,24 @@ impl Store {
         .await?)
     }
 
-    /// Stores a line item of `invoice`.
+    /// Stores a line item of `invoice`, a charge divided among the
+    /// invoice's `payers` (its custom parts kept, the rest split) as
+    /// [`Store::refresh`] would divide it.
     pub(crate) async fn insert_item(
         conn: &mut PgConnection,
         scope: Scope,
-        invoice: Uuid,
+        (invoice, payers): (Uuid, &[Payer]),
         item: &NewItem,
         now: DateTime<Utc>,
     ) -> Result<ItemRow, Error> {
+        let allocations = match item.entry {
+            Entry::Charge => {
+                let custom: Vec<(Uuid, Decimal)> =
+                    item.parts.iter().map(|s| (s.payer_id, s.amount)).collect();
+                payers::divide(item.total, payers, &custom)
+            }
+            Entry::Payment => Vec::new(),
+        };
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO line_items (id, partner_id, livemode, invoice_id, entry_type, type, description, amount, \
              qty, total, incurred_date, attrs, created_at, modified_at, currency, transaction_id, allocations, \
@@ -644,7 +654,7 @@ impl Store {
         .bind(Json(&item.attrs))
         .bind(now)
         .bind(item.transaction_id)
-        .bind(Json(&item.parts))
+        .bind(Json(&allocations))
         .bind(item.payer_id)
         .fetch_one(conn)
         .await?)

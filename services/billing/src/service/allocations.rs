@@ -365,7 +365,8 @@ impl Billing {
             parts: Vec::new(),
             payer_id: payer,
         };
-        let stored = Store::insert_item(conn, scope, invoice, &item, self.clock.now()).await?;
+        let stored =
+            Store::insert_item(conn, scope, (invoice, &row.payers.0), &item, self.clock.now()).await?;
         self.after_items_changed(conn, scope, &row, ("created", &stored)).await?;
         Ok(stored.id)
     }
