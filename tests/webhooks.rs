@@ -655,20 +655,24 @@ fn event_model(
     mesh: &Mesh,
     key: &str,
 ) -> (std::process::Child, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use std::io::BufRead as _;
     let js = paymesh_tests::repo_root().join("tests/js");
     assert!(
         js.join("node_modules/socket.io-client").exists(),
         "{} lacks the socket.io client: `make test` installs it (npm ci in tests/js)",
         js.display()
     );
-    let mut child = std::process::Command::new("node")
-        .arg(js.join("event_model.mjs"))
-        .env("PAYMESH_URL", &mesh.url)
-        .env("PAYMESH_KEY", key)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("node runs");
+    let mut node = std::process::Command::new("node");
+    node.arg(js.join("event_model.mjs")).env("PAYMESH_URL", &mesh.url).env("PAYMESH_KEY", key);
+    spawn_lines(&mut node)
+}
+
+/// Starts `command` with its output piped: the process, and its output
+/// lines as they come.
+fn spawn_lines(
+    command: &mut std::process::Command,
+) -> (std::process::Child, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use std::io::BufRead as _;
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().expect("the helper process runs");
     let stdout = child.stdout.take().unwrap();
     let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
@@ -679,6 +683,20 @@ fn event_model(
         }
     });
     (child, lines)
+}
+
+/// Starts the https receiver (`tests/https_receiver.py`) with certificate
+/// `cert` and key `key`: the process, its port, and the requests it gets
+/// as JSON lines.
+async fn https_receiver(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> (std::process::Child, String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let mut python = std::process::Command::new("python3");
+    python.arg(paymesh_tests::repo_root().join("tests/https_receiver.py")).args([cert, key]);
+    let (child, mut lines) = spawn_lines(&mut python);
+    let port = tokio::time::timeout(Duration::from_secs(15), lines.recv()).await.unwrap().expect("its port");
+    (child, port, lines)
 }
 
 /// The first line of `lines` that `wanted` accepts, within 15 s.
@@ -744,7 +762,6 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
 
 #[tokio::test]
 async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
-    use std::io::BufRead as _;
     // A private CA, and a certificate of 127.0.0.1 it signs.
     let dir = std::env::temp_dir().join(format!("paymesh-tls-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -820,22 +837,8 @@ async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
     let http = mesh.http();
 
     // A receiver serving that certificate over TLS.
-    let mut receiver = std::process::Command::new("python3")
-        .arg(paymesh_tests::repo_root().join("tests/https_receiver.py"))
-        .args([dir.join("leaf.pem"), dir.join("leaf.key")])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut lines = std::io::BufReader::new(receiver.stdout.take().unwrap()).lines();
-    let port = lines.next().unwrap().unwrap();
-    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut receiver, port, mut received) =
+        https_receiver(&dir.join("leaf.pem"), &dir.join("leaf.key")).await;
 
     let url = format!("https://127.0.0.1:{port}/hooks");
     let created = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
@@ -880,14 +883,8 @@ async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
             "subjectAltName=IP:127.0.0.1",
         ],
     );
-    let mut untrusted = std::process::Command::new("python3")
-        .arg(paymesh_tests::repo_root().join("tests/https_receiver.py"))
-        .args([dir.join("self.pem"), dir.join("self.key")])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut other_lines = std::io::BufReader::new(untrusted.stdout.take().unwrap()).lines();
-    let other_port = other_lines.next().unwrap().unwrap();
+    let (mut untrusted, other_port, _ignored) =
+        https_receiver(&dir.join("self.pem"), &dir.join("self.key")).await;
     let url = format!("https://127.0.0.1:{other_port}/hooks");
     let doubted = http.post("/webhooks", key, json!({"url": url, "trigger": "payment"})).await;
     let doubted = doubted.body["id"].clone();
