@@ -307,14 +307,13 @@ impl Billing {
         }
         let before = Store::invoice(conn, scope, new.id, true).await?;
         let today = self.today();
-        let row = Store::refresh(
+        let (row, items) = Store::refresh(
             conn,
             &before,
             |totals| invoice::status(new.status, totals, new.due_date, today),
             now,
         )
         .await?;
-        let items = Store::items_of_in(conn, &[row.id]).await?;
         Store::record(conn, scope, ("invoice", "created"), row.id, convert::invoice_json(&row, &items), now)
             .await?;
         Ok(Some((row, items)))
@@ -420,14 +419,13 @@ impl Billing {
         Store::save_invoice(&mut tx, &row).await?;
         let today = self.today();
         let current = if from == Status::Draft && to == Status::Pending { Status::Pending } else { to };
-        let after = Store::refresh(
+        let (after, items) = Store::refresh(
             &mut tx,
             &row,
             |totals| invoice::status(current, totals, row.due_date, today),
             now,
         )
         .await?;
-        let items = Store::items_of_in(&mut tx, &[id]).await?;
         let change = if after.status == stored.status { "updated" } else { after.status.as_str() };
         Store::record(&mut tx, scope, ("invoice", change), id, convert::invoice_json(&after, &items), now)
             .await?;
@@ -486,22 +484,20 @@ impl Billing {
         item: (&str, &ItemRow),
     ) -> Result<ItemRow, Error> {
         let (now, today) = (self.clock.now(), self.today());
-        let after = Store::refresh(
+        let (after, items) = Store::refresh(
             conn,
             invoice,
             |t| invoice::status(invoice.status(), t, invoice.due_date, today),
             now,
         )
         .await?;
-        let items = Store::items_of_in(conn, &[invoice.id]).await?;
         let change = if after.status == invoice.status { "updated" } else { after.status.as_str() };
         Store::record(conn, scope, ("invoice", change), after.id, convert::invoice_json(&after, &items), now)
             .await?;
         let (change, row) = item;
-        let row = match change {
-            "deleted" => row.clone(),
-            _ => Store::item(conn, scope, row.id, false).await?,
-        };
+        // The item as refresh left it (its parts among the payers); a
+        // deleted one as it was.
+        let row = items.into_iter().find(|i| i.id == row.id).unwrap_or_else(|| row.clone());
         Store::record(conn, scope, ("line_item", change), row.id, convert::item_json(&row), now).await?;
         Ok(row)
     }

@@ -433,22 +433,22 @@ impl Store {
 
     /// Recomputes invoice `id`'s totals from its items, each charge item's
     /// division among the payers, the payers' standings and the invoice's
-    /// status as `status` says, given the row as it was; answers the row as
-    /// it is.
+    /// status as `status` says, given the row as it was; answers the row
+    /// and its items as they are.
     pub(crate) async fn refresh(
         conn: &mut PgConnection,
         before: &InvoiceRow,
         status: impl FnOnce(Totals) -> Status,
         now: DateTime<Utc>,
-    ) -> Result<InvoiceRow, Error> {
-        let items = Self::items_of_in(conn, &[before.id]).await?;
+    ) -> Result<(InvoiceRow, Vec<ItemRow>), Error> {
+        let mut items = Self::items_of_in(conn, &[before.id]).await?;
         let totals = crate::domain::invoice::totals(
             items.iter().map(|i| (Entry::parse(&i.entry_type).unwrap_or(Entry::Charge), i.total)),
         );
         let payers = &before.payers.0;
         let mut shares = Vec::new();
         let mut paid = Vec::new();
-        for item in &items {
+        for item in &mut items {
             if item.entry_type == Entry::Payment.as_str() {
                 paid.push(Paid { payer_id: item.payer_id, total: item.total, at: item.created_at });
                 continue;
@@ -460,8 +460,9 @@ impl Store {
                     .bind(Json(&divided))
                     .execute(&mut *conn)
                     .await?;
+                item.allocations = Json(divided);
             }
-            shares.extend(divided);
+            shares.extend(item.allocations.0.iter().cloned());
         }
         let (payers, unallocated) = payers::standings(payers, &shares, &paid, totals.total_due);
         let status = status(totals);
@@ -470,7 +471,7 @@ impl Store {
             (Status::Paid, None) => Some(now),
             _ => None,
         };
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE invoices SET total_due = $2, total_paid = $3, amount_due = $4, status = $5, paid_at = $6, \
              modified_at = $7, payers = $8, amount_unallocated = $9 WHERE id = $1 RETURNING {}",
             INVOICES.select
@@ -485,7 +486,8 @@ impl Store {
         .bind(Json(&payers))
         .bind(unallocated)
         .fetch_one(conn)
-        .await?)
+        .await?;
+        Ok((row, items))
     }
 
     /// The invoice payer `id` of `scope` belongs to, locked for update.
