@@ -490,7 +490,8 @@ impl Store {
         Ok((row, items))
     }
 
-    /// The invoice payer `id` of `scope` belongs to, locked for update.
+    /// The invoice that payer `payer` of `scope` belongs to, if any (the
+    /// caller locks the invoice afterwards).
     pub(crate) async fn invoice_of_payer(
         conn: &mut PgConnection,
         scope: Scope,
