@@ -428,6 +428,28 @@ pub fn parse_keys(raw: &str) -> Result<Vec<NamedKey>, String> {
     Ok(keys)
 }
 
+/// The characters of [`random_base62`].
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `len` characters drawn uniformly from base62 with the OS random source
+/// (rejection sampling keeps every character equally likely).
+pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
+    let mut out = String::with_capacity(len);
+    let mut buffer = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buffer)?;
+        for byte in buffer {
+            if out.len() == len {
+                break;
+            }
+            if usize::from(byte) < 62 * 4 {
+                out.push(char::from(BASE62[usize::from(byte) % 62]));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use paymesh_kit::{
     auth::{KeyKind, Permission, Verb},
+    crypto::random_base62,
     values::{Attrs, AttrsPatch},
 };
 use sha2::{Digest as _, Sha256};
 
-const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Random characters after the prefix.
 pub const SECRET_CHARS: usize = 32;
 
@@ -81,25 +81,6 @@ impl KeyClass {
             ApiKeyKind::Client => "client",
         }
     }
-}
-
-/// `len` characters drawn uniformly from base62 with the OS random source
-/// (rejection sampling keeps every character equally likely).
-pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
-    let mut out = String::with_capacity(len);
-    let mut buffer = [0u8; 64];
-    while out.len() < len {
-        getrandom::fill(&mut buffer)?;
-        for byte in buffer {
-            if out.len() == len {
-                break;
-            }
-            if usize::from(byte) < 62 * 4 {
-                out.push(char::from(ALPHABET[usize::from(byte) % 62]));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// A freshly made key, the only time its text exists.

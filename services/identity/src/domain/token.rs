@@ -14,12 +14,12 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit as _, Mac as _};
-use paymesh_kit::values::Attrs;
+use paymesh_kit::{crypto::random_base62, values::Attrs};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{account::AccountType, key::random_base62};
+use super::account::AccountType;
 
 /// An access token's record (never the token).
 #[derive(Clone, Debug, PartialEq)]
