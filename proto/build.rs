@@ -24,6 +24,7 @@ const PROTOS: &[&str] = &[
     "paymesh/payments/v1/transactions.proto",
     "paymesh/events/v1/events.proto",
     "paymesh/billing/v1/billing.proto",
+    "paymesh/billing/v1/payment_links.proto",
 ];
 
 fn main() -> io::Result<()> {

@@ -1,7 +1,7 @@
 //! Wire ↔ stored values: the one mapping between the contract's messages
 //! and the rows of the billing service, and the objects its events carry.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use paymesh_kit::{
     json::{decimal_json, timestamp, to_struct},
     money::{Currency, Money},
@@ -16,10 +16,14 @@ use uuid::Uuid;
 use crate::{
     domain::{
         invoice::{AcceptedPaymentState, Entry, MAX_QTY, Status, line_total},
+        link::{self, LinkStatus, LinkType, Reminders},
         payers::{self, Kind, MAX_PAYERS, Payer, Share},
         schedule::{Frequency, GivenDays, Rule},
     },
-    store::{AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow},
+    store::{
+        AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow,
+        links::{LinkRow, MessageRow},
+    },
 };
 
 /// The longest `type` of an invoice, item, schedule or charge.
@@ -288,6 +292,85 @@ pub(crate) fn enrollment_to_proto(row: &EnrollmentRow) -> pb::AutopayEnrollment 
         last_payment_status: row.last_payment_status.clone().unwrap_or_default(),
         last_payment_time: row.last_payment_at.map(timestamp),
         last_transaction_id: row.last_transaction_id.map(|id| id.to_string()).unwrap_or_default(),
+        attrs: Some(to_struct(object(Some(&row.attrs.0)))),
+        livemode: row.livemode,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.modified_at)),
+    }
+}
+
+/// A payment link as the contract says it, with its page's `url` and its
+/// status at `now`.
+pub(crate) fn link_to_proto(
+    row: &LinkRow,
+    messages: &[MessageRow],
+    url: &str,
+    now: DateTime<Utc>,
+) -> pb::PaymentLink {
+    let kind = match row.kind() {
+        LinkType::OneTime => pb::PaymentLinkType::OneTime,
+        LinkType::Reusable => pb::PaymentLinkType::Reusable,
+    };
+    let status = match row.status_at(now) {
+        LinkStatus::Active => pb::PaymentLinkStatus::Active,
+        LinkStatus::Paid => pb::PaymentLinkStatus::Paid,
+        LinkStatus::Canceled => pb::PaymentLinkStatus::Canceled,
+        LinkStatus::Expired => pb::PaymentLinkStatus::Expired,
+    };
+    let reminders = Reminders::from_json(&row.reminders.0);
+    pb::PaymentLink {
+        id: row.id.to_string(),
+        r#type: kind as i32,
+        description: row.description.clone(),
+        amount: row.amount.map(|a| money(a, &row.currency)),
+        currency: row.currency.clone(),
+        processing_id: row.processing_id.to_string(),
+        customer_id: row.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+        customer: None,
+        invoice_id: row.invoice_id.map(|i| i.to_string()).unwrap_or_default(),
+        additional_datafields: link::sections(&row.additional_datafields.0)
+            .into_iter()
+            .map(|s| pb::DataFieldSection {
+                section: s.section,
+                fields: s
+                    .fields
+                    .into_iter()
+                    .map(|f| pb::DataField {
+                        title: f.title,
+                        required: f.required,
+                        r#type: f.kind,
+                        placeholder: f.placeholder,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        url: url.to_owned(),
+        status: status as i32,
+        expire_time: row.expires_at.map(timestamp),
+        transaction_id: row.transaction_id.map(|t| t.to_string()).unwrap_or_default(),
+        payment_count: u32::try_from(row.payment_count).unwrap_or(0),
+        amount_paid: Some(money(row.amount_paid, &row.currency)),
+        redirect_url: row.redirect_url.clone().unwrap_or_default(),
+        due_date: row.due_date.map(|d| d.to_string()).unwrap_or_default(),
+        reminders: (!reminders.is_empty()).then_some(pb::PaymentLinkReminders {
+            days_before: reminders.days_before,
+            days_after: reminders.days_after,
+        }),
+        messages: messages
+            .iter()
+            .filter(|m| m.link_id == row.id)
+            .map(|m| pb::PaymentLinkMessage {
+                id: m.id.to_string(),
+                channel: m.channel.clone(),
+                kind: m.kind.clone(),
+                recipient: m.recipient.clone(),
+                subject: m.subject.clone(),
+                status: m.status.clone(),
+                error: m.error.clone().unwrap_or_default(),
+                create_time: Some(timestamp(m.created_at)),
+                sent_time: m.sent_at.map(timestamp),
+            })
+            .collect(),
         attrs: Some(to_struct(object(Some(&row.attrs.0)))),
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),

@@ -12,7 +12,8 @@ use paymesh_proto::billing::v1::{
     billing_charge_service_server::BillingChargeService,
     billing_schedule_service_server::BillingScheduleService,
     invoice_attachment_service_server::InvoiceAttachmentService, invoice_service_server::InvoiceService,
-    line_item_service_server::LineItemService,
+    line_item_service_server::LineItemService, pay_page_service_server::PayPageService,
+    payment_link_service_server::PaymentLinkService,
 };
 use tonic::{Request, Response, Status};
 
@@ -38,6 +39,7 @@ pub(crate) static RESOURCES: &[ServiceResources] = &[
         service: "paymesh.billing.v1.InvoiceAttachmentService",
         resources: &["/invoice_attachments"],
     },
+    ServiceResources { service: "paymesh.billing.v1.PaymentLinkService", resources: &["/payment_links"] },
 ];
 
 /// `InvoiceService` over the service.
@@ -67,6 +69,14 @@ pub(crate) struct AllocationApi(pub(crate) Billing);
 /// `InvoiceAttachmentService` over the service.
 #[derive(Clone, Debug)]
 pub(crate) struct AttachmentApi(pub(crate) Billing);
+
+/// `PaymentLinkService` over the service.
+#[derive(Clone, Debug)]
+pub(crate) struct LinkApi(pub(crate) Billing);
+
+/// `PayPageService` over the service: the gateway's pages only.
+#[derive(Clone, Debug)]
+pub(crate) struct PayPageApi(pub(crate) Billing);
 
 /// The caller's scope, if its credential may use billing.
 fn scope<T>(request: &Request<T>) -> Result<paymesh_kit::auth::Scope, Status> {
@@ -507,6 +517,120 @@ impl InvoiceAttachmentService for AttachmentApi {
         let row = self.0.delete_attachment(scope, &request.get_ref().id).await?;
         Ok(Response::new(pb::DeleteInvoiceAttachmentResponse {
             invoice_attachment: Some(convert::attachment_to_proto(&row)),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl PaymentLinkService for LinkApi {
+    async fn create_payment_link(
+        &self,
+        request: Request<pb::CreatePaymentLinkRequest>,
+    ) -> Result<Response<pb::CreatePaymentLinkResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let (row, messages) =
+                    billing.create_link(scope, message.payment_link.unwrap_or_default()).await?;
+                Ok(pb::CreatePaymentLinkResponse { payment_link: Some(billing.link_proto(&row, &messages)) })
+            })
+            .await
+    }
+
+    async fn get_payment_link(
+        &self,
+        request: Request<pb::GetPaymentLinkRequest>,
+    ) -> Result<Response<pb::GetPaymentLinkResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, messages) = self.0.link(scope, &request.get_ref().id).await?;
+        Ok(Response::new(pb::GetPaymentLinkResponse {
+            payment_link: Some(self.0.link_proto(&row, &messages)),
+        }))
+    }
+
+    async fn list_payment_links(
+        &self,
+        request: Request<pb::ListPaymentLinksRequest>,
+    ) -> Result<Response<pb::ListPaymentLinksResponse>, Status> {
+        let scope = scope(&request)?;
+        let query = request.get_ref().query.clone().unwrap_or_default();
+        let (listing, messages) = self.0.links(scope, &query).await?;
+        Ok(Response::new(pb::ListPaymentLinksResponse {
+            payment_links: listing
+                .items
+                .iter()
+                .map(|row| self.0.link_proto(row, messages.get(&row.id).map_or(&[], Vec::as_slice)))
+                .collect(),
+            computed: structs(listing.computed),
+            groups: structs(listing.groups),
+        }))
+    }
+
+    async fn update_payment_link(
+        &self,
+        request: Request<pb::UpdatePaymentLinkRequest>,
+    ) -> Result<Response<pb::UpdatePaymentLinkResponse>, Status> {
+        let scope = scope(&request)?;
+        let (row, messages) = self.0.update_link(scope, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdatePaymentLinkResponse {
+            payment_link: Some(self.0.link_proto(&row, &messages)),
+        }))
+    }
+
+    async fn send_payment_link(
+        &self,
+        request: Request<pb::SendPaymentLinkRequest>,
+    ) -> Result<Response<pb::SendPaymentLinkResponse>, Status> {
+        let scope = scope(&request)?;
+        let billing = &self.0;
+        billing
+            .keys
+            .once(request, billing.clock.now(), |_, message| async move {
+                let (row, messages) = billing.send_link(scope, message).await?;
+                Ok(pb::SendPaymentLinkResponse { payment_link: Some(billing.link_proto(&row, &messages)) })
+            })
+            .await
+    }
+}
+
+/// Fails unless the caller is the paymesh gateway: a page's token is the
+/// payer's only credential, and only the gateway serves pages.
+fn gateway_only<T>(request: &Request<T>) -> Result<(), Status> {
+    Ok(auth::principal(request)?.require_service("gateway")?)
+}
+
+#[tonic::async_trait]
+impl PayPageService for PayPageApi {
+    async fn get_pay_page(
+        &self,
+        request: Request<pb::GetPayPageRequest>,
+    ) -> Result<Response<pb::GetPayPageResponse>, Status> {
+        gateway_only(&request)?;
+        let page = self.0.pay_page(&request.get_ref().token).await?;
+        Ok(Response::new(pb::GetPayPageResponse { page: Some(page) }))
+    }
+
+    async fn pay_payment_link(
+        &self,
+        request: Request<pb::PayPaymentLinkRequest>,
+    ) -> Result<Response<pb::PayPaymentLinkResponse>, Status> {
+        gateway_only(&request)?;
+        Ok(Response::new(self.0.pay_link(request.into_inner()).await?))
+    }
+
+    async fn get_pay_page_attachment(
+        &self,
+        request: Request<pb::GetPayPageAttachmentRequest>,
+    ) -> Result<Response<pb::GetPayPageAttachmentResponse>, Status> {
+        gateway_only(&request)?;
+        let pb::GetPayPageAttachmentRequest { token, attachment_id } = request.into_inner();
+        let (file, content) = self.0.page_attachment(&token, &attachment_id).await?;
+        Ok(Response::new(pb::GetPayPageAttachmentResponse {
+            file_name: file.file_name,
+            content_type: file.content_type,
+            content,
         }))
     }
 }

@@ -19,6 +19,12 @@
 //!   (an Idempotency-Key per invoice and attempt), declines retried.
 //! - **Attachments** — files (PDF, JPEG, PNG) a partner shares with an
 //!   invoice's customer, checked by the kit's file rules.
+//! - **Payment links** — pages at the gateway's `/pay/{token}` where a
+//!   customer pays a processing account, one-time or reusable, for an
+//!   amount, an invoice's balance, or what the payer types; sent by email
+//!   through the configured SMTP relay (recorded without one) or as the
+//!   `payment_link.sent` event, with reminders around a due date. Each
+//!   page submission is charged once (`service::pay_page`).
 //! - **Allocations** — the parts of payments that pay invoices: reserved
 //!   by the payments service before a payment is charged (never more than
 //!   is left to pay, under the invoices' row locks), then applied as
@@ -32,13 +38,15 @@
 //!
 //! Layout, the shape of every service: `domain` holds the rules with no
 //! I/O; `store` the SQL; `convert` the one mapping between wire and
-//! stored values; `peers` the client of identity; `service` the
-//! operations and the sweeps; `grpc` the thin handlers.
+//! stored values; `peers` the client of identity, methods and payments;
+//! `mail` the SMTP sender; `service` the operations and the sweeps;
+//! `grpc` the thin handlers.
 
 mod config;
 mod convert;
 pub mod domain;
 mod grpc;
+mod mail;
 mod peers;
 mod service;
 mod store;
@@ -60,12 +68,19 @@ use paymesh_proto::billing::v1::{
     billing_schedule_service_server::BillingScheduleServiceServer,
     invoice_attachment_service_server::InvoiceAttachmentServiceServer,
     invoice_service_server::InvoiceServiceServer, line_item_service_server::LineItemServiceServer,
+    pay_page_service_server::PayPageServiceServer, payment_link_service_server::PaymentLinkServiceServer,
 };
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, ENV_BILLING_ADDR, ENV_BILLING_INTERVAL_MS};
+pub use config::{
+    Config, ENV_BILLING_ADDR, ENV_BILLING_INTERVAL_MS, ENV_MAIL_FROM, ENV_PUBLIC_URL, ENV_SMTP_URL,
+};
+
+/// Where payment links point when neither the public address is set nor a
+/// gateway runs in the same process: the gateway's default address.
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 /// The schema the billing service owns.
 pub const SCHEMA: &str = "billing";
@@ -110,7 +125,12 @@ pub async fn serve_with(
         limits: common.list,
         peers: peers::Peers::new((identity, methods, payments), common.service_keys.token(SCHEMA)),
         max_file_bytes: common.max_document_bytes,
+        public_url: config.public_url.as_deref().unwrap_or(DEFAULT_PUBLIC_URL).into(),
+        mailer: mail::Mailer::new(config.smtp_url.as_ref(), &config.mail_from)?,
     };
+    if config.public_url.is_none() {
+        tracing::warn!("{ENV_PUBLIC_URL} is not set: payment links point at {DEFAULT_PUBLIC_URL}");
+    }
     // An attachment travels base64-free over gRPC, with room for its
     // metadata.
     let max_message = common.max_document_bytes + 64 * 1024;
@@ -129,6 +149,8 @@ pub async fn serve_with(
                 .max_decoding_message_size(max_message)
                 .max_encoding_message_size(max_message),
         )
+        .add_service(PaymentLinkServiceServer::new(grpc::LinkApi(billing.clone())))
+        .add_service(PayPageServiceServer::new(grpc::PayPageApi(billing.clone())))
         .add_service(AllocationServiceServer::new(grpc::AllocationApi(billing)))
         .serve(listener, shutdown)
         .await;
@@ -161,7 +183,31 @@ async fn sweep_until(billing: service::Billing, interval: Duration, stop: Cancel
                     Ok(charged) => tracing::info!(charged, "autopay attempts made"),
                     Err(e) => tracing::warn!(error = %e, "autopay failed; will retry"),
                 }
+                sweep_links(&billing).await;
             }
         }
+    }
+}
+
+/// The payment links' sweeps: expiry, reminders, emails to hand over, and
+/// page submissions cut short.
+async fn sweep_links(billing: &service::Billing) {
+    match billing.expire_links().await {
+        Ok(0) => {}
+        Ok(expired) => tracing::info!(expired, "payment links expired"),
+        Err(e) => tracing::warn!(error = %e, "expiring payment links failed; will retry"),
+    }
+    match billing.send_reminders().await {
+        Ok(0) => {}
+        Ok(sent) => tracing::info!(sent, "payment link reminders sent"),
+        Err(e) => tracing::warn!(error = %e, "payment link reminders failed; will retry"),
+    }
+    if let Err(e) = billing.deliver_messages().await {
+        tracing::warn!(error = %e, "payment-link emails not handed over; will retry");
+    }
+    match billing.resolve_link_attempts().await {
+        Ok(0) => {}
+        Ok(resolved) => tracing::info!(resolved, "payment link submissions resolved"),
+        Err(e) => tracing::warn!(error = %e, "resolving payment link submissions failed; will retry"),
     }
 }

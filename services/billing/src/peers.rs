@@ -8,6 +8,7 @@
 use paymesh_kit::{
     Error,
     auth::{Scope, ServiceToken},
+    error::Violation,
     grpc::Channel,
 };
 use paymesh_kit::{money::Money, wire::IDEMPOTENCY_KEY};
@@ -37,10 +38,12 @@ impl std::fmt::Debug for Peers {
 }
 
 /// A customer, as billing needs it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Customer {
     /// The processing account its payments go to by default, if any.
     pub(crate) primary_processing_id: Option<Uuid>,
+    /// Its email address.
+    pub(crate) email: String,
 }
 
 impl Peers {
@@ -89,15 +92,23 @@ impl Peers {
             initiator: pay::PaymentInitiator::AutomaticBilling as i32,
             ..Default::default()
         };
+        self.create_transaction(scope, transaction, key).await
+    }
+
+    async fn create_transaction(&self, scope: Scope, transaction: pay::Transaction, key: &str) -> Charged {
         let mut request =
             self.token.request(scope, pay::CreateTransactionRequest { transaction: Some(transaction) });
         if let Ok(value) = key.parse() {
             request.metadata_mut().insert(IDEMPOTENCY_KEY, value);
         }
         match self.payments.clone().create_transaction(request).await {
-            Ok(response) => Charged::Processed(
-                response.into_inner().transaction.and_then(|t| Uuid::parse_str(&t.id).ok()),
-            ),
+            Ok(response) => {
+                let transaction = response.into_inner().transaction;
+                Charged::Processed(
+                    transaction.as_ref().and_then(|t| Uuid::parse_str(&t.id).ok()),
+                    transaction.and_then(|t| t.amount).and_then(|m| m.amount.parse().ok()),
+                )
+            }
             Err(status) if status.code() == Code::FailedPrecondition => {
                 let transaction = status
                     .get_details_error_info()
@@ -124,26 +135,136 @@ impl Peers {
     /// Customer `id`; `None` if there is no such customer.
     pub(crate) async fn customer(&self, scope: Scope, id: Uuid) -> Result<Option<Customer>, Error> {
         Ok(self.account(scope, id).await?.filter(|a| a.r#type == id::AccountType::Customer as i32).map(|a| {
-            Customer { primary_processing_id: a.primary_processing_id.and_then(|p| Uuid::parse_str(&p).ok()) }
+            Customer {
+                primary_processing_id: a.primary_processing_id.and_then(|p| Uuid::parse_str(&p).ok()),
+                email: a.email,
+            }
         }))
     }
 
     /// Whether processing account `id` exists.
     pub(crate) async fn processing_account_exists(&self, scope: Scope, id: Uuid) -> Result<bool, Error> {
-        Ok(self.account(scope, id).await?.is_some_and(|a| a.r#type == id::AccountType::Processing as i32))
+        Ok(self.processing_account_name(scope, id).await?.is_some())
+    }
+
+    /// The name of processing account `id`; `None` if there is no such
+    /// account.
+    pub(crate) async fn processing_account_name(
+        &self,
+        scope: Scope,
+        id: Uuid,
+    ) -> Result<Option<String>, Error> {
+        Ok(self
+            .account(scope, id)
+            .await?
+            .filter(|a| a.r#type == id::AccountType::Processing as i32)
+            .map(|a| a.name))
+    }
+
+    /// Creates a customer account named `name` at `email`. Identity's
+    /// problems with them come back as `InvalidAttributes` under
+    /// `prefix` (`payment_link.customer`).
+    pub(crate) async fn create_customer(
+        &self,
+        scope: Scope,
+        (name, email): (&str, &str),
+        prefix: &str,
+    ) -> Result<Uuid, Error> {
+        let account = id::Account {
+            r#type: id::AccountType::Customer as i32,
+            name: name.to_owned(),
+            email: email.to_owned(),
+            ..Default::default()
+        };
+        let request = self.token.request(scope, id::CreateAccountRequest { account: Some(account) });
+        match self.accounts.clone().create_account(request).await {
+            Ok(response) => {
+                response.into_inner().account.and_then(|a| Uuid::parse_str(&a.id).ok()).ok_or_else(|| {
+                    Error::Internal(anyhow::anyhow!("identity answered a customer without an id"))
+                })
+            }
+            Err(status) if status.code() == Code::InvalidArgument => {
+                let violations = status
+                    .get_details_bad_request()
+                    .map(|bad| {
+                        bad.field_violations
+                            .into_iter()
+                            .map(|v| {
+                                let field = v.field.rsplit('.').next().unwrap_or_default().to_owned();
+                                (format!("{prefix}.{field}"), v.description)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                if violations.is_empty() {
+                    Err(Error::invalid(prefix, status.message()))
+                } else {
+                    Err(Error::InvalidAttributes(
+                        violations.into_iter().map(|(field, why)| Violation::new(field, why)).collect(),
+                    ))
+                }
+            }
+            Err(status) => Err(Error::from_peer("identity", &status)),
+        }
+    }
+
+    /// Pays a link's page: `payment` through the payments service, with
+    /// Idempotency-Key `key` (the same submission answers the same).
+    pub(crate) async fn pay_link(&self, scope: Scope, payment: LinkPayment, key: &str) -> Charged {
+        let LinkPayment { customer_id, processing_id, invoice_id, amount, method, description, attrs } =
+            payment;
+        let transaction = pay::Transaction {
+            r#type: pay::TransactionType::Payment as i32,
+            amount: Some(amount.to_proto()),
+            customer_id: Some(customer_id.to_string()),
+            processing_id: Some(processing_id.to_string()),
+            description: Some(description),
+            payment_method: Some(method),
+            attrs: Some(paymesh_kit::json::to_struct(attrs)),
+            allocations: invoice_id
+                .map(|invoice| pay::Allocation {
+                    invoice_id: invoice.to_string(),
+                    amount: Some(amount.to_proto()),
+                    entry_type: pay::AllocationEntryType::Payment as i32,
+                    invoice_payer_id: String::new(),
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        self.create_transaction(scope, transaction, key).await
+    }
+
+    /// The payment a link's submission `attempt` made, if one was made:
+    /// found by the attempt's id in its attrs.
+    pub(crate) async fn link_payment(
+        &self,
+        scope: Scope,
+        attempt: Uuid,
+    ) -> Result<Option<pay::Transaction>, Error> {
+        let query = common::ListQuery {
+            filters: vec![equal(&["attrs", LINK_ATTEMPT_ATTR], &attempt.to_string())],
+            limit: 1,
+            ..Default::default()
+        };
+        let request = self
+            .token
+            .request(scope, pay::ListTransactionsRequest { query: Some(query), ..Default::default() });
+        let found = self
+            .payments
+            .clone()
+            .list_transactions(request)
+            .await
+            .map_err(|status| Error::from_peer("payments", &status))?
+            .into_inner()
+            .transactions;
+        Ok(found.into_iter().next())
     }
 
     /// The partner's default processing account in this mode, if any.
     pub(crate) async fn default_processing_account(&self, scope: Scope) -> Result<Option<Uuid>, Error> {
-        let equal = |path: &str, value: &str| common::Filter {
-            field: Some(common::FieldRef { path: path.split('.').map(str::to_owned).collect(), function: 0 }),
-            any_of: vec![common::Condition {
-                operator: common::Operator::Equal as i32,
-                value: value.to_owned(),
-            }],
-        };
         let query = common::ListQuery {
-            filters: vec![equal("type", "processing"), equal("processing.default", "true")],
+            filters: vec![equal(&["type"], "processing"), equal(&["processing", "default"], "true")],
             limit: 1,
             ..Default::default()
         };
@@ -160,6 +281,31 @@ impl Peers {
     }
 }
 
+/// The attribute of a link's payment that names the page submission
+/// (attempt) that made it.
+pub(crate) const LINK_ATTEMPT_ATTR: &str = "payment_link_attempt_id";
+
+/// The filter `path = value`.
+fn equal(path: &[&str], value: &str) -> common::Filter {
+    common::Filter {
+        field: Some(common::FieldRef { path: path.iter().map(|p| (*p).to_owned()).collect(), function: 0 }),
+        any_of: vec![common::Condition { operator: common::Operator::Equal as i32, value: value.to_owned() }],
+    }
+}
+
+/// A payment through a link's page.
+#[derive(Clone, Debug)]
+pub(crate) struct LinkPayment {
+    pub(crate) customer_id: Uuid,
+    pub(crate) processing_id: Uuid,
+    pub(crate) invoice_id: Option<Uuid>,
+    pub(crate) amount: Money,
+    pub(crate) method: pm::PaymentMethod,
+    pub(crate) description: String,
+    /// The payment's attrs: the answers, the link and the attempt.
+    pub(crate) attrs: serde_json::Map<String, serde_json::Value>,
+}
+
 /// An autopay charge.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Charge {
@@ -170,11 +316,12 @@ pub(crate) struct Charge {
     pub(crate) amount: Money,
 }
 
-/// How an autopay charge ended.
+/// How a charge (autopay, or a link's page) ended.
 #[derive(Debug)]
 pub(crate) enum Charged {
-    /// Approved: the payment.
-    Processed(Option<Uuid>),
+    /// Approved: the payment, and the amount it charged (with any
+    /// convenience fee).
+    Processed(Option<Uuid>, Option<rust_decimal::Decimal>),
     /// Declined: the payment, and why.
     Declined(Option<Uuid>, String),
     /// Refused before the processor was asked (the method was deleted, the

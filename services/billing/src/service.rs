@@ -1,10 +1,14 @@
 //! The operations of the billing service: invoices and their items,
-//! billing schedules and their charges, and the sweeps that bill schedules
-//! and mark invoices overdue on the service clock.
+//! billing schedules and their charges, autopay, attachments, payment
+//! links and their pages, and the sweeps that bill schedules, mark
+//! invoices overdue, charge autopay and expire and remind links on the
+//! service clock.
 
 mod allocations;
 mod attachments;
 mod autopay;
+mod links;
+mod pay_page;
 
 use chrono::{Days, NaiveDate};
 use paymesh_kit::{
@@ -52,6 +56,10 @@ pub(crate) struct Billing {
     pub(crate) peers: Peers,
     /// The largest file an invoice attachment may be.
     pub(crate) max_file_bytes: usize,
+    /// Where payment links' pages are served, without a trailing slash.
+    pub(crate) public_url: std::sync::Arc<str>,
+    /// The sender of payment-link emails.
+    pub(crate) mailer: crate::mail::Mailer,
 }
 
 /// An invoice with its items.
@@ -446,8 +454,13 @@ impl Billing {
                     .to_owned(),
             ));
         }
-        Store::delete_invoice(&mut tx, id).await?;
         let now = self.clock.now();
+        // Its active payment links stop taking payments first.
+        for link in Store::cancel_invoice_links(&mut tx, id, now).await? {
+            let data = links::link_json(&link, &self.link_url(&link), now);
+            Store::record(&mut tx, scope, ("payment_link", "canceled"), link.id, data, now).await?;
+        }
+        Store::delete_invoice(&mut tx, id).await?;
         Store::record(&mut tx, scope, ("invoice", "deleted"), id, convert::invoice_json(&row, &items), now)
             .await?;
         tx.commit().await?;

@@ -1,7 +1,8 @@
 //! The SQL of the billing service: billing schedules and their charges,
-//! invoices and their line items. Every statement is scoped by partner and
-//! mode, except the sweeps' queues, which serve every partner and read each
-//! row's scope from it.
+//! invoices and their line items, payment links (in `links`). Every
+//! statement is scoped by partner and mode, except the sweeps' queues and
+//! a pay page's lookup by its token, which serve every partner and read
+//! each row's scope from it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paymesh_kit::{
@@ -17,6 +18,8 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction, postgres::PgRow, types::Json};
 use uuid::Uuid;
+
+pub(crate) mod links;
 
 use crate::domain::{
     invoice::{AcceptedPaymentState, Entry, Status, Totals},
@@ -1227,6 +1230,24 @@ impl Store {
         limits: ListLimits,
     ) -> Result<Listing<AttachmentRow>, Error> {
         self.listed(&ATTACHMENTS, scope, query, limits).await
+    }
+
+    /// The attachments of invoice `invoice`, oldest first.
+    pub(crate) async fn attachments_of(
+        &self,
+        scope: Scope,
+        invoice: Uuid,
+    ) -> Result<Vec<AttachmentRow>, Error> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM invoice_attachments WHERE partner_id = $1 AND livemode = $2 AND invoice_id = $3 \
+             ORDER BY created_at, id",
+            ATTACHMENTS.select
+        )))
+        .bind(scope.partner_id)
+        .bind(scope.livemode)
+        .bind(invoice)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Attachment `id`'s content (the attachment is `scope`'s: read it first).

@@ -315,7 +315,7 @@ impl Billing {
             // sends the same attempt again later, with the same key.
             faults::check("billing.autopay_after_charge").await?;
             match charged {
-                Charged::Processed(transaction) => Attempted {
+                Charged::Processed(transaction, _) => Attempted {
                     status: "processed",
                     transaction_id: transaction,
                     next_attempt_on: None,
