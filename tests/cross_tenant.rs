@@ -303,10 +303,11 @@ enum Kind {
     /// and items.
     InvoicePayer,
     InvoiceAttachment,
+    PaymentLink,
 }
 
 impl Kind {
-    const ALL: [Kind; 22] = [
+    const ALL: [Kind; 23] = [
         Kind::AccessToken,
         Kind::Account,
         Kind::ApiKey,
@@ -329,6 +330,7 @@ impl Kind {
         Kind::AutopayEnrollment,
         Kind::InvoicePayer,
         Kind::InvoiceAttachment,
+        Kind::PaymentLink,
     ];
 }
 
@@ -358,6 +360,7 @@ fn kind_of(path: &str) -> Option<Kind> {
         "billing_charges" => Kind::BillingCharge,
         "autopay_enrollments" => Kind::AutopayEnrollment,
         "invoice_attachments" => Kind::InvoiceAttachment,
+        "payment_links" => Kind::PaymentLink,
         _ => return None,
     })
 }
@@ -382,8 +385,10 @@ fn write_body(op: &Operation) -> Option<Option<Value>> {
             | "/line_items/{id}"
             | "/billing_schedules/{id}"
             | "/billing_charges/{id}"
-            | "/autopay_enrollments/{id}",
+            | "/autopay_enrollments/{id}"
+            | "/payment_links/{id}",
         ) => changed,
+        ("POST", "/payment_links/{id}/send") => json!({"email": "intruder@example.com"}),
         ("PUT", "/invoice_attachments/{id}") => json!({"file_name": "renamed.pdf"}),
         ("POST", "/invoices/{id}/items" | "/billing_schedules/{id}/charges") => json!({"amount": 1}),
         ("POST", "/invoices/{id}/attachments") => {
@@ -558,6 +563,9 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
         ),
         ("/billing_charges", "billing_schedule_id") => (json!({"amount": 1}), refused),
         ("/invoice_attachments", "invoice_id") => (attachment(), refused),
+        ("/payment_links", "processing_id" | "customer_id" | "invoice_id") => {
+            (json!({"description": "Dues", "amount": 5}), refused)
+        }
         ("/invoices/{id}/attachments", "invoice_id") => {
             (attachment(), Outcome::Ignored("the path names the invoice"))
         }
@@ -856,6 +864,9 @@ impl Side {
             Kind::WebhookLog => self.webhook_log().await,
             Kind::Invoice => self.invoice().await,
             Kind::InvoicePayer => id(&self.invoice_object().await["payers"][0]),
+            Kind::PaymentLink => {
+                id(&self.post("/payment_links", json!({"description": "Dues", "amount": 5})).await)
+            }
             Kind::InvoiceAttachment => {
                 let invoice = self.invoice().await;
                 let body = json!({"invoice_id": invoice, "file_name": "statement.pdf", "content_type": "application/pdf",

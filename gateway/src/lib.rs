@@ -13,8 +13,9 @@
 //! compile; [`body`] reads JSON or form bodies; `auth` resolves the API
 //! key and forwards it; [`error`] is the REST error object; `state` holds
 //! what handlers share; `docs` serves `/openapi.json` and `/docs`; `cors`
-//! lets browsers tokenize with client keys; `health` answers
-//! orchestrators; `trace` opens the request span that every gRPC hop joins.
+//! lets browsers tokenize with client keys; `pages` serves the hosted pay
+//! page of payment links; `health` answers orchestrators; `trace` opens
+//! the request span that every gRPC hop joins.
 //!
 //! The tower stack, outermost first: request id (set, then echoed), the
 //! request span, metrics per route, CORS preflights, then per route the
@@ -29,6 +30,7 @@ pub mod error;
 mod health;
 mod limits;
 mod metrics;
+mod pages;
 pub mod query;
 pub mod rest;
 mod socket;
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(move || std::future::ready(spec.spec())))
         .route("/docs", get(move || std::future::ready(page.page())))
+        .merge(pages::router())
         .fallback(|request: Request| async move {
             ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
                 .into_response()

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use paymesh_kit::{
-    auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator},
+    auth::{Authenticator, CachedAuthenticator, RemoteAuthenticator, ServiceToken},
     config::CommonConfig,
     grpc::{self, Channel},
 };
@@ -32,6 +32,9 @@ pub struct AppState {
     channels: Arc<HashMap<String, Channel>>,
     /// The gRPC health of every service the gateway calls, by name.
     pub(crate) health: Vec<(String, HealthClient<Channel>)>,
+    /// The gateway's own token, for what it asks for itself rather than
+    /// for a partner's key (a pay page, found by its link's token).
+    pub(crate) service_token: ServiceToken,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +71,7 @@ impl AppState {
                 })
                 .collect(),
             channels: Arc::new(channels),
+            service_token: common.service_keys.token("gateway"),
         })
     }
 

@@ -390,3 +390,55 @@ def test_risky_payments_are_found_by_the_references_or_conditional(pl, processin
     ).all()
     mine = {p.id for p in payments if p.customer_id == customer.id}
     assert mine == {reviewed.id, denied.value.transaction.id}
+
+
+def test_payment_links_as_the_reference_writes_them(pl, url, processing, other, live):
+    # "Basic One-time Link": an amount is optional.
+    payment_link = pl.PaymentLink.create(
+        type="one_time",
+        description="Payment Request",
+        amount=10.00,  # Optional
+        processing_id=processing.id,
+    )
+    assert isinstance(payment_link, pl.PaymentLink)
+    assert (payment_link.type, payment_link.status, payment_link.amount) == ("one_time", "active", 10)
+    # "Every payment link object includes a url that can be sent to a client."
+    assert payment_link.url.startswith(f"{url}/pay/")
+
+    # "Include Additional Data Fields": the page asks for them.
+    payment_link = pl.PaymentLink.create(
+        type="one_time",
+        description="Payment Request",
+        amount=10.00,
+        processing_id=processing.id,
+        additional_datafields=[{"section": "Extra Fields", "fields": [{"title": "Field Name"}]}],
+    )
+    assert payment_link.additional_datafields[0]["section"] == "Extra Fields"
+    assert payment_link.additional_datafields[0]["fields"][0]["title"] == "Field Name"
+
+    # "Reusable Link": no amount, the payer types it.
+    reusable = pl.PaymentLink.create(type="reusable", description="Payment Request", processing_id=processing.id)
+    assert (reusable.type, reusable.amount, reusable.payment_count) == ("reusable", None, 0)
+
+    # "Customer Link": the customer is created, and the link is emailed to it
+    # at once (recorded: the suite's mesh has no SMTP relay).
+    payment_link = pl.PaymentLink.create(
+        type="one_time",
+        description="Payment Request",
+        processing_id=processing.id,
+        customer=pl.Customer(name="Test Customer", email="testcustomer@gmail.com"),
+    )
+    customer = pl.Customer.get(payment_link.customer_id)
+    assert (customer.name, customer.email) == ("Test Customer", "testcustomer@gmail.com")
+    [message] = payment_link.messages
+    assert (message["recipient"], message["status"], message["kind"]) == ("testcustomer@gmail.com", "recorded", "link")
+
+    # Found by the query language, canceled by an update, invisible elsewhere.
+    assert payment_link.id in {l.id for l in pl.PaymentLink.filter_by(type="one_time", status="active").all()}
+    payment_link.update(status="canceled")
+    assert pl.PaymentLink.get(payment_link.id).status == "canceled"
+    with pytest.raises(pl.InvalidAttributes):
+        pl.PaymentLink.create(type="weekly", description="", processing_id=processing.id)
+    for session in (other, live):
+        with pytest.raises(pl.NotFound):
+            session.PaymentLink.get(payment_link.id)

@@ -298,6 +298,17 @@ impl Reader<'_> {
                 Value::Object(map) if map.keys().all(|k| k.parse::<usize>().is_ok()) => {
                     self.items(attr, map.into_iter().map(|(_, v)| v).collect(), path, &mask)
                 }
+                // Or as the JSON text of the list, as the Payload reference's
+                // curl sends `additional_datafields='[…]'`.
+                Value::String(text) if text.trim_start().starts_with('[') => {
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(Value::Array(items)) => self.items(attr, items, path, &mask),
+                        _ => {
+                            self.problem(path, "Must be a list: this text is not a JSON list");
+                            Read::Failed
+                        }
+                    }
+                }
                 _ => {
                     self.problem(path, "Must be a list");
                     Read::Failed

@@ -108,8 +108,12 @@ impl Service {
     const fn calls_peers(self) -> bool {
         // (Every service's outbox relay also presents its token to the
         // events service; identity alone without the shared secret runs,
-        // and its relay is refused until the secret is set.)
-        matches!(self, Self::Methods | Self::Intents | Self::Payments | Self::Billing | Self::Events)
+        // and its relay is refused until the secret is set. The gateway
+        // presents its own token for the hosted pay pages.)
+        matches!(
+            self,
+            Self::Methods | Self::Intents | Self::Payments | Self::Billing | Self::Events | Self::Gateway
+        )
     }
 }
 
@@ -248,6 +252,11 @@ impl Mesh {
             }
             if service.called() {
                 settings.common.services.set(service.name(), format!("http://{local}"));
+            }
+            // Payment links point at the gateway of this process unless
+            // the public address is set.
+            if service == Service::Gateway && settings.billing.public_url.is_none() {
+                settings.billing.public_url = Some(format!("http://{local}"));
             }
             listeners.push((service, listener));
         }
