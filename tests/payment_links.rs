@@ -837,3 +837,194 @@ async fn the_pay_page_works_in_a_real_browser() {
     assert!(!of("declined")["message"].as_str().unwrap().is_empty());
     mesh.assert_ledger_invariants().await;
 }
+
+/// Another processing account (merchant) of the partner, in test mode.
+async fn other_shop(mesh: &Mesh, key: &str) -> String {
+    let shop = mesh
+        .http()
+        .post(
+            "/processing_accounts",
+            key,
+            json!({"name": "Other Shop", "email": "shop@example.com",
+                "processing": {"industry": "Retail", "category": "retail", "visibility": "partner"}}),
+        )
+        .await;
+    assert_eq!(shop.status, 200, "{:?}", shop.body);
+    shop.body["id"].as_str().unwrap().to_owned()
+}
+
+/// A request with a merchant token, as connectFi's portals send it.
+fn as_merchant(mesh: &Mesh, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+    mesh.http().request(method, path, None).header("x-connectfi-jwtoken", token)
+}
+
+#[tokio::test]
+async fn a_merchant_token_manages_its_own_links_and_nothing_else() {
+    // Each process trusts a resolved token for 200 ms here (5 s by default).
+    let mesh = Mesh::start_with(&[("PAYMESH_AUTH_CACHE_TTL_MS", "200")]).await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let mine = mesh.acme.default_accounts[0].to_string();
+    let shop = other_shop(&mesh, key).await;
+    let theirs = link(&mesh, key, json!({"description": "Theirs", "amount": 3, "processing_id": shop})).await;
+    let theirs = theirs["id"].as_str().unwrap();
+    let issued = http.post("/access_tokens", key, json!({"type": "merchant", "account_id": mine})).await;
+    let (token, token_id) = (
+        issued.body["access_token"].as_str().unwrap().to_owned(),
+        issued.body["id"].as_str().unwrap().to_owned(),
+    );
+
+    // Its links pay its own processing account; a customer is named inline.
+    let made = http
+        .send(as_merchant(&mesh, Method::POST, "/payment_links", &token).json(&json!({
+            "description": "Portal link", "amount": 12.5,
+            "customer": {"name": "Ada Payer", "email": "ada@example.com"}})))
+        .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(made.body["processing_id"], mine.as_str());
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    // As Bearer too.
+    let bearer =
+        http.send(http.request(Method::GET, &format!("/payment_links/{id}"), None).bearer_auth(&token)).await;
+    assert_eq!(bearer.status, 200, "{:?}", bearer.body);
+    for (body, field) in [
+        (json!({"description": "x", "processing_id": shop}), "processing_id"),
+        (
+            json!({"description": "x", "customer_id": customer(&mesh, key, "b@example.com").await}),
+            "customer_id",
+        ),
+    ] {
+        let refused = http.send(as_merchant(&mesh, Method::POST, "/payment_links", &token).json(&body)).await;
+        assert_eq!(refused.status, 400, "{body}: {:?}", refused.body);
+        assert!(refused.body["details"].get(field).is_some(), "{body}: {:?}", refused.body);
+    }
+
+    // It lists, sends and cancels its own, and sees nothing of another
+    // merchant's, even by id or filter.
+    let listed = http.send(as_merchant(&mesh, Method::GET, "/payment_links", &token)).await;
+    let ids: Vec<&str> = values(&listed.body).iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()]);
+    let filtered = http
+        .send(as_merchant(&mesh, Method::GET, &format!("/payment_links?processing_id={shop}"), &token))
+        .await;
+    assert!(values(&filtered.body).is_empty(), "{:?}", filtered.body);
+    for (method, path, body) in [
+        (Method::GET, format!("/payment_links/{theirs}"), None),
+        (Method::PUT, format!("/payment_links/{theirs}"), Some(json!({"status": "canceled"}))),
+        (Method::POST, format!("/payment_links/{theirs}/send"), Some(json!({"email": "x@example.com"}))),
+    ] {
+        let mut request = as_merchant(&mesh, method.clone(), &path, &token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = http.send(request).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {:?}", reply.body);
+    }
+    assert_eq!(http.get(&format!("/payment_links/{theirs}"), key).await.body["status"], "active");
+    let sent = http
+        .send(as_merchant(&mesh, Method::POST, &format!("/payment_links/{id}/send"), &token).json(&json!({})))
+        .await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    assert_eq!(sent.body["messages"].as_array().unwrap().len(), 2, "the automatic email and this one");
+    let canceled = http
+        .send(
+            as_merchant(&mesh, Method::PUT, &format!("/payment_links/{id}"), &token)
+                .json(&json!({"status": "canceled"})),
+        )
+        .await;
+    assert_eq!(canceled.body["status"], "canceled", "{:?}", canceled.body);
+    // Nothing else of the partner's: customers stay closed to it.
+    assert_eq!(http.send(as_merchant(&mesh, Method::GET, "/customers", &token)).await.status, 403);
+
+    // The portal page, framed only by the allowed origins.
+    let portal = reqwest::get(format!("{}/portal", mesh.url)).await.unwrap();
+    assert_eq!(portal.status(), 200);
+    let policy = portal.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("frame-ancestors") && policy.contains("connect-src 'self'"), "{policy}");
+    // From the portal's own origin, a browser may use the token; a secret
+    // key may not be used from a browser, even there.
+    let origin = mesh.url.clone();
+    let from_portal =
+        http.send(as_merchant(&mesh, Method::GET, "/payment_links", &token).header("origin", &origin)).await;
+    assert_eq!(from_portal.status, 200, "{:?}", from_portal.body);
+    let secret_in_page =
+        http.send(http.request(Method::GET, "/payment_links", Some(key)).header("origin", &origin)).await;
+    assert_eq!(secret_in_page.status, 403, "{:?}", secret_in_page.body);
+
+    // Revoked, the token is refused (within the cache time).
+    assert_eq!(http.delete(&format!("/access_tokens/{token_id}"), key, None).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoked = http.send(as_merchant(&mesh, Method::GET, "/payment_links", &token)).await;
+    assert_eq!(revoked.status, 401, "{:?}", revoked.body);
+}
+
+/// The merchant portal in a real browser: `tests/js/portal.mjs` frames
+/// `/portal#token=…` in a partner page on another origin, creates,
+/// searches, sends and cancels a link, sees no other merchant's link, and
+/// is turned away with a revoked token.
+#[tokio::test]
+async fn the_merchant_portal_works_in_a_real_browser() {
+    let js = paymesh_tests::repo_root().join("tests/js");
+    assert!(
+        js.join("node_modules/playwright-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium and playwright-core: `make test` installs them (make js)"
+    );
+    let mesh = Mesh::start_with(&[("PAYMESH_AUTH_CACHE_TTL_MS", "200")]).await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let mine = mesh.acme.default_accounts[0].to_string();
+    let other = other_shop(&mesh, key).await;
+    let theirs =
+        link(&mesh, key, json!({"description": "Theirs", "amount": 3, "processing_id": other})).await;
+    let token = |account: String| {
+        let http = http.clone();
+        async move {
+            let issued =
+                http.post("/access_tokens", key, json!({"type": "merchant", "account_id": account})).await;
+            assert_eq!(issued.status, 200, "{:?}", issued.body);
+            (
+                issued.body["access_token"].as_str().unwrap().to_owned(),
+                issued.body["id"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let (valid, _) = token(mine.clone()).await;
+    let (revoked, revoked_id) = token(mine).await;
+    assert_eq!(http.delete(&format!("/access_tokens/{revoked_id}"), key, None).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut node = std::process::Command::new("node");
+    node.arg(js.join("portal.mjs"))
+        .env("PAYMESH_URL", &mesh.url)
+        .env("MERCHANT_TOKEN", &valid)
+        .env("REVOKED_TOKEN", &revoked)
+        .env("OTHER_LINK_ID", theirs["id"].as_str().unwrap())
+        .env("SCREENSHOTS", paymesh_tests::repo_root().join("target/screenshots"));
+    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "portal.mjs failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(lines.iter().any(|l| l["done"] == true), "{stdout}");
+    // What the page did is what the API says.
+    let created = lines.iter().find(|l| l["flow"] == "canceled").expect("a canceled line")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = http.get(&format!("/payment_links/{created}"), key).await.body;
+    assert_eq!(
+        (link["status"].as_str(), link["description"].as_str()),
+        (Some("canceled"), Some("Portal test"))
+    );
+    assert_eq!(link["processing_id"], mesh.acme.default_accounts[0].to_string().as_str());
+    assert_eq!(
+        link["messages"].as_array().unwrap().len(),
+        2,
+        "emailed on creation, and sent once more: {link:?}"
+    );
+    assert_eq!(
+        http.get(&format!("/payment_links/{}", theirs["id"].as_str().unwrap()), key).await.body["status"],
+        "active"
+    );
+}

@@ -80,7 +80,9 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
         }
         Ok((key, principal)) => {
             let origin = crate::cors::origin(request.headers()).map(str::to_owned);
-            if let Err(refused) = admit(&state, &principal, origin.as_deref()) {
+            let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+            let own_page = origin.as_deref().zip(host).is_some_and(|(origin, host)| same_host(origin, host));
+            if let Err(refused) = admit(&state, &principal, origin.as_deref(), own_page) {
                 return refused.into_response();
             }
             let idempotency_key = match idempotency_key(&request) {
@@ -109,18 +111,32 @@ pub(crate) async fn require_key(State(state): State<AppState>, mut request: Requ
     }
 }
 
+/// Whether `origin` (`http://host:port`) is the gateway's own, reached at
+/// `host`: a page the gateway serves (the merchant portal).
+fn same_host(origin: &str, host: &str) -> bool {
+    origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+}
+
 /// Whether the holder of `principal` may be served now, from a browser
-/// page of `origin` if it names one: a browser must hold a client key,
-/// from an allowed origin; the key's rate limit must have room. REST
-/// requests and socket.io connections are held to these same rules.
-pub(crate) fn admit(state: &AppState, principal: &Principal, origin: Option<&str>) -> Result<(), ApiError> {
+/// page of `origin` if it names one: a browser must hold a client key or
+/// a merchant token (made for merchant portals), from an allowed origin or,
+/// for a merchant token, from the gateway's own pages (`own_page`: the
+/// merchant portal); the key's rate limit must have room. REST requests
+/// and socket.io connections are held to these same rules.
+pub(crate) fn admit(
+    state: &AppState,
+    principal: &Principal,
+    origin: Option<&str>,
+    own_page: bool,
+) -> Result<(), ApiError> {
     if let Some(origin) = origin {
-        if principal.key_kind != KeyKind::Client {
+        if !matches!(principal.key_kind, KeyKind::Client | KeyKind::Merchant) {
             return Err(ApiError::forbidden(
                 "Only client keys may be used from a browser; keep secret keys on your server",
             ));
         }
-        if !state.config.cors_origins.allows(origin) {
+        let portal = own_page && principal.key_kind == KeyKind::Merchant;
+        if !portal && !state.config.cors_origins.allows(origin) {
             return Err(ApiError::forbidden(format!("Pages of {origin} may not call paymesh")));
         }
     }

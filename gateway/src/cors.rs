@@ -24,7 +24,8 @@ pub(crate) const BROWSER_ROUTES: &[(&str, Method)] =
     &[("/payment_methods", Method::POST), ("/access_tokens/redeem", Method::POST)];
 
 /// The headers a browser may send on those routes.
-const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key, x-request-id";
+const ALLOWED_HEADERS: &str =
+    "authorization, content-type, idempotency-key, x-request-id, x-connectfi-jwtoken";
 /// The headers a page may read from the answer.
 const EXPOSED_HEADERS: &str = "x-request-id, retry-after";
 

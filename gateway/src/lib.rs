@@ -14,8 +14,9 @@
 //! key and forwards it; [`error`] is the REST error object; `state` holds
 //! what handlers share; `docs` serves `/openapi.json` and `/docs`; `cors`
 //! lets browsers tokenize with client keys; `pages` serves the hosted pay
-//! page of payment links; `health` answers orchestrators; `trace` opens
-//! the request span that every gRPC hop joins.
+//! page of payment links; `portal` the merchant portal; `health` answers
+//! orchestrators; `trace` opens the request span that every gRPC hop
+//! joins.
 //!
 //! The tower stack, outermost first: request id (set, then echoed), the
 //! request span, metrics per route, CORS preflights, then per route the
@@ -31,6 +32,7 @@ mod health;
 mod limits;
 mod metrics;
 mod pages;
+mod portal;
 pub mod query;
 pub mod rest;
 mod socket;
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(move || std::future::ready(spec.spec())))
         .route("/docs", get(move || std::future::ready(page.page())))
         .merge(pages::router())
+        .merge(portal::router())
         .fallback(|request: Request| async move {
             ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
                 .into_response()

@@ -53,7 +53,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/pay/{token}/files/{id}", get(file))
 }
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+/// A static file of the gateway's pages, cached for an hour.
+pub(crate) fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -77,16 +78,23 @@ fn origin(url: &str) -> Option<String> {
 /// origin of the link's redirect (browsers hold a form's redirect to
 /// `form-action` too).
 fn form_page(status: StatusCode, body: String, redirect: Option<&str>) -> Response {
-    let mut response = (status, body).into_response();
     let redirect = redirect.and_then(origin).map(|o| format!(" {o}")).unwrap_or_default();
     let policy = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
          form-action 'self'{redirect}; frame-ancestors 'none'; base-uri 'none'"
     );
+    html(status, body, &policy)
+}
+
+/// An HTML page of the gateway's under Content-Security-Policy `policy`:
+/// never cached (a page may hold a fresh submission id), no referrer, no
+/// type sniffing.
+pub(crate) fn html(status: StatusCode, body: impl IntoResponse, policy: &str) -> Response {
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(policy) = HeaderValue::from_str(&policy) {
+    if let Ok(policy) = HeaderValue::from_str(policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -70,7 +70,7 @@ async fn admitted(socket: SocketRef, State(state): State<AppState>) -> Result<()
     let key = access_token(&socket)?;
     let principal = state.authenticator.authenticate(&key).await.map_err(|e| Refused(e.to_string()))?;
     let origin = crate::cors::origin(&socket.req_parts().headers);
-    admit(&state, &principal, origin).map_err(|refused| {
+    admit(&state, &principal, origin, false).map_err(|refused| {
         let why = refused.body()["description"].as_str().map(str::to_owned);
         Refused(why.unwrap_or_else(|| "Refused".to_owned()))
     })

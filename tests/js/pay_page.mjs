@@ -18,14 +18,8 @@
 import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { WAIT_MS, Failure, expect, launch, main, print } from './harness.mjs';
 
-const WAIT_MS = 15_000;
-const RUN_MS = 180_000;
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const PAYER = { name: 'Ada Payer', email: 'ada@example.com' };
 const GOOD_CARD = '4242 4242 4242 4242';
 const DECLINED_CARD = '4111 1111 1111 9903';
@@ -33,17 +27,6 @@ const DECLINED_CARD = '4111 1111 1111 9903';
 const SECRETS = ['4242424242424242', '4242 4242 4242 4242', '4111111111119903', '4111 1111 1111 9903'];
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-
-/** A failed expectation: the run stops and prints it. */
-class Failure extends Error {}
-
-function expect(condition, message) {
-  if (!condition) throw new Failure(message);
-}
-
-function print(line) {
-  console.log(JSON.stringify(line));
-}
 
 /** The environment, checked before anything starts. */
 function settings() {
@@ -221,7 +204,7 @@ async function run() {
   const { links, screenshots, executable } = settings();
   await mkdir(screenshots, { recursive: true });
   const partner = await partnerSite(links);
-  const browser = await chromium.launch({ executablePath: executable, args: CHROMIUM_ARGS, timeout: WAIT_MS * 2 });
+  const browser = await launch(executable);
   try {
     // a. Pay with a good card; the link is then closed.
     await flow(browser, partner, { anchor: 'pay', options: DESKTOP }, async (page) => {
@@ -312,22 +295,4 @@ async function run() {
   }
 }
 
-// Never hang: the whole run is bounded too.
-const watchdog = setTimeout(() => {
-  print({ error: `the run took longer than ${RUN_MS / 1000} s` });
-  process.exit(1);
-}, RUN_MS);
-watchdog.unref();
-
-try {
-  await run();
-  print({ done: true });
-  process.exitCode = 0;
-} catch (error) {
-  // Playwright's messages carry a call log with terminal colours.
-  const message = error instanceof Failure ? error.message : String(error?.message ?? error);
-  print({ error: message.replace(/\u001b\[\d+m/g, '') });
-  process.exitCode = 1;
-} finally {
-  clearTimeout(watchdog);
-}
+await main(run);

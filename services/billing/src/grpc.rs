@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     convert,
-    service::{Billing, scope_of},
+    service::{Billing, links::Manager, scope_of},
 };
 
 /// The REST resources each service serves, for restricted keys.
@@ -527,13 +527,13 @@ impl PaymentLinkService for LinkApi {
         &self,
         request: Request<pb::CreatePaymentLinkRequest>,
     ) -> Result<Response<pb::CreatePaymentLinkResponse>, Status> {
-        let scope = scope(&request)?;
+        let manager = manager(&request)?;
         let billing = &self.0;
         billing
             .keys
             .once(request, billing.clock.now(), |_, message| async move {
                 let (row, messages) =
-                    billing.create_link(scope, message.payment_link.unwrap_or_default()).await?;
+                    billing.create_link(manager, message.payment_link.unwrap_or_default()).await?;
                 Ok(pb::CreatePaymentLinkResponse { payment_link: Some(billing.link_proto(&row, &messages)) })
             })
             .await
@@ -543,8 +543,8 @@ impl PaymentLinkService for LinkApi {
         &self,
         request: Request<pb::GetPaymentLinkRequest>,
     ) -> Result<Response<pb::GetPaymentLinkResponse>, Status> {
-        let scope = scope(&request)?;
-        let (row, messages) = self.0.link(scope, &request.get_ref().id).await?;
+        let manager = manager(&request)?;
+        let (row, messages) = self.0.link(manager, &request.get_ref().id).await?;
         Ok(Response::new(pb::GetPaymentLinkResponse {
             payment_link: Some(self.0.link_proto(&row, &messages)),
         }))
@@ -554,9 +554,9 @@ impl PaymentLinkService for LinkApi {
         &self,
         request: Request<pb::ListPaymentLinksRequest>,
     ) -> Result<Response<pb::ListPaymentLinksResponse>, Status> {
-        let scope = scope(&request)?;
-        let query = request.get_ref().query.clone().unwrap_or_default();
-        let (listing, messages) = self.0.links(scope, &query).await?;
+        let manager = manager(&request)?;
+        let query = request.into_inner().query.unwrap_or_default();
+        let (listing, messages) = self.0.links(manager, query).await?;
         Ok(Response::new(pb::ListPaymentLinksResponse {
             payment_links: listing
                 .items
@@ -572,8 +572,8 @@ impl PaymentLinkService for LinkApi {
         &self,
         request: Request<pb::UpdatePaymentLinkRequest>,
     ) -> Result<Response<pb::UpdatePaymentLinkResponse>, Status> {
-        let scope = scope(&request)?;
-        let (row, messages) = self.0.update_link(scope, request.into_inner()).await?;
+        let manager = manager(&request)?;
+        let (row, messages) = self.0.update_link(manager, request.into_inner()).await?;
         Ok(Response::new(pb::UpdatePaymentLinkResponse {
             payment_link: Some(self.0.link_proto(&row, &messages)),
         }))
@@ -583,16 +583,22 @@ impl PaymentLinkService for LinkApi {
         &self,
         request: Request<pb::SendPaymentLinkRequest>,
     ) -> Result<Response<pb::SendPaymentLinkResponse>, Status> {
-        let scope = scope(&request)?;
+        let manager = manager(&request)?;
         let billing = &self.0;
         billing
             .keys
             .once(request, billing.clock.now(), |_, message| async move {
-                let (row, messages) = billing.send_link(scope, message).await?;
+                let (row, messages) = billing.send_link(manager, message).await?;
                 Ok(pb::SendPaymentLinkResponse { payment_link: Some(billing.link_proto(&row, &messages)) })
             })
             .await
     }
+}
+
+/// The manager of links a request's credential makes: the partner, or a
+/// merchant token's processing account.
+fn manager<T>(request: &Request<T>) -> Result<Manager, Status> {
+    Ok(Manager::of(&auth::principal(request)?)?)
 }
 
 /// Fails unless the caller is the paymesh gateway: a page's token is the

@@ -7,7 +7,7 @@
 mod allocations;
 mod attachments;
 mod autopay;
-mod links;
+pub(crate) mod links;
 mod pay_page;
 
 use chrono::{Days, NaiveDate};

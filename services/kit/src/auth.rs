@@ -445,10 +445,19 @@ pub fn parse_authorization(value: &str) -> Result<ApiKey, AuthError> {
     Ok(ApiKey(key))
 }
 
-/// Reads the API key from request headers.
+/// The header in which connectFi's merchant portals send the merchant
+/// token, without a scheme.
+pub const MERCHANT_TOKEN_HEADER: &str = "x-connectfi-jwtoken";
+
+/// Reads the API key from request headers: `Authorization`, else a
+/// merchant token in [`MERCHANT_TOKEN_HEADER`].
 pub fn key_from_headers(headers: &http::HeaderMap) -> Result<ApiKey, AuthError> {
-    let value = headers.get(http::header::AUTHORIZATION).ok_or(AuthError::Missing)?;
-    parse_authorization(value.to_str().map_err(|_| AuthError::Malformed)?)
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        return parse_authorization(value.to_str().map_err(|_| AuthError::Malformed)?);
+    }
+    let token = headers.get(MERCHANT_TOKEN_HEADER).ok_or(AuthError::Missing)?;
+    let token = token.to_str().map_err(|_| AuthError::Malformed)?.trim();
+    parse_authorization(&format!("Bearer {token}"))
 }
 
 // === Authenticators ===
@@ -827,6 +836,17 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+
+    #[test]
+    fn a_merchant_token_may_come_in_connectfis_header() {
+        let mut headers = http::HeaderMap::new();
+        assert!(matches!(key_from_headers(&headers), Err(AuthError::Missing)));
+        headers.insert(MERCHANT_TOKEN_HEADER, "eyJhbGciOi.eyJzdWIiOi.c2ln".parse().unwrap());
+        assert_eq!(key_from_headers(&headers).unwrap().expose(), "eyJhbGciOi.eyJzdWIiOi.c2ln");
+        // Authorization wins when both are sent.
+        headers.insert(http::header::AUTHORIZATION, "Bearer sk_test_abc".parse().unwrap());
+        assert_eq!(key_from_headers(&headers).unwrap().expose(), "sk_test_abc");
+    }
 
     fn basic(user_pass: &str) -> String {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass))

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error,
-    auth::Scope,
+    auth::{KeyKind, Principal, Scope},
     crypto::random_base62,
     money::{Currency, Money},
     query::Listing,
     wire::{self, Fields},
 };
-use paymesh_proto::{billing::v1 as pb, common::v1::ListQuery};
+use paymesh_proto::{billing::v1 as pb, common::v1 as common};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -55,6 +55,39 @@ const UPDATABLE: &[&str] = &[
     "status",
     "attrs",
 ];
+
+/// Who manages links: the partner (a secret key, or a paymesh service),
+/// or one merchant (a merchant token: the links of its processing account
+/// only, as if no other existed).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Manager {
+    /// The partner and mode.
+    pub(crate) scope: Scope,
+    /// A merchant token's processing account.
+    pub(crate) merchant: Option<Uuid>,
+}
+
+impl Manager {
+    /// The manager a credential makes; client keys manage no links.
+    pub(crate) fn of(principal: &Principal) -> Result<Self, Error> {
+        match (principal.key_kind, principal.account_id) {
+            (KeyKind::Merchant, Some(account)) => {
+                Ok(Self { scope: principal.scope(), merchant: Some(account) })
+            }
+            _ => Ok(Self { scope: super::scope_of(principal)?, merchant: None }),
+        }
+    }
+
+    /// Whether the manager may see `row`.
+    fn sees(&self, row: &LinkRow) -> bool {
+        self.merchant.is_none_or(|m| m == row.processing_id)
+    }
+
+    /// `row`, if the manager may see it; as missing otherwise.
+    fn visible(&self, row: LinkRow) -> Result<LinkRow, Error> {
+        if self.sees(&row) { Ok(row) } else { Err(Error::NotFound { resource: "Payment link" }) }
+    }
+}
 
 /// A link with the messages sent about it.
 pub(crate) type LinkWithMessages = (LinkRow, Vec<MessageRow>);
@@ -149,9 +182,10 @@ impl Billing {
     /// automatic email).
     pub(crate) async fn create_link(
         &self,
-        scope: Scope,
+        manager: Manager,
         given: pb::PaymentLink,
     ) -> Result<LinkWithMessages, Error> {
+        let scope = manager.scope;
         let mut fields = Fields::new("payment_link");
         let kind = match pb::PaymentLinkType::try_from(given.r#type) {
             Ok(pb::PaymentLinkType::Reusable) => LinkType::Reusable,
@@ -183,6 +217,21 @@ impl Billing {
             "processing_id",
             wire::optional_id((!given.processing_id.is_empty()).then_some(&given.processing_id)),
         );
+        let (customer_id, processing_id) = match manager.merchant {
+            None => (customer_id, processing_id),
+            Some(merchant) => {
+                if processing_id.flatten().is_some_and(|p| p != merchant) {
+                    fields.push("processing_id", "A merchant's links pay its own processing account");
+                }
+                if customer_id.flatten().is_some() {
+                    fields.push(
+                        "customer_id",
+                        "A merchant names the customer inline: customer.name and customer.email",
+                    );
+                }
+                (Some(None), Some(Some(merchant)))
+            }
+        };
         let inline = given.customer.as_ref().map(|c| {
             let name = c.name.trim().to_owned();
             if name.is_empty() || name.chars().count() > 200 {
@@ -217,6 +266,9 @@ impl Billing {
         if let Some(Some(id)) = invoice_id {
             let mut conn = self.store.begin().await?;
             match Store::invoice(&mut conn, scope, id, false).await {
+                Ok(found) if manager.merchant.is_some_and(|m| m != found.processing_id) => {
+                    fields.push("invoice_id", "No such invoice");
+                }
                 Ok(found) => {
                     match found.status() {
                         Status::Paid => {
@@ -436,9 +488,10 @@ impl Billing {
     }
 
     /// One link with its messages.
-    pub(crate) async fn link(&self, scope: Scope, id: &str) -> Result<LinkWithMessages, Error> {
+    pub(crate) async fn link(&self, manager: Manager, id: &str) -> Result<LinkWithMessages, Error> {
         let id = wire::object_id(id, || Error::NotFound { resource: "Payment link" })?;
-        let row = Store::link(&mut *self.store.begin().await?, scope, id, false).await?;
+        let row =
+            manager.visible(Store::link(&mut *self.store.begin().await?, manager.scope, id, false).await?)?;
         let messages = self.store.link_messages(&[row.id]).await?;
         Ok((row, messages))
     }
@@ -446,10 +499,19 @@ impl Billing {
     /// The links a query matches, with the messages of each.
     pub(crate) async fn links(
         &self,
-        scope: Scope,
-        query: &ListQuery,
+        manager: Manager,
+        mut query: common::ListQuery,
     ) -> Result<(Listing<LinkRow>, HashMap<Uuid, Vec<MessageRow>>), Error> {
-        let listing = self.store.links(scope, query, self.limits).await?;
+        if let Some(merchant) = manager.merchant {
+            query.filters.push(common::Filter {
+                field: Some(common::FieldRef { path: vec!["processing_id".to_owned()], function: 0 }),
+                any_of: vec![common::Condition {
+                    operator: common::Operator::Equal as i32,
+                    value: merchant.to_string(),
+                }],
+            });
+        }
+        let listing = self.store.links(manager.scope, &query, self.limits).await?;
         let ids: Vec<Uuid> = listing.items.iter().map(|l| l.id).collect();
         let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();
         for message in self.store.link_messages(&ids).await? {
@@ -462,15 +524,16 @@ impl Billing {
     /// custom attributes always may).
     pub(crate) async fn update_link(
         &self,
-        scope: Scope,
+        manager: Manager,
         request: pb::UpdatePaymentLinkRequest,
     ) -> Result<LinkWithMessages, Error> {
+        let scope = manager.scope;
         let given = request.payment_link.unwrap_or_default();
         let id = wire::object_id(&given.id, || Error::NotFound { resource: "Payment link" })?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let stored = Store::link(&mut tx, scope, id, true).await?;
+        let stored = manager.visible(Store::link(&mut tx, scope, id, true).await?)?;
         let status = stored.status_at(now);
         let mut row = stored.clone();
         let mut fields = Fields::new("payment_link");
@@ -567,16 +630,18 @@ impl Billing {
     /// the partner's webhooks.
     pub(crate) async fn send_link(
         &self,
-        scope: Scope,
+        manager: Manager,
         request: pb::SendPaymentLinkRequest,
     ) -> Result<LinkWithMessages, Error> {
+        let scope = manager.scope;
         let id = wire::object_id(&request.id, || Error::NotFound { resource: "Payment link" })?;
         let channel = match request.channel.trim() {
             "" | "email" => "email",
             "webhook" => "webhook",
             _ => return Err(Error::invalid("channel", "Must be email or webhook")),
         };
-        let stored = Store::link(&mut *self.store.begin().await?, scope, id, false).await?;
+        let stored =
+            manager.visible(Store::link(&mut *self.store.begin().await?, scope, id, false).await?)?;
         let recipient = if request.email.trim().is_empty() {
             let customer = match stored.customer_id {
                 Some(c) => self.peers.customer(scope, c).await?,
