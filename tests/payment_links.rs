@@ -932,6 +932,61 @@ async fn a_merchant_token_manages_its_own_links_and_nothing_else() {
         )
         .await;
     assert_eq!(canceled.body["status"], "canceled", "{:?}", canceled.body);
+    // It refunds its own payments, and sees and refunds no other's.
+    let paid_link = http
+        .send(
+            as_merchant(&mesh, Method::POST, "/payment_links", &token)
+                .json(&json!({"description": "Paid", "amount": 20})),
+        )
+        .await;
+    let url = paid_link.body["url"].as_str().unwrap().to_owned();
+    let (_, html) = page(&url).await;
+    let (status, html) = submit(&url, &submission(&html), &[PAYER, GOOD_CARD]).await;
+    assert_eq!(status, 200, "{html}");
+    let own_payment = reference(&html);
+    let theirs_url =
+        http.get(&format!("/payment_links/{theirs}"), key).await.body["url"].as_str().unwrap().to_owned();
+    let (_, html) = page(&theirs_url).await;
+    let (status, html) = submit(&theirs_url, &submission(&html), &[PAYER, GOOD_CARD]).await;
+    assert_eq!(status, 200, "{html}");
+    let their_payment = reference(&html);
+    let refund =
+        |payment: &str| json!({"type": "refund", "amount": 5, "ledger": [{"assoc_transaction_id": payment}]});
+    let refunded = http
+        .send(as_merchant(&mesh, Method::POST, "/transactions", &token).json(&refund(&own_payment)))
+        .await;
+    assert_eq!(
+        (refunded.status, refunded.body["type"].as_str()),
+        (200, Some("refund")),
+        "{:?}",
+        refunded.body
+    );
+    let stolen = http
+        .send(as_merchant(&mesh, Method::POST, "/transactions", &token).json(&refund(&their_payment)))
+        .await;
+    assert_eq!(stolen.status, 400, "{:?}", stolen.body);
+    assert_eq!(
+        stolen.body["details"]["ledger[0]"]["assoc_transaction_id"], "No such payment",
+        "{:?}",
+        stolen.body
+    );
+    let theirs_read =
+        http.send(as_merchant(&mesh, Method::GET, &format!("/transactions/{their_payment}"), &token)).await;
+    assert_eq!(theirs_read.status, 404, "{:?}", theirs_read.body);
+    let seen = http.send(as_merchant(&mesh, Method::GET, "/transactions", &token)).await;
+    let processing: Vec<&str> =
+        values(&seen.body).iter().map(|t| t["processing_id"].as_str().unwrap_or_default()).collect();
+    assert!(!processing.is_empty() && processing.iter().all(|p| *p == mine), "{processing:?}");
+    let payment = http
+        .send(
+            as_merchant(&mesh, Method::POST, "/transactions", &token)
+                .json(&json!({"type": "payment", "amount": 1})),
+        )
+        .await;
+    assert_eq!(payment.status, 403, "{:?}", payment.body);
+    let their_refunds = http.get(&format!("/transactions?type=refund&processing_id={shop}"), key).await;
+    assert!(values(&their_refunds.body).is_empty(), "{:?}", their_refunds.body);
+
     // Nothing else of the partner's: customers stay closed to it.
     assert_eq!(http.send(as_merchant(&mesh, Method::GET, "/customers", &token)).await.status, 403);
 

@@ -94,6 +94,16 @@ async function load() {
     open.rel = "noopener";
     open.textContent = "Open";
     actions.appendChild(open);
+    if (link.status === "paid" && link.transaction_id) {
+      action(actions, "Refund", async () => {
+        const amount = window.prompt("Refund how much?", String(link.amount_paid));
+        if (!amount) return;
+        await api("POST", "/transactions", {
+          type: "refund", amount: Number(amount), ledger: [{ assoc_transaction_id: link.transaction_id }],
+        });
+        say("The payment was refunded.", "notice");
+      }, "secondary");
+    }
     if (link.status === "active") {
       action(actions, "Send", async () => {
         const email = link.customer_id ? "" : window.prompt("Send the link to which email address?") || "";

@@ -9,7 +9,7 @@ use std::{collections::VecDeque, sync::Arc};
 use chrono::{NaiveDate, TimeDelta};
 use paymesh_kit::{
     Error, Violation,
-    auth::{Principal, Scope},
+    auth::{KeyKind, Principal, Scope},
     clock::Clock,
     config::ListLimits,
     idempotency::Claimed,
@@ -18,7 +18,7 @@ use paymesh_kit::{
     query::Listing,
     wire,
 };
-use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
+use paymesh_proto::{common::v1 as common, intents::v1 as pi, payments::v1 as pb};
 use uuid::Uuid;
 
 use crate::{
@@ -93,6 +93,16 @@ struct IntentPayout {
     method: Option<PayoutMethod>,
 }
 
+/// The processing account of a merchant token (`None` for a secret key or
+/// a service); client keys are refused. A merchant token reads its own
+/// processing account's transactions and refunds its payments.
+fn merchant_of(principal: &Principal) -> Result<Option<Uuid>, Error> {
+    match (principal.key_kind, principal.account_id) {
+        (KeyKind::Merchant, Some(account)) => Ok(Some(account)),
+        _ => principal.require_secret_key().map(|()| None),
+    }
+}
+
 impl Payments {
     fn connector(&self, scope: Scope) -> Result<&Arc<dyn Connector>, Error> {
         if !scope.livemode {
@@ -115,9 +125,29 @@ impl Payments {
         request: pb::CreateTransactionRequest,
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
-        principal.require_secret_key()?;
         let scope = principal.scope();
+        let merchant = merchant_of(principal)?;
+        let refund =
+            request.transaction.as_ref().is_some_and(|t| t.r#type == pb::TransactionType::Refund as i32);
+        if merchant.is_some() && !refund {
+            return Err(Error::Forbidden(
+                "A merchant token refunds its own payments; payments are made with a secret key".to_owned(),
+            ));
+        }
         match convert::new_transaction(request.transaction.unwrap_or_default())? {
+            // A merchant token refunds its own processing account's
+            // payments, and makes nothing else.
+            NewTransaction::Refund(refund) if merchant.is_some() => {
+                let own = match self.store.get(scope, refund.payment_id).await {
+                    Ok(payment) => payment.processing_id == merchant,
+                    Err(Error::NotFound { .. }) => false,
+                    Err(other) => return Err(other),
+                };
+                if !own {
+                    return Err(Error::invalid(convert::REFUNDED_PAYMENT, "No such payment"));
+                }
+                self.refund(scope, refund).await
+            }
             NewTransaction::Payment(payment) if payment.automatic_billing && principal.service.is_none() => {
                 Err(Error::invalid(
                     "transaction.initiator",
@@ -405,9 +435,13 @@ impl Payments {
 
     /// Transaction `id`.
     pub(crate) async fn get(&self, principal: &Principal, id: &str) -> Result<Transaction, Error> {
-        principal.require_secret_key()?;
+        let merchant = merchant_of(principal)?;
         let id = wire::object_id(id, || Error::NotFound { resource: "Transaction" })?;
-        self.store.get(principal.scope(), id).await
+        let found = self.store.get(principal.scope(), id).await?;
+        if merchant.is_some_and(|m| found.processing_id != Some(m)) {
+            return Err(Error::NotFound { resource: "Transaction" });
+        }
+        Ok(found)
     }
 
     /// Transactions matching `query`.
@@ -416,8 +450,17 @@ impl Payments {
         principal: &Principal,
         request: &pb::ListTransactionsRequest,
     ) -> Result<Listing<Transaction>, Error> {
-        principal.require_secret_key()?;
-        let query = request.query.clone().unwrap_or_default();
+        let mut query = request.query.clone().unwrap_or_default();
+        // A merchant token lists its own processing account's only.
+        if let Some(merchant) = merchant_of(principal)? {
+            query.filters.push(common::Filter {
+                field: Some(common::FieldRef { path: vec!["processing_id".to_owned()], function: 0 }),
+                any_of: vec![common::Condition {
+                    operator: common::Operator::Equal as i32,
+                    value: merchant.to_string(),
+                }],
+            });
+        }
         self.store.list(principal.scope(), &query, self.limits, request.include_ledger).await
     }
 
