@@ -1083,3 +1083,98 @@ async fn the_merchant_portal_works_in_a_real_browser() {
         "active"
     );
 }
+
+/// Records a page submission as billing does before it asks payments,
+/// as if billing then stopped: its id.
+async fn charging_attempt(mesh: &Mesh, link: &str, customer: &str, at: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+    sqlx::query(
+        "INSERT INTO billing.payment_link_attempts (id, link_id, partner_id, livemode, submission_id, amount, \
+         customer_id, status, created_at, modified_at) \
+         VALUES ($1, $2, $3, false, $4, 10, $5, 'charging', $6, $6)",
+    )
+    .bind(id)
+    .bind(uuid::Uuid::parse_str(link).unwrap())
+    .bind(mesh.acme.id)
+    .bind(format!("cut-short-{id}"))
+    .bind(uuid::Uuid::parse_str(customer).unwrap())
+    .bind(at)
+    .execute(mesh.pool())
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_submission_cut_short_is_resolved_from_the_payment_it_made() {
+    let mesh = Mesh::start_at("2026-05-01T12:00:00Z").await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let customer = customer(&mesh, key, "ada@example.com").await;
+    let paid = link(&mesh, key, json!({"description": "Rent", "amount": 10, "customer_id": customer})).await;
+    let unpaid =
+        link(&mesh, key, json!({"description": "Dues", "amount": 10, "customer_id": customer})).await;
+    let (paid_id, unpaid_id) = (paid["id"].as_str().unwrap(), unpaid["id"].as_str().unwrap());
+
+    // Billing recorded a submission of each, and stopped: one payment was
+    // made (it carries the submission's id), the other never was.
+    let made = charging_attempt(&mesh, paid_id, &customer, "2026-05-01T12:00:00Z").await;
+    charging_attempt(&mesh, unpaid_id, &customer, "2026-05-01T12:00:00Z").await;
+    let payment = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 10, "customer_id": customer,
+                "payment_method": {"type": "card", "card": {"card_number": "4242 4242 4242 4242", "expiry": "12/30"},
+                    "billing_address": {"postal_code": "10001"}},
+                "attrs": {"payment_link_id": paid_id, "payment_link_attempt_id": made.to_string()}}),
+        )
+        .await;
+    assert_eq!(payment.status, 200, "{:?}", payment.body);
+    let payment_id = payment.body["id"].as_str().unwrap().to_owned();
+
+    // Meanwhile the one-time link takes no other submission.
+    let (_, html) = page(paid["url"].as_str().unwrap()).await;
+    let (status, html) = submit(paid["url"].as_str().unwrap(), &submission(&html), &[GOOD_CARD]).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("being processed"), "{html}");
+
+    // Once it is stale, the sweep finds what happened.
+    mesh.set_clock("2026-05-01T12:06:00Z");
+    let mut resolved = Value::Null;
+    for _ in 0..400 {
+        resolved = http.get(&format!("/payment_links/{paid_id}"), key).await.body;
+        if resolved["status"] == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        (resolved["status"].as_str(), resolved["transaction_id"].as_str()),
+        (Some("paid"), Some(payment_id.as_str()))
+    );
+    assert_eq!(resolved["payment_count"], 1);
+    // The other was never made: failed, and the link stays active.
+    let mut failed = 0_i64;
+    for _ in 0..400 {
+        failed = sqlx::query_scalar(
+            "SELECT count(*) FROM billing.payment_link_attempts WHERE link_id = $1 AND status = 'failed'",
+        )
+        .bind(uuid::Uuid::parse_str(unpaid_id).unwrap())
+        .fetch_one(mesh.pool())
+        .await
+        .unwrap();
+        if failed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(http.get(&format!("/payment_links/{unpaid_id}"), key).await.body["status"], "active");
+    // The link whose payment never happened is paid normally afterwards.
+    let (_, html) = page(unpaid["url"].as_str().unwrap()).await;
+    let (status, html) = submit(unpaid["url"].as_str().unwrap(), &submission(&html), &[GOOD_CARD]).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(payments_of(&mesh, key, paid_id).await.len(), 1);
+    mesh.assert_ledger_invariants().await;
+}
