@@ -391,7 +391,7 @@ fn write_body(op: &Operation) -> Option<Option<Value>> {
         ("POST", "/payment_links/{id}/send") => json!({"email": "intruder@example.com"}),
         ("PUT", "/invoice_attachments/{id}") => json!({"file_name": "renamed.pdf"}),
         ("POST", "/invoices/{id}/items" | "/billing_schedules/{id}/charges") => json!({"amount": 1}),
-        ("POST", "/invoices/{id}/attachments") => {
+        ("POST", "/invoices/{id}/attachments" | "/payment_links/{id}/attachments") => {
             json!({"file_name": "intruder.pdf", "content_type": "application/pdf",
             "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)})
         }
@@ -422,6 +422,7 @@ fn named_kind(attr: &str) -> Option<Kind> {
         // A refund names the payment it refunds.
         "ledger[].assoc_transaction_id" => Kind::Transaction,
         "invoice_id" | "items[].invoice_id" | "allocations[].invoice_id" => Kind::Invoice,
+        "payment_link_id" => Kind::PaymentLink,
         "payers[].account_id" | "items[].allocations[].account_id" | "allocations[].account_id" => {
             Kind::Customer
         }
@@ -569,6 +570,13 @@ fn creating(path: &str, attr: &str, mine: &BTreeMap<Kind, String>) -> Option<(Va
         ("/invoices/{id}/attachments", "invoice_id") => {
             (attachment(), Outcome::Ignored("the path names the invoice"))
         }
+        ("/payment_links/{id}/attachments", "payment_link_id") => {
+            (attachment(), Outcome::Ignored("the path names the payment link"))
+        }
+        ("/invoice_attachments", "payment_link_id") => (attachment(), refused),
+        // A file has one owner: naming the other one as well is refused.
+        ("/invoices/{id}/attachments", "payment_link_id")
+        | ("/payment_links/{id}/attachments", "invoice_id") => (attachment(), refused),
         ("/autopay_enrollments", "customer_id" | "payment_method_id" | "billing_schedule_id") => (
             json!({"customer_id": own(Kind::Customer), "payment_method_id": own(Kind::PaymentMethod)}),
             refused,
@@ -927,6 +935,8 @@ impl Side {
         out.insert(Kind::InvoicePayer, id(&invoice["payers"][0]));
         let schedule = self.billing_schedule_of(&out[&Kind::Customer]).await;
         out.insert(Kind::BillingSchedule, schedule);
+        let link = id(&self.post("/payment_links", json!({"description": "Named", "amount": 5})).await);
+        out.insert(Kind::PaymentLink, link);
         self.named_customer = Some(out[&Kind::Customer].clone());
         if !self.live {
             out.insert(Kind::Transaction, self.payment(false).await);

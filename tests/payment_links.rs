@@ -1178,3 +1178,72 @@ async fn a_submission_cut_short_is_resolved_from_the_payment_it_made() {
     assert_eq!(payments_of(&mesh, key, paid_id).await.len(), 1);
     mesh.assert_ledger_invariants().await;
 }
+
+/// The first bytes of a PDF, enough for the file rules.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+#[tokio::test]
+async fn files_attached_to_a_link_are_offered_on_its_page() {
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let made = link(&mesh, key, json!({"description": "Lease", "amount": 10})).await;
+    let (id, url) = (made["id"].as_str().unwrap(), made["url"].as_str().unwrap());
+    let file = |name: &str| {
+        json!({"file_name": name, "content_type": "application/pdf",
+            "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)})
+    };
+    let attached = http.post(&format!("/payment_links/{id}/attachments"), key, file("lease.pdf")).await;
+    assert_eq!(attached.status, 200, "{:?}", attached.body);
+    assert_eq!(
+        (attached.body["payment_link_id"].as_str(), attached.body["invoice_id"].clone()),
+        (Some(id), Value::Null)
+    );
+    let file_id = attached.body["id"].as_str().unwrap().to_owned();
+    let listed = http.get(&format!("/payment_links/{id}/attachments"), key).await;
+    assert_eq!(values(&listed.body).len(), 1, "{:?}", listed.body);
+
+    // The page offers it, and serves it by the page's token only.
+    let (_, html) = page(url).await;
+    assert!(html.contains(&format!("/files/{file_id}\">lease.pdf</a>")), "{html}");
+    let served = reqwest::get(format!("{url}/files/{file_id}")).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "application/pdf");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), PDF);
+    let other = link(&mesh, key, json!({"description": "Other", "amount": 1})).await;
+    let elsewhere =
+        reqwest::get(format!("{}/files/{file_id}", other["url"].as_str().unwrap())).await.unwrap();
+    assert_eq!(elsewhere.status(), 404, "a file is served by its own link's page only");
+
+    // Bad input, another partner or mode, and a closed link change nothing.
+    let both = http
+        .post("/invoice_attachments", key, {
+            let mut body = file("x.pdf");
+            body["payment_link_id"] = json!(id);
+            body["invoice_id"] = json!(uuid::Uuid::now_v7().to_string());
+            body
+        })
+        .await;
+    assert_eq!(both.status, 400, "{:?}", both.body);
+    for other in [test_key(&mesh.globex), live_key(&mesh.acme)] {
+        let refused =
+            http.post(&format!("/payment_links/{id}/attachments"), other, file("intruder.pdf")).await;
+        assert_eq!(refused.status, 404, "{:?}", refused.body);
+        let mut naming = file("intruder.pdf");
+        naming["payment_link_id"] = json!(id);
+        let named = http.post("/invoice_attachments", other, naming).await;
+        assert_eq!(named.body["details"]["payment_link_id"], "No such payment link", "{:?}", named.body);
+        let listed = http.get(&format!("/payment_links/{id}/attachments"), other).await;
+        assert!(listed.status == 404 || values(&listed.body).is_empty(), "{:?}", listed.body);
+    }
+    http.put(&format!("/payment_links/{id}"), key, json!({"status": "canceled"})).await;
+    let late = http.post(&format!("/payment_links/{id}/attachments"), key, file("late.pdf")).await;
+    assert_eq!(late.status, 400, "{:?}", late.body);
+    assert!(
+        late.body["details"]["payment_link_id"].as_str().unwrap().contains("canceled"),
+        "{:?}",
+        late.body
+    );
+    let kept = http.delete(&format!("/invoice_attachments/{file_id}"), key, None).await;
+    assert_eq!(kept.status, 409, "{:?}", kept.body);
+    assert_eq!(values(&http.get(&format!("/payment_links/{id}/attachments"), key).await.body).len(), 1);
+}

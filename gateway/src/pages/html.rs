@@ -117,6 +117,25 @@ fn heading(page: &pb::PayPage) -> String {
     )
 }
 
+/// The link's own files, as links to download them.
+fn files(token: &str, files: &[pb::PayPageFile]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<ul class=\"files\" aria-label=\"Files\">");
+    for file in files {
+        let _ = write!(
+            out,
+            "<li><a href=\"/pay/{}/files/{}\">{}</a></li>",
+            escape(token),
+            escape(&file.id),
+            escape(&file.file_name)
+        );
+    }
+    out.push_str("</ul>");
+    out
+}
+
 /// The invoice a link pays: its items, totals, due date and files.
 fn invoice(token: &str, page: &pb::PayPage) -> String {
     let Some(invoice) = &page.invoice else { return String::new() };
@@ -142,19 +161,7 @@ fn invoice(token: &str, page: &pb::PayPage) -> String {
         escape(&shown(invoice.amount_due.as_ref())),
         escape(&invoice.due_date)
     );
-    if !invoice.attachments.is_empty() {
-        out.push_str("<ul class=\"files\">");
-        for file in &invoice.attachments {
-            let _ = write!(
-                out,
-                "<li><a href=\"/pay/{}/files/{}\">{}</a></li>",
-                escape(token),
-                escape(&file.id),
-                escape(&file.file_name)
-            );
-        }
-        out.push_str("</ul>");
-    }
+    out.push_str(&files(token, &invoice.attachments));
     out.push_str("</section>");
     out
 }
@@ -212,6 +219,7 @@ fn input(out: &mut String, filled: &Filled, field: Input<'_>) {
 pub(crate) fn form(token: &str, page: &pb::PayPage, filled: &Filled) -> String {
     let link = page.link.clone().unwrap_or_default();
     let mut out = heading(page);
+    out.push_str(&files(token, &page.attachments));
     out.push_str(&invoice(token, page));
     if !filled.banner.is_empty() {
         let _ = write!(out, "<div class=\"banner\" role=\"alert\">{}</div>", escape(&filled.banner));

@@ -153,7 +153,8 @@ pub(crate) fn invoice_to_proto(row: &InvoiceRow, items: &[ItemRow]) -> pb::Invoi
 pub(crate) fn attachment_to_proto(row: &AttachmentRow) -> pb::InvoiceAttachment {
     pb::InvoiceAttachment {
         id: row.id.to_string(),
-        invoice_id: row.invoice_id.to_string(),
+        invoice_id: row.invoice_id.map(|i| i.to_string()).unwrap_or_default(),
+        payment_link_id: row.payment_link_id.map(|l| l.to_string()).unwrap_or_default(),
         file_name: row.file_name.clone(),
         content_type: row.content_type.clone(),
         size_bytes: row.size_bytes,
@@ -383,7 +384,8 @@ pub(crate) fn link_to_proto(
 /// An invoice attachment as its events carry it (without its content).
 pub(crate) fn attachment_json(row: &AttachmentRow) -> Value {
     json!({
-        "id": row.id, "object": "invoice_attachment", "invoice_id": row.invoice_id, "file_name": row.file_name,
+        "id": row.id, "object": "invoice_attachment", "invoice_id": row.invoice_id,
+        "payment_link_id": row.payment_link_id, "file_name": row.file_name,
         "content_type": row.content_type, "size_bytes": row.size_bytes, "sha256": row.sha256,
         "attrs": row.attrs.0, "created_at": row.created_at,
     })

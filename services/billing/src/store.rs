@@ -92,10 +92,12 @@ pub(crate) static LINE_ITEMS: Resource = Resource {
 pub(crate) static ATTACHMENTS: Resource = Resource {
     name: "invoice_attachment",
     table: "invoice_attachments",
-    select: "id, livemode, invoice_id, file_name, content_type, size_bytes, sha256, attrs, created_at",
+    select: "id, livemode, invoice_id, payment_link_id, file_name, content_type, size_bytes, sha256, attrs, \
+             created_at",
     columns: &[
         Column { name: "id", sql: "id", ty: ColumnType::Id },
         Column { name: "invoice_id", sql: "invoice_id", ty: ColumnType::Id },
+        Column { name: "payment_link_id", sql: "payment_link_id", ty: ColumnType::Id },
         Column { name: "file_name", sql: "file_name", ty: ColumnType::Text },
         Column { name: "content_type", sql: "content_type", ty: ColumnType::Enum(CONTENT_TYPES) },
         Column { name: "size_bytes", sql: "size_bytes", ty: ColumnType::Integer },
@@ -1232,20 +1234,22 @@ impl Store {
         self.listed(&ATTACHMENTS, scope, query, limits).await
     }
 
-    /// The attachments of invoice `invoice`, oldest first.
+    /// The attachments of `owner` (an invoice or a payment link), oldest
+    /// first.
     pub(crate) async fn attachments_of(
         &self,
         scope: Scope,
-        invoice: Uuid,
+        owner: Owner,
     ) -> Result<Vec<AttachmentRow>, Error> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM invoice_attachments WHERE partner_id = $1 AND livemode = $2 AND invoice_id = $3 \
+            "SELECT {} FROM invoice_attachments WHERE partner_id = $1 AND livemode = $2 AND {} = $3 \
              ORDER BY created_at, id",
-            ATTACHMENTS.select
+            ATTACHMENTS.select,
+            owner.column()
         )))
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .bind(invoice)
+        .bind(owner.id())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -1266,16 +1270,21 @@ impl Store {
         content: &[u8],
         now: DateTime<Utc>,
     ) -> Result<AttachmentRow, Error> {
+        let (invoice, link) = match new.owner {
+            Owner::Invoice(id) => (Some(id), None),
+            Owner::Link(id) => (None, Some(id)),
+        };
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO invoice_attachments (id, partner_id, livemode, invoice_id, file_name, content_type, \
-             size_bytes, sha256, content, attrs, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {}",
+            "INSERT INTO invoice_attachments (id, partner_id, livemode, invoice_id, payment_link_id, file_name, \
+             content_type, size_bytes, sha256, content, attrs, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {}",
             ATTACHMENTS.select
         )))
         .bind(Uuid::now_v7())
         .bind(scope.partner_id)
         .bind(scope.livemode)
-        .bind(new.invoice_id)
+        .bind(invoice)
+        .bind(link)
         .bind(&new.file_name)
         .bind(new.content_type)
         .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
@@ -1312,7 +1321,8 @@ impl Store {
 pub(crate) struct AttachmentRow {
     pub(crate) id: Uuid,
     pub(crate) livemode: bool,
-    pub(crate) invoice_id: Uuid,
+    pub(crate) invoice_id: Option<Uuid>,
+    pub(crate) payment_link_id: Option<Uuid>,
     pub(crate) file_name: String,
     pub(crate) content_type: String,
     pub(crate) size_bytes: i64,
@@ -1321,10 +1331,36 @@ pub(crate) struct AttachmentRow {
     pub(crate) created_at: DateTime<Utc>,
 }
 
+/// What a file is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// An invoice.
+    Invoice(Uuid),
+    /// A payment link.
+    Link(Uuid),
+}
+
+impl Owner {
+    /// The column that names it.
+    const fn column(self) -> &'static str {
+        match self {
+            Self::Invoice(_) => "invoice_id",
+            Self::Link(_) => "payment_link_id",
+        }
+    }
+
+    /// Its id.
+    const fn id(self) -> Uuid {
+        match self {
+            Self::Invoice(id) | Self::Link(id) => id,
+        }
+    }
+}
+
 /// An attachment to store.
 #[derive(Clone, Debug)]
 pub(crate) struct NewAttachment {
-    pub(crate) invoice_id: Uuid,
+    pub(crate) owner: Owner,
     pub(crate) file_name: String,
     pub(crate) content_type: &'static str,
     pub(crate) attrs: Value,

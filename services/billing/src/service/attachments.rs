@@ -1,5 +1,6 @@
-//! Invoice attachments: files a partner shares with an invoice's customer,
-//! checked by the kit's file rules and kept with the invoice.
+//! Attachments: files a partner shares with an invoice's customer or a
+//! payment link's payer, checked by the kit's file rules and kept with
+//! their invoice or link.
 
 use paymesh_kit::{
     Error,
@@ -14,7 +15,7 @@ use super::Billing;
 use crate::{
     convert,
     domain::invoice::Status,
-    store::{ATTACHMENTS, AttachmentRow, NewAttachment, Store},
+    store::{ATTACHMENTS, AttachmentRow, NewAttachment, Owner, Store},
 };
 
 impl Billing {
@@ -29,6 +30,7 @@ impl Billing {
         let pb::InvoiceAttachment {
             id: _,
             invoice_id,
+            payment_link_id,
             file_name,
             content_type,
             size_bytes: _,
@@ -38,11 +40,20 @@ impl Billing {
             create_time: _,
         } = invoice_attachment.unwrap_or_default();
         let mut fields = Fields::new("invoice_attachment");
-        let invoice = if invoice_id.trim().is_empty() {
-            fields.push("invoice_id", "Required: the invoice the file is attached to");
-            None
-        } else {
-            fields.take("invoice_id", wire::id(&invoice_id))
+        let owner = match (invoice_id.trim().is_empty(), payment_link_id.trim().is_empty()) {
+            (false, true) => fields.take("invoice_id", wire::id(&invoice_id)).map(Owner::Invoice),
+            (true, false) => fields.take("payment_link_id", wire::id(&payment_link_id)).map(Owner::Link),
+            (true, true) => {
+                fields.push(
+                    "invoice_id",
+                    "Required: the invoice (or payment_link_id: the link) the file is attached to",
+                );
+                None
+            }
+            (false, false) => {
+                fields.push("payment_link_id", "Give invoice_id or payment_link_id, not both");
+                None
+            }
         };
         let file_name = fields.take("file_name", FileName::parse(&file_name));
         let content_type = fields.take("content_type", ContentType::parse(&content_type));
@@ -50,26 +61,15 @@ impl Billing {
             fields.take("content", check_content(&content, kind, self.max_file_bytes));
         }
         let attrs = fields.take("attrs", convert::attrs(attrs));
-        let (Some(invoice_id), Some(file_name), Some(content_type), Some(attrs), true) =
-            (invoice, file_name, content_type, attrs, fields.ok())
+        let (Some(owner), Some(file_name), Some(content_type), Some(attrs), true) =
+            (owner, file_name, content_type, attrs, fields.ok())
         else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
         let mut tx = self.store.begin().await?;
-        let invoice = match Store::invoice(&mut tx, scope, invoice_id, true).await {
-            Err(Error::NotFound { .. }) => {
-                return Err(Error::invalid("invoice_attachment.invoice_id", "No such invoice"));
-            }
-            other => other?,
-        };
-        if invoice.status() == Status::Closed {
-            return Err(Error::invalid(
-                "invoice_attachment.invoice_id",
-                "The invoice is closed: nothing more is attached to it",
-            ));
-        }
+        self.open_owner(&mut tx, scope, owner, true).await?;
         let new = NewAttachment {
-            invoice_id,
+            owner,
             file_name: file_name.as_str().to_owned(),
             content_type: content_type.as_str(),
             attrs,
@@ -79,7 +79,7 @@ impl Billing {
         let data = convert::attachment_json(&row);
         Store::record(&mut tx, scope, ("invoice_attachment", "created"), row.id, data, now).await?;
         tx.commit().await?;
-        tracing::info!(attachment = %row.id, invoice = %invoice_id, bytes = row.size_bytes, "file attached");
+        tracing::info!(attachment = %row.id, owner = ?owner, bytes = row.size_bytes, "file attached");
         Ok(row)
     }
 
@@ -109,17 +109,18 @@ impl Billing {
         Ok((row, content))
     }
 
-    /// Deletes an attachment of an invoice that is not closed.
+    /// Deletes an attachment of an invoice that is not closed, or of a link
+    /// that still takes payments.
     pub(crate) async fn delete_attachment(&self, scope: Scope, id: &str) -> Result<AttachmentRow, Error> {
         let found = self.attachment(scope, id).await?;
+        let owner = match (found.invoice_id, found.payment_link_id) {
+            (Some(invoice), _) => Owner::Invoice(invoice),
+            (None, Some(link)) => Owner::Link(link),
+            (None, None) => return Err(Error::NotFound { resource: "Invoice attachment" }),
+        };
         let mut tx = self.store.begin().await?;
-        // The invoice first, as every change of an invoice locks it.
-        let invoice = Store::invoice(&mut tx, scope, found.invoice_id, true).await?;
-        if invoice.status() == Status::Closed {
-            return Err(Error::Conflict(
-                "The invoice is closed: its attachments stay as they are".to_owned(),
-            ));
-        }
+        // The owner first, as every change of an invoice or link locks it.
+        self.open_owner(&mut tx, scope, owner, false).await?;
         let row: AttachmentRow =
             one(&mut tx, &ATTACHMENTS, scope, (found.id, "Invoice attachment"), true).await?;
         Store::delete_attachment(&mut tx, row.id).await?;
@@ -128,5 +129,43 @@ impl Billing {
         Store::record(&mut tx, scope, ("invoice_attachment", "deleted"), row.id, data, now).await?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// Locks the owner of a file change, refusing a closed invoice or a
+    /// link that takes no more payments (their files stay as they are).
+    /// `creating`: a missing owner is a problem of the body.
+    async fn open_owner(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        scope: Scope,
+        owner: Owner,
+        creating: bool,
+    ) -> Result<(), Error> {
+        let closed = match owner {
+            Owner::Invoice(id) => match Store::invoice(tx, scope, id, true).await {
+                Err(Error::NotFound { .. }) if creating => {
+                    return Err(Error::invalid("invoice_attachment.invoice_id", "No such invoice"));
+                }
+                found => (found?.status() == Status::Closed).then_some("The invoice is closed"),
+            },
+            Owner::Link(id) => match Store::link(tx, scope, id, true).await {
+                Err(Error::NotFound { .. }) if creating => {
+                    return Err(Error::invalid("invoice_attachment.payment_link_id", "No such payment link"));
+                }
+                found => found?.status_at(self.clock.now()).closed_reason(),
+            },
+        };
+        match (closed, creating, owner) {
+            (None, _, _) => Ok(()),
+            (Some(why), true, Owner::Invoice(_)) => Err(Error::invalid(
+                "invoice_attachment.invoice_id",
+                format!("{why}: nothing more is attached to it"),
+            )),
+            (Some(why), true, Owner::Link(_)) => Err(Error::invalid(
+                "invoice_attachment.payment_link_id",
+                format!("{why}: nothing more is attached to it"),
+            )),
+            (Some(why), false, _) => Err(Error::Conflict(format!("{why}: its attachments stay as they are"))),
+        }
     }
 }

@@ -31,7 +31,7 @@ use crate::{
     },
     peers::{Charged, LINK_ATTEMPT_ATTR, LinkPayment},
     store::{
-        AttachmentRow, InvoiceRow, Store,
+        AttachmentRow, InvoiceRow, Owner, Store,
         links::{AttemptRow, LinkRow},
     },
 };
@@ -101,7 +101,7 @@ impl Billing {
             Some(invoice) => {
                 let mut conn = self.store.begin().await?;
                 let items = Store::items_of_in(&mut conn, &[invoice.id]).await?;
-                let files = self.store.attachments_of(scope, invoice.id).await?;
+                let files = self.store.attachments_of(scope, Owner::Invoice(invoice.id)).await?;
                 Some(pb::PayPageInvoice {
                     id: invoice.id.to_string(),
                     description: invoice.description.clone().unwrap_or_default(),
@@ -123,6 +123,7 @@ impl Billing {
                 })
             }
         };
+        let own_files = self.store.attachments_of(scope, Owner::Link(row.id)).await?;
         let merchant_name = self.merchant_name(scope, row.processing_id).await?;
         let url = self.link_url(&row);
         Ok(pb::PayPage {
@@ -131,12 +132,16 @@ impl Billing {
             invoice: page_invoice,
             asks_payer: row.customer_id.is_none(),
             transaction_id: row.transaction_id.map(|t| t.to_string()).unwrap_or_default(),
+            attachments: own_files
+                .iter()
+                .map(|f| pb::PayPageFile { id: f.id.to_string(), file_name: f.file_name.clone() })
+                .collect(),
             merchant_name,
             link: Some(convert::link_to_proto(&row, &[], &url, now)),
         })
     }
 
-    /// One file of the invoice of the link whose URL holds `token`.
+    /// One file of the link whose URL holds `token`, or of its invoice.
     pub(crate) async fn page_attachment(
         &self,
         token: &str,
@@ -146,7 +151,9 @@ impl Billing {
         let not_found = || Error::NotFound { resource: "Invoice attachment" };
         let id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
         let file = self.store.attachment(scope, id).await?;
-        if row.invoice_id != Some(file.invoice_id) {
+        let offered = file.payment_link_id == Some(row.id)
+            || (file.invoice_id.is_some() && file.invoice_id == row.invoice_id);
+        if !offered {
             return Err(not_found());
         }
         let content = self.store.attachment_content(file.id).await?;
