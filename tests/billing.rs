@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use paymesh_proto::billing::v1::{self as pb, invoice_service_client::InvoiceServiceClient};
-use paymesh_tests::{Mesh, Reply, authorized, live_key, test_key};
+use paymesh_tests::{Mesh, Reply, authorized, form_encode as encode, live_key, test_key};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -36,16 +36,6 @@ async fn until(mesh: &Mesh, path: &str, key: &str, done: impl Fn(&Value) -> bool
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("GET {path} never came to what was awaited");
-}
-
-/// `text` percent-encoded for a form body.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn values(body: &Value) -> &Vec<Value> {

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use paymesh_proto::billing::v1::{self as pb, payment_link_service_client::PaymentLinkServiceClient};
-use paymesh_tests::{Mesh, authorized, live_key, test_key};
+use paymesh_tests::{Mesh, authorized, form_encode as encode, live_key, test_key};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -70,16 +70,6 @@ const DECLINED_CARD: &[(&str, &str)] = &[
     ("postal_code", "10001"),
 ];
 const PAYER: &[(&str, &str)] = &[("payer_name", "Ada Payer"), ("payer_email", "ada@example.com")];
-
-/// `text` percent-encoded for a form body.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Submits a page's form: the status and the HTML answered.
 async fn submit(url: &str, submission: &str, fields: &[&[(&str, &str)]]) -> (u16, String) {

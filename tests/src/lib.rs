@@ -343,6 +343,17 @@ pub fn live_key(partner: &CreatedPartner) -> &str {
     key(partner, "secret_key_")
 }
 
+/// `text` percent-encoded for a form body (`application/x-www-form-urlencoded`),
+/// as the references' curl examples send it.
+pub fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The repository's root (the Makefile's `.venv` is there).
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
