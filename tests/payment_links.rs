@@ -1237,3 +1237,60 @@ async fn files_attached_to_a_link_are_offered_on_its_page() {
     assert_eq!(kept.status, 409, "{:?}", kept.body);
     assert_eq!(values(&http.get(&format!("/payment_links/{id}/attachments"), key).await.body).len(), 1);
 }
+
+#[tokio::test]
+async fn a_merchant_attaches_and_removes_files_of_its_own_links_only() {
+    let mesh = Mesh::start().await;
+    let (http, key) = (mesh.http(), test_key(&mesh.acme));
+    let mine = mesh.acme.default_accounts[0].to_string();
+    let shop = other_shop(&mesh, key).await;
+    let own = link(&mesh, key, json!({"description": "Mine", "amount": 5})).await;
+    let theirs = link(&mesh, key, json!({"description": "Theirs", "amount": 5, "processing_id": shop})).await;
+    let (own, theirs) = (own["id"].as_str().unwrap().to_owned(), theirs["id"].as_str().unwrap().to_owned());
+    let issued = http.post("/access_tokens", key, json!({"type": "merchant", "account_id": mine})).await;
+    let token = issued.body["access_token"].as_str().unwrap().to_owned();
+    let file = json!({"file_name": "invoice.pdf", "content_type": "application/pdf",
+        "content": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, PDF)});
+
+    let attached = http
+        .send(
+            as_merchant(&mesh, Method::POST, &format!("/payment_links/{own}/attachments"), &token)
+                .json(&file),
+        )
+        .await;
+    assert_eq!(attached.status, 200, "{:?}", attached.body);
+    let file_id = attached.body["id"].as_str().unwrap().to_owned();
+    // Another merchant's link takes none from it, by path or by body.
+    let path = http
+        .send(
+            as_merchant(&mesh, Method::POST, &format!("/payment_links/{theirs}/attachments"), &token)
+                .json(&file),
+        )
+        .await;
+    assert!(matches!(path.status, 400 | 404), "{:?}", path.body);
+    let mut naming = file.clone();
+    naming["payment_link_id"] = json!(theirs);
+    let body =
+        http.send(as_merchant(&mesh, Method::POST, "/invoice_attachments", &token).json(&naming)).await;
+    assert_eq!(body.body["details"]["payment_link_id"], "No such payment link", "{:?}", body.body);
+    // The partner's file on the other merchant's link is invisible to it.
+    let partners = http.post(&format!("/payment_links/{theirs}/attachments"), key, file.clone()).await;
+    let partners = partners.body["id"].as_str().unwrap().to_owned();
+    let listed = http.send(as_merchant(&mesh, Method::GET, "/invoice_attachments", &token)).await;
+    let ids: Vec<&str> = values(&listed.body).iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [file_id.as_str()]);
+    for (method, path) in [
+        (Method::GET, format!("/invoice_attachments/{partners}")),
+        (Method::GET, format!("/invoice_attachments/{partners}/file")),
+        (Method::DELETE, format!("/invoice_attachments/{partners}")),
+    ] {
+        let reply = http.send(as_merchant(&mesh, method.clone(), &path, &token)).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {:?}", reply.body);
+    }
+    // Its own it removes.
+    let removed = http
+        .send(as_merchant(&mesh, Method::DELETE, &format!("/invoice_attachments/{file_id}"), &token))
+        .await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert_eq!(http.get(&format!("/invoice_attachments/{partners}"), key).await.status, 200);
+}

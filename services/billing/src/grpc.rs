@@ -459,12 +459,12 @@ impl InvoiceAttachmentService for AttachmentApi {
         &self,
         request: Request<pb::CreateInvoiceAttachmentRequest>,
     ) -> Result<Response<pb::CreateInvoiceAttachmentResponse>, Status> {
-        let scope = scope(&request)?;
+        let manager = manager(&request)?;
         let billing = &self.0;
         billing
             .keys
             .once(request, billing.clock.now(), |_, message| async move {
-                let row = billing.create_attachment(scope, message).await?;
+                let row = billing.create_attachment(manager, message).await?;
                 Ok(pb::CreateInvoiceAttachmentResponse {
                     invoice_attachment: Some(convert::attachment_to_proto(&row)),
                 })
@@ -476,8 +476,8 @@ impl InvoiceAttachmentService for AttachmentApi {
         &self,
         request: Request<pb::GetInvoiceAttachmentRequest>,
     ) -> Result<Response<pb::GetInvoiceAttachmentResponse>, Status> {
-        let scope = scope(&request)?;
-        let row = self.0.attachment(scope, &request.get_ref().id).await?;
+        let manager = manager(&request)?;
+        let row = self.0.attachment(manager, &request.get_ref().id).await?;
         Ok(Response::new(pb::GetInvoiceAttachmentResponse {
             invoice_attachment: Some(convert::attachment_to_proto(&row)),
         }))
@@ -487,9 +487,9 @@ impl InvoiceAttachmentService for AttachmentApi {
         &self,
         request: Request<pb::ListInvoiceAttachmentsRequest>,
     ) -> Result<Response<pb::ListInvoiceAttachmentsResponse>, Status> {
-        let scope = scope(&request)?;
+        let manager = manager(&request)?;
         let query = request.get_ref().query.clone().unwrap_or_default();
-        let listing = self.0.attachments(scope, &query).await?;
+        let listing = self.0.attachments(manager, &query).await?;
         Ok(Response::new(pb::ListInvoiceAttachmentsResponse {
             invoice_attachments: listing.items.iter().map(convert::attachment_to_proto).collect(),
             computed: structs(listing.computed),
@@ -501,8 +501,8 @@ impl InvoiceAttachmentService for AttachmentApi {
         &self,
         request: Request<pb::GetInvoiceAttachmentContentRequest>,
     ) -> Result<Response<pb::GetInvoiceAttachmentContentResponse>, Status> {
-        let scope = scope(&request)?;
-        let (row, content) = self.0.attachment_content(scope, &request.get_ref().id).await?;
+        let manager = manager(&request)?;
+        let (row, content) = self.0.attachment_content(manager, &request.get_ref().id).await?;
         Ok(Response::new(pb::GetInvoiceAttachmentContentResponse {
             invoice_attachment: Some(convert::attachment_to_proto(&row)),
             content,
@@ -513,8 +513,8 @@ impl InvoiceAttachmentService for AttachmentApi {
         &self,
         request: Request<pb::DeleteInvoiceAttachmentRequest>,
     ) -> Result<Response<pb::DeleteInvoiceAttachmentResponse>, Status> {
-        let scope = scope(&request)?;
-        let row = self.0.delete_attachment(scope, &request.get_ref().id).await?;
+        let manager = manager(&request)?;
+        let row = self.0.delete_attachment(manager, &request.get_ref().id).await?;
         Ok(Response::new(pb::DeleteInvoiceAttachmentResponse {
             invoice_attachment: Some(convert::attachment_to_proto(&row)),
         }))

@@ -1224,14 +1224,32 @@ impl Store {
         one(&mut *self.pool.acquire().await?, &ATTACHMENTS, scope, (id, "Invoice attachment"), false).await
     }
 
-    /// The attachments of `scope` that `query` matches.
+    /// The attachments of `scope` that `query` matches; with `merchant`,
+    /// only those of its processing account's invoices and links.
     pub(crate) async fn attachments(
         &self,
         scope: Scope,
         query: &ListQuery,
         limits: ListLimits,
+        merchant: Option<Uuid>,
     ) -> Result<Listing<AttachmentRow>, Error> {
-        self.listed(&ATTACHMENTS, scope, query, limits).await
+        let Some(merchant) = merchant else { return self.listed(&ATTACHMENTS, scope, query, limits).await };
+        list(
+            &self.pool,
+            &ATTACHMENTS,
+            scope,
+            query,
+            limits,
+            |b| {
+                b.push(" AND (invoice_id IN (SELECT id FROM invoices WHERE processing_id = ")
+                    .push_bind(merchant)
+                    .push(") OR payment_link_id IN (SELECT id FROM payment_links WHERE processing_id = ")
+                    .push_bind(merchant)
+                    .push("))");
+            },
+            |row| Ok(AttachmentRow::from_row(row)?),
+        )
+        .await
     }
 
     /// The attachments of `owner` (an invoice or a payment link), oldest

@@ -4,14 +4,15 @@
 
 use paymesh_kit::{
     Error,
-    auth::Scope,
     files::{ContentType, FileName, check_content},
     query::{Listing, one},
     wire::{self, Fields},
 };
 use paymesh_proto::{billing::v1 as pb, common::v1::ListQuery};
 
-use super::Billing;
+use uuid::Uuid;
+
+use super::{Billing, links::Manager};
 use crate::{
     convert,
     domain::invoice::Status,
@@ -23,9 +24,10 @@ impl Billing {
     /// closed.
     pub(crate) async fn create_attachment(
         &self,
-        scope: Scope,
+        manager: Manager,
         request: pb::CreateInvoiceAttachmentRequest,
     ) -> Result<AttachmentRow, Error> {
+        let scope = manager.scope;
         let pb::CreateInvoiceAttachmentRequest { invoice_attachment, content } = request;
         let pb::InvoiceAttachment {
             id: _,
@@ -67,7 +69,7 @@ impl Billing {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
         let mut tx = self.store.begin().await?;
-        self.open_owner(&mut tx, scope, owner, true).await?;
+        self.open_owner(&mut tx, manager, owner, true).await?;
         let new = NewAttachment {
             owner,
             file_name: file_name.as_str().to_owned(),
@@ -83,36 +85,52 @@ impl Billing {
         Ok(row)
     }
 
-    /// One attachment's description.
-    pub(crate) async fn attachment(&self, scope: Scope, id: &str) -> Result<AttachmentRow, Error> {
-        let id = wire::object_id(id, || Error::NotFound { resource: "Invoice attachment" })?;
-        self.store.attachment(scope, id).await
+    /// One attachment's description, if the manager may see its owner.
+    pub(crate) async fn attachment(&self, manager: Manager, id: &str) -> Result<AttachmentRow, Error> {
+        let not_found = || Error::NotFound { resource: "Invoice attachment" };
+        let id = wire::object_id(id, not_found)?;
+        let row = self.store.attachment(manager.scope, id).await?;
+        if let Some(merchant) = manager.merchant {
+            let mut conn = self.store.begin().await?;
+            let processing = match (row.invoice_id, row.payment_link_id) {
+                (Some(invoice), _) => {
+                    Store::invoice(&mut conn, manager.scope, invoice, false).await?.processing_id
+                }
+                (None, Some(link)) => Store::link(&mut conn, manager.scope, link, false).await?.processing_id,
+                (None, None) => return Err(not_found()),
+            };
+            if processing != merchant {
+                return Err(not_found());
+            }
+        }
+        Ok(row)
     }
 
     /// The attachments a query matches.
     pub(crate) async fn attachments(
         &self,
-        scope: Scope,
+        manager: Manager,
         query: &ListQuery,
     ) -> Result<Listing<AttachmentRow>, Error> {
-        self.store.attachments(scope, query, self.limits).await
+        self.store.attachments(manager.scope, query, self.limits, manager.merchant).await
     }
 
     /// One attachment with its file.
     pub(crate) async fn attachment_content(
         &self,
-        scope: Scope,
+        manager: Manager,
         id: &str,
     ) -> Result<(AttachmentRow, Vec<u8>), Error> {
-        let row = self.attachment(scope, id).await?;
+        let row = self.attachment(manager, id).await?;
         let content = self.store.attachment_content(row.id).await?;
         Ok((row, content))
     }
 
     /// Deletes an attachment of an invoice that is not closed, or of a link
     /// that still takes payments.
-    pub(crate) async fn delete_attachment(&self, scope: Scope, id: &str) -> Result<AttachmentRow, Error> {
-        let found = self.attachment(scope, id).await?;
+    pub(crate) async fn delete_attachment(&self, manager: Manager, id: &str) -> Result<AttachmentRow, Error> {
+        let scope = manager.scope;
+        let found = self.attachment(manager, id).await?;
         let owner = match (found.invoice_id, found.payment_link_id) {
             (Some(invoice), _) => Owner::Invoice(invoice),
             (None, Some(link)) => Owner::Link(link),
@@ -120,7 +138,7 @@ impl Billing {
         };
         let mut tx = self.store.begin().await?;
         // The owner first, as every change of an invoice or link locks it.
-        self.open_owner(&mut tx, scope, owner, false).await?;
+        self.open_owner(&mut tx, manager, owner, false).await?;
         let row: AttachmentRow =
             one(&mut tx, &ATTACHMENTS, scope, (found.id, "Invoice attachment"), true).await?;
         Store::delete_attachment(&mut tx, row.id).await?;
@@ -137,22 +155,31 @@ impl Billing {
     async fn open_owner(
         &self,
         tx: &mut sqlx::PgConnection,
-        scope: Scope,
+        manager: Manager,
         owner: Owner,
         creating: bool,
     ) -> Result<(), Error> {
+        let scope = manager.scope;
+        // A merchant's own invoices and links only; another's is missing.
+        let mine = |processing: Uuid| manager.merchant.is_none_or(|m| m == processing);
         let closed = match owner {
             Owner::Invoice(id) => match Store::invoice(tx, scope, id, true).await {
-                Err(Error::NotFound { .. }) if creating => {
+                Ok(found) if mine(found.processing_id) => {
+                    (found.status() == Status::Closed).then_some("The invoice is closed")
+                }
+                Ok(_) | Err(Error::NotFound { .. }) if creating => {
                     return Err(Error::invalid("invoice_attachment.invoice_id", "No such invoice"));
                 }
-                found => (found?.status() == Status::Closed).then_some("The invoice is closed"),
+                Ok(_) => return Err(Error::NotFound { resource: "Invoice attachment" }),
+                Err(other) => return Err(other),
             },
             Owner::Link(id) => match Store::link(tx, scope, id, true).await {
-                Err(Error::NotFound { .. }) if creating => {
+                Ok(found) if mine(found.processing_id) => found.status_at(self.clock.now()).closed_reason(),
+                Ok(_) | Err(Error::NotFound { .. }) if creating => {
                     return Err(Error::invalid("invoice_attachment.payment_link_id", "No such payment link"));
                 }
-                found => found?.status_at(self.clock.now()).closed_reason(),
+                Ok(_) => return Err(Error::NotFound { resource: "Invoice attachment" }),
+                Err(other) => return Err(other),
             },
         };
         match (closed, creating, owner) {
