@@ -440,7 +440,7 @@ mod tests {
         .collect();
         let problems = vec![
             ("answers.Unit".to_owned(), "Required".to_owned()),
-            ("payment.payer.email".to_owned(), "Must be an email address".to_owned()),
+            ("payment.payer.email".to_owned(), "Must be a valid email address".to_owned()),
         ];
         let filled = Filled::again("sub2".into(), &pairs, "Check the fields".into(), problems);
         let html = form("tok", &page(), &filled);
@@ -448,7 +448,7 @@ mod tests {
         assert!(!html.contains("4111111111119903"));
         assert!(!html.contains("value=\"123\""));
         assert!(html.contains("aria-describedby=\"f-answer-Unit-error\""));
-        assert!(html.contains("id=\"f-payer-email-error\">Must be an email address"));
+        assert!(html.contains("id=\"f-payer-email-error\">Must be a valid email address"));
         assert!(html.contains("role=\"alert\">Check the fields"));
     }
 
