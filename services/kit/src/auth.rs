@@ -190,6 +190,17 @@ impl Principal {
         }
     }
 
+    /// The processing account a merchant token acts for (`None` for a
+    /// secret key or a paymesh service, which act for the whole partner);
+    /// client keys are refused. For the calls a merchant portal makes:
+    /// payment links, their files, the account's payments.
+    pub fn merchant_account(&self) -> Result<Option<Uuid>, Error> {
+        match (self.key_kind, self.account_id) {
+            (KeyKind::Merchant, Some(account)) => Ok(Some(account)),
+            _ => self.require_secret_key().map(|()| None),
+        }
+    }
+
     /// Fails unless the caller is the paymesh service `name` (internal RPCs
     /// that no partner key may call).
     pub fn require_service(&self, name: &str) -> Result<(), Error> {
@@ -1026,6 +1037,23 @@ mod tests {
         assert!(matches!(p.require_secret_key(), Err(Error::Forbidden(_))));
         p.key_kind = KeyKind::Merchant;
         assert!(matches!(p.require_secret_key(), Err(Error::Forbidden(_))));
+    }
+
+    #[test]
+    fn a_merchant_token_acts_for_its_processing_account_only() {
+        let mut p = principal();
+        assert_eq!(p.merchant_account().unwrap(), None, "a secret key acts for the partner");
+        let account = Uuid::now_v7();
+        p.key_kind = KeyKind::Merchant;
+        p.account_id = Some(account);
+        assert_eq!(p.merchant_account().unwrap(), Some(account));
+        p.account_id = None;
+        assert!(
+            matches!(p.merchant_account(), Err(Error::Forbidden(_))),
+            "a merchant token names its account"
+        );
+        p.key_kind = KeyKind::Client;
+        assert!(matches!(p.merchant_account(), Err(Error::Forbidden(_))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::{collections::VecDeque, sync::Arc};
 use chrono::{NaiveDate, TimeDelta};
 use paymesh_kit::{
     Error, Violation,
-    auth::{KeyKind, Principal, Scope},
+    auth::{Principal, Scope},
     clock::Clock,
     config::ListLimits,
     idempotency::Claimed,
@@ -93,16 +93,6 @@ struct IntentPayout {
     method: Option<PayoutMethod>,
 }
 
-/// The processing account of a merchant token (`None` for a secret key or
-/// a service); client keys are refused. A merchant token reads its own
-/// processing account's transactions and refunds its payments.
-fn merchant_of(principal: &Principal) -> Result<Option<Uuid>, Error> {
-    match (principal.key_kind, principal.account_id) {
-        (KeyKind::Merchant, Some(account)) => Ok(Some(account)),
-        _ => principal.require_secret_key().map(|()| None),
-    }
-}
-
 impl Payments {
     fn connector(&self, scope: Scope) -> Result<&Arc<dyn Connector>, Error> {
         if !scope.livemode {
@@ -126,7 +116,7 @@ impl Payments {
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
         let scope = principal.scope();
-        let merchant = merchant_of(principal)?;
+        let merchant = principal.merchant_account()?;
         let refund =
             request.transaction.as_ref().is_some_and(|t| t.r#type == pb::TransactionType::Refund as i32);
         if merchant.is_some() && !refund {
@@ -435,7 +425,7 @@ impl Payments {
 
     /// Transaction `id`.
     pub(crate) async fn get(&self, principal: &Principal, id: &str) -> Result<Transaction, Error> {
-        let merchant = merchant_of(principal)?;
+        let merchant = principal.merchant_account()?;
         let id = wire::object_id(id, || Error::NotFound { resource: "Transaction" })?;
         let found = self.store.get(principal.scope(), id).await?;
         if merchant.is_some_and(|m| found.processing_id != Some(m)) {
@@ -452,7 +442,7 @@ impl Payments {
     ) -> Result<Listing<Transaction>, Error> {
         let mut query = request.query.clone().unwrap_or_default();
         // A merchant token lists its own processing account's only.
-        if let Some(merchant) = merchant_of(principal)? {
+        if let Some(merchant) = principal.merchant_account()? {
             query.filters.push(common::Filter {
                 field: Some(common::FieldRef { path: vec!["processing_id".to_owned()], function: 0 }),
                 any_of: vec![common::Condition {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use paymesh_kit::{
     Error,
-    auth::{KeyKind, Principal, Scope},
+    auth::{Principal, Scope},
     crypto::random_base62,
     money::{Currency, Money},
     query::Listing,
@@ -71,12 +71,7 @@ pub(crate) struct Manager {
 impl Manager {
     /// The manager a credential makes; client keys manage no links.
     pub(crate) fn of(principal: &Principal) -> Result<Self, Error> {
-        match (principal.key_kind, principal.account_id) {
-            (KeyKind::Merchant, Some(account)) => {
-                Ok(Self { scope: principal.scope(), merchant: Some(account) })
-            }
-            _ => Ok(Self { scope: super::scope_of(principal)?, merchant: None }),
-        }
+        Ok(Self { scope: principal.scope(), merchant: principal.merchant_account()? })
     }
 
     /// Whether the manager may see `row`.
