@@ -11,7 +11,7 @@ use paymesh_kit::{
     error::Violation,
     grpc::Channel,
 };
-use paymesh_kit::{money::Money, wire::IDEMPOTENCY_KEY};
+use paymesh_kit::{money::Money, query::equal, wire::IDEMPOTENCY_KEY};
 use paymesh_proto::{
     common::v1 as common,
     identity::v1::{self as id, account_service_client::AccountServiceClient},
@@ -284,14 +284,6 @@ impl Peers {
 /// The attribute of a link's payment that names the page submission
 /// (attempt) that made it.
 pub(crate) const LINK_ATTEMPT_ATTR: &str = "payment_link_attempt_id";
-
-/// The filter `path = value`.
-fn equal(path: &[&str], value: &str) -> common::Filter {
-    common::Filter {
-        field: Some(common::FieldRef { path: path.iter().map(|p| (*p).to_owned()).collect(), function: 0 }),
-        any_of: vec![common::Condition { operator: common::Operator::Equal as i32, value: value.to_owned() }],
-    }
-}
 
 /// A payment through a link's page.
 #[derive(Clone, Debug)]

@@ -33,3 +33,32 @@ pub use names::{
     scalar_function_name,
 };
 pub use resource::{Column, ColumnType, Resource};
+
+use paymesh_proto::common::v1 as common;
+
+/// The filter `path = value` of a list query a service sends a peer (REST
+/// `attrs[plan]=gold` is `equal(&["attrs", "plan"], "gold")`).
+pub fn equal(path: &[&str], value: &str) -> common::Filter {
+    common::Filter {
+        field: Some(common::FieldRef { path: path.iter().map(|p| (*p).to_owned()).collect(), function: 0 }),
+        any_of: vec![common::Condition { operator: common::Operator::Equal as i32, value: value.to_owned() }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_equality_filter_names_its_path_and_value() {
+        let filter = equal(&["processing", "default"], "true");
+        let field = filter.field.unwrap();
+        assert_eq!(
+            (field.path.as_slice(), field.function),
+            (["processing", "default"].map(str::to_owned).as_slice(), 0)
+        );
+        assert_eq!(filter.any_of.len(), 1);
+        assert_eq!(filter.any_of[0].operator, common::Operator::Equal as i32);
+        assert_eq!(filter.any_of[0].value, "true");
+    }
+}

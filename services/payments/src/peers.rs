@@ -9,6 +9,7 @@ use paymesh_kit::{
     funding::FundingType,
     grpc::Channel,
     money::Money,
+    query::equal,
     wire::IDEMPOTENCY_KEY,
 };
 use paymesh_proto::billing::v1::{self as bl, allocation_service_client::AllocationServiceClient};
@@ -70,14 +71,6 @@ impl std::fmt::Debug for Peers {
 fn id_of(raw: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(raw)
         .map_err(|_| Error::Internal(anyhow::anyhow!("a peer answered a {what} that is not an id")))
-}
-
-/// A list query's equality filter on `path` (dotted).
-fn equal(path: &str, value: &str) -> common::Filter {
-    common::Filter {
-        field: Some(common::FieldRef { path: path.split('.').map(str::to_owned).collect(), function: 0 }),
-        any_of: vec![common::Condition { operator: common::Operator::Equal as i32, value: value.to_owned() }],
-    }
 }
 
 fn optional_id(raw: Option<&String>) -> Option<Uuid> {
@@ -237,7 +230,7 @@ impl Peers {
     /// The partner's default processing account in this mode, if any.
     pub(crate) async fn default_processing_account(&self, scope: Scope) -> Result<Option<Uuid>, Error> {
         let query = common::ListQuery {
-            filters: vec![equal("type", "processing"), equal("processing.default", "true")],
+            filters: vec![equal(&["type"], "processing"), equal(&["processing", "default"], "true")],
             limit: 1,
             ..Default::default()
         };
@@ -252,7 +245,10 @@ impl Peers {
     /// the flag) has it now.
     pub(crate) async fn default_method(&self, scope: Scope, account: Uuid) -> Result<Option<Uuid>, Error> {
         let query = common::ListQuery {
-            filters: vec![equal("account_id", &account.to_string()), equal("default_payment_method", "true")],
+            filters: vec![
+                equal(&["account_id"], &account.to_string()),
+                equal(&["default_payment_method"], "true"),
+            ],
             limit: 1,
             ..Default::default()
         };
@@ -271,7 +267,7 @@ impl Peers {
             descending,
         };
         let query = common::ListQuery {
-            filters: vec![equal("account_id", &account.to_string())],
+            filters: vec![equal(&["account_id"], &account.to_string())],
             order_by: vec![order("default_payment_method", true), order("created_at", false)],
             limit: 20,
             ..Default::default()

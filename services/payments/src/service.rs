@@ -15,10 +15,10 @@ use paymesh_kit::{
     idempotency::Claimed,
     idempotency::IdempotencyKeys,
     money::Money,
-    query::Listing,
+    query::{Listing, equal},
     wire,
 };
-use paymesh_proto::{common::v1 as common, intents::v1 as pi, payments::v1 as pb};
+use paymesh_proto::{intents::v1 as pi, payments::v1 as pb};
 use uuid::Uuid;
 
 use crate::{
@@ -443,13 +443,7 @@ impl Payments {
         let mut query = request.query.clone().unwrap_or_default();
         // A merchant token lists its own processing account's only.
         if let Some(merchant) = principal.merchant_account()? {
-            query.filters.push(common::Filter {
-                field: Some(common::FieldRef { path: vec!["processing_id".to_owned()], function: 0 }),
-                any_of: vec![common::Condition {
-                    operator: common::Operator::Equal as i32,
-                    value: merchant.to_string(),
-                }],
-            });
+            query.filters.push(equal(&["processing_id"], &merchant.to_string()));
         }
         self.store.list(principal.scope(), &query, self.limits, request.include_ledger).await
     }

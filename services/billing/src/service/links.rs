@@ -10,7 +10,7 @@ use paymesh_kit::{
     auth::{Principal, Scope},
     crypto::random_base62,
     money::{Currency, Money},
-    query::Listing,
+    query::{Listing, equal},
     values::Email,
     wire::{self, Fields},
 };
@@ -494,13 +494,7 @@ impl Billing {
         mut query: common::ListQuery,
     ) -> Result<(Listing<LinkRow>, HashMap<Uuid, Vec<MessageRow>>), Error> {
         if let Some(merchant) = manager.merchant {
-            query.filters.push(common::Filter {
-                field: Some(common::FieldRef { path: vec!["processing_id".to_owned()], function: 0 }),
-                any_of: vec![common::Condition {
-                    operator: common::Operator::Equal as i32,
-                    value: merchant.to_string(),
-                }],
-            });
+            query.filters.push(equal(&["processing_id"], &merchant.to_string()));
         }
         let listing = self.store.links(manager.scope, &query, self.limits).await?;
         let ids: Vec<Uuid> = listing.items.iter().map(|l| l.id).collect();
