@@ -315,35 +315,33 @@ impl Billing {
             }
             _ => Some(None),
         };
+        // Identity is asked once for the customer and once for the named
+        // processing account: their answers serve every check below.
         let customer = match (customer_id.flatten(), &invoice) {
             (_, Some(invoice)) => Some(invoice.customer_id),
-            (Some(id), None) => {
-                let found = self.peers.customer(scope, id).await?;
-                if found.is_none() {
-                    fields.push("customer_id", "No such customer");
-                }
-                Some(id)
-            }
-            (None, None) => None,
+            (given, None) => given,
         };
+        let found = match customer {
+            Some(id) => self.peers.customer(scope, id).await?,
+            None => None,
+        };
+        if invoice.is_none() && customer.is_some() && found.is_none() {
+            fields.push("customer_id", "No such customer");
+        }
+        let mut merchant = None;
         let processing = match (processing_id.flatten(), &invoice) {
             (_, Some(invoice)) => Some(invoice.processing_id),
             (Some(id), None) => {
-                if !self.peers.processing_account_exists(scope, id).await? {
+                merchant = self.peers.processing_account_name(scope, id).await?;
+                if merchant.is_none() {
                     fields.push("processing_id", "No such processing account");
                 }
                 Some(id)
             }
-            (None, None) => {
-                let primary = match customer {
-                    Some(c) => self.peers.customer(scope, c).await?.and_then(|c| c.primary_processing_id),
-                    None => None,
-                };
-                match primary {
-                    Some(p) => Some(p),
-                    None => self.peers.default_processing_account(scope).await?,
-                }
-            }
+            (None, None) => match found.as_ref().and_then(|c| c.primary_processing_id) {
+                Some(primary) => Some(primary),
+                None => self.peers.default_processing_account(scope).await?,
+            },
         };
         if processing.is_none() && fields.ok() {
             fields.push(
@@ -367,13 +365,16 @@ impl Billing {
         else {
             return Err(Error::InvalidAttributes(fields.into_violations()));
         };
-        let customer_id = match (customer, inline) {
-            (Some(id), _) => Some(id),
+        // The customer's email, for the automatic message.
+        let (customer_id, recipient) = match (customer, inline) {
+            (Some(id), _) => (Some(id), found.map(|c| c.email)),
             (None, Some((name, email))) => {
-                Some(self.peers.create_customer(scope, (&name, &email), "payment_link.customer").await?)
+                let id = self.peers.create_customer(scope, (&name, &email), "payment_link.customer").await?;
+                (Some(id), Some(email))
             }
-            (None, None) => None,
+            (None, None) => (None, None),
         };
+        let recipient = recipient.filter(|e| email_address(e).is_ok());
         let token =
             random_base62(TOKEN_CHARS).map_err(|e| Error::Internal(anyhow::anyhow!("random source: {e}")))?;
         let now = self.clock.now();
@@ -401,14 +402,10 @@ impl Billing {
             created_at: now,
             modified_at: now,
         };
-        // The customer's email, for the automatic message.
-        let recipient = match customer_id {
-            Some(id) => {
-                self.peers.customer(scope, id).await?.map(|c| c.email).filter(|e| email_address(e).is_ok())
-            }
-            None => None,
+        let merchant = match merchant {
+            Some(name) => name,
+            None => self.merchant_name(scope, processing_id).await?,
         };
-        let merchant = self.merchant_name(scope, processing_id).await?;
         let mut tx = self.store.begin().await?;
         let row = Store::insert_link(&mut tx, scope, &new).await?;
         let url = self.link_url(&row);
