@@ -16,7 +16,9 @@ use paymesh_kit::{
 use paymesh_proto::common::v1::ListQuery;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction, postgres::PgRow, types::Json};
+use sqlx::{
+    FromRow, PgConnection, PgPool, Postgres, Transaction, pool::PoolConnection, postgres::PgRow, types::Json,
+};
 use uuid::Uuid;
 
 pub(crate) mod links;
@@ -347,6 +349,12 @@ impl Store {
     /// A transaction for a change.
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A connection for reads that need no transaction (one statement, or
+    /// statements that need not agree with each other).
+    pub(crate) async fn conn(&self) -> Result<PoolConnection<Postgres>, Error> {
+        Ok(self.pool.acquire().await?)
     }
 
     /// The rows of `scope` in `resource`'s table that `query` matches.

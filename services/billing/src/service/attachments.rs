@@ -91,7 +91,7 @@ impl Billing {
         let id = wire::object_id(id, not_found)?;
         let row = self.store.attachment(manager.scope, id).await?;
         if let Some(merchant) = manager.merchant {
-            let mut conn = self.store.begin().await?;
+            let mut conn = self.store.conn().await?;
             let processing = match (row.invoice_id, row.payment_link_id) {
                 (Some(invoice), _) => {
                     Store::invoice(&mut conn, manager.scope, invoice, false).await?.processing_id

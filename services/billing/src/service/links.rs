@@ -255,7 +255,7 @@ impl Billing {
         // currency.
         let mut invoice = None;
         if let Some(Some(id)) = invoice_id {
-            let mut conn = self.store.begin().await?;
+            let mut conn = self.store.conn().await?;
             match Store::invoice(&mut conn, scope, id, false).await {
                 Ok(found) if manager.merchant.is_some_and(|m| m != found.processing_id) => {
                     fields.push("invoice_id", "No such invoice");
@@ -479,7 +479,7 @@ impl Billing {
     pub(crate) async fn link(&self, manager: Manager, id: &str) -> Result<LinkWithMessages, Error> {
         let id = wire::object_id(id, || Error::NotFound { resource: "Payment link" })?;
         let row =
-            manager.visible(Store::link(&mut *self.store.begin().await?, manager.scope, id, false).await?)?;
+            manager.visible(Store::link(&mut *self.store.conn().await?, manager.scope, id, false).await?)?;
         let messages = self.store.link_messages(&[row.id]).await?;
         Ok((row, messages))
     }
@@ -622,8 +622,7 @@ impl Billing {
             "webhook" => "webhook",
             _ => return Err(Error::invalid("channel", "Must be email or webhook")),
         };
-        let stored =
-            manager.visible(Store::link(&mut *self.store.begin().await?, scope, id, false).await?)?;
+        let stored = manager.visible(Store::link(&mut *self.store.conn().await?, scope, id, false).await?)?;
         let recipient = if request.email.trim().is_empty() {
             let customer = match stored.customer_id {
                 Some(c) => self.peers.customer(scope, c).await?,

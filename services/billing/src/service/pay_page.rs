@@ -68,7 +68,7 @@ impl Billing {
     /// The invoice of `link`, if it has one.
     async fn link_invoice(&self, scope: Scope, link: &LinkRow) -> Result<Option<InvoiceRow>, Error> {
         let Some(id) = link.invoice_id else { return Ok(None) };
-        let mut conn = self.store.begin().await?;
+        let mut conn = self.store.conn().await?;
         Ok(Some(Store::invoice(&mut conn, scope, id, false).await?))
     }
 
@@ -86,7 +86,7 @@ impl Billing {
 
     /// The page of the link whose URL holds `token`.
     pub(crate) async fn pay_page(&self, token: &str) -> Result<pb::PayPage, Error> {
-        let (row, scope) = Store::link_by_token(&mut *self.store.begin().await?, token.trim(), false).await?;
+        let (row, scope) = Store::link_by_token(&mut *self.store.conn().await?, token.trim(), false).await?;
         let now = self.clock.now();
         let invoice = self.link_invoice(scope, &row).await?;
         let status = row.status_at(now);
@@ -99,7 +99,7 @@ impl Billing {
         let page_invoice = match &invoice {
             None => None,
             Some(invoice) => {
-                let mut conn = self.store.begin().await?;
+                let mut conn = self.store.conn().await?;
                 let items = Store::items_of_in(&mut conn, &[invoice.id]).await?;
                 let files = self.store.attachments_of(scope, Owner::Invoice(invoice.id)).await?;
                 Some(pb::PayPageInvoice {
@@ -147,7 +147,7 @@ impl Billing {
         token: &str,
         id: &str,
     ) -> Result<(AttachmentRow, Vec<u8>), Error> {
-        let (row, scope) = Store::link_by_token(&mut *self.store.begin().await?, token.trim(), false).await?;
+        let (row, scope) = Store::link_by_token(&mut *self.store.conn().await?, token.trim(), false).await?;
         let not_found = || Error::NotFound { resource: "Invoice attachment" };
         let id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
         let file = self.store.attachment(scope, id).await?;
@@ -167,7 +167,7 @@ impl Billing {
     ) -> Result<pb::PayPaymentLinkResponse, Error> {
         let submission = submission_id(&request.submission_id)?.to_owned();
         let (link, scope) =
-            Store::link_by_token(&mut *self.store.begin().await?, request.token.trim(), false).await?;
+            Store::link_by_token(&mut *self.store.conn().await?, request.token.trim(), false).await?;
         let currency = Currency::parse(&link.currency).unwrap_or(Currency::Usd);
         let mut fields = Fields::new("payment");
         let given = request.answers.clone().map(from_struct).unwrap_or_default();
@@ -386,8 +386,8 @@ impl Billing {
 
     /// Attempt `attempt` as stored now.
     async fn attempt_row(&self, attempt: &AttemptRow) -> Result<AttemptRow, Error> {
-        let mut tx = self.store.begin().await?;
-        Store::attempt_by_id(&mut tx, attempt.id).await
+        let mut conn = self.store.conn().await?;
+        Store::attempt_by_id(&mut conn, attempt.id).await
     }
 
     /// Resolves submissions cut short: each one's payment is looked up by
