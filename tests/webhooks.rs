@@ -760,32 +760,40 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// A self-signed certificate `<name>.pem` of `subject`, valid two days,
+/// with its key `<name>.key`, made in `dir` with the given extensions.
+fn self_signed(dir: &std::path::Path, (name, subject): (&str, &str), extensions: &[&str]) {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key.as_str(),
+        "-out",
+        pem.as_str(),
+        "-days",
+        "2",
+        "-subj",
+        subject,
+    ];
+    for extension in extensions {
+        args.extend(["-addext", extension]);
+    }
+    openssl(dir, &args);
+}
+
 #[tokio::test]
 async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
     // A private CA, and a certificate of 127.0.0.1 it signs.
     let dir = std::env::temp_dir().join(format!("paymesh-tls-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
-    openssl(
+    self_signed(
         &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=paymesh test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
+        ("ca", "/CN=paymesh test CA"),
+        &["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign"],
     );
     openssl(
         &dir,
@@ -863,26 +871,7 @@ async fn deliveries_go_over_https_to_certificates_the_events_service_trusts() {
 
     // A certificate no trusted root signed (its own) is refused: the
     // attempt fails, saying why, and nothing is posted.
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-    );
+    self_signed(&dir, ("self", "/CN=127.0.0.1"), &["subjectAltName=IP:127.0.0.1"]);
     let (mut untrusted, other_port, _ignored) =
         https_receiver(&dir.join("self.pem"), &dir.join("self.key")).await;
     let url = format!("https://127.0.0.1:{other_port}/hooks");
