@@ -184,6 +184,10 @@ async fn no_charge_reaches_the_limit_once_its_fees_are_added() {
     let key = test_key(&mesh.acme);
     let http = mesh.http();
     let (_, method) = card(&mesh, key).await;
+    // The partner has its payers pay the card fee (direct payments add
+    // none unless the settings allocate one).
+    let opted_in = http.put("/processing_settings", key, json!({"credit_conv_fee_alloc": 1})).await;
+    assert_eq!(opted_in.status, 200, "{:?}", opted_in.body);
     let before = written(&mesh).await;
     // Below the limit itself, but not with the 2.90% the payer pays.
     let near = pay(&mesh, key, &method, json!(999_999_999_999_u64)).await;

@@ -526,6 +526,7 @@ async fn quotes_and_captures_over_grpc() {
                 payout_method: paymesh_proto::identity::v1::PayoutMethod::Ach as i32,
                 speed: String::new(),
                 is_expedited: false,
+                direct_payment: false,
             },
         ))
         .await
@@ -534,6 +535,34 @@ async fn quotes_and_captures_over_grpc() {
     assert_eq!(quote.source_amount.unwrap().amount, "102.90");
     assert_eq!(quote.cust_conv_fee.unwrap().amount, "2.90");
     assert_eq!(quote.speed, "standard");
+    // A direct payment's price: the amount is what is charged; the card fee
+    // is the processing account's.
+    let direct = pricing
+        .quote(authorized(
+            key,
+            pb::QuoteRequest {
+                processing_id: recipient.clone(),
+                amount: Some(paymesh_proto::common::v1::Money {
+                    amount: "100.00".into(),
+                    currency: "USD".into(),
+                }),
+                funding_type: pb::FundingType::Credit as i32,
+                payout_method: paymesh_proto::identity::v1::PayoutMethod::Ach as i32,
+                direct_payment: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            direct.source_amount.unwrap().amount,
+            direct.fee.unwrap().amount,
+            direct.cust_conv_fee.unwrap().amount
+        ),
+        ("100.00".to_owned(), "2.90".to_owned(), "0.00".to_owned())
+    );
     let bad = pricing.quote(authorized(key, pb::QuoteRequest::default())).await.unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     let details = tonic_types::StatusExt::get_details_bad_request(&bad).unwrap();

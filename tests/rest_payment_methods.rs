@@ -157,12 +157,12 @@ async fn bad_methods_are_refused_per_attribute() {
             json!({"type": "card", "account_id": customer_id,
                    "card": {"card_number": "4242 4242 4242 4241", "expiry": "13/30"}}),
             json!({"card": {"card_number": "Not a valid card number (check digit)", "expiry": "The month must be 01 to 12"},
-                   "billing_address": {"postal_code": "Required for cards"}}),
+                   "billing_address": {"postal_code": "Required for a card on an account"}}),
         ),
         (
             json!({"type": "card", "account_id": customer_id, "card": {"card_number": PAN, "expiry": "12/30", "card_code": "1"}}),
             json!({"card": {"card_code": "Visa security codes have 3 digits"},
-                   "billing_address": {"postal_code": "Required for cards"}}),
+                   "billing_address": {"postal_code": "Required for a card on an account"}}),
         ),
         (
             json!({"type": "bank_account", "account_id": customer_id,
@@ -177,7 +177,7 @@ async fn bad_methods_are_refused_per_attribute() {
         ),
         (
             json!({"type": "cash", "account_id": 5, "card": "x"}),
-            json!({"type": "Must be one of: card, bank_account", "account_id": "Must be a string", "card": "Must be an object"}),
+            json!({"type": "Must be one of: card, bank_account", "account_id": "Must be a string or null", "card": "Must be an object"}),
         ),
         (
             json!({"type": "card", "account_id": "01938a00-0000-7000-8000-000000000001",
@@ -273,7 +273,7 @@ async fn keys_and_partners_see_only_what_they_may() {
     let many =
         http.post("/payment_methods", key, json!({"object": "list", "values": [{"type": "card"}]})).await;
     assert_eq!(many.status, 400, "{:?}", many.body);
-    assert_eq!(many.body["details"]["values"][0]["account_id"], "Required");
+    assert_eq!(many.body["details"]["values"][0]["card"], "Required for a card");
 }
 
 fn key_of(mesh: &Mesh) -> &str {

@@ -82,6 +82,17 @@ async fn until_listed(mesh: &Mesh, key: &str, path: &str, n: usize) -> paymesh_t
     panic!("{path} never listed {n}: {:?}", reply.body);
 }
 
+/// Has the partner's payers pay the whole card fee on top of their direct
+/// payments (the platform allocates them none): the convenience-fee model,
+/// opted into in the partner's processing settings.
+async fn payers_pay_card_fees(mesh: &Mesh, key: &str) {
+    let set = mesh
+        .http()
+        .put("/processing_settings", key, json!({"credit_conv_fee_alloc": 1, "debit_conv_fee_alloc": 1}))
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+}
+
 fn pay(amount: f64, method: &str) -> Value {
     json!({"type": "payment", "amount": amount, "payment_method_id": method})
 }
@@ -92,6 +103,7 @@ async fn a_payment_is_priced_refunded_through_the_ledger_and_private() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (customer, method, processing) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    payers_pay_card_fees(&mesh, key).await;
 
     let paid = http
         .post(
@@ -104,7 +116,8 @@ async fn a_payment_is_priced_refunded_through_the_ledger_and_private() {
     assert_eq!(paid.status, 200, "{:?}", paid.body);
     let payment = id(&paid);
     let p = &paid.body;
-    // The platform's default credit pricing: 2.90%, all of it the payer's.
+    // The platform's credit rate, 2.90%, all of it the payer's as the
+    // partner's settings say.
     assert_eq!(
         (p["object"].clone(), p["type"].clone(), p["status"].clone()),
         (json!("transaction"), json!("payment"), json!("processed"))
@@ -447,7 +460,7 @@ async fn one_key_charges_once_and_concurrent_refunds_never_exceed_the_payment() 
         .await;
     assert_eq!(long.status, 400, "{:?}", long.body);
 
-    // 20 refunds of 10.00 at once against 102.90: exactly 10 fit.
+    // 20 refunds of 10.00 at once against 100.00: exactly 10 fit.
     let payment = ids[0].clone();
     let refund = |_| {
         let (http, payment, key) = (http.clone(), payment.clone(), owned.clone());
@@ -890,6 +903,7 @@ async fn bank_returns_and_chargebacks_arrive_on_the_clock() {
     let http = mesh.http();
     let key = test_key(&mesh.acme);
     let (customer, _, _) = parties(&mesh, key, card("4242 4242 4242 4242")).await;
+    payers_pay_card_fees(&mesh, key).await;
     let returned = add_method(&mesh, key, &customer, bank("1000000001")).await;
     let disputed = add_method(&mesh, key, &customer, card("4000000000000259")).await;
     let overturned = add_method(&mesh, key, &customer, card("4000000000002685")).await;
@@ -1082,19 +1096,21 @@ async fn a_customers_default_cascades_and_inline_cards_are_stored_and_charged() 
     // Bad inline methods change nothing.
     let before = mesh.count("SELECT count(*) FROM payments.transactions").await;
     let methods_before = mesh.count("SELECT count(*) FROM methods.payment_methods").await;
-    let no_customer = http
+    let kept_without_expiry = http
         .post(
             "/transactions",
             key,
-            json!({"type": "payment", "amount": 5,
-        "payment_method": {"type": "card", "card": {"card_number": "4242424242424242", "expiry": "12/40"}}}),
+            json!({"type": "payment", "amount": 5, "customer_id": customer,
+        "payment_method": {"type": "card", "card": {"card_number": "4242424242424242"}}}),
         )
         .await;
-    assert_eq!(no_customer.status, 400);
-    assert!(
-        no_customer.body["details"]["customer_id"].as_str().unwrap().contains("inline"),
-        "{:?}",
-        no_customer.body
+    assert_eq!(kept_without_expiry.status, 400);
+    assert_eq!(
+        kept_without_expiry.body["details"]["payment_method"],
+        json!({"card": {"expiry": "Required for a card on an account"},
+               "billing_address": {"postal_code": "Required for a card on an account"}}),
+        "a card kept on file needs what later charges need: {:?}",
+        kept_without_expiry.body
     );
     let bad_number = http
         .post(
@@ -1122,6 +1138,118 @@ async fn a_customers_default_cascades_and_inline_cards_are_stored_and_charged() 
     assert!(unknown.body["details"]["payment_method"]["colour"].is_string(), "{:?}", unknown.body);
     assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
     assert_eq!(mesh.count("SELECT count(*) FROM methods.payment_methods").await, methods_before);
+    mesh.assert_ledger_invariants().await;
+}
+
+/// A payment's inline card or bank account with no customer is charged
+/// and not kept: the reference's first examples, as written.
+#[tokio::test]
+async fn a_card_not_on_file_is_charged_and_not_kept() {
+    let mesh = Mesh::start().await;
+    let http = mesh.http();
+    let key = test_key(&mesh.acme);
+    parties(&mesh, key, card("4242424242424242")).await;
+    let methods_before =
+        mesh.count("SELECT count(*) FROM methods.payment_methods WHERE deleted_at IS NULL").await;
+
+    // Payload's "Simple Card Payments": a number and an amount.
+    let paid = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 100.0,
+                   "payment_method": {"type": "card", "card": {"card_number": "4242 4242 4242 4242"}}}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    assert_eq!(paid.body["status"], "processed", "{:?}", paid.body);
+    assert_eq!(paid.body["customer_id"], Value::Null);
+    // The amount is what is charged: the card fee is the processing
+    // account's, netted from its deposits (no convenience fee by default).
+    assert_eq!(
+        (paid.body["amount"].clone(), paid.body["cust_conv_fee"].clone(), paid.body["fee"].clone()),
+        (json!(100), json!(0), json!(2.9))
+    );
+    assert!(!paid.body.to_string().contains("4242424242424242"));
+    let method = paid.body["payment_method_id"].as_str().unwrap().to_owned();
+    // Not kept: the method is deleted and its number erased; the payment
+    // still reads (and refunds) as before.
+    assert_eq!(http.get(&format!("/payment_methods/{method}"), key).await.status, 404);
+    let erased: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM methods.payment_methods WHERE id = $1::uuid AND single_use \
+         AND account_id IS NULL AND deleted_at IS NOT NULL AND number_sealed IS NULL AND last4 = '4242'",
+    )
+    .bind(&method)
+    .fetch_one(mesh.pool())
+    .await
+    .unwrap();
+    assert_eq!(erased, 1, "the row stays for the payment's history, its number does not");
+    let again = http.post("/transactions", key, pay(5.0, &method)).await;
+    assert_eq!(again.status, 400, "a single-use method is not charged twice: {:?}", again.body);
+    let refund = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "refund", "amount": 10, "ledger": [{"assoc_transaction_id": paid.body["id"]}]}),
+        )
+        .await;
+    assert_eq!(refund.status, 200, "{:?}", refund.body);
+
+    // "Handle Declines": declined, stored as declined, and not kept either.
+    let declined = http
+        .post(
+            "/transactions",
+            key,
+            json!({"type": "payment", "amount": 100.0,
+                   "payment_method": {"type": "card", "card": {"card_number": "4111 1111 1111 9903"}}}),
+        )
+        .await;
+    assert_eq!((declined.status, declined.body["error_type"].clone()), (400, json!("TransactionDeclined")));
+    let declined_method = declined.body["details"]["payment_method_id"].as_str().map(str::to_owned);
+    if let Some(declined_method) = declined_method {
+        assert_eq!(http.get(&format!("/payment_methods/{declined_method}"), key).await.status, 404);
+    }
+
+    // "Simple Bank Payments", with the reference's test routing number
+    // (taken in test mode only).
+    let bank = json!({"type": "payment", "amount": 100.0,
+        "payment_method": {"type": "bank_account", "bank_account":
+            {"account_number": "1234567890", "routing_number": "021000121", "account_type": "checking"}}});
+    let bank_paid = http.post("/transactions", key, bank.clone()).await;
+    assert_eq!(bank_paid.status, 200, "{:?}", bank_paid.body);
+    assert_eq!(bank_paid.body["status"], "processing", "{:?}", bank_paid.body);
+    let live = live_key(&mesh.acme, "secret_key_");
+    let live_bank = http.post("/transactions", live, bank).await;
+    assert_eq!(live_bank.status, 400, "{:?}", live_bank.body);
+    assert_eq!(
+        live_bank.body["details"]["payment_method"]["bank_account"]["routing_number"],
+        "Not a valid routing number (checksum)"
+    );
+
+    // A bad card not on file changes nothing; an expiry given is checked.
+    let before = mesh.count("SELECT count(*) FROM payments.transactions").await;
+    let all_methods = mesh.count("SELECT count(*) FROM methods.payment_methods").await;
+    for (card, field) in [
+        (json!({"card_number": "4242424242424241"}), "card_number"),
+        (json!({"card_number": "4242424242424242", "expiry": "01/20"}), "expiry"),
+    ] {
+        let bad = http
+            .post(
+                "/transactions",
+                key,
+                json!({"type": "payment", "amount": 5, "payment_method": {"type": "card", "card": card}}),
+            )
+            .await;
+        assert_eq!(bad.status, 400, "{:?}", bad.body);
+        assert!(bad.body["details"]["payment_method"]["card"][field].is_string(), "{:?}", bad.body);
+    }
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
+    assert_eq!(mesh.count("SELECT count(*) FROM methods.payment_methods").await, all_methods);
+    assert_eq!(
+        mesh.count("SELECT count(*) FROM methods.payment_methods WHERE deleted_at IS NULL").await,
+        methods_before,
+        "no method given without a customer is kept"
+    );
     mesh.assert_ledger_invariants().await;
 }
 
@@ -1191,6 +1319,6 @@ async fn a_processing_account_without_a_payout_method_takes_payments() {
     assert_eq!(paid.status, 200, "{:?}", paid.body);
     assert_eq!(paid.body["status"], "processed");
     assert_eq!(paid.body["processing_id"], json!(processing));
-    assert_eq!(paid.body["amount"], json!(102.9));
+    assert_eq!((paid.body["amount"].clone(), paid.body["fee"].clone()), (json!(100), json!(2.9)));
     mesh.assert_ledger_invariants().await;
 }

@@ -61,13 +61,15 @@ impl Peers {
         }
     }
 
-    /// The owner of payment method `id`; `None` if there is no such method.
-    pub(crate) async fn method_owner(&self, scope: Scope, id: Uuid) -> Result<Option<Uuid>, Error> {
+    /// The owner of payment method `id` (`Some(None)` for a method on no
+    /// account); `None` if there is no such method.
+    pub(crate) async fn method_owner(&self, scope: Scope, id: Uuid) -> Result<Option<Option<Uuid>>, Error> {
         let request = self.token.request(scope, pm::GetPaymentMethodRequest { id: id.to_string() });
         match self.methods.clone().get_payment_method(request).await {
-            Ok(response) => {
-                Ok(response.into_inner().payment_method.and_then(|m| Uuid::parse_str(&m.account_id).ok()))
-            }
+            Ok(response) => Ok(response
+                .into_inner()
+                .payment_method
+                .map(|m| m.account_id.as_deref().and_then(|a| Uuid::parse_str(a).ok()))),
             Err(status) if status.code() == Code::NotFound => Ok(None),
             Err(status) => Err(Error::from_peer("methods", &status)),
         }

@@ -140,9 +140,12 @@ impl Peers {
             Err(status) => return Err(Error::from_peer("methods", &status)),
         };
         let Some(method) = method else { return Ok(Err(Unusable::Missing)) };
-        let owner = Uuid::parse_str(&method.account_id).map_err(|_| {
-            Error::Internal(anyhow::anyhow!("the methods service answered a method without an owner"))
-        })?;
+        let owner = match method.account_id.as_deref() {
+            Some(owner) => Some(Uuid::parse_str(owner).map_err(|_| {
+                Error::Internal(anyhow::anyhow!("the methods service answered an unreadable owner"))
+            })?),
+            None => None,
+        };
         let expired = method.card.as_ref().is_some_and(|card| card_expired(&card.expiry, now));
         let funding = FundingType::of_method(&method);
         Ok(Ok(Method { owner, funding, expired, deleted: false }))

@@ -26,7 +26,9 @@ use crate::{
     domain::{
         delivery::{self, DeliveryOption, PayoutMethod},
         intent::{self, Pieces, Status},
-        pricing::{ExpediteFee, FundingType, Overrides, Price, Settings, platform_defaults},
+        pricing::{
+            ExpediteFee, FundingType, Overrides, Price, Settings, direct_payment_defaults, platform_defaults,
+        },
     },
     peers::{Peers, Unusable},
     store::{Intent, PricedOption, Store},
@@ -111,23 +113,31 @@ impl Intents {
         chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6)
     }
 
-    /// The settings in force for a processing account (or the partner's).
-    async fn settings(&self, scope: Scope, processing_id: Option<Uuid>) -> Result<Settings, Error> {
+    /// The settings in force for a processing account (or the partner's)
+    /// over the platform's `base` (see `pricing`).
+    async fn settings(
+        &self,
+        scope: Scope,
+        processing_id: Option<Uuid>,
+        base: fn() -> Settings,
+    ) -> Result<Settings, Error> {
         let here = self.store.overrides(scope, processing_id).await?;
-        self.settings_at(scope, processing_id, &here).await
+        self.settings_at(scope, processing_id, &here, base).await
     }
 
     /// The settings in force at a level (an account's, or the partner's
-    /// with `None`), given what is set at that level (`here`).
+    /// with `None`), given what is set at that level (`here`), over the
+    /// platform's `base`.
     async fn settings_at(
         &self,
         scope: Scope,
         level: Option<Uuid>,
         here: &Overrides,
+        base: fn() -> Settings,
     ) -> Result<Settings, Error> {
         let below = match level {
-            None => platform_defaults(),
-            Some(_) => platform_defaults().with(&self.store.overrides(scope, None).await?),
+            None => base(),
+            Some(_) => base().with(&self.store.overrides(scope, None).await?),
         };
         Ok(below.with(here))
     }
@@ -174,7 +184,7 @@ impl Intents {
             Some(id) => match self.peers.method(scope, id, now).await? {
                 Ok(method) => Some(method),
                 Err(Unusable::Missing) if was(id, |d| d.payment_method_id) => {
-                    Some(intent::Method::deleted(draft.payer_id.unwrap_or_default()))
+                    Some(intent::Method::deleted(draft.payer_id))
                 }
                 Err(why) => {
                     problems.push(unusable("payment_method.id", "payment method", why));
@@ -202,7 +212,7 @@ impl Intents {
         let reasons = intent::reasons(&pieces, self.config.limits);
         let payout = pieces.recipient.as_ref().and_then(|r| r.payout);
         let funding = pieces.method.as_ref().map(|m| m.funding);
-        let settings = self.settings(scope, draft.recipient_id).await?;
+        let settings = self.settings(scope, draft.recipient_id, platform_defaults).await?;
         let options = payout.map(|p| self.config.speeds.options(p, now)).unwrap_or_default();
         let mut draft = draft;
         let chosen = match draft.requested_date {
@@ -583,7 +593,11 @@ impl Intents {
         let scope = principal.scope();
         let level = self.level(scope, processing_id).await?;
         let here = self.store.overrides(scope, level).await?;
-        Ok(convert::settings_to_proto(level, &self.settings_at(scope, level, &here).await?, &here))
+        Ok(convert::settings_to_proto(
+            level,
+            &self.settings_at(scope, level, &here, platform_defaults).await?,
+            &here,
+        ))
     }
 
     /// Changes the settings set at a level.
@@ -603,7 +617,11 @@ impl Intents {
                 convert::settings_updated(current, &given, request.update_mask, speeds)
             })
             .await?;
-        Ok(convert::settings_to_proto(level, &self.settings_at(scope, level, &overrides).await?, &overrides))
+        Ok(convert::settings_to_proto(
+            level,
+            &self.settings_at(scope, level, &overrides, platform_defaults).await?,
+            &overrides,
+        ))
     }
 
     /// Prices an amount for a funding type and payout method now.
@@ -614,8 +632,15 @@ impl Intents {
     ) -> Result<pb::QuoteResponse, Error> {
         principal.require_secret_key()?;
         let scope = principal.scope();
-        let pb::QuoteRequest { processing_id, amount, funding_type, payout_method, speed, is_expedited } =
-            request;
+        let pb::QuoteRequest {
+            processing_id,
+            amount,
+            funding_type,
+            payout_method,
+            speed,
+            is_expedited,
+            direct_payment,
+        } = request;
         let mut problems = Vec::new();
         let amount = match amount.as_ref().map(Money::from_proto) {
             None => {
@@ -657,7 +682,8 @@ impl Intents {
             return Err(Error::InvalidAttributes(problems));
         };
         let level = self.level(scope, processing_id).await?;
-        let settings = self.settings(scope, level).await?;
+        let base = if *direct_payment { direct_payment_defaults } else { platform_defaults };
+        let settings = self.settings(scope, level, base).await?;
         let options = self.config.speeds.options(payout, self.now());
         let chosen = if speed.trim().is_empty() {
             delivery::choose(&options, None, *is_expedited)

@@ -32,9 +32,12 @@ const BANK_MASK: usize = 10;
 
 // === Inbound ===
 
-/// A new method from a create request, in `livemode` at `now`.
+/// A new method from a create request, in `livemode` at `now`;
+/// `single_use` for a card charged once and not kept (see
+/// `CreatePaymentMethodRequest.single_use`).
 pub(crate) fn new_method(
     method: Option<pb::PaymentMethod>,
+    single_use: bool,
     livemode: bool,
     now: DateTime<Utc>,
     bins: &BinTable,
@@ -58,10 +61,17 @@ pub(crate) fn new_method(
         update_time: _,
     } = method;
     let mut f = Fields::new("payment_method");
-    let account_id = f.take(
-        "account_id",
-        if account_id.trim().is_empty() { Err("Required".into()) } else { id(&account_id) },
-    );
+    // Kept on an account: what later charges need is required. An id
+    // given but malformed still says the partner meant one.
+    let named = account_id.as_deref().is_some_and(|a| !a.trim().is_empty());
+    let on_account = named && !single_use;
+    let account_id = f.take("account_id", optional(account_id, id));
+    if single_use && named {
+        f.push("account_id", "A single-use method belongs to no account");
+    }
+    if default_payment_method && account_id == Some(None) {
+        f.push("default_payment_method", "A method on no account cannot be a default; name its account_id");
+    }
     let holder = f.take("account_holder", optional(Some(account_holder), Name::parse));
     let phone = f.take("phone_number", optional(phone_number, Phone::parse));
     let address = f.address("billing_address", billing_address.as_ref());
@@ -72,7 +82,7 @@ pub(crate) fn new_method(
                 f.push("bank_account", "Only bank account methods have bank account details");
             }
             match card {
-                Some(card) => new_card(&mut f, card, livemode, now, bins),
+                Some(card) => new_card(&mut f, card, (livemode, on_account), now, bins),
                 None => {
                     f.push("card", "Required for a card");
                     None
@@ -84,7 +94,7 @@ pub(crate) fn new_method(
                 f.push("card", "Only card methods have card details");
             }
             match bank_account {
-                Some(bank) => new_bank_account(&mut f, bank),
+                Some(bank) => new_bank_account(&mut f, bank, livemode),
                 None => {
                     f.push("bank_account", "Required for a bank account");
                     None
@@ -101,10 +111,11 @@ pub(crate) fn new_method(
         }
     };
     if r#type == pb::PaymentMethodType::Card as i32
+        && on_account
         && let Some(address) = &address
         && address.postal_code.is_none()
     {
-        f.push("billing_address.postal_code", "Required for cards");
+        f.push("billing_address.postal_code", "Required for a card on an account");
     }
     match (account_id, holder, phone, address, custom, instrument) {
         (
@@ -116,6 +127,7 @@ pub(crate) fn new_method(
             Some(instrument),
         ) if f.ok() => Ok(NewMethod {
             account_id,
+            single_use,
             holder,
             phone,
             is_default: default_payment_method,
@@ -127,10 +139,12 @@ pub(crate) fn new_method(
     }
 }
 
+/// A card given in `livemode`; `on_account` when it is kept on an account,
+/// which needs its expiry.
 fn new_card(
     f: &mut Fields<'_>,
     card: pb::Card,
-    livemode: bool,
+    (livemode, on_account): (bool, bool),
     now: DateTime<Utc>,
     bins: &BinTable,
 ) -> Option<Instrument> {
@@ -138,7 +152,14 @@ fn new_card(
     // The number and the code are wiped from memory once read.
     let (card_number, card_code) = (Zeroizing::new(card_number), Zeroizing::new(card_code));
     let number = f.take("card.card_number", CardNumber::parse(&card_number, livemode));
-    let expiry = f.take("card.expiry", Expiry::parse(&expiry, now));
+    let expiry = f.take(
+        "card.expiry",
+        match expiry.trim() {
+            "" if !on_account => Ok(None),
+            "" => Err("Required for a card on an account".to_owned()),
+            _ => Expiry::parse(&expiry, now).map(Some),
+        },
+    );
     let classified = number.as_ref().map(|n| bins.classify(n));
     if !card_code.trim().is_empty() {
         // Against the brand when the number says which; its shape at least.
@@ -160,7 +181,7 @@ fn new_card(
     })
 }
 
-fn new_bank_account(f: &mut Fields<'_>, bank: pb::BankAccount) -> Option<Instrument> {
+fn new_bank_account(f: &mut Fields<'_>, bank: pb::BankAccount, livemode: bool) -> Option<Instrument> {
     let pb::BankAccount {
         account_number,
         routing_number,
@@ -211,7 +232,7 @@ fn new_bank_account(f: &mut Fields<'_>, bank: pb::BankAccount) -> Option<Instrum
             if routing_number.trim().is_empty() {
                 Err("Required (US), or give institution and transit numbers (Canada)".to_owned())
             } else {
-                RoutingNumber::parse(&routing_number)
+                RoutingNumber::parse_in(&routing_number, livemode)
             },
         );
         let number = f.take("bank_account.account_number", AccountNumber::parse(&account_number));
@@ -300,7 +321,7 @@ pub(crate) fn to_proto(method: &PaymentMethod) -> pb::PaymentMethod {
             pb::PaymentMethodType::Card,
             Some(pb::Card {
                 card_number: masked(usize::from(*length), number.last4()),
-                expiry: expiry.display(),
+                expiry: expiry.map(|e| e.display()).unwrap_or_default(),
                 card_code: String::new(),
                 card_brand: brand_to(*brand) as i32,
                 card_type: card_type_to(*card_type) as i32,
@@ -336,7 +357,7 @@ pub(crate) fn to_proto(method: &PaymentMethod) -> pb::PaymentMethod {
     pb::PaymentMethod {
         id: method.id.to_string(),
         r#type: r#type as i32,
-        account_id: method.account_id.to_string(),
+        account_id: method.account_id.map(|a| a.to_string()),
         account_holder: method.holder.as_ref().map(|h| h.as_str().to_owned()).unwrap_or_default(),
         description: method.instrument.description(),
         default_payment_method: method.is_default,
@@ -391,8 +412,8 @@ pub(crate) fn secrets(
         Instrument::Card { expiry, .. } => (
             Some(pb::CardSecret {
                 number: number.to_owned(),
-                expiry_month: u32::from(expiry.month),
-                expiry_year: u32::from(expiry.year),
+                expiry_month: expiry.map_or(0, |e| u32::from(e.month)),
+                expiry_year: expiry.map_or(0, |e| u32::from(e.year)),
             }),
             None,
         ),

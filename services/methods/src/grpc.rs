@@ -1,6 +1,7 @@
 //! The methods service's gRPC handlers: convert, call the service, convert back.
 
 use paymesh_kit::{
+    Error,
     auth::{self, ServiceResources},
     batch,
     wire::structs,
@@ -34,7 +35,11 @@ impl PaymentMethodService for PaymentMethodApi {
         vault
             .keys
             .once(request, vault.clock.now(), |principal, message| async move {
-                let method = vault.create(&principal, message.payment_method).await?;
+                let method = if message.single_use {
+                    vault.create_single_use(&principal, message.payment_method).await?
+                } else {
+                    vault.create(&principal, message.payment_method).await?
+                };
                 Ok(pb::CreatePaymentMethodResponse { payment_method: Some(convert::to_proto(&method)) })
             })
             .await
@@ -49,8 +54,15 @@ impl PaymentMethodService for PaymentMethodApi {
         vault
             .keys
             .once(request, vault.clock.now(), |principal, message| async move {
+                if let Some(i) = message.requests.iter().position(|r| r.single_use) {
+                    return Err(Error::invalid(
+                        format!("requests[{i}].single_use"),
+                        "A single-use method is created alone, with CreatePaymentMethod",
+                    ));
+                }
                 let methods = message.requests.into_iter().map(|r| r.payment_method).collect();
-                let created = vault.create_many(&principal, methods, |i| format!("requests[{i}]")).await?;
+                let created =
+                    vault.create_many(&principal, methods, false, |i| format!("requests[{i}]")).await?;
                 Ok(pb::BatchCreatePaymentMethodsResponse { payment_methods: protos(&created) })
             })
             .await

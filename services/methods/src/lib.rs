@@ -118,7 +118,8 @@ pub async fn serve_with(
 /// How often queued defaults are delivered to identity again.
 const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Delivers queued defaults every [`DEFAULT_SYNC_INTERVAL`] until `stop`.
+/// Delivers queued defaults, and erases stale single-use methods, every
+/// [`DEFAULT_SYNC_INTERVAL`] until `stop`.
 async fn sync_defaults_until(vault: service::Methods, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -127,6 +128,9 @@ async fn sync_defaults_until(vault: service::Methods, stop: CancellationToken) {
         }
         if let Err(e) = vault.sync_pending_defaults().await {
             tracing::warn!(error = %e, "delivering defaults to identity failed; will retry");
+        }
+        if let Err(e) = vault.erase_stale_single_use().await {
+            tracing::warn!(error = %e, "erasing stale single-use methods failed; will retry");
         }
     }
 }

@@ -48,6 +48,10 @@ use crate::{
 /// The only service that may detokenize.
 pub(crate) const DETOKENIZER: &str = "payments";
 
+/// How long a single-use method's number is kept at most: its payment
+/// deletes it once finished; the sweep deletes what is left after this.
+pub(crate) const SINGLE_USE_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// The longest Detokenize purpose, in characters.
 const MAX_PURPOSE_CHARS: usize = 200;
 
@@ -123,7 +127,21 @@ impl Methods {
         principal: &Principal,
         method: Option<pb::PaymentMethod>,
     ) -> Result<PaymentMethod, Error> {
-        let mut created = self.create_many(principal, vec![method], |_| String::new()).await?;
+        let mut created = self.create_many(principal, vec![method], false, |_| String::new()).await?;
+        created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no method")))
+    }
+
+    /// Tokenizes a card charged once and not kept on file (services
+    /// only): see `CreatePaymentMethodRequest.single_use`.
+    pub(crate) async fn create_single_use(
+        &self,
+        principal: &Principal,
+        method: Option<pb::PaymentMethod>,
+    ) -> Result<PaymentMethod, Error> {
+        if principal.service.is_none() {
+            return Err(Error::invalid("single_use", "Set by paymesh's services only"));
+        }
+        let mut created = self.create_many(principal, vec![method], true, |_| String::new()).await?;
         created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no method")))
     }
 
@@ -134,6 +152,7 @@ impl Methods {
         &self,
         principal: &Principal,
         methods: Vec<Option<pb::PaymentMethod>>,
+        single_use: bool,
         parent: impl Fn(usize) -> String + Sync,
     ) -> Result<Vec<PaymentMethod>, Error> {
         if principal.key_kind == KeyKind::Merchant {
@@ -144,7 +163,7 @@ impl Methods {
         let mut violations = Vec::new();
         let mut news = Vec::with_capacity(methods.len());
         for (i, method) in methods.into_iter().enumerate() {
-            match convert::new_method(method, scope.livemode, now, &self.bins) {
+            match convert::new_method(method, single_use, scope.livemode, now, &self.bins) {
                 Ok(new) => news.push((i, new)),
                 Err(v) => violations.extend(batch::nested(v, &parent(i))),
             }
@@ -165,21 +184,27 @@ impl Methods {
         let mut defaults = HashSet::new();
         let mut methods = Vec::with_capacity(news.len());
         for (i, new) in news {
-            let owner = match owners.get(&new.account_id) {
+            // A method on no account needs no owner's word: it pays, it is
+            // never paid out to nor anyone's default.
+            let Some(account_id) = new.account_id else {
+                methods.push(new.create(Uuid::now_v7(), scope, None, &self.fingerprints, now));
+                continue;
+            };
+            let owner = match owners.get(&account_id) {
                 Some(owner) => *owner,
                 None => {
-                    let owner = self.accounts.owner(scope, new.account_id).await?;
-                    owners.insert(new.account_id, owner);
+                    let owner = self.accounts.owner(scope, account_id).await?;
+                    owners.insert(account_id, owner);
                     owner
                 }
             };
             let refusal = match owner {
                 Ok(owner) => match may_create(principal, owner, new.is_default) {
-                    Ok(()) if new.is_default && !defaults.insert(new.account_id) => {
+                    Ok(()) if new.is_default && !defaults.insert(account_id) => {
                         Error::invalid("payment_method.default_payment_method", TWO_DEFAULTS)
                     }
                     Ok(()) => {
-                        methods.push(new.create(Uuid::now_v7(), scope, owner, &self.fingerprints, now));
+                        methods.push(new.create(Uuid::now_v7(), scope, Some(owner), &self.fingerprints, now));
                         continue;
                     }
                     Err(e) => e,
@@ -195,14 +220,15 @@ impl Methods {
         let methods = batch::finish(methods, violations)?;
         let mut tx = self.store.begin().await?;
         // Default locks in one order everywhere: by account.
-        for account in methods.iter().filter(|m| m.is_default).map(|m| m.account_id).collect::<BTreeSet<_>>()
+        for account in
+            methods.iter().filter(|m| m.is_default).filter_map(|m| m.account_id).collect::<BTreeSet<_>>()
         {
             self.store.lock_defaults(&mut tx, scope, account).await?;
         }
         let mut syncs = Vec::new();
         for method in &methods {
-            if method.is_default {
-                self.store.clear_defaults(&mut tx, scope, method.account_id, method.id, now).await?;
+            if let (true, Some(account)) = (method.is_default, method.account_id) {
+                self.store.clear_defaults(&mut tx, scope, account, method.id, now).await?;
             }
             self.store.insert(&mut tx, scope, method).await?;
             syncs.extend(self.queue_default_sync(&mut tx, scope, method, method.is_default, now).await?);
@@ -361,7 +387,7 @@ impl Methods {
         {
             return Err(missing(i));
         }
-        for account in accounts.values().collect::<BTreeSet<_>>() {
+        for account in accounts.values().flatten().collect::<BTreeSet<_>>() {
             self.store.lock_defaults(&mut tx, scope, *account).await?;
         }
         let mut locked: HashMap<Uuid, PaymentMethod> =
@@ -382,7 +408,9 @@ impl Methods {
             let after = match edit(i) {
                 Edit::Update(patch) => match before.apply(patch.clone(), now) {
                     Ok(after) => {
-                        if patch.is_default == Some(true) && claims.insert(after.account_id, i).is_some() {
+                        if let (Some(true), Some(account)) = (patch.is_default, after.account_id)
+                            && claims.insert(account, i).is_some()
+                        {
                             let field = match &targets {
                                 Targets::Query(_) => "filters".to_owned(),
                                 Targets::Ids { .. } => {
@@ -413,11 +441,12 @@ impl Methods {
                 Some(mut after) => {
                     // A method made the default leaves its account's others
                     // not the default, this request's included.
-                    if claims.get(&after.account_id).is_some_and(|&j| ids[j] != after.id) {
+                    let account = after.account_id;
+                    if account.and_then(|a| claims.get(&a)).is_some_and(|&j| ids[j] != after.id) {
                         after.is_default = false;
                     }
-                    if after.is_default && !before.is_default {
-                        self.store.clear_defaults(&mut tx, scope, after.account_id, after.id, now).await?;
+                    if let (true, false, Some(account)) = (after.is_default, before.is_default, account) {
+                        self.store.clear_defaults(&mut tx, scope, account, after.id, now).await?;
                     }
                     self.store.update(&mut tx, scope, &after).await?;
                     after
@@ -449,11 +478,11 @@ impl Methods {
         changed: bool,
         at: DateTime<Utc>,
     ) -> Result<Option<DefaultSync>, Error> {
-        if !changed || method.owner != Owner::Customer {
+        let (true, Some(Owner::Customer), Some(account)) = (changed, method.owner, method.account_id) else {
             return Ok(None);
-        }
-        self.store.queue_default_sync(tx, scope, method.account_id, at).await?;
-        Ok(Some(DefaultSync { scope, account: method.account_id, queued_at: at }))
+        };
+        self.store.queue_default_sync(tx, scope, account, at).await?;
+        Ok(Some(DefaultSync { scope, account, queued_at: at }))
     }
 
     /// Delivers syncs at once, one per account; what fails stays queued for
@@ -493,6 +522,33 @@ impl Methods {
             }
         }
         Ok(delivered)
+    }
+
+    /// Deletes (so erases the numbers of) single-use methods older than
+    /// [`SINGLE_USE_LIFETIME`] that their payment did not delete; answers
+    /// how many.
+    pub(crate) async fn erase_stale_single_use(&self) -> Result<usize, Error> {
+        let before = self.clock.now() - SINGLE_USE_LIFETIME;
+        let mut erased = 0;
+        for (scope, id) in self.store.stale_single_use(before, 100).await? {
+            let missing = |_: usize| not_found();
+            match self
+                .change(
+                    scope,
+                    Targets::Ids { ids: vec![id], missing: &missing },
+                    |_| Edit::Delete,
+                    |_| String::new(),
+                )
+                .await
+            {
+                // Deleted meanwhile by its payment.
+                Ok(_) | Err(Error::NotFound { .. }) => erased += 1,
+                Err(e) => {
+                    tracing::warn!(payment_method_id = %id, error = %e, "a single-use method was not erased; will retry")
+                }
+            }
+        }
+        Ok(erased)
     }
 
     /// Releases a method's numbers to the payments service, auditing every

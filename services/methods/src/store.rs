@@ -44,7 +44,7 @@ pub const SEALED_COLUMNS: &[SealedColumn] =
 
 macro_rules! method_columns {
     () => {
-        "id, livemode, account_id, owner_type, type, account_holder, phone_number, is_default, number_sealed, \
+        "id, livemode, account_id, owner_type, single_use, type, account_holder, phone_number, is_default, number_sealed, \
          last4, fingerprint, card_brand, card_type, bin, card_length, expiry_month, expiry_year, country, \
          routing_number, institution_number, transit_number, account_type, account_class, street_address, \
          unit_number, city, state_province, postal_code, address_country, attrs, created_at, modified_at"
@@ -99,14 +99,16 @@ pub(crate) static PAYMENT_METHODS: Resource = Resource {
 struct MethodRow {
     id: Uuid,
     livemode: bool,
-    account_id: Uuid,
-    owner_type: String,
+    account_id: Option<Uuid>,
+    owner_type: Option<String>,
+    single_use: bool,
     #[sqlx(rename = "type")]
     kind: String,
     account_holder: Option<String>,
     phone_number: Option<String>,
     is_default: bool,
-    number_sealed: Vec<u8>,
+    /// `None` once deleted: a deleted method's number is erased.
+    number_sealed: Option<Vec<u8>>,
     last4: String,
     fingerprint: String,
     card_brand: Option<String>,
@@ -141,6 +143,7 @@ impl TryFrom<MethodRow> for PaymentMethod {
             livemode,
             account_id,
             owner_type,
+            single_use,
             kind,
             account_holder,
             phone_number,
@@ -172,6 +175,9 @@ impl TryFrom<MethodRow> for PaymentMethod {
         } = row;
         let corrupt =
             |what: &str| Error::Internal(anyhow::anyhow!("payment method {id} has an unreadable {what}"));
+        // An erased number reads as no ciphertext: nothing opens it (a
+        // deleted method is never detokenized).
+        let number_sealed = number_sealed.unwrap_or_default();
         let instrument = match kind.as_str() {
             "card" => Instrument::Card {
                 brand: card_brand.as_deref().and_then(Brand::parse).ok_or_else(|| corrupt("brand"))?,
@@ -182,7 +188,8 @@ impl TryFrom<MethodRow> for PaymentMethod {
                 bin: bin.ok_or_else(|| corrupt("BIN"))?,
                 length: card_length.and_then(|l| u8::try_from(l).ok()).ok_or_else(|| corrupt("length"))?,
                 expiry: match (expiry_year.map(u16::try_from), expiry_month.map(u8::try_from)) {
-                    (Some(Ok(year)), Some(Ok(month))) => Expiry { year, month },
+                    (Some(Ok(year)), Some(Ok(month))) => Some(Expiry { year, month }),
+                    (None, None) => None,
                     _ => return Err(corrupt("expiry")),
                 },
                 number: Sealed::Stored { ciphertext: number_sealed, last4 },
@@ -215,7 +222,11 @@ impl TryFrom<MethodRow> for PaymentMethod {
             id,
             livemode,
             account_id,
-            owner: Owner::parse(&owner_type).ok_or_else(|| corrupt("owner type"))?,
+            owner: match owner_type {
+                Some(owner) => Some(Owner::parse(&owner).ok_or_else(|| corrupt("owner type"))?),
+                None => None,
+            },
+            single_use,
             holder: account_holder.map(Name::from_stored),
             phone: phone_number.map(Phone::from_stored),
             is_default,
@@ -371,8 +382,8 @@ impl Store {
         conn: &mut PgConnection,
         scope: Scope,
         ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, Uuid>, Error> {
-        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    ) -> Result<HashMap<Uuid, Option<Uuid>>, Error> {
+        let rows: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as(
             "SELECT id, account_id FROM payment_methods WHERE id = ANY($1) AND partner_id = $2 \
              AND livemode = $3 AND deleted_at IS NULL",
         )
@@ -445,15 +456,15 @@ impl Store {
              phone_number, is_default, number_sealed, last4, fingerprint, card_brand, card_type, bin, card_length, \
              expiry_month, expiry_year, country, routing_number, institution_number, transit_number, account_type, \
              account_class, street_address, unit_number, city, state_province, postal_code, address_country, \
-             attrs, created_at, modified_at, description) \
+             attrs, created_at, modified_at, description, single_use) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)",
+             $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
         )
         .bind(method.id)
         .bind(scope.partner_id)
         .bind(scope.livemode)
         .bind(method.account_id)
-        .bind(method.owner.as_str())
+        .bind(method.owner.map(Owner::as_str))
         .bind(method.instrument.kind())
         .bind(method.holder.as_ref().map(Name::as_str))
         .bind(method.phone.as_ref().map(Phone::as_str))
@@ -478,6 +489,7 @@ impl Store {
         .bind(method.created_at)
         .bind(method.modified_at)
         .bind(method.instrument.description())
+        .bind(method.single_use)
         .execute(&mut *conn)
         .await?;
         record(conn, scope, "created", method).await
@@ -526,7 +538,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), Error> {
         let result = sqlx::query(
-            "UPDATE payment_methods SET deleted_at = $4, modified_at = $4, is_default = false \
+            "UPDATE payment_methods SET deleted_at = $4, modified_at = $4, is_default = false, number_sealed = NULL \
              WHERE id = $1 AND partner_id = $2 AND livemode = $3 AND deleted_at IS NULL",
         )
         .bind(method.id)
@@ -619,6 +631,25 @@ impl Store {
             .into_iter()
             .map(|(partner_id, livemode, account, at)| (Scope { partner_id, livemode }, account, at))
             .collect())
+    }
+
+    /// Single-use methods created before `before` and not yet deleted
+    /// (their payment never deleted them: it died, or was never made),
+    /// oldest first.
+    pub(crate) async fn stale_single_use(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Scope, Uuid)>, Error> {
+        let rows: Vec<(Uuid, bool, Uuid)> = sqlx::query_as(
+            "SELECT partner_id, livemode, id FROM payment_methods \
+             WHERE single_use AND deleted_at IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(partner_id, livemode, id)| (Scope { partner_id, livemode }, id)).collect())
     }
 
     /// The default method of an account now, if it has one.
@@ -758,8 +789,8 @@ fn columns(instrument: &Instrument) -> (CardColumns<'_>, BankColumns<'_>) {
                 card_type: Some(card_type.as_str()),
                 bin: Some(bin),
                 length: Some(i16::from(*length)),
-                month: Some(i16::from(expiry.month)),
-                year: i16::try_from(expiry.year).ok(),
+                month: expiry.map(|e| i16::from(e.month)),
+                year: expiry.and_then(|e| i16::try_from(e.year).ok()),
             },
             BankColumns::default(),
         ),

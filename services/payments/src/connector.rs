@@ -22,8 +22,9 @@ pub enum Instrument {
     Card {
         /// The card number, digits only.
         number: String,
-        /// The last month the card is good for, as (year, month).
-        expiry: (i32, u32),
+        /// The last month the card is good for, as (year, month); `None`
+        /// for a card charged without an expiry (not kept on file).
+        expiry: Option<(i32, u32)>,
         /// The billing postal code, if the method has one.
         postal_code: Option<String>,
         /// Whether the BIN table says the card is prepaid.
@@ -40,9 +41,10 @@ impl fmt::Debug for Instrument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let last4 = |digits: &str| digits.get(digits.len().saturating_sub(4)..).unwrap_or("").to_owned();
         match self {
-            Self::Card { number, expiry, .. } => {
-                write!(f, "Card(x-{}, {:02}/{})", last4(number), expiry.1, expiry.0)
+            Self::Card { number, expiry: Some((year, month)), .. } => {
+                write!(f, "Card(x-{}, {month:02}/{year})", last4(number))
             }
+            Self::Card { number, expiry: None, .. } => write!(f, "Card(x-{})", last4(number)),
             Self::BankAccount { account_number } => write!(f, "BankAccount(x-{})", last4(account_number)),
         }
     }

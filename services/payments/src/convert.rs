@@ -199,10 +199,6 @@ fn payment(mut t: Given) -> Result<PaymentRequest, Error> {
     };
     let named = |raw: &Option<String>| raw.as_deref().is_some_and(|r| !r.trim().is_empty());
     if t.payment_method.is_some() {
-        if !named(&t.customer_id) {
-            fields
-                .push("customer_id", "Required with an inline payment_method: the customer it is stored for");
-        }
         for (name, given) in
             [("payment_method_id", &t.payment_method_id), ("payment_intent_id", &t.payment_intent_id)]
         {

@@ -45,7 +45,8 @@ pub(crate) struct Customer {
 /// A payment method, as a payment needs it (no numbers).
 #[derive(Clone, Debug)]
 pub(crate) struct Method {
-    pub(crate) owner: Uuid,
+    /// The account it belongs to; `None` for a method on no account.
+    pub(crate) owner: Option<Uuid>,
     pub(crate) kind: MethodKind,
     pub(crate) funding: FundingType,
 }
@@ -280,20 +281,22 @@ impl Peers {
     }
 
     /// Stores `method`, given inline with a payment, in the methods service for
-    /// `customer`; answers its id. The methods service's objections are the
-    /// caller's, under `transaction.payment_method`. With the payment
+    /// `customer`, or with no customer as a single-use method (charged, not
+    /// kept on file); answers its id. The methods service's objections are
+    /// the caller's, under `transaction.payment_method`. With the payment
     /// request's Idempotency-Key (`key`), the methods service is sent a key
     /// derived from it, so that retries of the payment store the method once.
     pub(crate) async fn store_method(
         &self,
         scope: Scope,
-        customer: Uuid,
+        customer: Option<Uuid>,
         mut method: pm::PaymentMethod,
         key: Option<&str>,
     ) -> Result<Uuid, Error> {
-        method.account_id = customer.to_string();
-        let mut request =
-            self.token.request(scope, pm::CreatePaymentMethodRequest { payment_method: Some(method) });
+        method.account_id = customer.map(|c| c.to_string());
+        let create =
+            pm::CreatePaymentMethodRequest { payment_method: Some(method), single_use: customer.is_none() };
+        let mut request = self.token.request(scope, create);
         if let Some(key) = key {
             // One key per payment request: its retries store the method once.
             let digest = Sha256::digest(key.as_bytes());
@@ -336,6 +339,17 @@ impl Peers {
         }
     }
 
+    /// Deletes single-use method `id` once its payment is finished: the
+    /// vault erases its number.
+    pub(crate) async fn delete_method(&self, scope: Scope, id: Uuid) -> Result<(), Error> {
+        let request = self.token.request(scope, pm::DeletePaymentMethodRequest { id: id.to_string() });
+        match self.methods.clone().delete_payment_method(request).await {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::NotFound => Ok(()),
+            Err(status) => Err(Error::from_peer("methods", &status)),
+        }
+    }
+
     /// Whether `processing`'s fees are netted from its deposits (Payload's
     /// `netted_daily`) rather than billed monthly (gross deposits).
     pub(crate) async fn fees_netted(&self, scope: Scope, processing: Uuid) -> Result<bool, Error> {
@@ -360,7 +374,8 @@ impl Peers {
         let Some(method) = method else { return Ok(None) };
         let kind = if method.card.is_some() { MethodKind::Card } else { MethodKind::BankAccount };
         let funding = FundingType::of_method(&method);
-        Ok(Some(Method { owner: id_of(&method.account_id, "method owner")?, kind, funding }))
+        let owner = method.account_id.as_deref().map(|a| id_of(a, "method owner")).transpose()?;
+        Ok(Some(Method { owner, kind, funding }))
     }
 
     /// The numbers of method `id`, released by the methods service for `purpose`.
@@ -386,7 +401,10 @@ impl Peers {
         match (response.card, response.bank_account) {
             (Some(card), _) => Ok(Instrument::Card {
                 number: card.number,
-                expiry: (i32::try_from(card.expiry_year).unwrap_or(0), card.expiry_month),
+                expiry: i32::try_from(card.expiry_year)
+                    .ok()
+                    .filter(|year| *year > 0 && card.expiry_month > 0)
+                    .map(|year| (year, card.expiry_month)),
                 postal_code: method.billing_address.map(|a| a.postal_code).filter(|p| !p.trim().is_empty()),
                 prepaid: method.card.is_some_and(|c| c.card_type == pm::CardType::Prepaid as i32),
             }),
@@ -455,6 +473,7 @@ impl Peers {
                 payout_method: payout,
                 speed: String::new(),
                 is_expedited: false,
+                direct_payment: true,
             },
         );
         let quote = match self.pricing.clone().quote(request).await {

@@ -154,12 +154,42 @@ impl Payments {
     async fn pay(
         &self,
         scope: Scope,
-        request: PaymentRequest,
+        mut request: PaymentRequest,
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
         if let Some(resumed) = self.resume(scope, key).await {
             return resumed;
         }
+        // An inline method is kept on file for the customer the payment
+        // names; with no customer it is single-use: charged, then deleted
+        // (the vault erases its number).
+        let Some(inline) = request.inline_method.take() else {
+            return self.charge(scope, request, key).await;
+        };
+        let customer = request.customer_id;
+        let stored = self.peers.store_method(scope, customer, *inline, key.map(Claimed::key)).await?;
+        request.method_id = Some(stored);
+        let paid = self.charge(scope, request, key).await;
+        // Only once the payment is finished, approved or declined: an
+        // attempt left for a retry or the sweep still needs the number.
+        // What is not deleted here, the vault's sweep erases within the
+        // hour.
+        if customer.is_none()
+            && matches!(paid, Ok(_) | Err(Error::Refused { .. }))
+            && let Err(e) = self.peers.delete_method(scope, stored).await
+        {
+            tracing::warn!(payment_method_id = %stored, error = %e, "a single-use method was not deleted; the vault's sweep will");
+        }
+        paid
+    }
+
+    /// Charges (or authorizes) a payment whose method, if given, is stored.
+    async fn charge(
+        &self,
+        scope: Scope,
+        request: PaymentRequest,
+        key: Option<&Claimed>,
+    ) -> Result<Transaction, Error> {
         let PaymentRequest {
             authorize_only,
             amount,
@@ -167,18 +197,12 @@ impl Payments {
             method_id,
             processing_id,
             intent_id,
-            inline_method,
+            inline_method: _,
             labels,
             allocations,
             automatic_billing,
         } = request;
         let connector = self.connector(scope)?;
-        let method_id = match (inline_method, customer_id) {
-            (Some(method), Some(customer)) => {
-                Some(self.peers.store_method(scope, customer, *method, key.map(Claimed::key)).await?)
-            }
-            _ => method_id,
-        };
         let mut plan = match intent_id {
             Some(intent) => {
                 self.plan_intent(scope, intent, amount, customer_id, method_id, processing_id).await?
@@ -360,7 +384,7 @@ impl Payments {
             .ok_or_else(|| Error::invalid("transaction.payment_method_id", "No such payment method"))?;
         let (customer_id, customer) = match (customer_id, customer) {
             (Some(id), Some(customer)) => {
-                if method.owner != id {
+                if method.owner != Some(id) {
                     return Err(Error::invalid(
                         "transaction.payment_method_id",
                         "The payment method belongs to another account than the customer",
@@ -368,8 +392,11 @@ impl Payments {
                 }
                 (Some(id), Some(customer))
             }
-            _ => match self.peers.customer(scope, method.owner).await? {
-                Some(customer) => (Some(method.owner), Some(customer)),
+            _ => match method.owner {
+                Some(owner) => match self.peers.customer(scope, owner).await? {
+                    Some(customer) => (Some(owner), Some(customer)),
+                    None => (None, None),
+                },
                 None => (None, None),
             },
         };

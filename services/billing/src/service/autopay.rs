@@ -51,7 +51,7 @@ impl Billing {
         method: Uuid,
     ) -> Result<bool, Error> {
         match self.peers.method_owner(scope, method).await? {
-            Some(owner) if owner == customer => Ok(true),
+            Some(Some(owner)) if owner == customer => Ok(true),
             Some(_) => {
                 fields.push("payment_method_id", "Must be a payment method of the enrolled customer");
                 Ok(false)

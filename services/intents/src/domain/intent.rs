@@ -122,8 +122,9 @@ impl Recipient {
 /// What the payment method is like.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Method {
-    /// The account that owns it.
-    pub owner: Uuid,
+    /// The account that owns it; `None` for a method on no account (a
+    /// token), which is no payer's.
+    pub owner: Option<Uuid>,
     /// How it funds a payment.
     pub funding: FundingType,
     /// Whether its expiry (cards) has passed.
@@ -134,7 +135,7 @@ pub struct Method {
 
 impl Method {
     /// A method chosen earlier and deleted since.
-    pub const fn deleted(owner: Uuid) -> Self {
+    pub const fn deleted(owner: Option<Uuid>) -> Self {
         Self { owner, funding: FundingType::Credit, expired: false, deleted: true }
     }
 }
@@ -251,7 +252,7 @@ pub fn reasons(pieces: &Pieces, limits: Limits) -> Vec<Reason> {
                     "payment_method",
                     "The payment method was deleted",
                 ));
-            } else if pieces.payer.as_ref().is_some_and(|p| !p.deleted && p.id != method.owner) {
+            } else if pieces.payer.as_ref().is_some_and(|p| !p.deleted && Some(p.id) != method.owner) {
                 reasons.push(Reason::new(
                     "payment_method_not_payers",
                     "payment_method",
@@ -300,7 +301,7 @@ mod tests {
                 deleted: false,
             }),
             method: Some(Method {
-                owner: payer,
+                owner: Some(payer),
                 funding: FundingType::Credit,
                 expired: false,
                 deleted: false,
@@ -334,7 +335,7 @@ mod tests {
         recipient.visible = false;
         recipient.active = false;
         let method = pieces.method.as_mut().unwrap();
-        method.owner = Uuid::now_v7();
+        method.owner = Some(Uuid::now_v7());
         method.expired = true;
         assert_eq!(
             codes(&pieces),
@@ -356,7 +357,7 @@ mod tests {
         let payer = pieces.payer.as_ref().unwrap().id;
         pieces.payer = Some(Payer::deleted(payer));
         pieces.recipient = Some(Recipient::deleted(Uuid::now_v7()));
-        pieces.method = Some(Method::deleted(payer));
+        pieces.method = Some(Method::deleted(Some(payer)));
         assert_eq!(codes(&pieces), ["payer_deleted", "recipient_deleted", "payment_method_deleted"]);
     }
 

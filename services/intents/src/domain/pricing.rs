@@ -324,6 +324,21 @@ pub fn platform_defaults() -> Settings {
     Settings { fields, expedite, billing: BillingPreference::NettedDaily }
 }
 
+/// The platform's defaults for direct payments (not intents): as
+/// [`platform_defaults`], but the payer's share is 0% for every funding
+/// type. A direct payment charges its amount; the processing fee is the
+/// processing account's, netted from its deposits, and a convenience fee
+/// is added only where the account's or partner's settings allocate one.
+pub fn direct_payment_defaults() -> Settings {
+    let mut settings = platform_defaults();
+    for (Field(_, part), value) in &mut settings.fields {
+        if *part == RatePart::ConvFeeAlloc {
+            *value = Decimal::ZERO;
+        }
+    }
+    settings
+}
+
 #[cfg(test)]
 mod tests {
     use paymesh_kit::money::Currency;
@@ -351,6 +366,21 @@ mod tests {
             assert_eq!(BillingPreference::parse(preference.as_str()), Some(preference));
         }
         assert_eq!(BillingPreference::parse("weekly"), None);
+    }
+
+    #[test]
+    fn a_direct_payment_adds_no_convenience_fee_unless_settings_allocate_one() {
+        let price = direct_payment_defaults().price(usd("100"), FundingType::Credit, ExpediteFee::FREE);
+        assert_eq!((price.source, price.fee, price.cust_conv_fee), (usd("100"), usd("2.90"), usd("0")));
+        assert!(price.lines.is_empty());
+        let mut overrides = Overrides::default();
+        overrides.fields.insert(Field(FundingType::Credit, RatePart::ConvFeeAlloc), dec("0.5"));
+        let price = direct_payment_defaults().with(&overrides).price(
+            usd("100"),
+            FundingType::Credit,
+            ExpediteFee::FREE,
+        );
+        assert_eq!((price.source, price.fee, price.cust_conv_fee), (usd("101.45"), usd("1.45"), usd("1.45")));
     }
 
     #[test]

@@ -212,8 +212,9 @@ pub enum Instrument {
         bin: String,
         /// The number's length (to mask it).
         length: u8,
-        /// The expiry.
-        expiry: Expiry,
+        /// The expiry; a card on no account may have been given without
+        /// one.
+        expiry: Option<Expiry>,
     },
     /// A bank account.
     Bank {
@@ -265,10 +266,13 @@ pub struct PaymentMethod {
     pub id: Uuid,
     /// Live or test mode.
     pub livemode: bool,
-    /// The account it belongs to.
-    pub account_id: Uuid,
-    /// What kind of account that is.
-    pub owner: Owner,
+    /// The account it belongs to; `None` for a method on no account (a
+    /// token for later, or a card charged once and not kept on file).
+    pub account_id: Option<Uuid>,
+    /// What kind of account that is (`None` exactly when there is none).
+    pub owner: Option<Owner>,
+    /// Whether its number serves one payment only and is then erased.
+    pub single_use: bool,
     /// The name on the card or account.
     pub holder: Option<Name>,
     /// The holder's phone.
@@ -292,8 +296,10 @@ pub struct PaymentMethod {
 /// A method as a partner gives it, before it has an id and a fingerprint.
 #[derive(Clone, Debug)]
 pub struct NewMethod {
-    /// The account it will belong to.
-    pub account_id: Uuid,
+    /// The account it will belong to, if any.
+    pub account_id: Option<Uuid>,
+    /// Whether its number serves one payment only.
+    pub single_use: bool,
     /// The name on the card or account.
     pub holder: Option<Name>,
     /// The holder's phone.
@@ -310,22 +316,24 @@ pub struct NewMethod {
 
 impl NewMethod {
     /// The method, created at `now` with `id` in `scope` for an account of
-    /// kind `owner`, fingerprinted.
+    /// kind `owner` (`None` when it has no account), fingerprinted.
     pub fn create(
         self,
         id: Uuid,
         scope: Scope,
-        owner: Owner,
+        owner: Option<Owner>,
         fingerprinter: &Fingerprinter,
         now: DateTime<Utc>,
     ) -> PaymentMethod {
-        let Self { account_id, holder, phone, is_default, instrument, billing_address, attrs } = self;
+        let Self { account_id, single_use, holder, phone, is_default, instrument, billing_address, attrs } =
+            self;
         let fingerprint = fingerprinter.of(scope, &instrument).unwrap_or_default();
         PaymentMethod {
             id,
             livemode: scope.livemode,
             account_id,
             owner,
+            single_use,
             holder,
             phone,
             is_default,
@@ -378,9 +386,9 @@ impl PaymentMethod {
                 // (an object read may be sent back with other changes); a new
                 // one must not be past.
                 Instrument::Card { expiry, .. } => match Expiry::read(&raw) {
-                    Ok(new) if new == *expiry => {}
+                    Ok(new) if Some(new) == *expiry => {}
                     Ok(new) => match new.check(now) {
-                        Ok(()) => *expiry = new,
+                        Ok(()) => *expiry = Some(new),
                         Err(why) => problems.push(("card.expiry".to_owned(), why)),
                     },
                     Err(why) => problems.push(("card.expiry".to_owned(), why)),
@@ -389,6 +397,12 @@ impl PaymentMethod {
                     problems.push(("card.expiry".to_owned(), "Bank accounts have no expiry".to_owned()))
                 }
             }
+        }
+        if is_default == Some(true) && self.account_id.is_none() {
+            problems.push((
+                "default_payment_method".to_owned(),
+                "A method on no account cannot be a default".to_owned(),
+            ));
         }
         match (attrs, address) {
             (Some(attrs), Some(billing_address)) if problems.is_empty() => Ok(Self {
@@ -405,10 +419,16 @@ impl PaymentMethod {
         }
     }
 
-    /// A card's billing address must keep its postal code.
+    /// A card on an account must keep its billing postal code.
     fn require_postal_code(&self, address: Address) -> Result<Address, Vec<(String, String)>> {
-        if matches!(self.instrument, Instrument::Card { .. }) && address.postal_code.is_none() {
-            return Err(vec![("billing_address.postal_code".to_owned(), "Required for cards".to_owned())]);
+        if matches!(self.instrument, Instrument::Card { .. })
+            && self.account_id.is_some()
+            && address.postal_code.is_none()
+        {
+            return Err(vec![(
+                "billing_address.postal_code".to_owned(),
+                "Required for a card on an account".to_owned(),
+            )]);
         }
         Ok(address)
     }
@@ -532,7 +552,7 @@ mod tests {
             card_type: CardType::Credit,
             bin: card.bin().to_owned(),
             length: 16,
-            expiry: Expiry { year: 2030, month: 1 },
+            expiry: Some(Expiry { year: 2030, month: 1 }),
             number: Sealed::Given(card),
         };
         assert_eq!(instrument.description(), "Visa x-4242");

@@ -32,8 +32,10 @@ impl Methods {
         key: &str,
         methods: Vec<pb::PaymentMethod>,
     ) -> Result<Vec<pb::PaymentMethod>, tonic::Status> {
-        let requests =
-            methods.into_iter().map(|m| pb::CreatePaymentMethodRequest { payment_method: Some(m) }).collect();
+        let requests = methods
+            .into_iter()
+            .map(|m| pb::CreatePaymentMethodRequest { payment_method: Some(m), single_use: false })
+            .collect();
         let request = with_key(key, pb::BatchCreatePaymentMethodsRequest { requests });
         Ok(self.methods().batch_create_payment_methods(request).await?.into_inner().payment_methods)
     }
@@ -150,6 +152,7 @@ async fn a_batch_create_is_all_or_none_and_names_each_bad_item() {
     let requests = (0..=paymesh_kit::MAX_BATCH)
         .map(|_| pb::CreatePaymentMethodRequest {
             payment_method: Some(card(&matt.id, "4242424242424242", EXPIRY)),
+            single_use: false,
         })
         .collect();
     let status = vault

@@ -16,7 +16,7 @@ async fn a_card_is_tokenized_and_shown_only_masked() {
     method.card.as_mut().unwrap().card_code = "123".to_owned();
     let created = vault.create(key, method).await.unwrap();
     assert_eq!(created.description, "Visa x-4242");
-    assert_eq!(created.account_id, matt.id);
+    assert_eq!(created.account_id, Some(matt.id.clone()));
     assert!(!created.livemode);
     let c = created.card.clone().unwrap();
     assert_eq!(c.card_number, "xxxxxxxxxxxx4242");
@@ -117,7 +117,10 @@ async fn bad_cards_name_every_problem_and_store_nothing() {
             ),
             ("payment_method.card.expiry".to_owned(), "The month must be 01 to 12".to_owned()),
             ("payment_method.card.card_code".to_owned(), "Security codes have 3 or 4 digits".to_owned()),
-            ("payment_method.billing_address.postal_code".to_owned(), "Required for cards".to_owned()),
+            (
+                "payment_method.billing_address.postal_code".to_owned(),
+                "Required for a card on an account".to_owned()
+            ),
         ]
     );
     // With a good number, the code is checked against its brand.
@@ -131,21 +134,29 @@ async fn bad_cards_name_every_problem_and_store_nothing() {
                 "payment_method.card.card_code".to_owned(),
                 "American Express security codes have 4 digits".to_owned()
             ),
-            ("payment_method.billing_address.postal_code".to_owned(), "Required for cards".to_owned()),
+            (
+                "payment_method.billing_address.postal_code".to_owned(),
+                "Required for a card on an account".to_owned()
+            ),
         ]
     );
     let shapes = [
         (
-            pb::PaymentMethod { account_id: matt.id.clone(), ..Default::default() },
+            pb::PaymentMethod { account_id: Some(matt.id.clone()), ..Default::default() },
             vec!["payment_method.type"],
         ),
         (
+            pb::PaymentMethod {
+                r#type: pb::PaymentMethodType::Card as i32,
+                account_id: Some(matt.id.clone()),
+                ..Default::default()
+            },
+            vec!["payment_method.card", "payment_method.billing_address.postal_code"],
+        ),
+        // On no account, a card still needs its card.
+        (
             pb::PaymentMethod { r#type: pb::PaymentMethodType::Card as i32, ..Default::default() },
-            vec![
-                "payment_method.account_id",
-                "payment_method.card",
-                "payment_method.billing_address.postal_code",
-            ],
+            vec!["payment_method.card"],
         ),
         (
             pb::PaymentMethod {

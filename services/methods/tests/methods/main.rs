@@ -13,6 +13,7 @@ mod batches;
 mod canary;
 mod cards;
 mod detokenize;
+mod no_account;
 mod ownership;
 mod rotation;
 
@@ -154,7 +155,7 @@ impl Methods {
 
     /// Creates a method.
     async fn create(&self, key: &str, method: pb::PaymentMethod) -> Result<pb::PaymentMethod, Status> {
-        let request = pb::CreatePaymentMethodRequest { payment_method: Some(method) };
+        let request = pb::CreatePaymentMethodRequest { payment_method: Some(method), single_use: false };
         self.methods()
             .create_payment_method(with_key(key, request))
             .await
@@ -233,7 +234,7 @@ fn with_key<T>(key: &str, message: T) -> Request<T> {
 fn card(account: &str, number: &str, expiry: &str) -> pb::PaymentMethod {
     pb::PaymentMethod {
         r#type: pb::PaymentMethodType::Card as i32,
-        account_id: account.to_owned(),
+        account_id: Some(account.to_owned()),
         account_holder: "Matt Perez".to_owned(),
         card: Some(pb::Card {
             card_number: number.to_owned(),
@@ -252,7 +253,7 @@ fn card(account: &str, number: &str, expiry: &str) -> pb::PaymentMethod {
 fn bank(account: &str, routing: &str, number: &str) -> pb::PaymentMethod {
     pb::PaymentMethod {
         r#type: pb::PaymentMethodType::BankAccount as i32,
-        account_id: account.to_owned(),
+        account_id: Some(account.to_owned()),
         account_holder: "Acme Rentals LLC".to_owned(),
         bank_account: Some(pb::BankAccount {
             account_number: number.to_owned(),

@@ -267,6 +267,9 @@ async fn updates_change_only_what_they_name() {
     let status = vault.update(key, cleared, &["billing_address"]).await.unwrap_err();
     assert_eq!(
         violations(&status),
-        [("payment_method.billing_address.postal_code".to_owned(), "Required for cards".to_owned())]
+        [(
+            "payment_method.billing_address.postal_code".to_owned(),
+            "Required for a card on an account".to_owned()
+        )]
     );
 }

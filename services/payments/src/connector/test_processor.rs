@@ -109,7 +109,7 @@ impl TestProcessor {
                 return declined(*code);
             }
             let today = (chrono::Datelike::year(&charge.today), chrono::Datelike::month(&charge.today));
-            if *expiry < today {
+            if expiry.is_some_and(|expiry| expiry < today) {
                 return declined(DeclineCode::CardExpired);
             }
         }
@@ -179,7 +179,7 @@ mod tests {
     fn card(number: &str) -> Instrument {
         Instrument::Card {
             number: number.into(),
-            expiry: (2030, 12),
+            expiry: Some((2030, 12)),
             postal_code: Some("10001".into()),
             prepaid: false,
         }
@@ -239,13 +239,25 @@ mod tests {
         assert_eq!(code_of(&TestProcessor::decide(&charge(bank, 100))), None);
         let mut expired = card("4242424242424242");
         if let Instrument::Card { expiry, .. } = &mut expired {
-            *expiry = (2026, 10);
+            *expiry = Some((2026, 10));
         }
         assert_eq!(code_of(&TestProcessor::decide(&charge(expired.clone(), 100))), Some("card_expired"));
         if let Instrument::Card { expiry, .. } = &mut expired {
-            *expiry = (2026, 11);
+            *expiry = Some((2026, 11));
         }
-        assert_eq!(code_of(&TestProcessor::decide(&charge(expired, 100))), None, "good through its month");
+        assert_eq!(
+            code_of(&TestProcessor::decide(&charge(expired.clone(), 100))),
+            None,
+            "good through its month"
+        );
+        if let Instrument::Card { expiry, .. } = &mut expired {
+            *expiry = None;
+        }
+        assert_eq!(
+            code_of(&TestProcessor::decide(&charge(expired, 100))),
+            None,
+            "a card given without an expiry"
+        );
     }
 
     #[test]
@@ -258,7 +270,7 @@ mod tests {
         assert_eq!(risk(card("4242424242424242"), 2_501).score, dec(25, 2));
         let bare = Instrument::Card {
             number: "4242424242424242".into(),
-            expiry: (2030, 12),
+            expiry: Some((2030, 12)),
             postal_code: None,
             prepaid: true,
         };
