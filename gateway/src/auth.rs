@@ -119,9 +119,9 @@ fn same_host(origin: &str, host: &str) -> bool {
 
 /// Whether the holder of `principal` may be served now, from a browser
 /// page of `origin` if it names one: a browser must hold a client key or
-/// a merchant token (made for merchant portals), from an allowed origin or,
-/// for a merchant token, from the gateway's own pages (`own_page`: the
-/// merchant portal); the key's rate limit must have room. REST requests
+/// a merchant token (made for merchant portals), from an allowed origin or
+/// from the gateway's own pages (`own_page`: the merchant portal, the
+/// toolkit's frames); the key's rate limit must have room. REST requests
 /// and socket.io connections are held to these same rules.
 pub(crate) fn admit(
     state: &AppState,
@@ -135,7 +135,10 @@ pub(crate) fn admit(
                 "Only client keys may be used from a browser; keep secret keys on your server",
             ));
         }
-        let portal = own_page && principal.key_kind == KeyKind::Merchant;
+        // The gateway's own pages: the merchant portal (merchant tokens)
+        // and the browser toolkit's frames (client keys), which only the
+        // allowed origins may frame.
+        let portal = own_page && matches!(principal.key_kind, KeyKind::Merchant | KeyKind::Client);
         if !portal && !state.config.cors_origins.allows(origin) {
             return Err(ApiError::forbidden(format!("Pages of {origin} may not call paymesh")));
         }

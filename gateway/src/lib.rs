@@ -38,6 +38,7 @@ pub mod rest;
 mod socket;
 mod state;
 mod stream;
+mod toolkit;
 mod trace;
 
 use std::future::Future;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(move || std::future::ready(page.page())))
         .merge(pages::router())
         .merge(portal::router())
+        .merge(toolkit::router())
         .fallback(|request: Request| async move {
             ApiError::not_found(format!("No such path: {} {}", request.method(), request.uri().path()))
                 .into_response()

@@ -33,8 +33,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/portal/assets/portal.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
 }
 
-/// The `frame-ancestors` of the allowed origins.
-fn ancestors(origins: &Origins) -> String {
+/// The `frame-ancestors` of the allowed origins (the portal's, and the
+/// toolkit's frames).
+pub(crate) fn ancestors(origins: &Origins) -> String {
     match origins {
         Origins::Any => "*".to_owned(),
         Origins::Only(list) => list.join(" "),

@@ -9,7 +9,7 @@ use std::{collections::VecDeque, sync::Arc};
 use chrono::{NaiveDate, TimeDelta};
 use paymesh_kit::{
     Error, Violation,
-    auth::{Principal, Scope},
+    auth::{KeyKind, Principal, Scope},
     clock::Clock,
     config::ListLimits,
     idempotency::Claimed,
@@ -116,6 +116,11 @@ impl Payments {
         key: Option<&Claimed>,
     ) -> Result<Transaction, Error> {
         let scope = principal.scope();
+        if principal.key_kind == KeyKind::Client {
+            let payment =
+                browser_payment(convert::new_transaction(request.transaction.unwrap_or_default())?)?;
+            return self.pay(scope, payment, key).await;
+        }
         let merchant = principal.merchant_account()?;
         let refund =
             request.transaction.as_ref().is_some_and(|t| t.r#type == pb::TransactionType::Refund as i32);
@@ -625,4 +630,36 @@ impl Payments {
             }
         }
     }
+}
+
+/// What a client key (a browser's: Checkout, Secure Input) may create:
+/// a payment authorized, not captured, of a card or bank account the payer
+/// types in (inline), to the partner's default or a named processing
+/// account. The partner's server confirms it with a secret key (`status`
+/// processed), checking the amount the browser sent; a client key never
+/// charges a stored method, a customer or an intent, nor refunds.
+fn browser_payment(given: NewTransaction) -> Result<PaymentRequest, Error> {
+    const WHY: &str = "Client keys authorize a payment of a method given inline; confirm it from your server \
+                       with a secret key";
+    let NewTransaction::Payment(payment) = given else {
+        return Err(Error::Forbidden("Client keys make payments only; refund with a secret key".to_owned()));
+    };
+    let mut problems = Vec::new();
+    if !payment.authorize_only {
+        problems.push(Violation::new("transaction.status", format!("Must be authorized: {WHY}")));
+    }
+    if payment.inline_method.is_none() {
+        problems.push(Violation::new("transaction.payment_method", format!("Required: {WHY}")));
+    }
+    for (name, given) in [
+        ("customer_id", payment.customer_id.is_some()),
+        ("payment_method_id", payment.method_id.is_some()),
+        ("payment_intent_id", payment.intent_id.is_some()),
+        ("allocations", !payment.allocations.is_empty()),
+    ] {
+        if given {
+            problems.push(Violation::new(format!("transaction.{name}"), format!("Leave it out: {WHY}")));
+        }
+    }
+    if problems.is_empty() { Ok(payment) } else { Err(Error::InvalidAttributes(problems)) }
 }
