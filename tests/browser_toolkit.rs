@@ -1,7 +1,8 @@
 //! The browser toolkit: what a client key may do (authorize a payment of a
 //! method typed in, tokenize a method, nothing else), and `/js/paymesh.js`
-//! in a real browser — Checkout's Pay Now button and Secure Input, run from
-//! the Payload reference's own HTML on a partner's origin
+//! in a real browser — Checkout's Pay Now button, Secure Input and
+//! PlacePay's Pay plugin, run from the references' own HTML on a partner's
+//! origin
 //! (`tests/js/toolkit.mjs`), confirmed from the server as the reference's
 //! step 3 writes it.
 
@@ -150,6 +151,14 @@ async fn the_toolkit_works_in_a_real_browser() {
         (Value::Null, json!("Ada Payer"), json!("Visa x-4242")),
         "{:?}",
         method.body
+    );
+
+    // PlacePay's Pay plugin: the rent, authorized.
+    let rent = flow("placepay")["transaction_id"].as_str().unwrap().to_owned();
+    let rent = http.get(&format!("/transactions/{rent}"), secret).await;
+    assert_eq!(
+        (rent.body["status"].as_str(), rent.body["amount"].as_f64(), rent.body["description"].as_str()),
+        (Some("authorized"), Some(1000.0), Some("First Month's Rent"))
     );
     mesh.assert_ledger_invariants().await;
 }

@@ -5,6 +5,10 @@
 //   checkout in a frame served by paymesh, which authorizes the payment
 //   with the client key; the form then gets a hidden pl_transaction_id and
 //   is submitted. `new pl.Checkout({...})` opens the same from script.
+// - PlacePay's Pay plugin, the same checkout in PlacePay's words: a script
+//   tag with data-key, data-amount, data-description adds the button and
+//   submits the form with rs_transaction_id; `Place.pay.open({...})` opens
+//   it from script, as a modal or embedded in `embed_container`.
 // - Secure Input: `new pl.Form({form})` replaces each secured
 //   <div pl-input="card_number|expiry|cvc|account_number|routing_number">
 //   with a frame served by paymesh; on submit the frames send the numbers
@@ -67,16 +71,23 @@
 
   // === Checkout ===
 
+  // options.field: the hidden input a form gets (pl_transaction_id);
+  // options.container: an element to embed the checkout in, not a modal.
   function Checkout(key, options) {
     var self = emitter(this);
     var channel = "checkout-" + ++counter;
+    var field = options.field || "pl_transaction_id";
     var overlay = document.createElement("div");
-    overlay.setAttribute("role", "dialog");
-    overlay.setAttribute("aria-modal", "true");
-    overlay.setAttribute("aria-label", "Checkout");
-    overlay.style.cssText =
-      "position:fixed;inset:0;z-index:2147483647;background:rgba(15,23,42,.55);display:flex;" +
-      "align-items:center;justify-content:center;padding:1rem";
+    if (options.container) {
+      overlay.style.cssText = "display:flex;justify-content:center";
+    } else {
+      overlay.setAttribute("role", "dialog");
+      overlay.setAttribute("aria-modal", "true");
+      overlay.setAttribute("aria-label", "Checkout");
+      overlay.style.cssText =
+        "position:fixed;inset:0;z-index:2147483647;background:rgba(15,23,42,.55);display:flex;" +
+        "align-items:center;justify-content:center;padding:1rem";
+    }
     var frame = document.createElement("iframe");
     frame.title = "Checkout";
     frame.style.cssText = "border:0;border-radius:10px;background:#fff;width:100%;max-width:420px;height:560px";
@@ -108,7 +119,7 @@
         var evt = { transaction_id: message.transaction_id, status: message.status };
         self.emit("processed", evt);
         if (options.form) {
-          hidden(options.form, "pl_transaction_id", message.transaction_id);
+          hidden(options.form, field, message.transaction_id);
           options.form.submit();
         }
       } else if (message.paymesh === "declined") {
@@ -118,7 +129,7 @@
         self.emit("closed", {});
       }
     };
-    document.body.appendChild(overlay);
+    (options.container || document.body).appendChild(overlay);
     frame.focus();
     this.close = close;
   }
@@ -234,19 +245,47 @@
     });
   }
 
+  // PlacePay's Pay plugin: Place.pay.open({key, amount, description,
+  // bind_to_form, embed, embed_container, on: {processed: fn, …}}).
+  var Place = {
+    pay: {
+      open: function (options) {
+        var checkout = new Checkout(options.key, {
+          amount: options.amount,
+          description: options.description,
+          amount_editable: options.amount_editable,
+          card_payments: options.card_payments,
+          bank_account_payments: options.bank_account_payments,
+          processing_id: options.processing_id || options.deposit_account_id,
+          form: options.bind_to_form,
+          field: "rs_transaction_id",
+          container: options.embed ? options.embed_container : null,
+        });
+        Object.keys(options.on || {}).forEach(function (name) {
+          checkout.on(name, options.on[name]);
+        });
+        return checkout;
+      },
+    },
+  };
+
   window.Payload = Payload;
   window.paymesh = Payload;
+  window.Place = Place;
 
-  // The Pay Now button of a script tag with a client key.
-  var key = script.getAttribute("pl-client-key");
+  // The Pay Now button of a script tag with a client key: Payload's
+  // pl-client-key, or PlacePay's data-key.
+  var placepay = !script.getAttribute("pl-client-key") && script.getAttribute("data-key");
+  var prefix = placepay ? "data-" : "pl-";
+  var key = script.getAttribute(placepay ? "data-key" : "pl-client-key");
   if (!key) return;
   var attr = function (name) {
-    return script.getAttribute("pl-" + name);
+    return script.getAttribute(prefix + name);
   };
   var form = script.closest("form");
   var button = document.createElement("button");
   button.type = "button";
-  button.textContent = attr("btn-text") || "Pay Now";
+  button.textContent = attr("btn-text") || (placepay ? "Pay" : "Pay Now");
   button.className = attr("btn-class") || "pl-btn";
   script.parentNode.insertBefore(button, script.nextSibling);
   button.addEventListener("click", function () {
@@ -262,6 +301,7 @@
       full_name: attr("name"),
       attrs: attr("attrs"),
       form: form,
+      field: placepay ? "rs_transaction_id" : "pl_transaction_id",
     });
     ["loaded", "processed", "declined", "closed"].forEach(function (name) {
       checkout.on(name, function (evt) {

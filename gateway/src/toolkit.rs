@@ -1,6 +1,7 @@
 //! The browser toolkit: `GET /js/paymesh.js`, the script partners embed
 //! (Payload.js's interface: the Pay Now button and `pl.Checkout`, Secure
-//! Input's `pl.Form`), and `GET /js/frame`, the page of its frames — one
+//! Input's `pl.Form`; PlacePay's Pay plugin, also at `/plugins/pay.js`),
+//! and `GET /js/frame`, the page of its frames — one
 //! secured input, or the whole checkout — where card and bank numbers are
 //! typed and sent to the REST API with the partner's client key, so that
 //! the partner's page never holds them.
@@ -29,6 +30,8 @@ const FRAME_STYLE: &str = include_str!("../assets/frame.css");
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/js/paymesh.js", get(|| async { asset(LIBRARY, "text/javascript; charset=utf-8") }))
+        // PlacePay's Pay plugin is the same script, at PlacePay's path.
+        .route("/plugins/pay.js", get(|| async { asset(LIBRARY, "text/javascript; charset=utf-8") }))
         .route("/js/frame", get(frame))
         .route("/js/frame.js", get(|| async { asset(FRAME_SCRIPT, "text/javascript; charset=utf-8") }))
         .route("/js/frame.css", get(|| async { asset(FRAME_STYLE, "text/css; charset=utf-8") }))

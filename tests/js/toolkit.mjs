@@ -14,6 +14,8 @@
 // 3. Secure Input (`pl-form="payment_method"`): a bad number marks its
 //    input `pl-invalid` and fires `invalid`; a good one submits
 //    `pl_payment_method_id` (flow "secure_method").
+// 4. PlacePay's Pay plugin (`/plugins/pay.js`, data-key): the form is
+//    submitted with `rs_transaction_id` (flow "placepay").
 //
 //   PAYMESH_URL  the gateway, e.g. http://127.0.0.1:8080
 //   CLIENT_KEY   a test client key of the partner
@@ -107,6 +109,16 @@ var checkout = new pl.Form(document.getElementById('checkout-form'))
         document.body.setAttribute('data-error', evt.message)
     })
 </script></body></html>`,
+    // PlacePay's "Pay Plugin", as written.
+    '/place': `${head}
+<form action="/path/to/your/post/method" method="POST">
+<script
+src="${gateway}/plugins/pay.js"
+data-key="${key}"
+data-amount="1000.00"
+data-description="First Month's Rent">
+</script>
+</form></body></html>`,
   };
   const posts = [];
   const server = http.createServer((request, response) => {
@@ -215,6 +227,22 @@ async function run() {
     const method = posted(saved, 'pl_payment_method_id');
     expect(method, `no pl_payment_method_id in ${saved.body}`);
     print({ flow: 'secure_method', payment_method_id: method });
+
+    // 4. PlacePay's Pay plugin.
+    await page.goto(`${site.url}/place`);
+    await page.getByRole('button', { name: 'Pay', exact: true }).click();
+    const plugin = page.frameLocator('iframe[title="Checkout"]');
+    await plugin.getByText('$1000.00').waitFor();
+    await plugin.getByLabel('Card number').fill(CARD);
+    await plugin.getByLabel('Expiry (MM/YY)').fill('12/30');
+    await plugin.getByRole('button', { name: 'Pay' }).click();
+    await postsReach(site.posts, 4);
+    await page.getByText('Payment Successful!').waitFor();
+    const rent = site.posts[3];
+    expect(rent.path === '/path/to/your/post/method', `the plugin posted to ${rent.path}`);
+    const rentTransaction = posted(rent, 'rs_transaction_id');
+    expect(rentTransaction, `no rs_transaction_id in ${rent.body}`);
+    print({ flow: 'placepay', transaction_id: rentTransaction });
 
     // Nothing the partner's pages, console or server got holds the number.
     for (const post of site.posts) {
