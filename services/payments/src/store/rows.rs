@@ -46,6 +46,16 @@ pub(super) static TRANSACTIONS: Resource = Resource {
         Column { name: "customer_id", sql: "customer_id", ty: ColumnType::Id },
         Column { name: "payment_method_id", sql: "payment_method_id", ty: ColumnType::Id },
         Column { name: "processing_id", sql: "processing_id", ty: ColumnType::Id },
+        // The account a transaction is filed under, as the Payload
+        // reference's deposit query names it: the processing account for
+        // what paymesh pays it (deposits, reversals), else the customer.
+        Column {
+            name: "account_id",
+            sql: "CASE WHEN type IN ('deposit', 'reversal') THEN processing_id ELSE customer_id END",
+            ty: ColumnType::Id,
+        },
+        // When it completed (settled), as the reference's reports name it.
+        Column { name: "completed_date", sql: "settled_at", ty: ColumnType::Timestamp },
         Column { name: "payment_intent_id", sql: "payment_intent_id", ty: ColumnType::Id },
         Column { name: "description", sql: "description", ty: ColumnType::Text },
         Column { name: "order_number", sql: "order_number", ty: ColumnType::Text },
