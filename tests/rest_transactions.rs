@@ -659,6 +659,33 @@ async fn deposits_pay_out_each_day_net_or_gross_and_refunds_after_them_are_rever
         "{deposit:?}"
     );
     assert_eq!(deposit["processing_id"], json!(processing));
+    // "List of Deposited Payments", as the reference's curl writes it:
+    // deposits filed under the processing account's id.
+    let filed =
+        http.get(&format!("/transactions?fields=*,ledger&type=deposit&account_id={processing}"), key).await;
+    assert_eq!(filed.body["values"], deposits.body["values"], "{:?}", filed.body);
+    let of_customer = http.get(&format!("/transactions?type=deposit&account_id={customer}"), key).await;
+    assert_eq!(of_customer.body["values"], json!([]));
+    let payments_of_customer =
+        http.get(&format!("/transactions?type=payment&account_id={customer}&status=processed"), key).await;
+    assert_eq!(
+        payments_of_customer.body["values"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        payments_of_customer.body
+    );
+    // Reports by completion date: what completed, by year.
+    let completed = http
+        .get(
+            "/transactions?fields=year(completed_date),count(id)&type=payment&status=processed\
+             &group_by=year(completed_date)",
+            key,
+        )
+        .await;
+    let rows = completed.body["values"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{:?}", completed.body);
+    assert!(rows[0]["year(completed_date)"].as_i64().is_some_and(|y| y >= 2025), "{:?}", completed.body);
+    assert_eq!(rows[0]["count(id)"], json!(2));
     let mut items: Vec<(String, Value)> = deposit["ledger"]
         .as_array()
         .unwrap()
