@@ -9,7 +9,7 @@
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use paymesh_tests::{Mesh, key, test_key};
+use paymesh_tests::{Mesh, browser_flow, key, run_browser_test, test_key};
 use serde_json::{Value, json};
 
 fn client_key(mesh: &Mesh) -> &str {
@@ -87,30 +87,10 @@ async fn client_keys_only_authorize_payments_of_a_method_given_inline() {
 /// Checkout and Secure Input in headless Chromium: `tests/js/toolkit.mjs`.
 #[tokio::test]
 async fn the_toolkit_works_in_a_real_browser() {
-    let js = paymesh_tests::repo_root().join("tests/js");
-    assert!(
-        js.join("node_modules/playwright-core").exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Chromium and playwright-core: `make test` installs them (make js)"
-    );
     let mesh = Mesh::start().await;
     let (http, secret) = (mesh.http(), test_key(&mesh.acme));
-    let mut node = std::process::Command::new("node");
-    node.arg(js.join("toolkit.mjs"))
-        .env("PAYMESH_URL", &mesh.url)
-        .env("CLIENT_KEY", client_key(&mesh))
-        .env("SCREENSHOTS", paymesh_tests::repo_root().join("target/screenshots"));
-    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "toolkit.mjs failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let flow = |name: &str| {
-        lines.iter().find(|l| l["flow"] == name).unwrap_or_else(|| panic!("{name}: {stdout}")).clone()
-    };
+    let lines = run_browser_test(&mesh, "toolkit.mjs", &[("CLIENT_KEY", client_key(&mesh))]).await;
+    let flow = |name: &str| browser_flow(&lines, name);
 
     // Checkout: one decline, then one authorization (however many clicks).
     let checkout = flow("checkout")["transaction_id"].as_str().unwrap().to_owned();

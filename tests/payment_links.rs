@@ -14,7 +14,9 @@
 use std::time::Duration;
 
 use paymesh_proto::billing::v1::{self as pb, payment_link_service_client::PaymentLinkServiceClient};
-use paymesh_tests::{Mesh, authorized, form_encode as encode, live_key, test_key};
+use paymesh_tests::{
+    Mesh, authorized, browser_flow, form_encode as encode, live_key, run_browser_test, test_key,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
@@ -770,12 +772,6 @@ async fn reminders_go_out_on_their_days_until_the_link_is_paid() {
 /// console. Its screenshots go to `target/screenshots`.
 #[tokio::test]
 async fn the_pay_page_works_in_a_real_browser() {
-    let js = paymesh_tests::repo_root().join("tests/js");
-    assert!(
-        js.join("node_modules/playwright-core").exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Chromium and playwright-core: `make test` installs them (make js)"
-    );
     let mesh = Mesh::start().await;
     let key = test_key(&mesh.acme);
     let mut links = Vec::new();
@@ -785,31 +781,10 @@ async fn the_pay_page_works_in_a_real_browser() {
                 .await;
         links.push((made["id"].as_str().unwrap().to_owned(), made["url"].as_str().unwrap().to_owned()));
     }
-    let shots = paymesh_tests::repo_root().join("target/screenshots");
-    let mut node = std::process::Command::new("node");
-    node.arg(js.join("pay_page.mjs"))
-        .env("PAYMESH_URL", &mesh.url)
-        .env("LINK_PAY", &links[0].1)
-        .env("LINK_DECLINE", &links[1].1)
-        .env("LINK_DOUBLE", &links[2].1)
-        .env("SCREENSHOTS", &shots);
-    // The script bounds each of its waits; it ends on its own.
-    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "pay_page.mjs failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let of = |flow: &str| {
-        lines
-            .iter()
-            .find(|l| l["flow"] == flow)
-            .unwrap_or_else(|| panic!("no {flow} line in {stdout}"))
-            .clone()
-    };
-    assert!(lines.iter().any(|l| l["done"] == true), "{stdout}");
+    let env =
+        [("LINK_PAY", links[0].1.as_str()), ("LINK_DECLINE", &links[1].1), ("LINK_DOUBLE", &links[2].1)];
+    let lines = run_browser_test(&mesh, "pay_page.mjs", &env).await;
+    let of = |flow: &str| browser_flow(&lines, flow);
 
     // What the browser saw is what the API says: each link paid, once.
     for ((id, _), flow) in links.iter().zip(["pay", "retried", "double"]) {
@@ -1008,12 +983,6 @@ async fn a_merchant_token_manages_its_own_links_and_nothing_else() {
 /// is turned away with a revoked token.
 #[tokio::test]
 async fn the_merchant_portal_works_in_a_real_browser() {
-    let js = paymesh_tests::repo_root().join("tests/js");
-    assert!(
-        js.join("node_modules/playwright-core").exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Chromium and playwright-core: `make test` installs them (make js)"
-    );
     let mesh = Mesh::start_with(&[("PAYMESH_AUTH_CACHE_TTL_MS", "200")]).await;
     let (http, key) = (mesh.http(), test_key(&mesh.acme));
     let mine = mesh.acme.default_accounts[0].to_string();
@@ -1036,27 +1005,14 @@ async fn the_merchant_portal_works_in_a_real_browser() {
     let (revoked, revoked_id) = token(mine).await;
     assert_eq!(http.delete(&format!("/access_tokens/{revoked_id}"), key, None).await.status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut node = std::process::Command::new("node");
-    node.arg(js.join("portal.mjs"))
-        .env("PAYMESH_URL", &mesh.url)
-        .env("MERCHANT_TOKEN", &valid)
-        .env("REVOKED_TOKEN", &revoked)
-        .env("OTHER_LINK_ID", theirs["id"].as_str().unwrap())
-        .env("SCREENSHOTS", paymesh_tests::repo_root().join("target/screenshots"));
-    let output = tokio::task::spawn_blocking(move || node.output()).await.unwrap().expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "portal.mjs failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(lines.iter().any(|l| l["done"] == true), "{stdout}");
+    let env = [
+        ("MERCHANT_TOKEN", valid.as_str()),
+        ("REVOKED_TOKEN", &revoked),
+        ("OTHER_LINK_ID", theirs["id"].as_str().unwrap()),
+    ];
+    let lines = run_browser_test(&mesh, "portal.mjs", &env).await;
     // What the page did is what the API says.
-    let created = lines.iter().find(|l| l["flow"] == "canceled").expect("a canceled line")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let created = browser_flow(&lines, "canceled")["id"].as_str().unwrap().to_owned();
     let link = http.get(&format!("/payment_links/{created}"), key).await.body;
     assert_eq!(
         (link["status"].as_str(), link["description"].as_str()),

@@ -33,23 +33,28 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/portal/assets/portal.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
 }
 
-/// The `frame-ancestors` of the allowed origins (the portal's, and the
-/// toolkit's frames).
-pub(crate) fn ancestors(origins: &Origins) -> String {
+/// The `frame-ancestors` of the allowed origins.
+fn ancestors(origins: &Origins) -> String {
     match origins {
         Origins::Any => "*".to_owned(),
         Origins::Only(list) => list.join(" "),
     }
 }
 
+/// The content security policy of a page of the gateway's own that the
+/// allowed origins frame: its own script, style and API, `images` as
+/// given, no forms, framed by `origins` only.
+pub(crate) fn framed_policy(origins: &Origins, images: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src {images}; \
+         form-action 'none'; base-uri 'none'; frame-ancestors {}",
+        ancestors(origins)
+    )
+}
+
 /// `GET /portal`.
 async fn page(State(state): State<AppState>) -> Response {
-    let policy = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
-         form-action 'none'; base-uri 'none'; frame-ancestors {}",
-        ancestors(&state.config.cors_origins)
-    );
-    html(StatusCode::OK, PAGE, &policy)
+    html(StatusCode::OK, PAGE, &framed_policy(&state.config.cors_origins, "'self' data:"))
 }
 
 #[cfg(test)]

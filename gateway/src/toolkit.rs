@@ -17,7 +17,7 @@ use axum::{Router, extract::State, http::StatusCode, response::Response, routing
 
 use crate::{
     pages::{asset, html},
-    portal::ancestors,
+    portal::framed_policy,
     state::AppState,
 };
 
@@ -39,12 +39,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// `GET /js/frame`: its settings travel in the fragment, never to a server.
 async fn frame(State(state): State<AppState>) -> Response {
-    let policy = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; \
-         base-uri 'none'; frame-ancestors {}",
-        ancestors(&state.config.cors_origins)
-    );
-    html(StatusCode::OK, FRAME, &policy)
+    html(StatusCode::OK, FRAME, &framed_policy(&state.config.cors_origins, "'none'"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 // What the browser tests share: the bounds of their waits, Chromium's
 // launch, failed expectations, JSON-line output, and a run that never
 // hangs and never prints a secret.
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 /** The longest one wait may take. */
@@ -55,4 +56,34 @@ export async function main(run, secrets = []) {
   } finally {
     clearTimeout(watchdog);
   }
+}
+
+/**
+ * A partner's site on an origin of its own (127.0.0.1, a free port): it
+ * serves `pages` (path → HTML), answers a POST (a form the toolkit
+ * submitted) with a thank-you page and keeps its body in `posts`, and
+ * keeps one line per request in `requests` (to check what reached it).
+ */
+export async function serveSite(pages) {
+  const requests = [];
+  const posts = [];
+  const server = http.createServer((request, response) => {
+    requests.push(`${request.method} ${request.url} ${JSON.stringify(request.headers)}`);
+    if (request.method === 'POST') {
+      let body = '';
+      request.on('data', (chunk) => { body += chunk; });
+      request.on('end', () => {
+        posts.push({ path: request.url, body });
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!doctype html><title>Thanks</title><p>Payment Successful!</p>');
+      });
+    } else if (Object.hasOwn(pages, request.url)) {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[request.url]);
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return { url, requests, posts, close: () => new Promise((resolve) => server.close(resolve)) };
 }

@@ -15,10 +15,9 @@
 // Prints one JSON line per finished step ({"flow":"pay",…}) and {"done":true}
 // at the end (exit 0), or {"error":"…"} on the first failed expectation
 // (exit 1). Every wait is bounded (15 s), and the whole run too.
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { WAIT_MS, Failure, expect, launch, main, print } from './harness.mjs';
+import { WAIT_MS, Failure, expect, launch, main, print, serveSite } from './harness.mjs';
 
 const PAYER = { name: 'Ada Payer', email: 'ada@example.com' };
 const GOOD_CARD = '4242 4242 4242 4242';
@@ -53,7 +52,6 @@ function settings() {
  * nothing of the payment comes back to the partner (a Referer, a query).
  */
 async function partnerSite(links) {
-  const requests = [];
   const anchors = Object.entries(links)
     .map(([id, href]) => `<li><a id="${id}" href="${href}" target="_blank">Pay (${id})</a></li>`)
     .join('');
@@ -61,17 +59,8 @@ async function partnerSite(links) {
 <body><h1>A partner's invoice</h1><ul>${anchors}</ul><pre id="messages"></pre>
 <script>addEventListener('message', (e) => { document.getElementById('messages').textContent += e.origin + ' ' + JSON.stringify(e.data) + '\\n'; });</script>
 </body></html>`;
-  const server = http.createServer((request, response) => {
-    requests.push(`${request.method} ${request.url} ${JSON.stringify(request.headers)}`);
-    if (request.url === '/') {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  return { url, requests, close: () => new Promise((resolve) => server.close(resolve)) };
+  const site = await serveSite({ '/': html });
+  return { ...site, url: `${site.url}/` };
 }
 
 /** Fails when a text holds a card number. */

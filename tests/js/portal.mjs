@@ -19,10 +19,9 @@
 // Prints one JSON line per finished step ({"flow":"created",…}) and
 // {"done":true} at the end (exit 0), or {"error":"…"} on the first failed
 // expectation (exit 1). Every wait is bounded (15 s), and the whole run too.
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { WAIT_MS, Failure, expect, launch, main, print } from './harness.mjs';
+import { WAIT_MS, Failure, expect, launch, main, print, serveSite } from './harness.mjs';
 
 // Dates are shown with the browser's locale: one fixed locale and zone.
 const COMMON = { locale: 'en-US', timezoneId: 'UTC' };
@@ -66,24 +65,13 @@ function attribute(text) {
  * never comes back to the partner (a Referer, a query).
  */
 async function partnerSite(gateway, tokens) {
-  const requests = [];
   const page = (token) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Partner</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>body{margin:0;font-family:sans-serif}h1{font-size:1.1rem;margin:.5rem}iframe{border:0;display:block}</style></head>
 <body><h1>A partner's merchant dashboard</h1>
 <iframe id="portal" src="${attribute(`${gateway}/portal#token=${token}`)}" title="Payment links" style="width:100%;height:900px"></iframe>
 </body></html>`;
   const pages = { '/': page(tokens.merchant), '/revoked': page(tokens.revoked) };
-  const server = http.createServer((request, response) => {
-    requests.push(`${request.method} ${request.url} ${JSON.stringify(request.headers)}`);
-    if (Object.hasOwn(pages, request.url)) {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[request.url]);
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, requests, close: () => new Promise((resolve) => server.close(resolve)) };
+  return serveSite(pages);
 }
 
 /**

@@ -24,10 +24,9 @@
 //
 // Prints one JSON line per finished flow and {"done":true} at the end
 // (exit 0), or {"error":"…"} on the first failed expectation (exit 1).
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { WAIT_MS, expect, launch, main, print } from './harness.mjs';
+import { WAIT_MS, expect, launch, main, print, serveSite } from './harness.mjs';
 
 const CARD = '4242424242424242';
 const DECLINED = '4111111111119903';
@@ -120,26 +119,7 @@ data-description="First Month's Rent">
 </script>
 </form></body></html>`,
   };
-  const posts = [];
-  const server = http.createServer((request, response) => {
-    if (request.method === 'POST') {
-      let body = '';
-      request.on('data', (chunk) => { body += chunk; });
-      request.on('end', () => {
-        posts.push({ path: request.url, body });
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Thanks</title><p>Payment Successful!</p>');
-      });
-      return;
-    }
-    if (Object.hasOwn(pages, request.url)) {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[request.url]);
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, posts, close: () => new Promise((resolve) => server.close(resolve)) };
+  return serveSite(pages);
 }
 
 /** The posted form's field `name`. */

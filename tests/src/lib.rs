@@ -362,6 +362,43 @@ pub fn repo_root() -> std::path::PathBuf {
         .unwrap_or_default()
 }
 
+/// Runs the browser test `script` (in `tests/js`, headless Chromium
+/// through playwright-core) against `mesh` with `env` besides
+/// `PAYMESH_URL` and `SCREENSHOTS` (`target/screenshots`); fails the test
+/// unless it ends with `{"done":true}`, and answers the JSON lines it
+/// printed. The script bounds each of its waits and ends on its own.
+pub async fn run_browser_test(mesh: &Mesh, script: &str, env: &[(&str, &str)]) -> Vec<Value> {
+    let js = repo_root().join("tests/js");
+    assert!(
+        js.join("node_modules/playwright-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Chromium and playwright-core: `make test` installs them (make js)"
+    );
+    let mut node = std::process::Command::new("node");
+    node.arg(js.join(script))
+        .env("PAYMESH_URL", &mesh.url)
+        .env("SCREENSHOTS", repo_root().join("target/screenshots"))
+        .envs(env.iter().copied());
+    let output = tokio::task::spawn_blocking(move || node.output())
+        .await
+        .expect("the browser test's task")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(lines.iter().any(|l| l["done"] == true), "{script} did not finish:\n{stdout}");
+    lines
+}
+
+/// The line of `lines` (of [`run_browser_test`]) reporting flow `name`.
+pub fn browser_flow(lines: &[Value], name: &str) -> Value {
+    lines.iter().find(|l| l["flow"] == name).cloned().unwrap_or_else(|| panic!("no {name} line in {lines:?}"))
+}
+
 /// `message` as a gRPC request made with `key` (`authorization: Bearer …`).
 pub fn authorized<T>(key: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
