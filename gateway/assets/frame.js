@@ -190,6 +190,7 @@
       spellcheck: "false",
     });
     root.appendChild(input);
+    tell("ready", { field: name });
     input.addEventListener("focus", function () {
       tell("focus", { field: name });
     });

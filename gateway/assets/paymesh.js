@@ -145,6 +145,8 @@
     var channel = "form-" + ++counter;
     var frames = {};
     var busy = false;
+    var ready = {};
+    var pending = null;
     form.querySelectorAll("div[pl-input]").forEach(function (holder) {
       var field = holder.getAttribute("pl-input");
       if (SECURED.indexOf(field) < 0) return;
@@ -176,7 +178,22 @@
       });
     }
 
+    // A submit before the frames have loaded waits for them.
+    function submit(message) {
+      if (fields.every(function (f) { return ready[f]; })) {
+        pending = null;
+        primary.frame.contentWindow.postMessage(message, base);
+      } else {
+        pending = message;
+      }
+    }
+
     listeners[channel] = function (message) {
+      if (message.paymesh === "ready") {
+        ready[message.field] = true;
+        if (pending) submit(pending);
+        return;
+      }
       if (message.paymesh === "focus" || message.paymesh === "blur") {
         var entry = frames[message.field];
         if (entry) entry.holder.classList.toggle(styles.focus, message.paymesh === "focus");
@@ -210,10 +227,7 @@
       busy = true;
       clearInvalid();
       self.emit("processing", {});
-      primary.frame.contentWindow.postMessage(
-        { paymesh: "submit", channel: channel, kind: kind, fields: fields, data: data() },
-        base
-      );
+      submit({ paymesh: "submit", channel: channel, kind: kind, fields: fields, data: data() });
     });
   }
 

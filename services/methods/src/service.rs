@@ -2,10 +2,15 @@
 //! transaction with identity kept in step.
 //!
 //! - Secret keys (and services) create, read, update and delete methods;
-//!   client keys only create customers' methods, never the default;
+//!   client keys only create customers' methods (or methods on no
+//!   account), never the default;
 //!   merchant tokens do nothing here.
 //! - A method belongs to an account of the caller's partner and mode, which
-//!   identity confirms (billers take none).
+//!   identity confirms (billers take none), or to no account: a token a
+//!   payment names by id, or a single-use card (services only) that its
+//!   payment deletes once finished. Deleting a method erases its number;
+//!   single-use methods left after [`SINGLE_USE_LIFETIME`] are deleted by
+//!   the sweep.
 //! - The default: at most one per account, decided here. For a customer,
 //!   identity's `default_payment_method_id` follows: the change queues the
 //!   customer in its own transaction, and after the commit identity is
