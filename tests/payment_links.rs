@@ -1147,6 +1147,25 @@ async fn files_attached_to_a_link_are_offered_on_its_page() {
     let file_id = attached.body["id"].as_str().unwrap().to_owned();
     let listed = http.get(&format!("/payment_links/{id}/attachments"), key).await;
     assert_eq!(values(&listed.body).len(), 1, "{:?}", listed.body);
+    // The link shows its files, read alone or listed, over REST and gRPC.
+    let read = http.get(&format!("/payment_links/{id}"), key).await;
+    let shown: Vec<(&str, &str)> = read.body["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["file_name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(shown, [(file_id.as_str(), "lease.pdf")], "{:?}", read.body);
+    let among = http.get(&format!("/payment_links?id={id}"), key).await;
+    assert_eq!(values(&among.body)[0]["attachments"], read.body["attachments"]);
+    let over_grpc = PaymentLinkServiceClient::new(mesh.billing_channel())
+        .get_payment_link(authorized(key, pb::GetPaymentLinkRequest { id: id.to_owned() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .payment_link
+        .unwrap();
+    assert_eq!(over_grpc.attachments.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(), ["lease.pdf"]);
 
     // The page offers it, and serves it by the page's token only.
     let (_, html) = page(url).await;

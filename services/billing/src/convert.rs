@@ -20,9 +20,9 @@ use crate::{
         payers::{self, Kind, MAX_PAYERS, Payer, Share},
         schedule::{Frequency, GivenDays, Rule},
     },
+    service::links::Related,
     store::{
-        AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow,
-        links::{LinkRow, MessageRow},
+        AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow, links::LinkRow,
     },
 };
 
@@ -304,7 +304,7 @@ pub(crate) fn enrollment_to_proto(row: &EnrollmentRow) -> pb::AutopayEnrollment 
 /// status at `now`.
 pub(crate) fn link_to_proto(
     row: &LinkRow,
-    messages: &[MessageRow],
+    related: &Related,
     url: &str,
     now: DateTime<Utc>,
 ) -> pb::PaymentLink {
@@ -357,7 +357,8 @@ pub(crate) fn link_to_proto(
             days_before: reminders.days_before,
             days_after: reminders.days_after,
         }),
-        messages: messages
+        messages: related
+            .messages
             .iter()
             .filter(|m| m.link_id == row.id)
             .map(|m| pb::PaymentLinkMessage {
@@ -376,6 +377,7 @@ pub(crate) fn link_to_proto(
         livemode: row.livemode,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.modified_at)),
+        attachments: related.attachments.iter().map(attachment_to_proto).collect(),
     }
 }
 

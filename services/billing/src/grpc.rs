@@ -19,7 +19,11 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     convert,
-    service::{Billing, links::Manager, scope_of},
+    service::{
+        Billing,
+        links::{Manager, Related},
+        scope_of,
+    },
 };
 
 /// The REST resources each service serves, for restricted keys.
@@ -561,7 +565,7 @@ impl PaymentLinkService for LinkApi {
             payment_links: listing
                 .items
                 .iter()
-                .map(|row| self.0.link_proto(row, messages.get(&row.id).map_or(&[], Vec::as_slice)))
+                .map(|row| self.0.link_proto(row, messages.get(&row.id).unwrap_or(&Related::default())))
                 .collect(),
             computed: structs(listing.computed),
             groups: structs(listing.groups),

@@ -28,7 +28,7 @@ use crate::{
         link::{self, GivenField, GivenSection, LinkStatus, LinkType, Reminders},
     },
     store::{
-        Store,
+        AttachmentRow, Store,
         links::{LinkRow, MessageRow, NewMessage},
     },
 };
@@ -85,8 +85,18 @@ impl Manager {
     }
 }
 
-/// A link with the messages sent about it.
-pub(crate) type LinkWithMessages = (LinkRow, Vec<MessageRow>);
+/// What a link's answer shows besides its row: the messages sent about it
+/// and the files attached to it, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Related {
+    /// The messages sent about it.
+    pub(crate) messages: Vec<MessageRow>,
+    /// Its files.
+    pub(crate) attachments: Vec<AttachmentRow>,
+}
+
+/// A link with what its answer shows besides.
+pub(crate) type LinkWithRelated = (LinkRow, Related);
 
 /// A link as its events carry it.
 pub(crate) fn link_json(row: &LinkRow, url: &str, now: DateTime<Utc>) -> Value {
@@ -135,8 +145,28 @@ pub(super) fn email_address(raw: &str) -> Result<String, String> {
 
 impl Billing {
     /// A link as the contract says it.
-    pub(crate) fn link_proto(&self, row: &LinkRow, messages: &[MessageRow]) -> pb::PaymentLink {
-        convert::link_to_proto(row, messages, &self.link_url(row), self.clock.now())
+    pub(crate) fn link_proto(&self, row: &LinkRow, related: &Related) -> pb::PaymentLink {
+        convert::link_to_proto(row, related, &self.link_url(row), self.clock.now())
+    }
+
+    /// What the answers of `links` show besides their rows, by link.
+    async fn related(&self, links: &[Uuid]) -> Result<HashMap<Uuid, Related>, Error> {
+        let mut related: HashMap<Uuid, Related> = HashMap::new();
+        for message in self.store.link_messages(links).await? {
+            related.entry(message.link_id).or_default().messages.push(message);
+        }
+        for file in self.store.link_attachments(links).await? {
+            if let Some(link) = file.payment_link_id {
+                related.entry(link).or_default().attachments.push(file);
+            }
+        }
+        Ok(related)
+    }
+
+    /// `row` with what its answer shows besides.
+    async fn with_related(&self, row: LinkRow) -> Result<LinkWithRelated, Error> {
+        let related = self.related(&[row.id]).await?.remove(&row.id).unwrap_or_default();
+        Ok((row, related))
     }
 
     /// The page address of a link.
@@ -175,7 +205,7 @@ impl Billing {
         &self,
         manager: Manager,
         given: pb::PaymentLink,
-    ) -> Result<LinkWithMessages, Error> {
+    ) -> Result<LinkWithRelated, Error> {
         let scope = manager.scope;
         let mut fields = Fields::new("payment_link");
         let kind = match pb::PaymentLinkType::try_from(given.r#type) {
@@ -417,8 +447,7 @@ impl Billing {
         tx.commit().await?;
         tracing::info!(link = %row.id, kind = row.kind, "payment link created");
         self.deliver_now().await;
-        let messages = self.store.link_messages(&[row.id]).await?;
-        Ok((row, messages))
+        self.with_related(row).await
     }
 
     /// The merchant's name: its processing account's.
@@ -475,31 +504,27 @@ impl Billing {
         Ok(Some(message))
     }
 
-    /// One link with its messages.
-    pub(crate) async fn link(&self, manager: Manager, id: &str) -> Result<LinkWithMessages, Error> {
+    /// One link with its messages and files.
+    pub(crate) async fn link(&self, manager: Manager, id: &str) -> Result<LinkWithRelated, Error> {
         let id = wire::object_id(id, || Error::NotFound { resource: "Payment link" })?;
         let row =
             manager.visible(Store::link(&mut *self.store.conn().await?, manager.scope, id, false).await?)?;
-        let messages = self.store.link_messages(&[row.id]).await?;
-        Ok((row, messages))
+        self.with_related(row).await
     }
 
-    /// The links a query matches, with the messages of each.
+    /// The links a query matches, with the messages and files of each.
     pub(crate) async fn links(
         &self,
         manager: Manager,
         mut query: common::ListQuery,
-    ) -> Result<(Listing<LinkRow>, HashMap<Uuid, Vec<MessageRow>>), Error> {
+    ) -> Result<(Listing<LinkRow>, HashMap<Uuid, Related>), Error> {
         if let Some(merchant) = manager.merchant {
             query.filters.push(equal(&["processing_id"], &merchant.to_string()));
         }
         let listing = self.store.links(manager.scope, &query, self.limits).await?;
         let ids: Vec<Uuid> = listing.items.iter().map(|l| l.id).collect();
-        let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();
-        for message in self.store.link_messages(&ids).await? {
-            messages.entry(message.link_id).or_default().push(message);
-        }
-        Ok((listing, messages))
+        let related = self.related(&ids).await?;
+        Ok((listing, related))
     }
 
     /// Changes a link, or cancels it. Only an active link changes (its
@@ -508,7 +533,7 @@ impl Billing {
         &self,
         manager: Manager,
         request: pb::UpdatePaymentLinkRequest,
-    ) -> Result<LinkWithMessages, Error> {
+    ) -> Result<LinkWithRelated, Error> {
         let scope = manager.scope;
         let given = request.payment_link.unwrap_or_default();
         let id = wire::object_id(&given.id, || Error::NotFound { resource: "Payment link" })?;
@@ -604,8 +629,7 @@ impl Billing {
         Store::record(&mut tx, scope, ("payment_link", change), row.id, link_json(&row, &url, now), now)
             .await?;
         tx.commit().await?;
-        let messages = self.store.link_messages(&[row.id]).await?;
-        Ok((row, messages))
+        self.with_related(row).await
     }
 
     /// Sends an active link to its customer (or `email`), by email or to
@@ -614,7 +638,7 @@ impl Billing {
         &self,
         manager: Manager,
         request: pb::SendPaymentLinkRequest,
-    ) -> Result<LinkWithMessages, Error> {
+    ) -> Result<LinkWithRelated, Error> {
         let scope = manager.scope;
         let id = wire::object_id(&request.id, || Error::NotFound { resource: "Payment link" })?;
         let channel = match request.channel.trim() {
@@ -643,8 +667,7 @@ impl Billing {
         self.queue_message(&mut tx, scope, (&row, &merchant), (channel, recipient), None).await?;
         tx.commit().await?;
         self.deliver_now().await;
-        let messages = self.store.link_messages(&[row.id]).await?;
-        Ok((row, messages))
+        self.with_related(row).await
     }
 
     /// Hands queued messages to the relay now, for an answer that shows

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sqlx::{FromRow, PgConnection, Row as _, postgres::PgRow, types::Json};
 use uuid::Uuid;
 
-use super::Store;
+use super::{ATTACHMENTS, AttachmentRow, Store};
 use crate::domain::link::{LinkStatus, LinkType};
 
 /// `/payment_links`: the queryable attributes of payment links (never
@@ -286,6 +286,20 @@ impl Store {
         }
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM payment_link_messages WHERE link_id = ANY($1) ORDER BY created_at, id"
+        )))
+        .bind(links)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The files attached to `links`, oldest first.
+    pub(crate) async fn link_attachments(&self, links: &[Uuid]) -> Result<Vec<AttachmentRow>, Error> {
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM invoice_attachments WHERE payment_link_id = ANY($1) ORDER BY created_at, id",
+            ATTACHMENTS.select
         )))
         .bind(links)
         .fetch_all(&self.pool)
