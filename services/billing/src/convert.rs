@@ -20,9 +20,9 @@ use crate::{
         payers::{self, Kind, MAX_PAYERS, Payer, Share},
         schedule::{Frequency, GivenDays, Rule},
     },
-    service::links::Related,
     store::{
-        AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow, links::LinkRow,
+        AttachmentRow, ChargeRow, EnrollmentRow, InvoiceRow, ItemRow, NewItem, ScheduleRow,
+        links::{LinkRow, Related},
     },
 };
 

@@ -19,11 +19,8 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     convert,
-    service::{
-        Billing,
-        links::{Manager, Related},
-        scope_of,
-    },
+    service::{Billing, links::Manager, scope_of},
+    store::links::Related,
 };
 
 /// The REST resources each service serves, for restricted keys.

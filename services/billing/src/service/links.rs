@@ -28,8 +28,8 @@ use crate::{
         link::{self, GivenField, GivenSection, LinkStatus, LinkType, Reminders},
     },
     store::{
-        AttachmentRow, Store,
-        links::{LinkRow, MessageRow, NewMessage},
+        Store,
+        links::{LinkRow, MessageRow, NewMessage, Related},
     },
 };
 
@@ -83,16 +83,6 @@ impl Manager {
     fn visible(&self, row: LinkRow) -> Result<LinkRow, Error> {
         if self.sees(&row) { Ok(row) } else { Err(Error::NotFound { resource: "Payment link" }) }
     }
-}
-
-/// What a link's answer shows besides its row: the messages sent about it
-/// and the files attached to it, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct Related {
-    /// The messages sent about it.
-    pub(crate) messages: Vec<MessageRow>,
-    /// Its files.
-    pub(crate) attachments: Vec<AttachmentRow>,
 }
 
 /// A link with what its answer shows besides.

@@ -22,10 +22,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{
-    Billing,
-    links::{Related, link_json},
-};
+use super::{Billing, links::link_json};
 use crate::{
     convert,
     domain::{
@@ -140,7 +137,7 @@ impl Billing {
                 .map(|f| pb::PayPageFile { id: f.id.to_string(), file_name: f.file_name.clone() })
                 .collect(),
             merchant_name,
-            link: Some(convert::link_to_proto(&row, &Related::default(), &url, now)),
+            link: Some(convert::link_to_proto(&row, &Default::default(), &url, now)),
         })
     }
 

@@ -88,6 +88,16 @@ impl LinkRow {
     }
 }
 
+/// What a link's answer shows besides its row: the messages sent about it
+/// and the files attached to it, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Related {
+    /// The messages sent about it.
+    pub(crate) messages: Vec<MessageRow>,
+    /// Its files.
+    pub(crate) attachments: Vec<AttachmentRow>,
+}
+
 /// A message about a link.
 #[derive(Clone, Debug, FromRow)]
 pub(crate) struct MessageRow {
