@@ -56,6 +56,15 @@ async fn client_keys_only_authorize_payments_of_a_method_given_inline() {
             refused.body
         );
     }
+    let billing = json!({"type": "payment", "amount": 10, "status": "authorized", "payment_method": inline,
+        "initiator": "automatic_billing"});
+    let refused = http.post("/transactions", client, billing).await;
+    assert_eq!(
+        (refused.status, refused.body["details"]["initiator"].is_string()),
+        (400, true),
+        "{:?}",
+        refused.body
+    );
     assert_eq!(mesh.count("SELECT count(*) FROM payments.transactions").await, before);
 
     // An authorized payment of a card typed in: the partner's server
@@ -82,6 +91,52 @@ async fn client_keys_only_authorize_payments_of_a_method_given_inline() {
         http.put(&format!("/transactions/{payment}"), secret, json!({"status": "processed"})).await;
     assert_eq!(confirmed.body["status"], "processed", "{:?}", confirmed.body);
     mesh.assert_ledger_invariants().await;
+}
+
+/// Over gRPC a client key is held to the same rule, and cannot pass its
+/// payment off as paymesh's automatic billing.
+#[tokio::test]
+async fn over_grpc_client_keys_authorize_only_too() {
+    use paymesh_proto::{
+        common::v1::Money,
+        methods::v1 as pm,
+        payments::v1::{self as pb, transaction_service_client::TransactionServiceClient},
+    };
+    let mesh = Mesh::start().await;
+    let card = pm::PaymentMethod {
+        r#type: pm::PaymentMethodType::Card as i32,
+        card: Some(pm::Card { card_number: "4242424242424242".into(), ..Default::default() }),
+        ..Default::default()
+    };
+    let payment = |initiator: pb::PaymentInitiator| pb::CreateTransactionRequest {
+        transaction: Some(pb::Transaction {
+            r#type: pb::TransactionType::Payment as i32,
+            status: pb::TransactionStatus::Authorized as i32,
+            amount: Some(Money { amount: "10.00".into(), currency: "USD".into() }),
+            payment_method: Some(card.clone()),
+            initiator: initiator as i32,
+            ..Default::default()
+        }),
+    };
+    let mut grpc = TransactionServiceClient::new(mesh.payments_channel());
+    let refused = grpc
+        .create_transaction(paymesh_tests::authorized(
+            client_key(&mesh),
+            payment(pb::PaymentInitiator::AutomaticBilling),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_details_bad_request(&refused).unwrap();
+    assert_eq!(details.field_violations[0].field, "transaction.initiator", "{details:?}");
+    let made = grpc
+        .create_transaction(paymesh_tests::authorized(client_key(&mesh), payment(pb::PaymentInitiator::Api)))
+        .await
+        .unwrap()
+        .into_inner()
+        .transaction
+        .unwrap();
+    assert_eq!(made.status, pb::TransactionStatus::Authorized as i32);
 }
 
 /// Checkout and Secure Input in headless Chromium: `tests/js/toolkit.mjs`.

@@ -656,6 +656,7 @@ fn browser_payment(given: NewTransaction) -> Result<PaymentRequest, Error> {
         ("payment_method_id", payment.method_id.is_some()),
         ("payment_intent_id", payment.intent_id.is_some()),
         ("allocations", !payment.allocations.is_empty()),
+        ("initiator", payment.automatic_billing),
     ] {
         if given {
             problems.push(Violation::new(format!("transaction.{name}"), format!("Leave it out: {WHY}")));
