@@ -513,48 +513,24 @@ async fn quotes_and_captures_over_grpc() {
     let (payer, card, recipient) = parties(&mesh, key, ach()).await;
     let mut pricing =
         paymesh_proto::intents::v1::pricing_service_client::PricingServiceClient::new(mesh.intents_channel());
-    let quote = pricing
-        .quote(authorized(
-            key,
-            pb::QuoteRequest {
-                processing_id: recipient.clone(),
-                amount: Some(paymesh_proto::common::v1::Money {
-                    amount: "100.00".into(),
-                    currency: "USD".into(),
-                }),
-                funding_type: pb::FundingType::Credit as i32,
-                payout_method: paymesh_proto::identity::v1::PayoutMethod::Ach as i32,
-                speed: String::new(),
-                is_expedited: false,
-                direct_payment: false,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    // $100 by credit card to an ACH recipient: for an intent, and for a
+    // direct payment.
+    let hundred = |direct_payment: bool| pb::QuoteRequest {
+        processing_id: recipient.clone(),
+        amount: Some(paymesh_proto::common::v1::Money { amount: "100.00".into(), currency: "USD".into() }),
+        funding_type: pb::FundingType::Credit as i32,
+        payout_method: paymesh_proto::identity::v1::PayoutMethod::Ach as i32,
+        speed: String::new(),
+        is_expedited: false,
+        direct_payment,
+    };
+    let quote = pricing.quote(authorized(key, hundred(false))).await.unwrap().into_inner();
     assert_eq!(quote.source_amount.unwrap().amount, "102.90");
     assert_eq!(quote.cust_conv_fee.unwrap().amount, "2.90");
     assert_eq!(quote.speed, "standard");
     // A direct payment's price: the amount is what is charged; the card fee
     // is the processing account's.
-    let direct = pricing
-        .quote(authorized(
-            key,
-            pb::QuoteRequest {
-                processing_id: recipient.clone(),
-                amount: Some(paymesh_proto::common::v1::Money {
-                    amount: "100.00".into(),
-                    currency: "USD".into(),
-                }),
-                funding_type: pb::FundingType::Credit as i32,
-                payout_method: paymesh_proto::identity::v1::PayoutMethod::Ach as i32,
-                direct_payment: true,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let direct = pricing.quote(authorized(key, hundred(true))).await.unwrap().into_inner();
     assert_eq!(
         (
             direct.source_amount.unwrap().amount,
