@@ -180,7 +180,8 @@ impl Principal {
             // Services act for partners with their full trust.
             KeyKind::Secret | KeyKind::Service => Ok(()),
             KeyKind::Client => Err(Error::Forbidden(
-                "Client keys may only tokenize payment methods and pay through hosted pages; \
+                "Client keys may only tokenize payment methods, authorize payments of a method given \
+                 inline and pay through hosted pages; \
                  use a secret key"
                     .to_owned(),
             )),

@@ -35,11 +35,7 @@ impl PaymentMethodService for PaymentMethodApi {
         vault
             .keys
             .once(request, vault.clock.now(), |principal, message| async move {
-                let method = if message.single_use {
-                    vault.create_single_use(&principal, message.payment_method).await?
-                } else {
-                    vault.create(&principal, message.payment_method).await?
-                };
+                let method = vault.create(&principal, message.payment_method, message.single_use).await?;
                 Ok(pb::CreatePaymentMethodResponse { payment_method: Some(convert::to_proto(&method)) })
             })
             .await

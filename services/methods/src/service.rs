@@ -126,27 +126,19 @@ enum Targets<'a> {
 }
 
 impl Methods {
-    /// Tokenizes a card or bank account.
+    /// Tokenizes a card or bank account; `single_use` (services only) for
+    /// a card charged once and not kept on file (see
+    /// `CreatePaymentMethodRequest.single_use`).
     pub(crate) async fn create(
         &self,
         principal: &Principal,
         method: Option<pb::PaymentMethod>,
+        single_use: bool,
     ) -> Result<PaymentMethod, Error> {
-        let mut created = self.create_many(principal, vec![method], false, |_| String::new()).await?;
-        created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no method")))
-    }
-
-    /// Tokenizes a card charged once and not kept on file (services
-    /// only): see `CreatePaymentMethodRequest.single_use`.
-    pub(crate) async fn create_single_use(
-        &self,
-        principal: &Principal,
-        method: Option<pb::PaymentMethod>,
-    ) -> Result<PaymentMethod, Error> {
-        if principal.service.is_none() {
+        if single_use && principal.service.is_none() {
             return Err(Error::invalid("single_use", "Set by paymesh's services only"));
         }
-        let mut created = self.create_many(principal, vec![method], true, |_| String::new()).await?;
+        let mut created = self.create_many(principal, vec![method], single_use, |_| String::new()).await?;
         created.pop().ok_or_else(|| Error::Internal(anyhow::anyhow!("a create of one made no method")))
     }
 
