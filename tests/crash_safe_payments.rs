@@ -243,30 +243,38 @@ async fn a_caller_who_hangs_up_leaves_no_key_stuck_and_is_charged_once() {
     let mesh = Mesh::start().await;
     let key = test_key(&mesh.acme);
     let method = card_of_a_customer(&mesh, key).await;
-    faults::arm_with("payments.after_authorize", Fault::Delay(Duration::from_millis(400)), 1);
-    let http = mesh.http();
-    let body = json!({"type": "payment", "amount": 25, "payment_method_id": method});
-    let hung_up = http
-        .request(reqwest::Method::POST, "/transactions", Some(key))
-        .header("Idempotency-Key", "order-7")
-        .timeout(Duration::from_millis(50))
-        .json(&body)
-        .send()
-        .await;
-    assert!(hung_up.is_err(), "the caller gave up before the answer");
-    // The request ran to its end all the same; the retry gets its answer
-    // as soon as it is kept (no lease: the clock never moves here).
-    let mut retried = pay(&mesh, key, &method, "order-7").await;
-    for _ in 0..100 {
-        if retried.status != 409 {
-            break;
+    // Hung up while the processor is asked, then while the key itself is
+    // being claimed: each request runs to its end all the same, and its
+    // retry gets its answer as soon as it is kept (no lease: the clock
+    // never moves here).
+    for (point, order) in [("payments.after_authorize", "order-7"), ("idempotency.claimed", "order-7b")] {
+        faults::arm_with(point, Fault::Delay(Duration::from_millis(400)), 1);
+        let hung_up = mesh
+            .http()
+            .request(reqwest::Method::POST, "/transactions", Some(key))
+            .header("Idempotency-Key", order)
+            .timeout(Duration::from_millis(50))
+            .json(&json!({"type": "payment", "amount": 25, "payment_method_id": method}))
+            .send()
+            .await;
+        assert!(hung_up.is_err(), "the caller gave up before the answer ({point})");
+        let mut retried = pay(&mesh, key, &method, order).await;
+        for _ in 0..200 {
+            if retried.status != 409 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            retried = pay(&mesh, key, &method, order).await;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        retried = pay(&mesh, key, &method, "order-7").await;
+        assert_eq!(retried.status, 200, "{point}: {:?}", retried.body);
+        let payments = transactions(&mesh, key).await;
+        let payment = payments.iter().find(|p| p["id"] == retried.body["id"]).expect("the retry's payment");
+        assert_eq!(payment["status"], "processed", "{point}");
     }
-    assert_eq!(retried.status, 200, "{:?}", retried.body);
-    let payment = charged_once(&mesh, key).await;
-    assert_eq!(retried.body["id"], payment["id"]);
+    // One charge per key: two payments in all, each with its ledger.
+    assert_eq!(transactions(&mesh, key).await.len(), 2);
+    assert_eq!(mesh.count("SELECT count(*) FROM payments.payment_attempts").await, 0);
+    mesh.assert_ledger_invariants().await;
 }
 
 #[tokio::test]

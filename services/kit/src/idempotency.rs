@@ -49,6 +49,7 @@ use crate::{
     Error,
     auth::{self, Principal, Scope},
     config::IdempotencySettings,
+    faults,
     wire::{self, IDEMPOTENCY_KEY},
 };
 
@@ -217,18 +218,18 @@ impl IdempotencyKeys {
         Resp: Message + Default + Send + 'static,
         Fut: Future<Output = Result<Resp, Error>> + Send + 'static,
     {
-        let (principal, message, claimed) = match self.claim_for(request, now).await? {
-            Admission::Run(principal, message, claimed) => (principal, message, claimed),
-            Admission::Answered(answer) => return answer,
-        };
-        let Some(claimed) = claimed else {
-            return Ok(Response::new(create(principal, message, None).await?));
-        };
-        // The request runs to its end in a task of its own, so that a
-        // caller who hangs up neither cuts it short nor leaves its key
-        // unanswered.
+        // The request runs to its end in a task of its own, from its claim
+        // on, so that a caller who hangs up cuts short neither the claim
+        // nor the run, and never leaves its key claimed and unanswered.
         let keys = self.clone();
         let run = tokio::spawn(async move {
+            let (principal, message, claimed) = match keys.claim_for(request, now).await? {
+                Admission::Run(principal, message, claimed) => (principal, message, claimed),
+                Admission::Answered(answer) => return answer,
+            };
+            let Some(claimed) = claimed else {
+                return Ok(Response::new(create(principal, message, None).await?));
+            };
             let outcome = create(principal, message, Some(claimed.clone())).await;
             keys.settle(&claimed, outcome).await
         });
@@ -290,6 +291,7 @@ impl IdempotencyKeys {
                 .into());
             }
         };
+        faults::check("idempotency.claimed").await?;
         let claimed = Claimed {
             scope,
             key,
