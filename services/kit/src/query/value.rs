@@ -57,9 +57,15 @@ impl Bind {
             ColumnType::Timestamp => parse_timestamp(raw).map(Self::Timestamp).ok_or_else(|| {
                 "Must be a date (YYYY-MM-DD) or a time (RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)".to_owned()
             }),
+            // A time against a date compares the date as its midnight UTC
+            // (`due_date <= datetime.now() - timedelta(days=30)`).
             ColumnType::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(Self::Date)
-                .map_err(|_| "Must be a date (YYYY-MM-DD)".to_owned()),
+                .or_else(|_| parse_timestamp(raw).map(Self::Timestamp).ok_or(()))
+                .map_err(|()| {
+                    "Must be a date (YYYY-MM-DD) or a time (RFC 3339, or YYYY-MM-DD HH:MM:SS in UTC)"
+                        .to_owned()
+                }),
         }
     }
 
@@ -152,6 +158,11 @@ mod tests {
             Ok(Bind::Timestamp(_))
         ));
         assert!(matches!(Bind::parse(ColumnType::Date, "2019-02-01"), Ok(Bind::Date(_))));
+        // What the Payload SDK sends for `datetime.now()`, against a date.
+        assert!(matches!(
+            Bind::parse(ColumnType::Date, "2019-02-01 10:00:00.123456"),
+            Ok(Bind::Timestamp(_))
+        ));
     }
 
     #[test]
@@ -164,6 +175,7 @@ mod tests {
         assert_eq!(Bind::parse(ColumnType::Id, "123"), Err("Must be a valid id".to_owned()));
         assert_eq!(Bind::parse(ColumnType::Bool, "yes"), Err("Must be true or false".to_owned()));
         assert!(Bind::parse(ColumnType::Timestamp, "yesterday").is_err());
+        assert!(Bind::parse(ColumnType::Date, "2019-02-31").is_err());
         assert_eq!(
             Bind::parse(ColumnType::Enum(&["customer", "processing"]), "admin"),
             Err("Must be one of: customer, processing".to_owned())
