@@ -1,7 +1,8 @@
 //! The official partner SDKs, unmodified, against the whole mesh: runs the
-//! pytest suite in `tests/sdk/` (the Payload SDK `payload-api` and the
-//! PlacePay SDK `place-api`) with the Python environment `make venv`
-//! creates, pointed at this test's gateway. `make test` creates it first.
+//! pytest suites in `tests/sdk/` (the Payload SDK `payload-api` and the
+//! PlacePay SDK `place-api`; the Payload reference's own examples) with the
+//! Python environment `make venv` creates, pointed at a gateway of their
+//! own. `make test` creates it first.
 
 // Tests fail by panicking: unwrap and expect are their assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,8 +16,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-#[tokio::test]
-async fn the_payload_and_placepay_sdks_work_unmodified() {
+/// Runs the pytest suite `suite` (relative to the root) against a mesh of
+/// its own, and checks that every test of it ran and passed.
+async fn pytest(suite: &str) {
     let python = root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -28,7 +30,7 @@ async fn the_payload_and_placepay_sdks_work_unmodified() {
     let mut command = Command::new(python);
     command
         .current_dir(root())
-        .args(["-m", "pytest", "tests/sdk", "-q", "-p", "no:cacheprovider", "--color=no"])
+        .args(["-m", "pytest", suite, "-q", "-p", "no:cacheprovider", "--color=no"])
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PAYMESH_URL", &mesh.url)
         .env("PAYMESH_KEY", test_key(&mesh.acme))
@@ -39,7 +41,7 @@ async fn the_payload_and_placepay_sdks_work_unmodified() {
     let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("pytest runs");
     let report =
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the SDK suite failed:\n{report}");
+    assert!(output.status.success(), "the suite {suite} failed:\n{report}");
     // Every test ran: none was skipped or deselected.
     let summary = report.lines().rev().find(|l| l.contains(" passed")).unwrap_or_default();
     assert!(
@@ -47,4 +49,16 @@ async fn the_payload_and_placepay_sdks_work_unmodified() {
         "unexpected summary: {summary}\n{report}"
     );
     mesh.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn the_payload_and_placepay_sdks_work_unmodified() {
+    pytest("tests/sdk").await;
+}
+
+/// Every Python example of the Payload reference, as printed: see
+/// `tests/sdk/reference_payload.py`.
+#[tokio::test]
+async fn the_payload_references_python_examples_run_as_written() {
+    pytest("tests/sdk/reference_payload.py").await;
 }

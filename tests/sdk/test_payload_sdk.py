@@ -220,58 +220,6 @@ def test_an_inline_card_is_stored_and_charged(pl, processing, customer):
     assert stored.account_id == customer.id
 
 
-def test_the_references_simple_payments_run_as_written(pl, processing):
-    # "Simple Card Payments": a card not on file, charged and not kept.
-    payment = pl.Payment.create(
-        amount=100.0,
-        payment_method=pl.Card(
-            card_number='4242 4242 4242 4242'
-        )
-    )
-    assert (payment.status, payment.amount, payment.fee) == ("processed", 100, 2.9)
-    assert payment.customer_id is None
-    with pytest.raises(pl.NotFound):
-        pl.PaymentMethod.get(payment.payment_method_id)
-
-    # "Simple Bank Payments", with the reference's test routing number.
-    payment = pl.Payment.create(
-        amount=100.0,
-        payment_method=pl.BankAccount(
-            account_number='1234567890',
-            routing_number='021000121',
-            account_type='checking'
-        )
-    )
-    assert (payment.status, payment.amount) == ("processing", 100)
-
-    # "Handle Declines": the SDK raises the decline (the reference's
-    # `if payment.status == 'decline'` never runs); its details are the
-    # declined payment.
-    with pytest.raises(pl.TransactionDeclined) as declined:
-        pl.Payment.create(
-            amount=100.0,
-            payment_method=pl.Card(
-                card_number='4111 1111 1111 9903'
-            )
-        )
-    assert declined.value.transaction.status == "declined"
-    assert declined.value.transaction.status_code == "general_decline"
-
-    # "Tokenization": a card kept in the vault on no account. The
-    # reference's expiration date, 05/22, has passed: a current one is used.
-    payment_method = pl.Card.create(
-        full_name='John Smith',
-        card_number='4242424242424242',
-        expiration_date='05/32',
-        card_code='123'
-    )
-    assert payment_method.id
-    assert payment_method.account_id is None
-    charged = pl.Payment.create(amount=10, payment_method_id=payment_method.id)
-    assert charged.status == "processed"
-    assert pl.PaymentMethod.get(payment_method.id).id == payment_method.id, "a token is kept"
-
-
 def test_aggregates_grouped_by_status(pl, processing, customer, card):
     for amount in [30, 40]:
         pl.Payment.create(amount=amount, payment_method_id=card.id, attrs={"order": customer.attrs["run"]})
