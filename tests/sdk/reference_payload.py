@@ -80,11 +80,15 @@ def example(line, code, ids=None, names=None, imports=""):
     return types.SimpleNamespace(**scope)
 
 
-def corrected(line, printed, code, **kwargs):
-    """Runs the corrected form `code` of the example `printed` at `line`
-    (listed in CORRECTED with the reason)."""
+def corrected(line, printed, edits, **kwargs):
+    """Runs the example `printed` at `line` corrected by `edits`, pairs of
+    (printed text, its correction); the correction is listed in CORRECTED
+    with the reason."""
     assert line in CORRECTED, f"the correction of line {line} is not listed"
-    assert printed.strip("\n") != code.strip("\n")
+    code = printed
+    for wrong, right in edits:
+        assert wrong in code, f"{wrong!r} is not in the example at line {line}"
+        code = code.replace(wrong, right)
     return example(line, code, **kwargs)
 
 
@@ -324,8 +328,11 @@ results = pl.Invoice.select(
 
 # Conditional Queries.
 def test_conditional_queries(pl, run):
-    amounts = [pl.Payment.create(amount=a, description=d, payment_method=pl.Card(card_number="4242 4242 4242 4242"))
-               for a, d in [(50, f"INV - {run}"), (150, None), (250, None)]]
+    card = pl.Card(card_number="4242 4242 4242 4242")
+    amounts = [
+        pl.Payment.create(amount=a, description=d, payment_method=card)
+        for a, d in [(50, f"INV - {run}"), (150, None), (250, None)]
+    ]
     ran = example(750, E750, names={"pl": pl})
     assert ran.payments and all(p.amount < 200 for p in ran.payments)
     assert amounts[0].id in [p.id for p in ran.payments]
@@ -338,7 +345,13 @@ def test_conditional_queries(pl, run):
     ran = example(820, E820, names={"pl": pl})
     assert amounts[0].id in [p.id for p in ran.payments]
     assert all("INV -" in p.description for p in ran.payments)
-    ran = corrected(833, E833, E833_CORRECTED, names={"pl": pl}, imports="import datetime\n")
+    ran = corrected(
+        833,
+        E833,
+        [("pl.Payments", "pl.Payment"), ("(self.status == 'in_review')", "(pl.attr.risk_status == 'in_review')")],
+        names={"pl": pl},
+        imports="import datetime\n",
+    )
     assert all(p.amount < 200 and p.risk_status in ("denied", "in_review") for p in ran.payments)
 
 
@@ -377,15 +390,6 @@ payments = pl.Payments.filter_by(
 ).all()
 """
 
-E833_CORRECTED = r"""
-payments = pl.Payment.filter_by(
-    pl.attr.amount > 100,
-    pl.attr.amount < 200,
-    (pl.attr.risk_status == 'denied') | (pl.attr.risk_status == 'in_review'),
-    pl.attr.description.contains('INV -'),
-    pl.attr.created_at.date() != datetime.date(2019,2,1)
-).all()
-"""
 
 
 # Paging & Ordering Results.
@@ -405,7 +409,8 @@ customers = pl.Customer.order_by( pl.attr.created_at )[5:15]
 # Attributes: requested, extra, global preferences, custom.
 def test_attributes_are_selected_added_and_set(pl, invoice, payment, processing):
     ran = example(940, E940, names={"pl": pl}, imports="from payload import attr\n")
-    assert ran.results and all(set(r.data()) == {"id", "object", "type", "due_date", "amount_due"} for r in ran.results)
+    selected = {"id", "object", "type", "due_date", "amount_due"}
+    assert ran.results and all(set(r.data()) == selected for r in ran.results)
     problems = refused(957, E957, "processing_account", names={"pl": pl}, imports="from payload import attr\n")
     assert problems["processing_account"] == "Unknown attribute"
 
@@ -493,7 +498,13 @@ def test_simple_payments_and_charging_a_customer(pl, customer, card):
     ran = example(1173, E1173, names={"pl": pl})
     assert (ran.payment.status, ran.payment.amount) == ("processing", 100)
 
-    ran = corrected(1206, E1206, E1206_CORRECTED, ids={"u7NDGPfjBc4uwChD": customer.id}, names={"pl": pl})
+    ran = corrected(
+        1206,
+        E1206,
+        [("customer.charge( amount=100 )", "payment = pl.Payment.create( amount=100, customer_id=customer.id )")],
+        ids={"u7NDGPfjBc4uwChD": customer.id},
+        names={"pl": pl},
+    )
     assert (ran.payment.status, ran.payment.payment_method_id) == ("processed", card.id)
 
 
@@ -522,10 +533,6 @@ customer = pl.Customer.get('u7NDGPfjBc4uwChD')
 customer.charge( amount=100 )
 """
 
-E1206_CORRECTED = r"""
-customer = pl.Customer.get('u7NDGPfjBc4uwChD')
-payment = pl.Payment.create( amount=100, customer_id=customer.id )
-"""
 
 
 # Handle Declines: the SDK raises the decline, so the printed check after
@@ -583,9 +590,18 @@ refund = pl.Refund.create(
 
 # Chargebacks and bank rejects: found by their type and dates.
 def test_chargebacks_and_rejected_payments_are_found(pl, capsys):
-    ran = corrected(1367, E1367, E1367_CORRECTED, names={"pl": pl}, imports="import datetime\n")
+    ran = corrected(
+        1367,
+        E1367,
+        [("pl.Chargeback", "pl.Transaction"), ("created_at=", "type='chargeback', created_at=")],
+        names={"pl": pl},
+        imports="import datetime\n",
+    )
     assert list(ran.chargebacks) == []
-    example(1376, E1376, names={"chargebacks": [types.SimpleNamespace(ledger=[types.SimpleNamespace(assoc_transaction_id="x")])]})
+    # No chargeback happens in this suite; the loop runs over one shaped
+    # as the SDK returns them.
+    chargeback = types.SimpleNamespace(ledger=[types.SimpleNamespace(assoc_transaction_id="x")])
+    example(1376, E1376, names={"chargebacks": [chargeback]})
     assert capsys.readouterr().out == "x\n"
 
     ran = example(1435, E1435, names={"pl": pl}, imports="import datetime\n")
@@ -605,16 +621,6 @@ chargebacks = pl.Chargeback.select(
     )
 """
 
-E1367_CORRECTED = r"""
-chargebacks = pl.Transaction.select(
-        pl.attr.ledger,
-        *pl.Transaction
-    )\
-    .filter_by(
-        type='chargeback',
-        created_at=datetime.date(2019,1,1)
-    )
-"""
 
 E1376 = r"""
 for chargeback in chargebacks:
@@ -643,7 +649,12 @@ def test_processing_accounts_are_found_and_paid(pl, processing, capsys):
     assert {a.processing.status for a in accounts} == {"active"}
 
     other = next(a for a in accounts if a.id != processing.id)
-    ran = corrected(1528, E1528, E1528_CORRECTED, names={"pl": pl, "processing_account": accounts})
+    ran = corrected(
+        1528,
+        E1528,
+        [("processing_account.id", "processing_account[0].id")],
+        names={"pl": pl, "processing_account": accounts},
+    )
     assert ran.payment.processing_id == accounts[0].id
     ran = example(1528, E1528, names={"pl": pl, "processing_account": other})
     assert (ran.payment.status, ran.payment.processing_id) == ("processed", other.id)
@@ -671,15 +682,6 @@ payment = pl.Payment.create(
 )
 """
 
-E1528_CORRECTED = r"""
-payment = pl.Payment.create(
-    amount=100.0,
-    processing_account_id=processing_account[0].id,
-    payment_method=pl.Card(
-        card_number='4242 4242 4242 4242'
-    )
-)
-"""
 
 E1554 = r"""
 # If no processing account is specified
@@ -842,23 +844,29 @@ def test_billing(pl, processing):
     assert (ran.invoice.amount_due, ran.invoice.status, ran.invoice.customer_id) == (100, "pending", customer.id)
 
     ids = {"3bW9JMapnT7sw7neax7ui": processing.id, "3bW9JMoGYQul5fCIa9f8q": customer.id}
-    ran = corrected(2612, E2612, E2612_CORRECTED, ids=ids, names={"pl": pl})
+    ran = corrected(2612, E2612, [("datetime.date(2019,1,1)", "'2019-01-01'")], ids=ids, names={"pl": pl})
     bill = ran.invoice
     assert (bill.type, bill.due_date, bill.amount_due) == ("bill", "2019-01-01", 29.99)
 
-    ran = corrected(2686, E2686, E2686_CORRECTED, ids={"3bW9JND5iKnAlOYn9u82q": bill.id}, names={"pl": pl})
+    ran = corrected(2686, E2686, [("    ))", "    )")], ids={"3bW9JND5iKnAlOYn9u82q": bill.id}, names={"pl": pl})
     assert (ran.payment.amount, ran.payment.status) == (29.99, "processed")
     assert pl.Invoice.get(bill.id).status == "paid"
 
     ids = {"3bW9JMapnT7sw7neax7ui": processing.id, "3bW9JMorTV1q6mXkkXUTg": customer.id}
-    ran = corrected(2773, E2773, E2773_CORRECTED, ids=ids, names={"pl": pl})
+    ran = corrected(
+        2773,
+        E2773,
+        [("datetime.date(2019, 1, 1)", "'2019-01-01'"), ("datetime.date(2019, 12, 31)", "'2019-12-31'")],
+        ids=ids,
+        names={"pl": pl},
+    )
     schedule = ran.billing_schedule
     assert (schedule.recurring_frequency, schedule.start_date, schedule.end_date) == (
         "monthly",
         "2019-01-01",
         "2019-12-31",
     )
-    corrected(2861, E2861, E2861_CORRECTED, names={"billing_schedule": schedule})
+    corrected(2861, E2861, [("'annually'\n", "'annually',\n")], names={"billing_schedule": schedule})
     schedule = pl.BillingSchedule.get(schedule.id)
     assert schedule.recurring_frequency == "annually"
     assert (schedule.annually["billing_month"], schedule.annually["billing_day"]) == (12, 31)
@@ -891,17 +899,6 @@ invoice = pl.Invoice.create(
 )
 """
 
-E2612_CORRECTED = r"""
-invoice = pl.Invoice.create(
-    type='bill',
-    processing_id='3bW9JMapnT7sw7neax7ui',
-    due_date='2019-01-01',
-    items=[
-        pl.ChargeItem(type='item1', amount=29.99)
-    ],
-    customer_id='3bW9JMoGYQul5fCIa9f8q'
-)
-"""
 
 E2686 = r"""
 invoice = pl.Invoice.get('3bW9JND5iKnAlOYn9u82q')
@@ -916,18 +913,6 @@ if invoice.status != 'paid':
     ))
 """
 
-E2686_CORRECTED = r"""
-invoice = pl.Invoice.get('3bW9JND5iKnAlOYn9u82q')
-
-if invoice.status != 'paid':
-    payment = pl.Payment.create(
-        amount=invoice.amount_due,
-        customer_id=invoice.customer_id,
-        allocations=[
-            pl.PaymentItem( invoice_id=invoice.id )
-        ]
-    )
-"""
 
 E2773 = r"""
 billing_schedule = pl.BillingSchedule.create(
@@ -943,19 +928,6 @@ billing_schedule = pl.BillingSchedule.create(
 )
 """
 
-E2773_CORRECTED = r"""
-billing_schedule = pl.BillingSchedule.create(
-    start_date='2019-01-01',
-    end_date='2019-12-31',
-    recurring_frequency='monthly',
-    type='subscription',
-    processing_id='3bW9JMapnT7sw7neax7ui',
-    charges=[
-        pl.BillingCharge(type='option_1', amount=39.99)
-    ],
-    customer_id='3bW9JMorTV1q6mXkkXUTg'
-)
-"""
 
 E2861 = r"""
 billing_schedule.update(
@@ -967,15 +939,6 @@ billing_schedule.update(
 )
 """
 
-E2861_CORRECTED = r"""
-billing_schedule.update(
-  recurring_frequency='annually',
-  annually={
-    'billing_month': 12,
-    'billing_day': 31
-  }
-)
-"""
 
 E2961 = r"""
 card_reader = pl.CardReader.select().all().first()
@@ -1058,7 +1021,13 @@ results = pl.Transaction.select(
 def test_the_ledger_and_deposits(pl, processing):
     paid = pl.Payment.create(amount=30, payment_method=pl.Card(card_number="4242 4242 4242 4242"))
     refund = pl.Refund.create(amount=10, ledger=[{"assoc_transaction_id": paid.id}])
-    ran = corrected(3182, E3182, E3182_CORRECTED, ids={"3bW9JN8jkM9mP3qQCO5mC": paid.id}, names={"pl": pl})
+    ran = corrected(
+        3182,
+        E3182,
+        [(" )\n    .get", " )\\\n    .get")],
+        ids={"3bW9JN8jkM9mP3qQCO5mC": paid.id},
+        names={"pl": pl},
+    )
     assert [entry.assoc_transaction_id for entry in ran.payment.ledger] == [refund.id]
 
     ran = example(3246, E3246, names={"pl": pl, "processing_account": processing})
@@ -1070,10 +1039,6 @@ payment = pl.Payment.select( pl.attr.ledger, *pl.Transaction )
     .get('3bW9JN8jkM9mP3qQCO5mC')
 """
 
-E3182_CORRECTED = r"""
-payment = pl.Payment.select( pl.attr.ledger, *pl.Transaction )\
-    .get('3bW9JN8jkM9mP3qQCO5mC')
-"""
 
 E3246 = r"""
 trans = pl.Transaction.select(
