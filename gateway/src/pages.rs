@@ -62,6 +62,14 @@ pub(crate) fn asset(body: &'static str, content_type: &'static str) -> Response 
     response
 }
 
+/// Whether `text`, a page, script or style the gateway serves, names
+/// another origin: the gateway's pages load nothing from elsewhere (they
+/// must work on a machine with no internet).
+#[cfg(test)]
+pub(crate) fn names_another_origin(text: &str) -> bool {
+    text.contains("http://") || text.contains("https://")
+}
+
 /// An HTML answer: no caching (a page holds a fresh submission id), its
 /// own resources only, no framing by other sites.
 fn page(status: StatusCode, body: String) -> Response {
