@@ -102,7 +102,7 @@ pub async fn serve_with(
     ));
     let methods = methods(common, config, pool.clone(), clock, identity).await?;
     let stop = CancellationToken::new();
-    let syncing = tokio::spawn(sync_defaults_until(methods.clone(), stop.clone()));
+    let syncing = tokio::spawn(sweep_until(methods.clone(), stop.clone()));
     let result = GrpcServer::new(SCHEMA, authenticator, common.service_keys.clone(), common.request_timeout)
         .database(pool)
         .resources(grpc::RESOURCES)
@@ -115,16 +115,17 @@ pub async fn serve_with(
     result
 }
 
-/// How often queued defaults are delivered to identity again.
-const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the vault's sweep runs: queued defaults are delivered to
+/// identity again, stale single-use methods erased.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Delivers queued defaults, and erases stale single-use methods, every
-/// [`DEFAULT_SYNC_INTERVAL`] until `stop`.
-async fn sync_defaults_until(vault: service::Methods, stop: CancellationToken) {
+/// [`SWEEP_INTERVAL`] until `stop`.
+async fn sweep_until(vault: service::Methods, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(DEFAULT_SYNC_INTERVAL) => {}
+            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
         }
         if let Err(e) = vault.sync_pending_defaults().await {
             tracing::warn!(error = %e, "delivering defaults to identity failed; will retry");
