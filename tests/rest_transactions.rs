@@ -1232,10 +1232,9 @@ async fn a_card_not_on_file_is_charged_and_not_kept() {
         )
         .await;
     assert_eq!((declined.status, declined.body["error_type"].clone()), (400, json!("TransactionDeclined")));
-    let declined_method = declined.body["details"]["payment_method_id"].as_str().map(str::to_owned);
-    if let Some(declined_method) = declined_method {
-        assert_eq!(http.get(&format!("/payment_methods/{declined_method}"), key).await.status, 404);
-    }
+    let declined_method =
+        declined.body["details"]["payment_method_id"].as_str().expect("the declined method");
+    assert_eq!(http.get(&format!("/payment_methods/{declined_method}"), key).await.status, 404);
 
     // "Simple Bank Payments", with the reference's test routing number
     // (taken in test mode only).
